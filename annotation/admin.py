@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from annotation import models
+
+
+@admin.register(models.Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "ranking_size", "overlap_target"]
+
+
+@admin.register(models.LabelerProfile)
+class LabelerProfileAdmin(admin.ModelAdmin):
+    list_display = ["pseudonym", "user", "age_range", "gender", "region", "language", "education"]
+
+
+class GroupRuleInline(admin.TabularInline):
+    model = models.GroupRule
+
+
+@admin.register(models.LabelerGroup)
+class LabelerGroupAdmin(admin.ModelAdmin):
+    inlines = [GroupRuleInline]
+    filter_horizontal = ["members"]
+
+
+admin.site.register([models.GuidelineVersion, models.Criterion, models.ImportJob, models.ExportJob, models.GroupQuota])

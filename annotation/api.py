@@ -1,0 +1,262 @@
+"""REST API: one view per operation; validate -> service -> serialize.
+
+Outsiders get 404 for objects they may not see (selectors), 403 for whole endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.models import ExportFormat, ImportFormat, JobStatus, LabelerGroup, ProjectKind
+from annotation.permissions import IsAdmin, IsResearcher
+from annotation.selectors import (
+    export_job_get,
+    import_job_get,
+    labeler_group_map,
+    labelers_for_admin,
+    project_get_for_researcher,
+    project_get_for_user,
+    project_list_for_user,
+    project_stats,
+)
+from annotation.services.exports import export_job_create, export_rows
+from annotation.services.imports import import_job_create
+from annotation.services.labelers import labeler_group_create
+from annotation.services.projects import project_create
+
+
+class ProjectOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    ranking_size = serializers.IntegerField()
+    overlap_target = serializers.IntegerField()
+    rationale_required = serializers.BooleanField()
+
+
+class ProjectListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        kind = serializers.ChoiceField(choices=ProjectKind.choices)
+        guidelines = serializers.CharField()
+        ranking_size = serializers.IntegerField(min_value=2, max_value=9, default=2)
+        overlap_target = serializers.IntegerField(min_value=1, max_value=50, default=3)
+        rationale_required = serializers.BooleanField(default=False)
+        criteria = serializers.ListField(child=serializers.DictField(), required=False)
+
+    @extend_schema(responses=ProjectOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(ProjectOutput(project_list_for_user(request.user), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: ProjectOutput})
+    def post(self, request: Request) -> Response:
+        if not IsResearcher().has_permission(request, self):
+            return Response({"detail": "Only researchers create projects."}, status=status.HTTP_403_FORBIDDEN)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_create(created_by=request.user, **data.validated_data)
+        return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(APIView):
+    class OutputSerializer(ProjectOutput):
+        stats = serializers.DictField(child=serializers.IntegerField(), required=False)
+        guidelines = serializers.CharField()
+        guidelines_version = serializers.IntegerField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, project_id: int) -> Response:
+        project = project_get_for_user(request.user, project_id)
+        guidelines = project.current_guidelines
+        project.guidelines = guidelines.text if guidelines else ""
+        project.guidelines_version = guidelines.version if guidelines else 0
+        data = self.OutputSerializer(project).data
+        if IsResearcher().has_permission(request, self):
+            data["stats"] = project_stats(project)
+        return Response(data)
+
+
+class ImportJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.IntegerField(source="project_id")
+    format = serializers.CharField()
+    original_name = serializers.CharField()
+    status = serializers.CharField()
+    lines_done = serializers.IntegerField()
+    items_created = serializers.IntegerField()
+    judgments_created = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class ImportCreateApi(APIView):
+    permission_classes = [IsResearcher]
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        format = serializers.ChoiceField(choices=ImportFormat.choices)
+        file = serializers.FileField()
+
+    @extend_schema(request=InputSerializer, responses={201: ImportJobOutput})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = project_get_for_researcher(request.user, project_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = import_job_create(
+            project=project, fmt=data.validated_data["format"], upload=data.validated_data["file"], created_by=request.user
+        )
+        code = status.HTTP_400_BAD_REQUEST if job.status == JobStatus.FAILED else status.HTTP_201_CREATED
+        return Response(ImportJobOutput(job).data, status=code)
+
+
+class ImportDetailApi(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses=ImportJobOutput)
+    def get(self, request: Request, job_id: int) -> Response:
+        return Response(ImportJobOutput(import_job_get(request.user, job_id)).data)
+
+
+class ExportJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.IntegerField(source="project_id")
+    format = serializers.CharField()
+    status = serializers.CharField()
+    rows_written = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class ExportCreateApi(APIView):
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        format = serializers.ChoiceField(choices=ExportFormat.choices)
+
+    @extend_schema(request=InputSerializer, responses={201: ExportJobOutput})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = project_get_for_researcher(request.user, project_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = export_job_create(project=project, fmt=data.validated_data["format"], created_by=request.user)
+        return Response(ExportJobOutput(job).data, status=status.HTTP_201_CREATED)
+
+
+class ExportDetailApi(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses=ExportJobOutput)
+    def get(self, request: Request, job_id: int) -> Response:
+        return Response(ExportJobOutput(export_job_get(request.user, job_id)).data)
+
+
+class ExportDownloadApi(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses={(200, "application/jsonl"): bytes})
+    def get(self, request: Request, job_id: int) -> FileResponse:
+        job = export_job_get(request.user, job_id)
+        if job.status != JobStatus.SUCCEEDED or not job.file:
+            raise Http404("The export is not ready.")
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=f"export-{job.pk}-{job.format}.jsonl")
+
+
+class ExportStreamApi(APIView):
+    """Stream an export directly (for small projects); large ones should use an export job."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", enum=ExportFormat.values, default="trl")],
+        responses={(200, "application/jsonl"): bytes},
+    )
+    def get(self, request: Request, project_id: int) -> StreamingHttpResponse:
+        project = project_get_for_researcher(request.user, project_id)
+        fmt = request.query_params.get("format", ExportFormat.TRL)
+        if fmt not in ExportFormat.values:
+            raise Http404("Unknown export format.")
+
+        def lines() -> Iterator[str]:
+            for row in export_rows(project=project, fmt=fmt):
+                yield json.dumps(row, ensure_ascii=False) + "\n"
+
+        return StreamingHttpResponse(lines(), content_type="application/jsonl")
+
+
+class LabelerListApi(APIView):
+    """Labelers with their attributes: admins only."""
+
+    permission_classes = [IsAdmin]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        username = serializers.CharField()
+        pseudonym = serializers.CharField()
+        attributes = serializers.DictField()
+        groups = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        users = list(labelers_for_admin())
+        membership = labeler_group_map([u.pk for u in users])
+        rows = []
+        for user in users:
+            profile = getattr(user, "labeler_profile", None)
+            attributes = {
+                a: getattr(profile, a) for a in ("age_range", "gender", "region", "language", "education")
+            } if profile else {}
+            rows.append(
+                {
+                    "id": user.pk,
+                    "username": user.username,
+                    "pseudonym": profile.pseudonym if profile else "",
+                    "attributes": attributes,
+                    "groups": membership.get(user.pk, []),
+                }
+            )
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+
+class GroupOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    rules = serializers.SerializerMethodField()
+
+    def get_rules(self, group: LabelerGroup) -> dict[str, list[str]]:
+        rules: dict[str, list[str]] = {}
+        for rule in group.rules.all():
+            rules.setdefault(rule.attribute, []).append(rule.value)
+        return rules
+
+
+class GroupListApi(APIView):
+    """Researchers read group definitions (never members' attributes); admins create groups."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        description = serializers.CharField(required=False, default="")
+        rules = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+        member_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+    @extend_schema(responses=GroupOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(GroupOutput(LabelerGroup.objects.prefetch_related("rules"), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: GroupOutput})
+    def post(self, request: Request) -> Response:
+        if not IsAdmin().has_permission(request, self):
+            return Response({"detail": "Only admins define labeler groups."}, status=status.HTTP_403_FORBIDDEN)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        group = labeler_group_create(**data.validated_data)
+        return Response(GroupOutput(group).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,25 @@
+from django import forms
+
+from annotation.models import ExportFormat, ImportFormat, ProjectKind
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=ProjectKind.choices)
+    ranking_size = forms.IntegerField(min_value=2, max_value=9, initial=2, label="Responses per item (K)")
+    overlap_target = forms.IntegerField(min_value=1, max_value=50, initial=3, label="Labelers per item")
+    rationale_required = forms.BooleanField(required=False)
+    guidelines = forms.CharField(widget=forms.Textarea, help_text="Markdown.")
+
+
+class ImportForm(forms.Form):
+    format = forms.ChoiceField(choices=ImportFormat.choices)
+    file = forms.FileField(help_text="JSONL, optionally gzip-compressed.")
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=ExportFormat.choices)
+
+
+class GuidelinesForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea, label="Guidelines (markdown)")

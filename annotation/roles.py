@@ -1,0 +1,77 @@
+"""The three roles, as Django groups with permissions.
+
+- labeler: judges items and writes demonstrations; sees only their own work.
+- researcher: manages projects, data (import/export) and training; sees no demographics.
+- admin: everything a researcher can, plus labelers, their attributes and groups.
+A superuser counts as an admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LABELER, RESEARCHER, ADMIN = "labeler", "researcher", "admin"
+ROLES = (LABELER, RESEARCHER, ADMIN)
+
+# Model permissions per role: (app_label, model, actions).
+_RESEARCH_MODELS = (
+    "project", "guidelineversion", "criterion", "prompt", "turn", "completion", "item",
+    "itemcompletion", "judgment", "importjob", "exportjob", "groupquota",
+)  # fmt: skip
+_ADMIN_MODELS = ("labelerprofile", "labelergroup", "grouprule")
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    LABELER: [],
+    RESEARCHER: [("annotation", m, ("add", "change", "delete", "view")) for m in _RESEARCH_MODELS]
+    + [("annotation", m, ("view",)) for m in ("labelergroup",)],
+    ADMIN: [("annotation", m, ("add", "change", "delete", "view")) for m in _RESEARCH_MODELS + _ADMIN_MODELS],
+}
+
+
+def roles_sync(**kwargs: Any) -> None:
+    """Create the role groups with their permissions (idempotent; runs after every migrate)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, entries in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = {(app, f"{action}_{model}") for app, model, actions in entries for action in actions}
+        perms = [
+            p
+            for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted})
+            .select_related("content_type")
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
+        group.permissions.set(perms)
+
+
+def _in_group(user: Any, name: str) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    cache = getattr(user, "_chorus_roles", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))
+        user._chorus_roles = cache
+    return name in cache
+
+
+def is_admin(user: Any) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or _in_group(user, ADMIN)
+
+
+def is_researcher(user: Any) -> bool:
+    """Researchers and admins."""
+    return is_admin(user) or _in_group(user, RESEARCHER)
+
+
+def is_labeler(user: Any) -> bool:
+    return _in_group(user, LABELER)
+
+
+def role_of(user: Any) -> str | None:
+    """The highest role a user holds."""
+    if is_admin(user):
+        return ADMIN
+    if is_researcher(user):
+        return RESEARCHER
+    if is_labeler(user):
+        return LABELER
+    return None

@@ -1,0 +1,7 @@
+"""Every write goes through a named service in one of these modules:
+
+- projects: project_create, guidelines_update, criterion_create
+- labelers: labeler_create, labeler_profile_update, labeler_group_create
+- imports:  import_job_create, items_import
+- exports:  export_job_create, export_run, export_rows
+"""

@@ -1,0 +1,205 @@
+"""Imports: all-or-nothing, validated, with errors that name the line and field.
+
+`items_import` reads the file twice: once to validate every line (no database writes, memory
+flat, progress reported), then again to write everything inside one transaction. Any problem
+raises `ImportFileError` and leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.formats import hh_rlhf, jsonl, oasst, trl
+from annotation.formats.base import ImportFileError, ParsedItem, read_lines
+from annotation.models import (
+    Completion,
+    ImportFormat,
+    ImportJob,
+    Item,
+    ItemCompletion,
+    JobStatus,
+    Judgment,
+    JudgmentRank,
+    JudgmentSource,
+    Project,
+    ProjectKind,
+    Prompt,
+    Turn,
+)
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+ProgressFn = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    items: int
+    judgments: int
+    lines: int
+
+
+def _parser(project: Project, fmt: str) -> Callable[[Any], Iterator[ParsedItem]]:
+    parsers: dict[str, Callable[[Any], Iterator[ParsedItem]]] = {
+        ImportFormat.CHORUS: jsonl.parse,
+        ImportFormat.HH_RLHF: hh_rlhf.parse,
+        ImportFormat.TRL: trl.parse,
+        ImportFormat.OASST: partial(oasst.parse, max_k=project.ranking_size),
+    }
+    if fmt not in parsers:
+        raise ImportFileError(f"unknown format {fmt!r}; choose one of {', '.join(parsers)}")
+    return parsers[fmt]
+
+
+def _check_fits(project: Project, item: ParsedItem) -> None:
+    count = len(item.completions)
+    if project.kind == ProjectKind.PAIRWISE and count != 2:
+        raise ImportFileError(f"a pairwise project needs exactly 2 completions, got {count}", line=item.line, field="completions")
+    if project.kind == ProjectKind.RANKING and not 2 <= count <= project.ranking_size:
+        raise ImportFileError(
+            f"a ranking project with K={project.ranking_size} needs 2..{project.ranking_size} completions, got {count}",
+            line=item.line,
+            field="completions",
+        )
+    if project.kind == ProjectKind.DEMONSTRATION and count:
+        raise ImportFileError("a demonstration project takes prompts only, without completions", line=item.line, field="completions")
+    for index, judgment in enumerate(item.judgments):
+        if project.kind == ProjectKind.PAIRWISE and not judgment.pairwise_choice:
+            raise ImportFileError("a pairwise project needs a choice, not ranks", line=item.line, field=f"judgments[{index}]")
+        if project.kind == ProjectKind.RANKING and not judgment.ranks:
+            raise ImportFileError("a ranking project needs ranks, not a choice", line=item.line, field=f"judgments[{index}]")
+        if project.kind == ProjectKind.DEMONSTRATION:
+            raise ImportFileError("a demonstration project takes no judgments", line=item.line, field=f"judgments[{index}]")
+
+
+def items_import(*, project: Project, path: Path, fmt: str, on_progress: ProgressFn | None = None) -> ImportResult:
+    """Validate the whole file, then write it in one transaction. Raises ImportFileError."""
+    parse = _parser(project, fmt)
+    lines = 0
+    for item in parse(read_lines(path)):
+        _check_fits(project, item)
+        lines = item.line
+        if on_progress and lines % 1000 == 0:
+            on_progress(lines)
+    if on_progress:
+        on_progress(lines)
+    items = judgments = 0
+    with transaction.atomic():
+        batch: list[ParsedItem] = []
+        for item in parse(read_lines(path)):
+            batch.append(item)
+            if len(batch) == BATCH:
+                judgments += _write(project, batch)
+                items += len(batch)
+                batch = []
+        if batch:
+            judgments += _write(project, batch)
+            items += len(batch)
+    if items == 0:
+        raise ImportFileError("the file holds no items")
+    return ImportResult(items=items, judgments=judgments, lines=lines)
+
+
+def _write(project: Project, batch: list[ParsedItem]) -> int:
+    prompts = Prompt.objects.bulk_create([Prompt(project=project, external_id=p.external_id[:200]) for p in batch])
+    Turn.objects.bulk_create(
+        [
+            Turn(prompt=prompt, position=i, role=turn.role, content=turn.content)
+            for prompt, parsed in zip(prompts, batch, strict=True)
+            for i, turn in enumerate(parsed.prompt)
+        ]
+    )
+    completions = Completion.objects.bulk_create(
+        [
+            Completion(prompt=prompt, text=c.text, source_model=c.source_model[:300], generation_settings=c.generation_settings)
+            for prompt, parsed in zip(prompts, batch, strict=True)
+            for c in parsed.completions
+        ]
+    )
+    items = Item.objects.bulk_create(
+        [
+            Item(project=project, prompt=prompt, purpose=parsed.purpose, gold_best_position=parsed.gold_best_position)
+            for prompt, parsed in zip(prompts, batch, strict=True)
+        ]
+    )
+    slots, judgments, ranks = [], [], []
+    completion_iter = iter(completions)
+    for item, parsed in zip(items, batch, strict=True):
+        for position in range(len(parsed.completions)):
+            slots.append(ItemCompletion(item=item, completion=next(completion_iter), position=position))
+        for j in parsed.judgments:
+            judgments.append(
+                Judgment(
+                    item=item,
+                    source=JudgmentSource.EXTERNAL,
+                    external_source=j.source[:100],
+                    pairwise_choice=j.pairwise_choice,
+                    scale=j.scale,
+                    none_acceptable=j.none_acceptable,
+                    display_order=list(range(len(parsed.completions))),
+                )
+            )
+    ItemCompletion.objects.bulk_create(slots)
+    saved = Judgment.objects.bulk_create(judgments)
+    parsed_judgments = [j for parsed in batch for j in parsed.judgments]
+    for judgment, parsed_judgment in zip(saved, parsed_judgments, strict=True):
+        ranks.extend(JudgmentRank(judgment=judgment, position=p, rank=r) for p, r in enumerate(parsed_judgment.ranks))
+    JudgmentRank.objects.bulk_create(ranks)
+    return len(saved)
+
+
+def import_job_create(*, project: Project, fmt: str, upload: UploadedFile, created_by: Any) -> ImportJob:
+    """Store the upload and import it: inline when small, else in the background."""
+    from annotation.tasks import import_run_task
+
+    job = ImportJob(project=project, format=fmt, file=upload, original_name=(upload.name or "upload")[:300], created_by=created_by)
+    job.full_clean(exclude=["file"])
+    job.save()
+    if (upload.size or 0) <= settings.CHORUS_IMPORT_INLINE_MAX_BYTES:
+        import_run(job_id=job.pk)
+        job.refresh_from_db()
+    else:
+        transaction.on_commit(lambda: import_run_task.delay(job.pk))
+    return job
+
+
+def import_run(*, job_id: int) -> None:
+    """Run an import job; a bad file fails the job with the located error, changing no data."""
+    job = ImportJob.objects.select_related("project").get(pk=job_id)
+    if job.status != JobStatus.QUEUED:
+        logger.warning("import job %s is %s; not running it again", job_id, job.status)
+        return
+    ImportJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING)
+
+    def progress(lines: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(lines_done=lines)
+
+    try:
+        result = items_import(project=job.project, path=Path(job.file.path), fmt=job.format, on_progress=progress)
+    except ImportFileError as exc:
+        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now())
+        return
+    except Exception as exc:
+        logger.exception("import job %s crashed", job_id)
+        ImportJob.objects.filter(pk=job_id).update(
+            status=JobStatus.FAILED, error=f"internal error: {exc!r}", finished_at=timezone.now()
+        )
+        raise
+    ImportJob.objects.filter(pk=job_id).update(
+        status=JobStatus.SUCCEEDED,
+        lines_done=result.lines,
+        lines_total=result.lines,
+        items_created=result.items,
+        judgments_created=result.judgments,
+        finished_at=timezone.now(),
+    )

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.models import LABELER_ATTRIBUTES, GroupRule, LabelerGroup, LabelerProfile
+from annotation.roles import LABELER, ROLES
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str, role: str, email: str = "", **attributes: Any) -> Any:
+    """Create a user with a role; labelers get a profile (attributes need `consent=True`)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    user = get_user_model().objects.create_user(username=username, password=password, email=email)
+    user.groups.add(Group.objects.get(name=role))
+    if role == LABELER:
+        labeler_profile_update(user=user, **attributes)
+    return user
+
+
+def labeler_profile_update(*, user: Any, consent: bool = False, **attributes: Any) -> LabelerProfile:
+    unknown = set(attributes) - set(LABELER_ATTRIBUTES)
+    if unknown:
+        raise ValueError(f"unknown labeler attributes: {', '.join(sorted(unknown))}")
+    profile, _ = LabelerProfile.objects.get_or_create(user=user)
+    for name, value in attributes.items():
+        setattr(profile, name, value or "")
+    if consent and profile.consent_given_at is None:
+        profile.consent_given_at = timezone.now()
+    profile.full_clean()
+    profile.save()
+    return profile
+
+
+@transaction.atomic
+def labeler_group_create(
+    *, name: str, description: str = "", rules: dict[str, list[str]] | None = None, member_ids: list[int] | None = None
+) -> LabelerGroup:
+    """A group by attribute rules ({"age_range": ["18-29"]}), explicit members, or both."""
+    group = LabelerGroup(name=name, description=description)
+    group.full_clean()
+    group.save()
+    for attribute, values in (rules or {}).items():
+        for value in values:
+            rule = GroupRule(group=group, attribute=attribute, value=value)
+            rule.full_clean()
+            rule.save()
+    if member_ids:
+        group.members.set(member_ids)
+    return group

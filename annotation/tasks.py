@@ -1,0 +1,17 @@
+"""Celery tasks: thin, take ids, call one service. Not retried blindly."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def import_run_task(job_id: int) -> None:
+    from annotation.services.imports import import_run
+
+    import_run(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def export_run_task(job_id: int) -> None:
+    from annotation.services.exports import export_run
+
+    export_run(job_id=job_id)

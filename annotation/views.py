@@ -1,0 +1,144 @@
+"""HTML views: parse, call a service, render. htmx requests get the page's fragment."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from annotation.forms import ExportForm, GuidelinesForm, ImportForm, ProjectForm
+from annotation.models import JobStatus, LabelerGroup
+from annotation.roles import is_admin, is_labeler, is_researcher
+from annotation.selectors import (
+    export_job_get,
+    import_job_get,
+    labeler_group_map,
+    labelers_for_admin,
+    project_get_for_researcher,
+    project_list_for_user,
+    project_stats,
+)
+from annotation.services.exports import export_job_create
+from annotation.services.imports import import_job_create
+from annotation.services.projects import guidelines_update, project_create
+
+
+def _researcher_only(request: HttpRequest) -> None:
+    if not is_researcher(request.user):
+        raise Http404
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if is_researcher(request.user) or not is_labeler(request.user):
+        return redirect("annotation:project_list")
+    return redirect("annotation:labeler_home")
+
+
+@login_required
+@require_GET
+def labeler_home(request: HttpRequest) -> HttpResponse:
+    projects = project_list_for_user(request.user) if is_labeler(request.user) else []
+    return render(request, "annotation/labeler_home.html", {"projects": projects})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_list(request: HttpRequest) -> HttpResponse:
+    if not is_researcher(request.user):
+        return redirect("annotation:labeler_home") if is_labeler(request.user) else render(
+            request, "annotation/no_role.html", status=403
+        )
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = project_create(created_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("annotation:project_detail", project_id=project.pk)
+    projects = project_list_for_user(request.user)
+    return render(request, "annotation/project_list.html", {"projects": projects, "form": form})
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_researcher(request.user, project_id)
+    context = {
+        "project": project,
+        "stats": project_stats(project),
+        "imports": project.imports.all()[:10],
+        "exports": project.exports.all()[:10],
+        "import_form": ImportForm(),
+        "export_form": ExportForm(),
+        "guidelines_form": GuidelinesForm(initial={"text": getattr(project.current_guidelines, "text", "")}),
+        "active_statuses": (JobStatus.QUEUED, JobStatus.RUNNING),
+    }
+    template = "annotation/project_detail.html#jobs" if request.htmx else "annotation/project_detail.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def import_create(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_researcher(request.user, project_id)
+    form = ImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        import_job_create(
+            project=project, fmt=form.cleaned_data["format"], upload=form.cleaned_data["file"], created_by=request.user
+        )
+    return redirect("annotation:project_detail", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def export_create(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_researcher(request.user, project_id)
+    form = ExportForm(request.POST)
+    if form.is_valid():
+        export_job_create(project=project, fmt=form.cleaned_data["format"], created_by=request.user)
+    return redirect("annotation:project_detail", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def guidelines_edit(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_researcher(request.user, project_id)
+    form = GuidelinesForm(request.POST)
+    if form.is_valid():
+        guidelines_update(project=project, text=form.cleaned_data["text"])
+    return redirect("annotation:project_detail", project_id=project.pk)
+
+
+@login_required
+@require_GET
+def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = import_job_get(request.user, job_id)
+    return render(request, "annotation/import_detail.html", {"job": job})
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, job_id: int) -> FileResponse:
+    job = export_job_get(request.user, job_id)
+    if job.status != JobStatus.SUCCEEDED or not job.file:
+        raise Http404("The export is not ready.")
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=f"{job.project.name}-{job.format}.jsonl")
+
+
+@login_required
+@require_GET
+def labeler_list(request: HttpRequest) -> HttpResponse:
+    if not is_admin(request.user):
+        raise Http404
+    labelers = list(labelers_for_admin())
+    membership = labeler_group_map([u.pk for u in labelers])
+    rows = [(u, getattr(u, "labeler_profile", None), membership.get(u.pk, [])) for u in labelers]
+    groups = LabelerGroup.objects.prefetch_related("rules").all()
+    return render(request, "annotation/labeler_list.html", {"rows": rows, "groups": groups})

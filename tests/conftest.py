@@ -1,0 +1,59 @@
+"""Role personas and shared fixtures. Every view has an access test per persona."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from annotation.services.labelers import user_create
+from tests.factories import ProjectFactory
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def labeler(db):
+    return user_create(username="lara", password=PASSWORD, role="labeler", consent=True, age_range="18-29", region="EU")
+
+
+@pytest.fixture
+def other_labeler(db):
+    return user_create(username="omar", password=PASSWORD, role="labeler", consent=True, age_range="60+", region="US")
+
+
+@pytest.fixture
+def researcher(db):
+    return user_create(username="rita", password=PASSWORD, role="researcher")
+
+
+@pytest.fixture
+def admin_user(db):
+    return user_create(username="ada", password=PASSWORD, role="admin")
+
+
+@pytest.fixture
+def outsider(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username="otto", password=PASSWORD)
+
+
+PERSONAS = ["labeler", "other_labeler", "researcher", "admin_user", "outsider", "anonymous"]
+
+
+@pytest.fixture
+def as_persona(request, db):
+    """Return a logged-in Client for a persona name (or an anonymous one)."""
+
+    def make(name: str) -> Client:
+        client = Client()
+        if name != "anonymous":
+            client.force_login(request.getfixturevalue(name))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def project(db, researcher):
+    return ProjectFactory(created_by=researcher)

@@ -1,0 +1,3 @@
+"""API of the training side."""
+
+urlpatterns: list = []

@@ -1,0 +1,286 @@
+"""Training configurations: frozen dataclasses, one per algorithm, JSON in and out.
+
+Standard library only: the web process imports this module to validate and store a run's
+configuration without loading torch.
+
+Models and data have no defaults (``base_model``, ``reward_model``); hyperparameters do.
+Every field is keyword-only, so a config reads like its JSON::
+
+    >>> from training.ml.config import RewardConfig, to_dict, from_dict
+    >>> cfg = RewardConfig(base_model="path/to/model", group_balance=True)
+    >>> from_dict(RewardConfig, to_dict(cfg)) == cfg
+    True
+    >>> from_dict(RewardConfig, {"base_model": "m", "lr": 1e-5})
+    Traceback (most recent call last):
+    ...
+    training.ml.config.ConfigError: RewardConfig: unknown field 'lr' (did you mean 'learning_rate'?)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+
+class ConfigError(ValueError):
+    """A configuration is invalid; the message names the class and the field."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Hyperparameters shared by every trainer."""
+
+    # Model to start from: a local directory in Hugging Face format or a hub id.
+    base_model: str
+    # Seed for weight initialisation of new heads, data shuffling and sampling.
+    seed: int = 0
+    # Peak learning rate of AdamW (linear warmup, then linear decay to zero).
+    learning_rate: float = 1e-5
+    # Fraction of the optimizer steps spent warming the learning rate up from zero.
+    warmup_ratio: float = 0.0
+    # AdamW weight decay.
+    weight_decay: float = 0.0
+    # Gradients are clipped to this global L2 norm; 0 disables clipping.
+    max_grad_norm: float = 1.0
+    # Examples (pairs for preference training, prompts for PPO/GRPO) per device per micro-batch.
+    batch_size: int = 8
+    # Micro-batches whose gradients are summed before one optimizer step.
+    grad_accumulation: int = 1
+    # Passes over the training data.
+    epochs: int = 1
+    # If set, stop after this many optimizer steps (rollout iterations for PPO/GRPO),
+    # overriding ``epochs``.
+    max_steps: int | None = None
+    # Longest tokenised sequence (prompt + completion); the oldest prompt tokens are dropped first.
+    max_length: int = 512
+    # Share of prompts held out for evaluation when no row carries a "split"; rows of one
+    # prompt_id always land on the same side.
+    eval_fraction: float = 0.1
+    # Emit a progress event every this many optimizer steps.
+    log_every: int = 1
+    # Mixed precision: None picks bf16 when a CUDA device supports it, fp32 otherwise.
+    bf16: bool | None = None
+
+    def __post_init__(self) -> None:
+        _check(self, not self.base_model, "base_model", "must be a non-empty path or hub id")
+        _check(self, self.learning_rate <= 0, "learning_rate", "must be > 0")
+        _check(self, not 0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)")
+        _check(self, self.weight_decay < 0, "weight_decay", "must be >= 0")
+        _check(self, self.max_grad_norm < 0, "max_grad_norm", "must be >= 0")
+        _check(self, self.batch_size < 1, "batch_size", "must be >= 1")
+        _check(self, self.grad_accumulation < 1, "grad_accumulation", "must be >= 1")
+        _check(self, self.epochs < 1, "epochs", "must be >= 1")
+        _check(self, self.max_steps is not None and self.max_steps < 1, "max_steps", "must be >= 1")
+        _check(self, self.max_length < 8, "max_length", "must be >= 8")
+        _check(self, not 0 <= self.eval_fraction < 1, "eval_fraction", "must be in [0, 1)")
+        _check(self, self.log_every < 1, "log_every", "must be >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RewardConfig(TrainConfig):
+    """Reward model: a scalar head on any backbone, trained with the Bradley-Terry loss."""
+
+    learning_rate: float = 1e-5
+    # Reweight pairs so that every labeler group carries the same total weight, rather than
+    # counting in proportion to how many pairs it labeled.
+    group_balance: bool = False
+    # Also train one reward model per labeler group (besides the pooled one) and report the
+    # cross-group accuracy matrix: group g's model on group h's held-out pairs.
+    per_group: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class DPOConfig(TrainConfig):
+    """Direct Preference Optimization against a frozen copy of the base model."""
+
+    learning_rate: float = 1e-6
+    # Inverse temperature of the implicit reward; smaller stays closer to the reference.
+    beta: float = 0.1
+    # File holding the reference log-probs; None means <output_dir>/ref_logps.pt. Reused when
+    # its fingerprint (model, data, max_length) matches.
+    ref_logps_cache: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(self, self.beta <= 0, "beta", "must be > 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SamplingConfig(TrainConfig):
+    """Rollout settings shared by the on-policy trainers (PPO, GRPO)."""
+
+    learning_rate: float = 1e-6
+    # Tokens sampled per completion at most.
+    max_new_tokens: int = 64
+    # Sampling temperature (also applied when scoring log-probs, as the policy sampled).
+    temperature: float = 1.0
+    # Weight of the KL penalty to the reference model.
+    kl_coef: float = 0.05
+    # PPO-style ratio clipping range epsilon.
+    cliprange: float = 0.2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(self, self.max_new_tokens < 1, "max_new_tokens", "must be >= 1")
+        _check(self, self.temperature <= 0, "temperature", "must be > 0")
+        _check(self, self.kl_coef < 0, "kl_coef", "must be >= 0")
+        _check(self, self.cliprange <= 0, "cliprange", "must be > 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PPOConfig(SamplingConfig):
+    """PPO with a value head, per-token KL penalty and GAE, as in InstructGPT."""
+
+    # Finished reward-model run directory (the output_dir of a reward run).
+    reward_model: str
+    # Optimisation passes over each rollout batch.
+    ppo_epochs: int = 4
+    # Rollouts (one per prompt) per optimisation minibatch; batch_size prompts are sampled per
+    # rollout.
+    mini_batch_size: int = 4
+    # Discount factor for GAE.
+    gamma: float = 1.0
+    # GAE lambda.
+    lam: float = 0.95
+    # Weight of the value loss in the total loss.
+    vf_coef: float = 0.1
+    # Clipping range of the value function around its rollout-time estimate.
+    cliprange_value: float = 0.2
+    # Normalise advantages to zero mean and unit variance within each rollout batch.
+    whiten_advantages: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(self, not self.reward_model, "reward_model", "must be a reward run directory")
+        _check(self, self.ppo_epochs < 1, "ppo_epochs", "must be >= 1")
+        _check(self, self.mini_batch_size < 1, "mini_batch_size", "must be >= 1")
+        _check(self, not 0 < self.gamma <= 1, "gamma", "must be in (0, 1]")
+        _check(self, not 0 <= self.lam <= 1, "lam", "must be in [0, 1]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GRPOConfig(SamplingConfig):
+    """GRPO: group-relative advantages over several samples per prompt, no value model."""
+
+    kl_coef: float = 0.04
+    # Completions sampled per prompt (the group); batch_size prompts are sampled per step.
+    num_generations: int = 4
+    # Reward-model run directory; exactly one of reward_model and reward_rule is set.
+    reward_model: str | None = None
+    # Name of a rule-based reward in training.ml.rewards (e.g. "exact_answer", "regex",
+    # "max_length").
+    reward_rule: str | None = None
+    # Keyword arguments of the rule (e.g. {"pattern": "\\d+"} for "regex").
+    reward_rule_args: dict[str, Any] = field(default_factory=dict)
+    # Optimisation passes over each batch of samples (1 = on-policy, the ratio is then 1).
+    updates_per_batch: int = 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(self, self.num_generations < 2, "num_generations", "must be >= 2")
+        _check(self, self.updates_per_batch < 1, "updates_per_batch", "must be >= 1")
+        both_or_neither = (self.reward_model is None) == (self.reward_rule is None)
+        _check(self, both_or_neither, "reward_model", "set exactly one of reward_model, reward_rule")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SFTConfig(TrainConfig):
+    """Supervised fine-tuning on demonstrations, loss on completion tokens only."""
+
+    learning_rate: float = 2e-5
+
+
+CONFIG_CLASSES: dict[str, type[TrainConfig]] = {
+    "reward": RewardConfig,
+    "dpo": DPOConfig,
+    "ppo": PPOConfig,
+    "grpo": GRPOConfig,
+    "sft": SFTConfig,
+}
+
+C = TypeVar("C", bound=TrainConfig)
+
+
+def to_dict(config: TrainConfig) -> dict[str, Any]:
+    """The config as a JSON-ready dict (every field, defaults included)."""
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls: type[C], data: dict[str, Any]) -> C:
+    """Build ``cls`` from a dict, naming every unknown, missing or mistyped field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name in data:
+        if name not in fields:
+            close = difflib.get_close_matches(name, fields, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{cls.__name__}: unknown field {name!r}{hint}")
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in data
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{cls.__name__}: missing required field(s) {', '.join(missing)}")
+    hints = typing.get_type_hints(cls)
+    for name, value in data.items():
+        if not _matches(value, hints[name]):
+            raise ConfigError(
+                f"{cls.__name__}: field {name!r} must be {_type_name(hints[name])}, got {value!r}"
+            )
+    try:
+        return cls(**data)
+    except TypeError as exc:  # pragma: no cover - guarded above; kept for a clear message
+        raise ConfigError(f"{cls.__name__}: {exc}") from exc
+
+
+def load_config(cls: type[C], path: str | Path) -> C:
+    """Read a JSON file into ``cls``; a JSON syntax error names the file and line."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    return from_dict(cls, data)
+
+
+def _check(config: object, bad: bool, name: str, message: str) -> None:
+    if bad:
+        value = getattr(config, name)
+        raise ConfigError(f"{type(config).__name__}: field {name!r} {message}, got {value!r}")
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether a JSON value fits a field's annotation (int is accepted for float; bool is not int)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    return True
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    return getattr(hint, "__name__", str(hint))

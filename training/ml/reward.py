@@ -1,0 +1,310 @@
+"""Reward model: a scalar head on any backbone, trained on human comparisons.
+
+    loss = -sum_i w_i log sigmoid(r(x_i, y_w,i) - r(x_i, y_l,i)) / sum_i w_i     (Bradley-Terry)
+
+Paper: Ouyang et al. 2022, "Training language models to follow instructions with human
+feedback" (InstructGPT), section 3.5; Stiennon et al. 2020; Bradley & Terry 1952.
+
+The model is ``AutoModelForSequenceClassification`` with one label on a causal LM (reward read
+at the last token) or an encoder ([CLS]). The C(K, 2) pairs of a K-way ranking share a
+prompt_id, go in one batch, and each distinct completion is scored once. Weights are the rows'
+(1/C(K, 2) for ranking pairs) times, with ``group_balance``, a factor giving every labeler group
+the same total weight. Held-out accuracy is reported overall and per labeler group; with
+``per_group``, one more model per group is trained and the cross-group accuracy matrix
+(group g's model on group h's held-out pairs) lands in metrics.json.
+
+Example::
+
+    python -m training.ml tiny --output-dir /tmp/tiny
+    python -m training.ml reward --config '{"base_model": "/tmp/tiny"}' \\
+        --data pairs.jsonl --output-dir /tmp/rm
+
+    >>> result = train_reward(RewardConfig(base_model="/tmp/tiny"), "pairs.jsonl", "/tmp/rm")
+    ...                                                                      # doctest: +SKIP
+    >>> AutoModelForSequenceClassification.from_pretrained("/tmp/rm")        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.utils import gather_object, set_seed
+from transformers import AutoModelForSequenceClassification, PreTrainedTokenizerBase
+
+from training.ml.batches import (
+    EncodedPair,
+    collate_pairs,
+    encode_pairs,
+    length_grouped_batches,
+    shard,
+    to_device,
+)
+from training.ml.config import RewardConfig
+from training.ml.data import DataError, PreferenceRow, as_rows, split_rows
+from training.ml.progress import ProgressCallback, StopCheck, TrainResult
+from training.ml.runtime import (
+    Reporter,
+    finish,
+    load_tokenizer,
+    make_accelerator,
+    make_optimizer,
+    planned_steps,
+    resolve_callbacks,
+    save_pretrained,
+    steps_per_epoch,
+    train_loop,
+)
+
+log = logging.getLogger(__name__)
+
+NO_GROUP = "(none)"  # bucket of pairs whose labeler is in no group
+POOLED = "pooled"  # the model trained on every group's pairs
+
+
+def bradley_terry_loss(
+    chosen_rewards: torch.Tensor,
+    rejected_rewards: torch.Tensor,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Weighted mean of -log sigmoid(r_chosen - r_rejected); unweighted = TRL's RewardTrainer."""
+    losses = -F.logsigmoid(chosen_rewards - rejected_rewards)
+    if weights is None:
+        return losses.mean()
+    return (losses * weights).sum() / weights.sum()
+
+
+@dataclass
+class RewardResult(TrainResult):
+    # Held-out accuracy of the pooled model on each labeler group's pairs (None: no eval pair).
+    group_accuracy: dict[str, float | None] = field(default_factory=dict)
+    # per_group only: {model: {group: accuracy}}, models being "pooled" and each group.
+    cross_group_accuracy: dict[str, dict[str, float | None]] | None = None
+
+
+def row_groups(row: PreferenceRow) -> list[str]:
+    return row.groups or [NO_GROUP]
+
+
+def balanced_weights(rows: Sequence[PreferenceRow]) -> list[float]:
+    """Row weights rescaled so every group holds the same total (a row's weight is split
+    evenly among its groups); the overall total is unchanged."""
+    mass: dict[str, float] = defaultdict(float)
+    for row in rows:
+        for g in row_groups(row):
+            mass[g] += row.weight / len(row_groups(row))
+    total, n = sum(mass.values()), len(mass)
+    return [
+        row.weight * sum(total / (n * mass[g]) for g in row_groups(row)) / len(row_groups(row))
+        for row in rows
+    ]
+
+
+def accuracy(
+    rows: Sequence[PreferenceRow], margins: dict[int, float], group: str | None
+) -> float | None:
+    """Weighted share of rows (of ``group``, or all) whose chosen got the higher reward; ties
+    count half. ``margins`` maps row index to r_chosen - r_rejected. None when no row."""
+    hit = total = 0.0
+    for i, row in enumerate(rows):
+        if group is not None and group not in row_groups(row):
+            continue
+        m = margins[i]
+        hit += row.weight * (1.0 if m > 0 else 0.5 if m == 0 else 0.0)
+        total += row.weight
+    return hit / total if total else None
+
+
+def load_reward_backbone(path: str, tokenizer: PreTrainedTokenizerBase) -> torch.nn.Module:
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def pair_rewards(
+    model: torch.nn.Module, batch: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(r_chosen, r_rejected) for a ``collate_pairs`` batch (each distinct sequence run once)."""
+    rewards = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    scores = rewards.logits.squeeze(-1).float()
+    return scores[batch["chosen_index"]], scores[batch["rejected_index"]]
+
+
+@torch.no_grad()
+def eval_margins(
+    accelerator: Accelerator,
+    model: torch.nn.Module,
+    pairs: Sequence[EncodedPair],
+    pad_id: int,
+    batch_size: int,
+) -> dict[int, float]:
+    """r_chosen - r_rejected for every pair, keyed by ``pair.index`` (all processes agree)."""
+    model.eval()
+    lengths = [len(p) for p in pairs]
+    batches = length_grouped_batches(lengths, batch_size, seed=0, shuffle=False)
+    batches = batches[accelerator.process_index :: accelerator.num_processes]
+    local: list[tuple[int, float]] = []
+    for indices in batches:
+        batch = to_device(collate_pairs([pairs[i] for i in indices], pad_id), accelerator.device)
+        chosen, rejected = pair_rewards(model, batch)
+        local += zip(batch["pair_index"].tolist(), (chosen - rejected).tolist(), strict=True)
+    model.train()
+    found = gather_object(local) if accelerator.num_processes > 1 else local
+    return dict(found)
+
+
+def _fit(
+    *,
+    accelerator: Accelerator,
+    config: RewardConfig,
+    tokenizer: PreTrainedTokenizerBase,
+    pairs: list[EncodedPair],
+    weights: list[float],
+    reporter: Reporter,
+    should_stop: StopCheck,
+    total_steps: int,
+    step_offset: int,
+) -> tuple[torch.nn.Module, int, bool]:
+    """Train one reward model on ``pairs``; returns (unwrapped model, steps, cancelled)."""
+    set_seed(config.seed)
+    model = load_reward_backbone(config.base_model, tokenizer)
+    optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    weight_of = torch.tensor(weights, dtype=torch.float32, device=accelerator.device)
+    lengths = [len(p) for p in pairs]
+    keys = [p.prompt_id for p in pairs]
+
+    def plan(epoch: int) -> list[list[int]]:
+        batches = length_grouped_batches(lengths, config.batch_size, config.seed + epoch, keys)
+        return shard(batches, accelerator.process_index, accelerator.num_processes)
+
+    def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
+        batch = collate_pairs([pairs[i] for i in indices], tokenizer.pad_token_id)
+        batch = to_device(batch, accelerator.device)
+        chosen, rejected = pair_rewards(model, batch)
+        loss = bradley_terry_loss(chosen, rejected, weight_of[batch["pair_index"]])
+        margin = (chosen - rejected).detach()
+        return loss, {
+            "loss": loss.item(),
+            "accuracy": (margin > 0).float().mean().item(),
+            "margin": margin.mean().item(),
+        }
+
+    steps, cancelled = train_loop(
+        accelerator=accelerator,
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        config=config,
+        plan=plan,
+        step_fn=step,
+        reporter=reporter,
+        should_stop=should_stop,
+        total_steps=total_steps,
+        step_offset=step_offset,
+    )
+    unwrapped = accelerator.unwrap_model(model)
+    accelerator.free_memory(model, optimizer)
+    return unwrapped, steps, cancelled
+
+
+def _batches_per_process(
+    accelerator: Accelerator, config: RewardConfig, pairs: Sequence[EncodedPair]
+) -> int:
+    keys = [p.prompt_id for p in pairs]
+    batches = length_grouped_batches([0] * len(pairs), config.batch_size, 0, keys)
+    return len(batches) // accelerator.num_processes
+
+
+def _slug(name: str, i: int) -> str:
+    return f"{i:02d}-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:40] or "group")
+
+
+def train_reward(
+    config: RewardConfig,
+    data: Sequence[PreferenceRow] | str | Path,
+    output_dir: str | Path,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> RewardResult:
+    """Train the pooled reward model (saved in ``output_dir``) and, with ``per_group``, one per
+    labeler group (saved in ``output_dir/groups/NN-name``); see the module docstring."""
+    on_progress, should_stop = resolve_callbacks(on_progress, should_stop)
+    output_dir = Path(output_dir)
+    rows = as_rows(data, PreferenceRow)
+    train_rows, eval_rows = split_rows(rows, config.eval_fraction, config.seed)
+    if not train_rows:
+        raise DataError("no training rows (every row has split 'eval')")
+    accelerator = make_accelerator(config)
+    tokenizer = load_tokenizer(config.base_model)
+    train_pairs = encode_pairs(tokenizer, train_rows, config.max_length)
+    eval_pairs = encode_pairs(tokenizer, eval_rows, config.max_length)
+    groups = sorted({g for r in rows for g in row_groups(r)})
+    weights = balanced_weights(train_rows) if config.group_balance else [r.weight for r in train_rows]
+
+    # Runs to make: the pooled model first (it is the product), then one per group.
+    runs: list[tuple[str, list[int]]] = [(POOLED, list(range(len(train_pairs))))]
+    if config.per_group:
+        trained = [g for g in groups if g != NO_GROUP]
+        runs += [(g, [i for i, r in enumerate(train_rows) if g in r.groups]) for g in trained]
+    batches_of = [_batches_per_process(accelerator, config, [train_pairs[i] for i in m]) for _, m in runs]
+    run_steps = [planned_steps(config, n) for n in batches_of]
+    per_epoch = steps_per_epoch(config, batches_of[0])
+    reporter = Reporter(accelerator, on_progress, sum(run_steps), per_epoch)
+    reporter.emit(0, {}, "setup", f"{len(train_rows)} train / {len(eval_rows)} eval pairs")
+
+    final: dict[str, object] = {"train/pairs": len(train_rows), "eval/pairs": len(eval_rows)}
+    cross: dict[str, dict[str, float | None]] = {}
+    group_dirs: dict[str, str] = {}
+    done = 0
+    cancelled = False
+    for k, ((name, members), total) in enumerate(zip(runs, run_steps, strict=True)):
+        if members == [] or cancelled:
+            continue
+        where = output_dir if name == POOLED else output_dir / "groups" / _slug(name, k)
+        message = "training pooled model" if name == POOLED else f"training model for group {name!r}"
+        reporter.emit(done, {}, phase="train", message=message)
+        model, steps, cancelled = _fit(
+            accelerator=accelerator,
+            config=config,
+            tokenizer=tokenizer,
+            pairs=[train_pairs[i] for i in members],
+            weights=[weights[i] if name == POOLED else train_rows[i].weight for i in members],
+            reporter=reporter,
+            should_stop=should_stop,
+            total_steps=total,
+            step_offset=done,
+        )
+        done += steps
+        reporter.emit(done, {}, phase="save", message=f"saving to {where}")
+        save_pretrained(accelerator, model, tokenizer, where)
+        if name != POOLED:
+            group_dirs[name] = str(where.relative_to(output_dir))
+        if eval_pairs:
+            margins = eval_margins(accelerator, model, eval_pairs, tokenizer.pad_token_id, config.batch_size)
+            cross[name] = {g: accuracy(eval_rows, margins, g) for g in groups}
+            if name == POOLED:
+                final["eval/accuracy"] = accuracy(eval_rows, margins, None)
+                final["eval/margin"] = sum(margins.values()) / len(margins)
+                reporter.emit(done, {"eval/accuracy": final["eval/accuracy"]}, phase="eval")  # type: ignore[dict-item]
+        del model
+
+    group_accuracy = cross.get(POOLED, {})
+    final.update({f"eval/accuracy/{g}": a for g, a in group_accuracy.items()})
+    final["group_accuracy"] = group_accuracy
+    if config.per_group:
+        final["cross_group_accuracy"] = cross
+        final["group_dirs"] = group_dirs
+    result = finish(accelerator, reporter, config, output_dir, cancelled=cancelled, steps=done, final=final)
+    return RewardResult(
+        **result.to_dict(),
+        group_accuracy=group_accuracy,
+        cross_group_accuracy=cross if config.per_group else None,
+    )

@@ -1,0 +1,259 @@
+"""Plumbing every trainer shares: device and precision, seeds, optimizer, progress, saving.
+
+Distribution is Hugging Face Accelerate's: the same code runs on one CPU, one GPU, or several
+GPUs under ``accelerate launch -m training.ml ...`` / ``torchrun`` (DDP). Each process takes
+its share of the batches (``batches.shard``); only the main process reports and writes files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from training.ml.config import TrainConfig, to_dict
+from training.ml.progress import (
+    ProgressCallback,
+    ProgressEvent,
+    StopCheck,
+    TrainResult,
+    never_stop,
+    no_progress,
+)
+
+log = logging.getLogger(__name__)
+
+
+def use_bf16(config: TrainConfig) -> bool:
+    if config.bf16 is not None:
+        return config.bf16
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def make_accelerator(config: TrainConfig) -> Accelerator:
+    """Accelerator with bf16 autocast when asked for (or available), seeded everywhere."""
+    accelerator = Accelerator(mixed_precision="bf16" if use_bf16(config) else "no")
+    set_seed(config.seed)
+    return accelerator
+
+
+def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
+    """The model's tokenizer; EOS doubles as padding when it has no pad token."""
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ValueError(f"{path}: tokenizer has neither a pad nor an EOS token")
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def make_optimizer(
+    params: Iterable[torch.nn.Parameter], config: TrainConfig, total_steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW with linear warmup then linear decay to zero over ``total_steps``."""
+    optimizer = torch.optim.AdamW(
+        [p for p in params if p.requires_grad],
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+    )
+    warmup = math.ceil(config.warmup_ratio * total_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def steps_per_epoch(config: TrainConfig, batches_per_epoch: int) -> int:
+    return max(1, math.ceil(batches_per_epoch / config.grad_accumulation))
+
+
+def planned_steps(config: TrainConfig, batches_per_epoch: int) -> int:
+    """Optimizer steps for the run: ``max_steps`` if set, else epochs x steps per epoch."""
+    return config.max_steps or config.epochs * steps_per_epoch(config, batches_per_epoch)
+
+
+def stop_requested(accelerator: Accelerator, should_stop: StopCheck) -> bool:
+    """``should_stop()``, agreed across processes (any process asking stops them all)."""
+    flag = torch.tensor([1.0 if should_stop() else 0.0], device=accelerator.device)
+    if accelerator.num_processes > 1:
+        flag = accelerator.reduce(flag, reduction="sum")
+    return bool(flag.item() > 0)
+
+
+def mean_across(accelerator: Accelerator, values: dict[str, float]) -> dict[str, float]:
+    """Average scalar metrics over processes."""
+    if accelerator.num_processes == 1 or not values:
+        return values
+    keys = sorted(values)
+    tensor = torch.tensor([values[k] for k in keys], device=accelerator.device)
+    tensor = accelerator.reduce(tensor, reduction="mean")
+    return dict(zip(keys, tensor.tolist(), strict=True))
+
+
+class Reporter:
+    """Sends progress events (main process only) and keeps the history for metrics.json."""
+
+    def __init__(
+        self,
+        accelerator: Accelerator,
+        on_progress: ProgressCallback | None,
+        total_steps: int,
+        steps_per_epoch: int,
+    ):
+        self.accelerator = accelerator
+        self.on_progress = on_progress or no_progress
+        self.total_steps = total_steps
+        self.steps_per_epoch = max(1, steps_per_epoch)
+        self.history: list[dict[str, Any]] = []
+        self.started = time.monotonic()
+
+    def emit(
+        self, step: int, metrics: dict[str, float], phase: str = "train", message: str = ""
+    ) -> None:
+        metrics = {k: float(v) for k, v in metrics.items()}
+        epoch = round(step / self.steps_per_epoch, 4)
+        if metrics:
+            self.history.append({"step": step, "epoch": epoch, "phase": phase, **metrics})
+        if self.accelerator.is_main_process:
+            self.on_progress(
+                ProgressEvent(
+                    step=step,
+                    total_steps=self.total_steps,
+                    epoch=epoch,
+                    metrics=metrics,
+                    phase=phase,
+                    message=message,
+                )
+            )
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def write_metrics(
+    output_dir: Path, config: TrainConfig, final: dict[str, Any], history: list[dict[str, Any]]
+) -> None:
+    """``metrics.json``: the final metrics, their history and the config that produced them."""
+    payload = {"final": final, "history": history, "config": to_dict(config)}
+    (output_dir / "metrics.json").write_text(json.dumps(payload, indent=2, sort_keys=True))
+
+
+def save_pretrained(
+    accelerator: Accelerator,
+    model: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    output_dir: Path,
+) -> None:
+    """Save an HF model (already unwrapped from any wrapper of ours) and its tokenizer."""
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(output_dir, safe_serialization=True)  # type: ignore[operator]
+        tokenizer.save_pretrained(output_dir)
+    accelerator.wait_for_everyone()
+
+
+def finish(
+    accelerator: Accelerator,
+    reporter: Reporter,
+    config: TrainConfig,
+    output_dir: Path,
+    *,
+    cancelled: bool,
+    steps: int,
+    final: dict[str, Any],
+) -> TrainResult:
+    """Write metrics.json, report "done", and build the result."""
+    final = {**final, "train/runtime_s": round(reporter.elapsed, 3), "cancelled": cancelled}
+    if accelerator.is_main_process:
+        write_metrics(output_dir, config, final, reporter.history)
+    message = "cancelled" if cancelled else "finished"
+    scalars = {k: v for k, v in final.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    reporter.emit(steps, scalars, phase="done", message=message)
+    return TrainResult(
+        output_dir=str(output_dir),
+        cancelled=cancelled,
+        steps=steps,
+        total_steps=reporter.total_steps,
+        metrics=final,
+    )
+
+
+def resolve_callbacks(
+    on_progress: ProgressCallback | None, should_stop: StopCheck | None
+) -> tuple[ProgressCallback, StopCheck]:
+    return on_progress or no_progress, should_stop or never_stop
+
+
+def train_loop(
+    *,
+    accelerator: Accelerator,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LambdaLR,
+    config: TrainConfig,
+    plan: Callable[[int], list[list[int]]],
+    step_fn: Callable[[list[int]], tuple[torch.Tensor, dict[str, float]]],
+    reporter: Reporter,
+    should_stop: StopCheck,
+    total_steps: int,
+    step_offset: int = 0,
+) -> tuple[int, bool]:
+    """The supervised loop of reward, DPO and SFT training; returns (steps, cancelled).
+
+    ``plan(epoch)`` gives this process's batches (lists of example indices) for an epoch;
+    ``step_fn(indices)`` returns the loss of one micro-batch and its metrics. Gradients of
+    ``grad_accumulation`` micro-batches are summed (without DDP sync until the last) before each
+    optimizer step; metrics are averaged over the step's micro-batches and over processes.
+    ``should_stop`` is polled after every optimizer step.
+    """
+    step = 0
+    model.train()
+    for epoch in itertools.count():
+        if step >= total_steps or (config.max_steps is None and epoch >= config.epochs):
+            break
+        batches = plan(epoch)
+        window: list[dict[str, float]] = []
+        for i, indices in enumerate(batches):
+            boundary = (i + 1) % config.grad_accumulation == 0 or i == len(batches) - 1
+            sync = contextlib.nullcontext() if boundary else accelerator.no_sync(model)
+            with sync:
+                loss, metrics = step_fn(indices)
+                accelerator.backward(loss / config.grad_accumulation)
+            window.append(metrics)
+            if not boundary:
+                continue
+            extra = {}
+            if config.max_grad_norm:
+                norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                extra["grad_norm"] = float(norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            if step % config.log_every == 0 or step == total_steps:
+                averaged = {k: sum(m[k] for m in window) / len(window) for k in window[0]}
+                averaged = mean_across(accelerator, {**averaged, **extra})
+                averaged["learning_rate"] = scheduler.get_last_lr()[0]
+                reporter.emit(step_offset + step, {f"train/{k}": v for k, v in averaged.items()})
+            window = []
+            if step >= total_steps:
+                return step, False
+            if stop_requested(accelerator, should_stop):
+                return step, True
+    return step, False

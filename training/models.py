@@ -1,0 +1,1 @@
+"""Training runs; see training/ml/ for the framework-free trainers."""

@@ -1,0 +1,4 @@
+"""HTML pages of the training side (runs)."""
+
+app_name = "training"
+urlpatterns: list = []
