@@ -57,3 +57,12 @@ def as_persona(request, db):
 @pytest.fixture
 def project(db, researcher):
     return ProjectFactory(created_by=researcher)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real Celery worker process consuming from the real broker (see tests/worker.py)."""
+    from tests.worker import celery_worker
+
+    with celery_worker() as worker:
+        yield worker

@@ -53,6 +53,7 @@ from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.runtime import (
     Reporter,
     finish,
+    last_train_metrics,
     load_tokenizer,
     make_accelerator,
     make_optimizer,
@@ -296,6 +297,7 @@ def train_reward(
                 reporter.emit(done, {"eval/accuracy": final["eval/accuracy"]}, phase="eval")  # type: ignore[dict-item]
         del model
 
+    final.update(last_train_metrics(reporter))
     group_accuracy = cross.get(POOLED, {})
     final.update({f"eval/accuracy/{g}": a for g, a in group_accuracy.items()})
     final["group_accuracy"] = group_accuracy

@@ -145,6 +145,14 @@ class Reporter:
         return time.monotonic() - self.started
 
 
+def last_train_metrics(reporter: Reporter) -> dict[str, float]:
+    """The most recent "train/..." metrics in the history (empty before the first step)."""
+    for entry in reversed(reporter.history):
+        if entry["phase"] == "train":
+            return {k: v for k, v in entry.items() if k.startswith("train/")}
+    return {}
+
+
 def write_metrics(
     output_dir: Path, config: TrainConfig, final: dict[str, Any], history: list[dict[str, Any]]
 ) -> None:

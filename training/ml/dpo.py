@@ -1,0 +1,246 @@
+"""Direct Preference Optimization: the policy as its own reward model, no sampling.
+
+    loss = -log sigmoid(beta [(log pi(y_w|x) - log pi_ref(y_w|x)) - (log pi(y_l|x) - log pi_ref(y_l|x))])
+
+Paper: Rafailov et al. 2023, "Direct Preference Optimization: Your Language Model is Secretly a
+Reward Model" (arXiv:2305.18290).
+
+The reference is the base model, frozen. Its log-probs never change, so they are computed once,
+in one no-grad pass over every pair before training, and cached in a file (default
+``<output_dir>/ref_logps.pt``, reused when its fingerprint of model, data and max_length
+matches): no second model sits in memory while training. The implicit reward of a completion
+is ``beta (log pi - log pi_ref)``; metrics report it for chosen and rejected completions, their
+margin and how often the chosen one wins ("rewards/accuracies").
+
+Example::
+
+    python -m training.ml tiny --output-dir /tmp/tiny
+    python -m training.ml dpo --config '{"base_model": "/tmp/tiny", "beta": 0.1}' \\
+        --data pairs.jsonl --output-dir /tmp/dpo
+
+    >>> result = train_dpo(DPOConfig(base_model="/tmp/tiny"), "pairs.jsonl", "/tmp/dpo")
+    ...                                                                      # doctest: +SKIP
+    >>> AutoModelForCausalLM.from_pretrained("/tmp/dpo")                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.utils import gather_object
+from transformers import AutoModelForCausalLM
+
+from training.ml.batches import (
+    EncodedPair,
+    collate_pairs,
+    encode_pairs,
+    length_grouped_batches,
+    shard,
+    to_device,
+)
+from training.ml.config import DPOConfig
+from training.ml.data import DataError, PreferenceRow, as_rows, split_rows
+from training.ml.logprobs import CompletionLogProbs
+from training.ml.progress import ProgressCallback, StopCheck, TrainResult
+from training.ml.runtime import (
+    Reporter,
+    finish,
+    last_train_metrics,
+    load_tokenizer,
+    make_accelerator,
+    make_optimizer,
+    planned_steps,
+    resolve_callbacks,
+    save_pretrained,
+    steps_per_epoch,
+    train_loop,
+)
+
+log = logging.getLogger(__name__)
+
+
+def dpo_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    beta: float,
+    weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, chosen_rewards, rejected_rewards) from sequence log-probs.
+
+    Rewards are ``beta * (log pi - log pi_ref)``, detached. Unweighted, the loss is the batch
+    mean, as TRL's DPOTrainer ("sigmoid" loss); weighted, sum(w * l) / sum(w).
+    """
+    chosen_logratios = policy_chosen_logps - ref_chosen_logps
+    rejected_logratios = policy_rejected_logps - ref_rejected_logps
+    losses = -F.logsigmoid(beta * (chosen_logratios - rejected_logratios))
+    loss = losses.mean() if weights is None else (losses * weights).sum() / weights.sum()
+    return loss, beta * chosen_logratios.detach(), beta * rejected_logratios.detach()
+
+
+def reward_metrics(chosen: torch.Tensor, rejected: torch.Tensor) -> dict[str, float]:
+    return {
+        "rewards/chosen": chosen.mean().item(),
+        "rewards/rejected": rejected.mean().item(),
+        "rewards/margins": (chosen - rejected).mean().item(),
+        "rewards/accuracies": (chosen > rejected).float().mean().item(),
+    }
+
+
+@torch.no_grad()
+def sequence_logps(
+    accelerator: Accelerator,
+    model: torch.nn.Module,
+    pairs: Sequence[EncodedPair],
+    pad_id: int,
+    batch_size: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(chosen, rejected) summed completion log-probs of every pair, indexed like ``pairs``."""
+    was_training = model.training
+    model.eval()
+    batches = length_grouped_batches([len(p) for p in pairs], batch_size, 0, shuffle=False)
+    local: list[tuple[int, float, float]] = []
+    for indices in batches[accelerator.process_index :: accelerator.num_processes]:
+        batch = to_device(collate_pairs([pairs[i] for i in indices], pad_id), accelerator.device)
+        seq = model(batch["input_ids"], batch["attention_mask"], batch["completion_mask"]).logps.sum(-1)
+        chosen, rejected = seq[batch["chosen_index"]], seq[batch["rejected_index"]]
+        local += zip(batch["pair_index"].tolist(), chosen.tolist(), rejected.tolist(), strict=True)
+    model.train(was_training)
+    found = gather_object(local) if accelerator.num_processes > 1 else local
+    position = {p.index: k for k, p in enumerate(pairs)}
+    chosen_out, rejected_out = torch.zeros(len(pairs)), torch.zeros(len(pairs))
+    for index, c, r in found:
+        chosen_out[position[index]], rejected_out[position[index]] = c, r
+    return chosen_out, rejected_out
+
+
+def fingerprint(config: DPOConfig, pairs: Sequence[EncodedPair], bf16: bool) -> str:
+    """Identifies what the reference log-probs depend on: the model files, data and settings."""
+    h = hashlib.sha256(f"{config.base_model}|{config.max_length}|bf16={bf16}".encode())
+    model_dir = Path(config.base_model)
+    if model_dir.is_dir():
+        for f in sorted(model_dir.iterdir()):
+            if f.suffix in (".json", ".safetensors", ".bin"):
+                stat = f.stat()
+                h.update(f"{f.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for p in pairs:
+        for e in (p.chosen, p.rejected):
+            h.update(f"{len(e.prompt_ids)}:{e.ids}".encode())
+    return h.hexdigest()
+
+
+def reference_logps(
+    accelerator: Accelerator,
+    model: torch.nn.Module,
+    pairs: Sequence[EncodedPair],
+    pad_id: int,
+    config: DPOConfig,
+    cache: Path,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reference log-probs, from ``cache`` when it matches, else one pass of the (untrained) model."""
+    key = fingerprint(config, pairs, accelerator.mixed_precision == "bf16")
+    if cache.exists():
+        stored = torch.load(cache, weights_only=True)
+        if stored.get("fingerprint") == key:
+            log.info("reusing reference log-probs from %s", cache)
+            return stored["chosen"], stored["rejected"]
+        log.info("%s was made for other model/data: recomputing", cache)
+    chosen, rejected = sequence_logps(accelerator, model, pairs, pad_id, config.batch_size)
+    if accelerator.is_main_process:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"fingerprint": key, "chosen": chosen, "rejected": rejected}, cache)
+    accelerator.wait_for_everyone()
+    return chosen, rejected
+
+
+def train_dpo(
+    config: DPOConfig,
+    data: Sequence[PreferenceRow] | str | Path,
+    output_dir: str | Path,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> TrainResult:
+    """Fine-tune ``config.base_model`` with DPO; the policy is saved in ``output_dir``."""
+    on_progress, should_stop = resolve_callbacks(on_progress, should_stop)
+    output_dir = Path(output_dir)
+    rows = as_rows(data, PreferenceRow)
+    train_rows, eval_rows = split_rows(rows, config.eval_fraction, config.seed)
+    if not train_rows:
+        raise DataError("no training rows (every row has split 'eval')")
+    accelerator = make_accelerator(config)
+    tokenizer = load_tokenizer(config.base_model)
+    pad_id = tokenizer.pad_token_id
+    pairs = encode_pairs(tokenizer, [*train_rows, *eval_rows], config.max_length)
+    train_pairs, eval_pairs = pairs[: len(train_rows)], pairs[len(train_rows) :]
+    weights = torch.tensor([r.weight for r in train_rows], device=accelerator.device)
+
+    lengths, keys = [len(p) for p in train_pairs], [p.prompt_id for p in train_pairs]
+
+    def plan(epoch: int) -> list[list[int]]:
+        batches = length_grouped_batches(lengths, config.batch_size, config.seed + epoch, keys)
+        return shard(batches, accelerator.process_index, accelerator.num_processes)
+
+    per_epoch = steps_per_epoch(config, len(plan(0)))
+    total_steps = planned_steps(config, len(plan(0)))
+    reporter = Reporter(accelerator, on_progress, total_steps, per_epoch)
+    reporter.emit(0, {}, "setup", f"{len(train_rows)} train / {len(eval_rows)} eval pairs")
+
+    lm = AutoModelForCausalLM.from_pretrained(config.base_model)
+    policy = CompletionLogProbs(lm)
+    optimizer, scheduler = make_optimizer(policy.parameters(), config, total_steps)
+    policy, optimizer = accelerator.prepare(policy, optimizer)
+
+    reporter.emit(0, {}, "ref_logps", "computing reference log-probs")
+    cache = Path(config.ref_logps_cache or output_dir / "ref_logps.pt")
+    ref_chosen, ref_rejected = reference_logps(accelerator, policy, pairs, pad_id, config, cache)
+    ref_chosen, ref_rejected = ref_chosen.to(accelerator.device), ref_rejected.to(accelerator.device)
+
+    def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
+        batch = to_device(collate_pairs([train_pairs[i] for i in indices], pad_id), accelerator.device)
+        seq = policy(batch["input_ids"], batch["attention_mask"], batch["completion_mask"]).logps.sum(-1)
+        chosen, rejected = seq[batch["chosen_index"]], seq[batch["rejected_index"]]
+        idx = batch["pair_index"]
+        loss, chosen_rewards, rejected_rewards = dpo_loss(
+            chosen, rejected, ref_chosen[idx], ref_rejected[idx], config.beta, weights[idx]
+        )
+        return loss, {
+            "loss": loss.item(),
+            **reward_metrics(chosen_rewards, rejected_rewards),
+            "logps/chosen": chosen.detach().mean().item(),
+            "logps/rejected": rejected.detach().mean().item(),
+        }
+
+    steps, cancelled = train_loop(
+        accelerator=accelerator,
+        model=policy,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        config=config,
+        plan=plan,
+        step_fn=step,
+        reporter=reporter,
+        should_stop=should_stop,
+        total_steps=total_steps,
+    )
+
+    final: dict[str, object] = {"train/pairs": len(train_rows), "eval/pairs": len(eval_rows)}
+    if eval_pairs:
+        chosen, rejected = sequence_logps(accelerator, policy, eval_pairs, pad_id, config.batch_size)
+        n = len(train_pairs)
+        ref_c, ref_r = ref_chosen[n:].cpu(), ref_rejected[n:].cpu()
+        loss, chosen_rewards, rejected_rewards = dpo_loss(chosen, rejected, ref_c, ref_r, config.beta)
+        evals = {"loss": loss.item(), **reward_metrics(chosen_rewards, rejected_rewards)}
+        evals = {f"eval/{k}": v for k, v in evals.items()}
+        reporter.emit(steps, evals, phase="eval")
+        final.update(evals)
+    final.update(last_train_metrics(reporter))
+    reporter.emit(steps, {}, phase="save", message=f"saving to {output_dir}")
+    save_pretrained(accelerator, accelerator.unwrap_model(policy).lm, tokenizer, output_dir)
+    return finish(accelerator, reporter, config, output_dir, cancelled=cancelled, steps=steps, final=final)
