@@ -197,6 +197,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import optimize as _optimize  # type: ignore[import-untyped]
 from scipy import stats as _stats  # type: ignore[import-untyped]
 from scipy.special import rel_entr  # type: ignore[import-untyped]
 
@@ -533,6 +534,23 @@ def _weighted_count(index: IntArray, weights: FloatArray, n: int) -> FloatArray:
     return np.bincount(index, weights, n).astype(np.float64)
 
 
+def _best_shift(theta: FloatArray) -> float:
+    """c maximising the virtual-game prior over theta + c: sum sigmoid(theta + c) = n / 2.
+
+    The data terms do not change when every log-strength moves by the same c, so
+    this exact step along the all-ones direction is free; without it MM crawls
+    along that direction, which only the weak prior pins down.
+    """
+    if theta.size == 0:
+        return 0.0
+
+    def excess(c: float) -> float:
+        return float(np.sum(_stats.logistic.cdf(theta + c)) - theta.size / 2)
+
+    low, high = -float(theta.max()) - 1.0, -float(theta.min()) + 1.0
+    return float(_optimize.brentq(excess, low, high, xtol=1e-14))
+
+
 def _mm(
     wins: FloatArray,
     denominator: Callable[[FloatArray], FloatArray],
@@ -540,7 +558,7 @@ def _mm(
     tol: float,
     max_iter: int,
 ) -> FloatArray:
-    """Iterate g <- wins / denominator(g) (virtual games included) until log g settles."""
+    """MM iterations g <- wins / denominator(g), each followed by the exact common shift."""
     if prior_games <= 0:
         raise ValueError("prior_games must be > 0 so that every strength stays finite")
     numerator = wins + prior_games / 2
@@ -548,6 +566,7 @@ def _mm(
     for _ in range(max_iter):
         g = np.exp(theta)
         updated = np.log(numerator / (denominator(g) + prior_games / (g + 1)))
+        updated += _best_shift(updated)
         change = float(np.max(np.abs(updated - theta))) if theta.size else 0.0
         theta = updated
         if change < tol:

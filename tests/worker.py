@@ -48,7 +48,8 @@ class WorkerProcess:
         self.proc = proc
         self.lines: list[str] = []
         self._ready = threading.Event()
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -88,6 +89,9 @@ def celery_worker(queues: str = "default,training", **env: str) -> Iterator[Work
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        worker._thread.join(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def wait_for(predicate, timeout: float = 60, interval: float = 0.2, worker: WorkerProcess | None = None):  # noqa: ANN001, ANN201
