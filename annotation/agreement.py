@@ -50,8 +50,8 @@ Kappas and AC1
 
       kappa_w = 1 - sum_ij w_ij p_ij / sum_ij w_ij e_ij
 
-* Gwet's AC1 (Gwet 2008, eqs. for multiple raters with missing ratings), r_ik = count
-  table, r_i = sum_k r_ik, q = number of categories::
+* Gwet's AC1 (Gwet 2008; the form for missing ratings as in Gwet 2014's Handbook),
+  r_ik = count table, r_i = sum_k r_ik, q = number of categories::
 
       p_a  = mean over units with r_i >= 2 of sum_k r_ik (r_ik - 1) / (r_i (r_i - 1))
       pi_k = mean over units with r_i >= 1 of r_ik / r_i
@@ -64,7 +64,7 @@ Kappas and AC1
 Rank statistics
 ===============
 * Kendall's W with tie correction (Kendall & Babington Smith 1939; Kendall 1948,
-  Rank Correlation Methods; Legendre 2005, eq. 3), m rankers, n objects, R_i rank
+  Rank Correlation Methods; Legendre 2005), m rankers, n objects, R_i rank
   sums, t the sizes of the tie groups of each ranker::
 
       S = sum_i (R_i - mean(R))^2,   T = sum_rankers sum_groups (t^3 - t)
@@ -96,10 +96,10 @@ win each). Log-posterior maximised::
     + sum_i prior_games * (theta_i / 2 - log(g_i + 1))
 
 The second line is `prior_games` virtual games per item against a virtual opponent
-of strength 1, half won and half lost (Coulom 2008, "Whole-History Rating", uses
-such virtual draws): a weak prior towards the average that keeps an item that only
-wins, only loses or only ties finite. MM update (Hunter 2004, eq. 3 plus the
-virtual games)::
+of strength 1, half won and half lost (Coulom 2008 puts a prior on ratings the same
+way, with virtual games against a fixed virtual player): a weak pull towards the
+average that keeps an item that only wins, only loses or only ties finite. MM
+update (Hunter 2004, plus the virtual games)::
 
     g_i <- (W_i + prior / 2) / (sum_j n_ij / (g_i + g_j) + prior / (g_i + 1))
 
@@ -110,13 +110,15 @@ from the same set, the one that still holds the whole group. Each such choice ge
 weight 1, except in the bottom group of size g where it gets (g - 1) / g, so a
 ranking of K items always carries K - 1 choices, as an untied one does. With K = 2
 this is exactly Bradley-Terry with a tie as half a win each. MM update (Hunter
-2004, section 5, with the weights and the same virtual games)::
+2004's Plackett-Luce update, with the weights and the same virtual games)::
 
     g_t <- (w_t + prior / 2) / (sum_{stages s with t in R_s} c_s / sum_{i in R_s} g_i
                                 + prior / (g_t + 1))
 
-where w_t is t's total choice weight and c_s the total weight of stage s. Both fits
-return log-strengths centred at 0.
+where w_t is t's total choice weight and c_s the total weight of stage s. After each
+MM step both fits move all log-strengths by the one constant that maximises the
+prior (the data do not see a common shift; without this step MM crawls along that
+direction). Both return log-strengths centred at 0.
 
 Group divergence
 ================
@@ -129,7 +131,7 @@ Group divergence
   with K' - 1 degrees of freedom (K' = categories used by anyone) when every expected
   count is >= `min_expected` (Cochran 1954's rule of 5); otherwise a Monte Carlo
   permutation test of the same statistic, shuffling group labels with the margins
-  fixed (Agresti 2013, Categorical Data Analysis, section 3.5), p = (1 + #{stat* >=
+  fixed (Agresti 2013, exact and Monte Carlo conditional tests), p = (1 + #{stat* >=
   stat}) / (1 + permutations).
 
 How Chorus maps judgments to metrics
@@ -165,7 +167,8 @@ Cohen J. (1960) Educ. Psychol. Meas. 20, 37-46; (1968) Psychol. Bull. 70, 213-22
 Coulom R. (2008) Whole-History Rating. Computers and Games, LNCS 5131.
 Efron B., Tibshirani R. (1993) An Introduction to the Bootstrap. Chapman & Hall.
 Fleiss J.L. (1971) Measuring nominal scale agreement among many raters. Psychol. Bull. 76.
-Gwet K.L. (2008) Br. J. Math. Stat. Psychol. 61, 29-48.
+Gwet K.L. (2008) Br. J. Math. Stat. Psychol. 61, 29-48; (2014) Handbook of Inter-Rater
+  Reliability, 4th ed. Advanced Analytics.
 Hayes A.F., Krippendorff K. (2007) Commun. Methods Meas. 1(1), 77-89.
 Hunter D.R. (2004) Ann. Statist. 32(1), 384-406.
 Kendall M.G. (1945) Biometrika 33, 239-251; (1948) Rank Correlation Methods. Griffin.
@@ -197,9 +200,9 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize as _optimize  # type: ignore[import-untyped]
-from scipy import stats as _stats  # type: ignore[import-untyped]
-from scipy.special import rel_entr  # type: ignore[import-untyped]
+from scipy import optimize as _optimize  # type: ignore[import-untyped, unused-ignore]
+from scipy import stats as _stats  # type: ignore[import-untyped, unused-ignore]
+from scipy.special import rel_entr  # type: ignore[import-untyped, unused-ignore]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -616,6 +619,7 @@ def plackett_luce(
 
     items: rankings x slots item ids, -1 for an empty slot; ranks: same shape,
     1 = best, equal ranks = a tie (Breslow's rule, see the module docstring).
+    Rankings with fewer than two ranked items carry no information and are skipped.
     """
     ids = np.asarray(items, dtype=np.int64)
     pos = np.asarray(ranks, dtype=np.float64)

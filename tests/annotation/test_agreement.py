@@ -366,7 +366,15 @@ def test_bradley_terry_is_the_map_of_the_documented_objective():
 
 def test_bradley_terry_finite_for_only_ties_and_only_wins():
     # item 0 only wins, item 4 only ties, item 3 only loses.
-    comparisons = [[0, 1, 1], [0, 2, 1], [0, 3, 1], [1, 2, 0.5], [2, 3, 1], [4, 1, 0.5], [4, 2, 0.5]]
+    comparisons = [
+        [0, 1, 1],
+        [0, 2, 1],
+        [0, 3, 1],
+        [1, 2, 0.5],
+        [2, 3, 1],
+        [4, 1, 0.5],
+        [4, 2, 0.5],
+    ]
     est = ag.bradley_terry(comparisons, 5)
     assert np.all(np.isfinite(est))
     assert est.argmax() == 0 and est.argmin() == 3
