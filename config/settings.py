@@ -19,6 +19,10 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_path(name: str, default: Path) -> Path:
+    return Path(os.environ.get(name) or default)
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
@@ -32,7 +36,7 @@ ALLOWED_HOSTS = env_list("CHORUS_ALLOWED_HOSTS", "localhost,127.0.0.1" if DEBUG 
 CSRF_TRUSTED_ORIGINS = env_list("CHORUS_CSRF_TRUSTED_ORIGINS")
 
 # Where the embedded default keeps its SQLite file, broker folders, media and training runs.
-VAR_DIR = Path(os.environ.get("CHORUS_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = env_path("CHORUS_VAR_DIR", BASE_DIR / "var")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -84,7 +88,7 @@ TEMPLATES = [
 # Embedded default: SQLite under VAR_DIR. Production: DATABASE_URL=postgres://...
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'chorus.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'chorus.sqlite3'}",
         conn_max_age=int(os.environ.get("CHORUS_DB_CONN_MAX_AGE", "60")),
     )
 }
@@ -113,8 +117,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("CHORUS_STATIC_ROOT", VAR_DIR / "staticfiles"))
-MEDIA_ROOT = Path(os.environ.get("CHORUS_MEDIA_ROOT", VAR_DIR / "media"))
+STATIC_ROOT = env_path("CHORUS_STATIC_ROOT", VAR_DIR / "staticfiles")
+MEDIA_ROOT = env_path("CHORUS_MEDIA_ROOT", VAR_DIR / "media")
 MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -164,13 +168,14 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery. Embedded default: a filesystem broker under VAR_DIR (no server). Production: redis://...
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -184,7 +189,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Training queue name; a GPU host runs `celery -A config worker -Q training --prefetch-multiplier 1`.
 CHORUS_TRAINING_QUEUE = os.environ.get("CHORUS_TRAINING_QUEUE", "training")
 # Where training runs write their artifacts.
-CHORUS_RUNS_DIR = Path(os.environ.get("CHORUS_RUNS_DIR", VAR_DIR / "runs"))
+CHORUS_RUNS_DIR = env_path("CHORUS_RUNS_DIR", VAR_DIR / "runs")
 # GPUs a training worker may use for one run (>1 launches through `accelerate launch`).
 CHORUS_TRAINING_GPUS = int(os.environ.get("CHORUS_TRAINING_GPUS", "1"))
 # Groups with fewer labelers than this are hidden from reports (protects identities).

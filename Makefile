@@ -1,0 +1,33 @@
+# One-line targets. `make run` starts the app; `make test` runs every test this machine can run.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install lint ci bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0 && $(BIN)/pip install -q -e ".[dev]" && touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@mkdir -p var && test -s var/secret_key || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+	CHORUS_DEBUG=1 CHORUS_SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py chorus_start
+
+test: install
+	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium docker-compose >/dev/null) || echo "chromium unavailable: browser tests will be skipped"
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/lint-imports && $(BIN)/mypy
+
+ci: lint test
+
+bench: install
+	for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf var test-artifacts
