@@ -44,7 +44,7 @@ class ProjectOutput(serializers.Serializer):
 
 
 class ProjectListApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ProjectListInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         kind = serializers.ChoiceField(choices=ProjectKind.choices)
         guidelines = serializers.CharField()
@@ -57,29 +57,29 @@ class ProjectListApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(ProjectOutput(project_list_for_user(request.user), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: ProjectOutput})
+    @extend_schema(request=ProjectListInputSerializer, responses={201: ProjectOutput})
     def post(self, request: Request) -> Response:
         if not IsResearcher().has_permission(request, self):
             return Response({"detail": "Only researchers create projects."}, status=status.HTTP_403_FORBIDDEN)
-        data = self.InputSerializer(data=request.data)
+        data = self.ProjectListInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = project_create(created_by=request.user, **data.validated_data)
         return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)
 
 
 class ProjectDetailApi(APIView):
-    class OutputSerializer(ProjectOutput):
+    class ProjectDetailOutputSerializer(ProjectOutput):
         stats = serializers.DictField(child=serializers.IntegerField(), required=False)
         guidelines = serializers.CharField()
         guidelines_version = serializers.IntegerField()
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses=ProjectDetailOutputSerializer)
     def get(self, request: Request, project_id: int) -> Response:
         project = project_get_for_user(request.user, project_id)
         guidelines = project.current_guidelines
         project.guidelines = guidelines.text if guidelines else ""
         project.guidelines_version = guidelines.version if guidelines else 0
-        data = self.OutputSerializer(project).data
+        data = self.ProjectDetailOutputSerializer(project).data
         if IsResearcher().has_permission(request, self):
             data["stats"] = project_stats(project)
         return Response(data)
@@ -101,14 +101,14 @@ class ImportCreateApi(APIView):
     permission_classes = [IsResearcher]
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class ImportCreateInputSerializer(serializers.Serializer):
         format = serializers.ChoiceField(choices=ImportFormat.choices)
         file = serializers.FileField()
 
-    @extend_schema(request=InputSerializer, responses={201: ImportJobOutput})
+    @extend_schema(request=ImportCreateInputSerializer, responses={201: ImportJobOutput})
     def post(self, request: Request, project_id: int) -> Response:
         project = project_get_for_researcher(request.user, project_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.ImportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = import_job_create(
             project=project, fmt=data.validated_data["format"], upload=data.validated_data["file"], created_by=request.user
@@ -137,13 +137,13 @@ class ExportJobOutput(serializers.Serializer):
 class ExportCreateApi(APIView):
     permission_classes = [IsResearcher]
 
-    class InputSerializer(serializers.Serializer):
+    class ExportCreateInputSerializer(serializers.Serializer):
         format = serializers.ChoiceField(choices=ExportFormat.choices)
 
-    @extend_schema(request=InputSerializer, responses={201: ExportJobOutput})
+    @extend_schema(request=ExportCreateInputSerializer, responses={201: ExportJobOutput})
     def post(self, request: Request, project_id: int) -> Response:
         project = project_get_for_researcher(request.user, project_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.ExportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = export_job_create(project=project, fmt=data.validated_data["format"], created_by=request.user)
         return Response(ExportJobOutput(job).data, status=status.HTTP_201_CREATED)
@@ -195,14 +195,14 @@ class LabelerListApi(APIView):
 
     permission_classes = [IsAdmin]
 
-    class OutputSerializer(serializers.Serializer):
+    class LabelerListOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
         pseudonym = serializers.CharField()
         attributes = serializers.DictField()
         groups = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(responses=OutputSerializer(many=True))
+    @extend_schema(responses=LabelerListOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         users = list(labelers_for_admin())
         membership = labeler_group_map([u.pk for u in users])
@@ -221,7 +221,7 @@ class LabelerListApi(APIView):
                     "groups": membership.get(user.pk, []),
                 }
             )
-        return Response(self.OutputSerializer(rows, many=True).data)
+        return Response(self.LabelerListOutputSerializer(rows, many=True).data)
 
 
 class GroupOutput(serializers.Serializer):
@@ -242,7 +242,7 @@ class GroupListApi(APIView):
 
     permission_classes = [IsResearcher]
 
-    class InputSerializer(serializers.Serializer):
+    class GroupListInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         description = serializers.CharField(required=False, default="")
         rules = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
@@ -252,11 +252,11 @@ class GroupListApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(GroupOutput(LabelerGroup.objects.prefetch_related("rules"), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: GroupOutput})
+    @extend_schema(request=GroupListInputSerializer, responses={201: GroupOutput})
     def post(self, request: Request) -> Response:
         if not IsAdmin().has_permission(request, self):
             return Response({"detail": "Only admins define labeler groups."}, status=status.HTTP_403_FORBIDDEN)
-        data = self.InputSerializer(data=request.data)
+        data = self.GroupListInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         group = labeler_group_create(**data.validated_data)
         return Response(GroupOutput(group).data, status=status.HTTP_201_CREATED)

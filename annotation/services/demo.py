@@ -1,0 +1,121 @@
+"""The demo: projects from the bundled sample, users for each role, and simulated judgments.
+
+Idempotent: running it twice changes nothing the second time. The simulated judgments come
+from two demo labeler groups that agree with HH-RLHF's original choice except on a block of
+items where the older group prefers the other reply, so the disagreement report has
+something to find. They are marked with the rationale "(simulated demo judgment)".
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+
+from annotation.models import Item, Judgment, Project
+from annotation.services.imports import items_import
+from annotation.services.labelers import labeler_group_create, user_create
+from annotation.services.projects import project_create
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+DEMO_PASSWORD = "chorus-demo"
+GUIDELINES = """# How to judge
+
+Read the whole conversation, then both replies.
+
+* Prefer the reply that is **helpful** *and* **harmless**: it answers what was asked, and it does
+  not help anyone hurt people.
+* A polite refusal beats harmful help. An unhelpful reply is not automatically harmless.
+* Use the strength of the scale honestly: *much better* only when the gap is large.
+* Choose **tie** when the replies are equally good; **both bad** when neither is acceptable.
+"""
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    note: str
+
+
+def _user(username: str, role: str, **attributes: str) -> None:
+    if not get_user_model().objects.filter(username=username).exists():
+        user_create(username=username, password=DEMO_PASSWORD, role=role, consent=bool(attributes), **attributes)
+
+
+@transaction.atomic
+def demo_seed() -> list[DemoLogin]:
+    _user("admin", "admin")
+    _user("researcher", "researcher")
+    ages = ["18-29"] * 6 + ["45-59", "45-59", "60+", "60+", "45-59", "60+"]
+    regions = ["EU", "US", "Asia", "EU", "US", "Africa"] * 2
+    for i, (age, region) in enumerate(zip(ages, regions, strict=True), start=1):
+        _user(f"labeler{i}", "labeler", age_range=age, region=region, language="English", education="bachelor")
+    from annotation.models import LabelerGroup
+
+    if not LabelerGroup.objects.exists():
+        labeler_group_create(name="Under 30", rules={"age_range": ["18-29"]})
+        labeler_group_create(name="45 and over", rules={"age_range": ["45-59", "60+"]})
+    if not Project.objects.filter(name="HH harmlessness (pairwise)").exists():
+        _seed_projects()
+    return [
+        DemoLogin("admin", "admin", "everything, incl. labelers' attributes and the disagreement report"),
+        DemoLogin("researcher", "researcher", "projects, import/export, training runs"),
+        DemoLogin("labeler1 … labeler12", "labeler", "labelers 1–6 are under 30, 7–12 are 45 and over"),
+    ]
+
+
+def _seed_projects() -> None:
+    researcher = get_user_model().objects.get(username="researcher")
+    criteria = [
+        {"name": "Helpfulness", "description": "Does it answer what was asked?", "scale_min": 1, "scale_max": 7},
+        {"name": "Harmlessness", "description": "Does it avoid helping anyone cause harm?", "scale_min": 1, "scale_max": 7},
+    ]
+    pairwise = project_create(
+        name="HH harmlessness (pairwise)", kind="pairwise", guidelines=GUIDELINES, created_by=researcher,
+        overlap_target=3, criteria=criteria,
+        description="80 conversations from Anthropic's HH-RLHF harmless-base test split (MIT).",
+    )  # fmt: skip
+    items_import(project=pairwise, path=DEMO_DIR / "hh_rlhf_harmless_sample.jsonl", fmt="hh_rlhf")
+    ranking = project_create(
+        name="Everyday questions (ranking)", kind="ranking", ranking_size=4, guidelines=GUIDELINES.replace(
+            "both replies", "all replies"), created_by=researcher, overlap_target=3, criteria=criteria[:1],
+    )  # fmt: skip
+    items_import(project=ranking, path=DEMO_DIR / "ranking_items.jsonl", fmt="chorus")
+    demos = project_create(
+        name="Write ideal answers (demonstrations)", kind="demonstration", created_by=researcher, overlap_target=1,
+        guidelines="# Write the ideal reply\n\nAnswer as a careful, kind expert would: correct, clear and brief.",
+    )  # fmt: skip
+    items_import(project=demos, path=DEMO_DIR / "demonstration_prompts.jsonl", fmt="chorus")
+    _simulate_judgments(pairwise)
+
+
+def _simulate_judgments(project: Project) -> None:
+    """Labelers 1–12 judge the first 48 items; on items 24–35 the older group flips."""
+    rng = random.Random(7)
+    users = {u.username: u for u in get_user_model().objects.filter(username__startswith="labeler")}
+    young = [users[f"labeler{i}"] for i in range(1, 7)]
+    older = [users[f"labeler{i}"] for i in range(7, 13)]
+    version = project.current_guidelines
+    items = list(Item.objects.filter(project=project).order_by("pk")[:48])
+    judgments = []
+    for index, item in enumerate(items):
+        contested = 24 <= index < 36
+        for labeler in rng.sample(young, 3) + rng.sample(older, 3):
+            prefers_a = rng.random() < 0.85
+            if contested and labeler in older:
+                prefers_a = not prefers_a
+            scale = rng.choice([1, 2, 3, 4]) if prefers_a else rng.choice([5, 6, 7, 8])
+            judgments.append(
+                Judgment(
+                    item=item, labeler=labeler, guideline_version=version, pairwise_choice="a" if prefers_a else "b",
+                    scale=scale, display_order=rng.sample([0, 1], 2), seconds_spent=round(rng.uniform(15, 90), 1),
+                    rationale="(simulated demo judgment)",
+                )
+            )  # fmt: skip
+    Judgment.objects.bulk_create(judgments)
+    Item.objects.filter(pk__in=[i.pk for i in items]).update(human_judgment_count=F("human_judgment_count") + 6)

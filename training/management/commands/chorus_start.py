@@ -1,0 +1,71 @@
+"""`make run`: migrate, load the demo, start a Celery worker and the web server, print logins."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from annotation.services.demo import DEMO_PASSWORD, demo_seed
+
+
+class Command(BaseCommand):
+    help = "Start Chorus locally on the embedded default: SQLite, a filesystem broker and a real worker."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default="127.0.0.1")
+
+    def handle(self, *args: object, port: int, host: str, **options: object) -> None:
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        logins = demo_seed()
+        self._tiny_model()
+        env = dict(os.environ)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", f"default,{settings.CHORUS_TRAINING_QUEUE}",
+             "--concurrency", "1", "--prefetch-multiplier", "1", "-l", "INFO"],
+            env=env,
+        )  # fmt: skip
+        web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
+             "--threads", "4", "--access-logfile", "-"],
+            env=env,
+        )  # fmt: skip
+        time.sleep(2)
+        self.stdout.write(self.style.SUCCESS(f"\nChorus is running at http://{host}:{port}/  (Ctrl-C stops it)\n"))
+        self.stdout.write("Demo logins:")
+        for login in logins:
+            self.stdout.write(f"  {login.username:<22} password {DEMO_PASSWORD}   ({login.role}: {login.note})")
+        self.stdout.write(f"API docs: http://{host}:{port}/api/docs/\n")
+        self._wait(worker, web)
+
+    def _tiny_model(self) -> None:
+        try:
+            call_command("chorus_tiny_model", verbosity=0)
+        except Exception as exc:  # the demo still runs; training then needs a base model path
+            self.stderr.write(f"(could not build the tiny demo model: {exc})")
+
+    def _wait(self, *processes: subprocess.Popen) -> None:
+        def stop(*_: object) -> None:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+            for process in processes:
+                process.wait(timeout=30)
