@@ -17,21 +17,37 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from annotation.formats.base import ParsedTurn, hh_dialogue
-from annotation.models import ExportFormat, ExportJob, JobStatus, Judgment, LabelerProfile, PairwiseChoice, Project
+from annotation.models import (
+    CompletionFlag,
+    CriterionRating,
+    ExportFormat,
+    ExportJob,
+    Item,
+    ItemCompletion,
+    JobStatus,
+    Judgment,
+    JudgmentRank,
+    LabelerProfile,
+    PairwiseChoice,
+    Project,
+    Turn,
+)
 from annotation.selectors import labeler_group_map
 
 logger = logging.getLogger(__name__)
-CHUNK = 2000
 
 
 def pseudonym_map(project: Project) -> dict[int, str]:
@@ -43,27 +59,97 @@ def pseudonym_map(project: Project) -> dict[int, str]:
     }
 
 
-def _judgments(project: Project) -> Iterator[Judgment]:
-    return (
-        Judgment.objects.filter(item__project=project)
-        .select_related("item__prompt", "guideline_version")
-        .prefetch_related("ranks", "ratings__criterion", "flags", "item__slots__completion", "item__prompt__turns")
-        .order_by("pk")
-        .iterator(chunk_size=CHUNK)
-    )
+ITEM_CHUNK = 1000
 
 
-def _messages(judgment: Judgment) -> list[dict[str, str]]:
-    return [{"role": t.role, "content": t.content} for t in judgment.item.prompt.turns.all()]
+@dataclass
+class JudgmentRecord:
+    """A judgment with what an export row needs, loaded in bulk (no per-row queries)."""
+
+    pk: int
+    item_id: int
+    labeler_id: int | None
+    external_source: str
+    pairwise_choice: str
+    scale: int | None
+    none_acceptable: bool
+    demonstration: str
+    rationale: str
+    display_order: list[int]
+    seconds_spent: float | None
+    created_at: Any
+    guideline_version: int | None
+    prompt_external_id: str = ""
+    turns: list[tuple[str, str]] = field(default_factory=list)
+    texts: dict[int, str] = field(default_factory=dict)
+    ranks: dict[int, int] = field(default_factory=dict)
+    ratings: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
 
 
-def preference_pairs(judgment: Judgment) -> list[tuple[int, int, float]]:
-    """(chosen position, rejected position, weight) for one judgment; see the module doc."""
-    if judgment.pairwise_choice in (PairwiseChoice.A, PairwiseChoice.B):
-        best = judgment.preferred_position
-        return [(best, 1 - best, 1.0)] if best is not None else []
-    ranks = {r.position: r.rank for r in judgment.ranks.all()}
-    if len(ranks) < 2:
+def _item_ranges(project: Project) -> Iterator[tuple[int, int]]:
+    batch: list[int] = []
+    for pk in project.items.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=ITEM_CHUNK):
+        batch.append(pk)
+        if len(batch) == ITEM_CHUNK:
+            yield batch[0], batch[-1]
+            batch = []
+    if batch:
+        yield batch[0], batch[-1]
+
+
+def _load_chunk(project: Project, lo: int, hi: int) -> list[JudgmentRecord]:
+    """Seven queries for up to ITEM_CHUNK items, joined on ranges (no long IN lists)."""
+    in_range = {"item__project": project, "item__pk__range": (lo, hi)}
+    items = Item.objects.filter(project=project, pk__range=(lo, hi))
+    prompt_of = dict(items.values_list("pk", "prompt_id"))
+    external_ids = dict(items.values_list("pk", "prompt__external_id"))
+    turns: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for prompt_id, role, content in (
+        Turn.objects.filter(prompt_id__in=Subquery(items.values("prompt_id")))
+        .order_by("prompt_id", "position")
+        .values_list("prompt_id", "role", "content")
+    ):
+        turns[prompt_id].append((role, content))
+    texts: dict[int, dict[int, str]] = defaultdict(dict)
+    for item_id, position, text in ItemCompletion.objects.filter(**in_range).values_list("item_id", "position", "completion__text"):
+        texts[item_id][position] = text
+    by_judgment = {"judgment__item__project": project, "judgment__item__pk__range": (lo, hi)}
+    ranks: dict[int, dict[int, int]] = defaultdict(dict)
+    for judgment_id, position, rank in JudgmentRank.objects.filter(**by_judgment).values_list("judgment_id", "position", "rank"):
+        ranks[judgment_id][position] = rank
+    ratings: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for judgment_id, name, position, value in (
+        CriterionRating.objects.filter(**by_judgment).order_by("pk").values_list("judgment_id", "criterion__name", "position", "value")
+    ):
+        ratings[judgment_id].append({"criterion": name, "position": position, "value": value})
+    flags: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for judgment_id, position, flag in CompletionFlag.objects.filter(**by_judgment).order_by("pk").values_list("judgment_id", "position", "flag"):
+        flags[judgment_id].append({"position": position, "flag": flag})
+    records = []
+    for row in Judgment.objects.filter(**in_range).order_by("pk").values(*_JUDGMENT_FIELDS):
+        record = JudgmentRecord(**{_RENAMED.get(k, k): v for k, v in row.items()})
+        record.prompt_external_id = external_ids[record.item_id]
+        record.turns = turns[prompt_of[record.item_id]]
+        record.texts = texts[record.item_id]
+        record.ranks, record.ratings, record.flags = ranks[record.pk], ratings[record.pk], flags[record.pk]
+        records.append(record)
+    return records
+
+
+_JUDGMENT_FIELDS = (
+    "pk", "item_id", "labeler_id", "external_source", "pairwise_choice", "scale", "none_acceptable", "demonstration",
+    "rationale", "display_order", "seconds_spent", "created_at", "guideline_version__version",
+)  # fmt: skip
+_RENAMED = {"guideline_version__version": "guideline_version"}
+
+
+def pairs_from(choice: str, ranks: dict[int, int]) -> list[tuple[int, int, float]]:
+    """(chosen position, rejected position, weight) pairs; see the module docstring."""
+    if choice in (PairwiseChoice.A, PairwiseChoice.B):
+        best = 0 if choice == PairwiseChoice.A else 1
+        return [(best, 1 - best, 1.0)]
+    if choice or len(ranks) < 2:
         return []
     weight = 1.0 / (len(ranks) * (len(ranks) - 1) / 2)
     pairs = []
@@ -73,6 +159,11 @@ def preference_pairs(judgment: Judgment) -> list[tuple[int, int, float]]:
     return pairs
 
 
+def preference_pairs(judgment: Judgment) -> list[tuple[int, int, float]]:
+    """Pairs for one Judgment model instance (prefetch `ranks` when calling it in a loop)."""
+    return pairs_from(judgment.pairwise_choice, {r.position: r.rank for r in judgment.ranks.all()})
+
+
 def export_rows(*, project: Project, fmt: str, stats: dict[str, int] | None = None) -> Iterator[dict[str, Any]]:
     """Yield export rows one by one. `stats` (if given) counts skipped ties and both-bad."""
     stats = stats if stats is not None else {}
@@ -80,56 +171,59 @@ def export_rows(*, project: Project, fmt: str, stats: dict[str, int] | None = No
     stats.setdefault("skipped_both_bad", 0)
     names = pseudonym_map(project)
     groups = labeler_group_map(names.keys())
-    for judgment in _judgments(project):
-        labeler = names.get(judgment.labeler_id) if judgment.labeler_id else None
-        member_of = groups.get(judgment.labeler_id, []) if judgment.labeler_id else []
-        if fmt == ExportFormat.RAW:
-            yield _raw_row(judgment, labeler, member_of)
-            continue
-        if judgment.pairwise_choice in (PairwiseChoice.TIE, PairwiseChoice.BOTH_BAD):
-            stats[f"skipped_{judgment.pairwise_choice}"] += 1
-            continue
-        texts = {slot.position: slot.completion.text for slot in judgment.item.slots.all()}
-        for chosen, rejected, weight in preference_pairs(judgment):
-            if fmt == ExportFormat.HH_RLHF:
-                turns = [ParsedTurn(t.role, t.content) for t in judgment.item.prompt.turns.all()]
-                yield {"chosen": hh_dialogue(turns, texts[chosen]), "rejected": hh_dialogue(turns, texts[rejected])}
-            else:
-                yield {
-                    "prompt": _messages(judgment),
-                    "chosen": [{"role": "assistant", "content": texts[chosen]}],
-                    "rejected": [{"role": "assistant", "content": texts[rejected]}],
-                    "weight": weight,
-                    "item_id": judgment.item_id,
-                    "source": judgment.external_source or "human",
-                    "labeler": labeler,
-                    "groups": member_of,
-                    "none_acceptable": judgment.none_acceptable,
-                }
+    for lo, hi in _item_ranges(project):
+        for record in _load_chunk(project, lo, hi):
+            labeler = names.get(record.labeler_id) if record.labeler_id else None
+            member_of = groups.get(record.labeler_id, []) if record.labeler_id else []
+            if fmt == ExportFormat.RAW:
+                yield _raw_row(record, labeler, member_of)
+                continue
+            if record.pairwise_choice in (PairwiseChoice.TIE, PairwiseChoice.BOTH_BAD):
+                stats[f"skipped_{record.pairwise_choice}"] += 1
+                continue
+            yield from _preference_rows(record, fmt, labeler, member_of)
 
 
-def _raw_row(judgment: Judgment, labeler: str | None, member_of: list[str]) -> dict[str, Any]:
+def _preference_rows(record: JudgmentRecord, fmt: str, labeler: str | None, member_of: list[str]) -> Iterator[dict[str, Any]]:
+    prompt = [{"role": role, "content": content} for role, content in record.turns]
+    for chosen, rejected, weight in pairs_from(record.pairwise_choice, record.ranks):
+        if fmt == ExportFormat.HH_RLHF:
+            turns = [ParsedTurn(role, content) for role, content in record.turns]
+            yield {"chosen": hh_dialogue(turns, record.texts[chosen]), "rejected": hh_dialogue(turns, record.texts[rejected])}
+        else:
+            yield {
+                "prompt": prompt,
+                "chosen": [{"role": "assistant", "content": record.texts[chosen]}],
+                "rejected": [{"role": "assistant", "content": record.texts[rejected]}],
+                "weight": weight,
+                "item_id": record.item_id,
+                "source": record.external_source or "human",
+                "labeler": labeler,
+                "groups": member_of,
+                "none_acceptable": record.none_acceptable,
+            }
+
+
+def _raw_row(record: JudgmentRecord, labeler: str | None, member_of: list[str]) -> dict[str, Any]:
     return {
-        "judgment_id": judgment.pk,
-        "item_id": judgment.item_id,
-        "prompt_external_id": judgment.item.prompt.external_id,
-        "source": judgment.external_source or "human",
+        "judgment_id": record.pk,
+        "item_id": record.item_id,
+        "prompt_external_id": record.prompt_external_id,
+        "source": record.external_source or "human",
         "labeler": labeler,
         "groups": member_of,
-        "guideline_version": judgment.guideline_version.version if judgment.guideline_version else None,
-        "choice": judgment.pairwise_choice or None,
-        "scale": judgment.scale,
-        "ranks": [{"position": r.position, "rank": r.rank} for r in judgment.ranks.all()],
-        "none_acceptable": judgment.none_acceptable,
-        "ratings": [
-            {"criterion": r.criterion.name, "position": r.position, "value": r.value} for r in judgment.ratings.all()
-        ],
-        "flags": [{"position": f.position, "flag": f.flag} for f in judgment.flags.all()],
-        "demonstration": judgment.demonstration,
-        "rationale": judgment.rationale,
-        "display_order": list(judgment.display_order),
-        "seconds_spent": judgment.seconds_spent,
-        "created_at": judgment.created_at.isoformat(),
+        "guideline_version": record.guideline_version,
+        "choice": record.pairwise_choice or None,
+        "scale": record.scale,
+        "ranks": [{"position": p, "rank": r} for p, r in sorted(record.ranks.items())],
+        "none_acceptable": record.none_acceptable,
+        "ratings": record.ratings,
+        "flags": record.flags,
+        "demonstration": record.demonstration,
+        "rationale": record.rationale,
+        "display_order": list(record.display_order),
+        "seconds_spent": record.seconds_spent,
+        "created_at": record.created_at.isoformat(),
     }
 
 
