@@ -94,3 +94,87 @@ def test_schema_and_docs_served(as_persona):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+POST_RESEARCH = {"researcher": 302, "admin_user": 302, "labeler": 404, "other_labeler": 404, "outsider": 404, "anonymous": 302}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_export_create_and_guidelines_edit_pages(as_persona, project, persona, django_capture_on_commit_callbacks):
+    from annotation.models import ExportJob, GuidelineVersion
+
+    client = as_persona(persona)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("annotation:export_create", args=[project.pk]), {"format": "trl"})
+    assert response.status_code == POST_RESEARCH[persona]
+    response = client.post(reverse("annotation:guidelines_edit", args=[project.pk]), {"text": "v2 rules"})
+    assert response.status_code == POST_RESEARCH[persona]
+    allowed = persona in ("researcher", "admin_user")
+    assert ExportJob.objects.exists() == allowed
+    assert GuidelineVersion.objects.filter(project=project, version=2).exists() == allowed
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_import_create_page(as_persona, project, persona):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from annotation.models import Item
+
+    row = b'{"chosen": "\\n\\nHuman: a\\n\\nAssistant: b", "rejected": "\\n\\nHuman: a\\n\\nAssistant: c"}\n'
+    response = as_persona(persona).post(
+        reverse("annotation:import_create", args=[project.pk]), {"format": "hh_rlhf", "file": SimpleUploadedFile("x.jsonl", row)}
+    )
+    assert response.status_code == POST_RESEARCH[persona]
+    assert Item.objects.filter(project=project).exists() == (persona in ("researcher", "admin_user"))
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_job_pages_and_downloads(as_persona, project, researcher, persona, tmp_path, settings):
+    from annotation.models import ExportJob, ImportJob
+
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "e.jsonl").write_text("{}\n")
+    export = ExportJob.objects.create(project=project, format="trl", status="succeeded", file="exports/e.jsonl")
+    job = ImportJob.objects.create(project=project, format="trl", file="imports/x.jsonl", original_name="x.jsonl")
+    client = as_persona(persona)
+    expected = RESEARCH[persona]
+    assert client.get(reverse("annotation:import_detail", args=[job.pk])).status_code == expected
+    download = client.get(reverse("annotation:export_download", args=[export.pk]))
+    assert download.status_code == expected
+    if expected == 200:
+        assert b"".join(download.streaming_content) == b"{}\n"
+    api_expected = API_RESEARCH[persona]
+    assert client.get(f"/api/imports/{job.pk}/").status_code == api_expected
+    assert client.get(f"/api/exports/{export.pk}/").status_code == api_expected
+    api_download = client.get(f"/api/exports/{export.pk}/download/")
+    assert api_download.status_code == api_expected
+    if api_expected == 200:
+        b"".join(api_download.streaming_content)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_api_export_and_import_create(as_persona, project, persona, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = as_persona(persona)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(f"/api/projects/{project.pk}/exports/", {"format": "raw"}, content_type="application/json")
+    expected = {**API_RESEARCH, "researcher": 201, "admin_user": 201}
+    assert response.status_code == expected[persona]
+    row = b'{"prompt": "p", "chosen": "a", "rejected": "b"}\n'
+    response = client.post(f"/api/projects/{project.pk}/imports/", {"format": "trl", "file": SimpleUploadedFile("t.jsonl", row)})
+    assert response.status_code == expected[persona]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_home_redirects_by_role(as_persona, persona):
+    response = as_persona(persona).get(reverse("annotation:home"))
+    assert response.status_code == 302
+    target = {"labeler": "/label/", "other_labeler": "/label/", "researcher": "/projects/", "admin_user": "/projects/", "outsider": "/projects/"}
+    assert response.url.startswith(target.get(persona, "/accounts/login/"))
+
+
+def test_researcher_never_sees_attributes(as_persona, labeler):
+    response = as_persona("researcher").get(reverse("annotation:project_list"))
+    assert b"18-29" not in response.content
