@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -26,9 +29,8 @@ from annotation.services.imports import import_job_create
 from annotation.services.projects import guidelines_update, project_create
 
 
-def _researcher_only(request: HttpRequest) -> None:
-    if not is_researcher(request.user):
-        raise Http404
+def _form_errors(form: Any) -> str:
+    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
 
 
 @login_required
@@ -75,8 +77,8 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "stats": project_stats(project),
         "imports": project.imports.all()[:10],
         "exports": project.exports.all()[:10],
-        "import_form": ImportForm(),
-        "export_form": ExportForm(),
+        "import_form": ImportForm(prefix="import"),
+        "export_form": ExportForm(prefix="export"),
         "guidelines_form": GuidelinesForm(initial={"text": getattr(project.current_guidelines, "text", "")}),
         "active_statuses": (JobStatus.QUEUED, JobStatus.RUNNING),
     }
@@ -88,11 +90,13 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def import_create(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_get_for_researcher(request.user, project_id)
-    form = ImportForm(request.POST, request.FILES)
+    form = ImportForm(request.POST, request.FILES, prefix="import")
     if form.is_valid():
         import_job_create(
             project=project, fmt=form.cleaned_data["format"], upload=form.cleaned_data["file"], created_by=request.user
         )
+    else:
+        messages.error(request, f"Import not started: {_form_errors(form)}")
     return redirect("annotation:project_detail", project_id=project.pk)
 
 
@@ -100,9 +104,11 @@ def import_create(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def export_create(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_get_for_researcher(request.user, project_id)
-    form = ExportForm(request.POST)
+    form = ExportForm(request.POST, prefix="export")
     if form.is_valid():
         export_job_create(project=project, fmt=form.cleaned_data["format"], created_by=request.user)
+    else:
+        messages.error(request, f"Export not started: {_form_errors(form)}")
     return redirect("annotation:project_detail", project_id=project.pk)
 
 

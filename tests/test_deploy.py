@@ -66,10 +66,11 @@ def test_compose_file_is_valid_and_uses_the_tested_commands():
 
 @pytest.mark.django_db
 def test_demo_seed_is_idempotent_and_has_every_role():
+    from django.contrib.auth import get_user_model
+
     from annotation.models import Item, Judgment, Project
     from annotation.roles import role_of
     from annotation.services.demo import demo_seed
-    from django.contrib.auth import get_user_model
 
     demo_seed()
     counts = (Project.objects.count(), Item.objects.count(), Judgment.objects.count())

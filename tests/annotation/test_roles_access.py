@@ -105,7 +105,7 @@ def test_export_create_and_guidelines_edit_pages(as_persona, project, persona, d
 
     client = as_persona(persona)
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post(reverse("annotation:export_create", args=[project.pk]), {"format": "trl"})
+        response = client.post(reverse("annotation:export_create", args=[project.pk]), {"export-format": "trl"})
     assert response.status_code == POST_RESEARCH[persona]
     response = client.post(reverse("annotation:guidelines_edit", args=[project.pk]), {"text": "v2 rules"})
     assert response.status_code == POST_RESEARCH[persona]
@@ -122,7 +122,7 @@ def test_import_create_page(as_persona, project, persona):
 
     row = b'{"chosen": "\\n\\nHuman: a\\n\\nAssistant: b", "rejected": "\\n\\nHuman: a\\n\\nAssistant: c"}\n'
     response = as_persona(persona).post(
-        reverse("annotation:import_create", args=[project.pk]), {"format": "hh_rlhf", "file": SimpleUploadedFile("x.jsonl", row)}
+        reverse("annotation:import_create", args=[project.pk]), {"import-format": "hh_rlhf", "import-file": SimpleUploadedFile("x.jsonl", row)}
     )
     assert response.status_code == POST_RESEARCH[persona]
     assert Item.objects.filter(project=project).exists() == (persona in ("researcher", "admin_user"))
@@ -178,3 +178,9 @@ def test_home_redirects_by_role(as_persona, persona):
 def test_researcher_never_sees_attributes(as_persona, labeler):
     response = as_persona("researcher").get(reverse("annotation:project_list"))
     assert b"18-29" not in response.content
+
+
+def test_import_without_file_says_why(as_persona, project):
+    client = as_persona("researcher")
+    response = client.post(reverse("annotation:import_create", args=[project.pk]), {"import-format": "trl"}, follow=True)
+    assert b"Import not started: file: This field is required." in response.content

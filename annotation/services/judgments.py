@@ -1,0 +1,270 @@
+"""Labelers' judgments and skips: stored exactly once, in canonical positions.
+
+Labelers answer in *display* terms ("Response 1", the scale as they saw it); `judgment_submit`
+maps everything to canonical positions through the reservation's `display_order`.
+Submitting is idempotent on `client_key`: a retry returns the stored judgment and writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotation import assignment
+from annotation.models import (
+    CompletionFlag,
+    CriterionRating,
+    FlagKind,
+    Item,
+    Judgment,
+    JudgmentRank,
+    PairwiseChoice,
+    ProjectKind,
+    Reservation,
+    Skip,
+)
+from annotation.services.assignment import item_takes_late_judgment
+
+MAX_TEXT = 20_000
+OUTCOMES = (PairwiseChoice.TIE, PairwiseChoice.BOTH_BAD)
+
+
+class JudgmentConflict(Exception):
+    """The judgment is fine but cannot be stored now; `code` says why (see CONFLICTS)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+CONFLICTS = {
+    "not_reserved": "This item was not assigned to you. Ask for the next item first.",
+    "already_judged": "You have already judged this item.",
+    "no_longer_needed": "Your reservation expired and the item meanwhile got all the judgments it needs, "
+    "so this judgment was not stored.",
+    "guidelines_changed": "The guidelines changed while you worked. Read the new version, then submit again.",
+}
+
+
+def _conflict(code: str) -> JudgmentConflict:
+    return JudgmentConflict(code, CONFLICTS[code])
+
+
+@dataclass(frozen=True)
+class Rating:
+    criterion_id: int
+    response: int  # the number the labeler saw: Response 1, 2, ...
+    value: int
+
+
+@dataclass(frozen=True)
+class Flag:
+    response: int  # the number the labeler saw
+    flag: str
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    judgment: Judgment
+    created: bool  # False when the client key had already been stored (a retry)
+
+
+def _replay(labeler: Any, client_key: uuid.UUID, item: Item) -> Judgment | None:
+    stored = Judgment.objects.filter(labeler=labeler, client_key=client_key).first()
+    if stored is not None and stored.item_id != item.pk:
+        raise ValidationError({"client_key": ["This client key was already used for another item."]})
+    return stored
+
+
+def _check_choice(kind: str, choice: int | str | None, errors: dict[str, list[str]]) -> None:
+    if kind != ProjectKind.PAIRWISE:
+        if choice not in (None, ""):
+            errors["choice"] = ["Only pairwise projects take a choice."]
+        return
+    if choice in (None, ""):
+        errors["choice"] = ["Pick a point on the scale (1-8), tie or both bad."]
+    elif choice not in OUTCOMES and not (isinstance(choice, int) and 1 <= choice <= 8):
+        errors["choice"] = [f"{choice!r} is not 1-8, 'tie' or 'both_bad'."]
+
+
+def _check_ranks(kind: str, ranks: Sequence[int] | None, size: int, errors: dict[str, list[str]]) -> None:
+    if kind != ProjectKind.RANKING:
+        if ranks:
+            errors["ranks"] = ["Only ranking projects take ranks."]
+        return
+    if not ranks or len(ranks) != size:
+        errors["ranks"] = [f"Give one rank per response: {size} ranks, Response 1's first."]
+    elif any(not 1 <= r <= size for r in ranks):
+        errors["ranks"] = [f"Ranks run from 1 (best) to {size}."]
+    elif sorted(set(ranks)) != list(range(1, max(ranks) + 1)):
+        errors["ranks"] = ["Ranks must have no gaps: tied responses share a rank, the next rank follows it."]
+
+
+def _check_texts(item: Item, *, demonstration: str, rationale: str, errors: dict[str, list[str]]) -> None:
+    project = item.project
+    if project.kind == ProjectKind.DEMONSTRATION and not demonstration.strip():
+        errors["demonstration"] = ["Write the ideal response."]
+    elif project.kind != ProjectKind.DEMONSTRATION and demonstration:
+        errors["demonstration"] = ["Only demonstration projects take a written response."]
+    if project.rationale_required and not rationale.strip():
+        errors["rationale"] = ["This project asks for a rationale with every judgment."]
+    for name, text in (("demonstration", demonstration), ("rationale", rationale)):
+        if len(text) > MAX_TEXT:
+            errors[name] = [f"At most {MAX_TEXT} characters."]
+
+
+def _check_ratings(item: Item, ratings: Sequence[Rating], size: int, errors: dict[str, list[str]]) -> None:
+    criteria = {c.pk: c for c in item.project.criteria.all()}
+    seen: set[tuple[int, int]] = set()
+    for rating in ratings:
+        criterion = criteria.get(rating.criterion_id)
+        if criterion is None:
+            errors["ratings"] = [f"Criterion {rating.criterion_id} is not part of this project's rubric."]
+        elif not 1 <= rating.response <= size:
+            errors["ratings"] = [f"Response {rating.response} does not exist (1-{size})."]
+        elif not criterion.scale_min <= rating.value <= criterion.scale_max:
+            errors["ratings"] = [f"{criterion.name} runs from {criterion.scale_min} to {criterion.scale_max}."]
+        elif (rating.criterion_id, rating.response) in seen:
+            errors["ratings"] = [f"{criterion.name} is rated twice for Response {rating.response}."]
+        seen.add((rating.criterion_id, rating.response))
+
+
+def _check_flags(flags: Sequence[Flag], size: int, errors: dict[str, list[str]]) -> None:
+    for flag in flags:
+        if not 1 <= flag.response <= size:
+            errors["flags"] = [f"Response {flag.response} does not exist (1-{size})."]
+        elif flag.flag not in FlagKind.values:
+            errors["flags"] = [f"{flag.flag!r} is not a flag; choose from {', '.join(FlagKind.values)}."]
+
+
+def _canonical_choice(choice: int | str | None, order: list[int]) -> tuple[str, int | None]:
+    if choice is None or choice == "":
+        return "", None
+    if choice in OUTCOMES:
+        return str(choice), None
+    scale = assignment.to_canonical_scale(int(choice), order)
+    return (PairwiseChoice.A if scale <= 4 else PairwiseChoice.B), scale
+
+
+def _store_details(
+    judgment: Judgment, order: list[int], ranks: Sequence[int] | None, ratings: Sequence[Rating], flags: Sequence[Flag]
+) -> None:
+    rows: list[Any] = [JudgmentRank(judgment=judgment, position=order[i], rank=r) for i, r in enumerate(ranks or [])]
+    rows += [
+        CriterionRating(judgment=judgment, criterion_id=r.criterion_id, position=order[r.response - 1], value=r.value)
+        for r in ratings
+    ]
+    rows += [
+        CompletionFlag(judgment=judgment, position=order[position - 1], flag=flag)
+        for position, flag in sorted({(f.response, f.flag) for f in flags})
+    ]
+    for row in rows:
+        # The parent was saved just now and criteria were checked against the project above;
+        # duplicates were rejected above and the database constraints still hold the line.
+        row.full_clean(exclude=["judgment", "criterion"], validate_unique=False, validate_constraints=False)
+    for model in (JudgmentRank, CriterionRating, CompletionFlag):
+        model.objects.bulk_create([row for row in rows if isinstance(row, model)])
+
+
+def judgment_submit(
+    *,
+    labeler: Any,
+    item: Item,
+    client_key: uuid.UUID,
+    choice: int | str | None = None,
+    ranks: Sequence[int] | None = None,
+    none_acceptable: bool = False,
+    demonstration: str = "",
+    rationale: str = "",
+    ratings: Sequence[Rating] = (),
+    flags: Sequence[Flag] = (),
+    seconds_spent: float | None = None,
+    guideline_version: int | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store a labeler's judgment of a reserved item, given in display terms.
+
+    Raises ValidationError (a dict naming the fields) for bad input and JudgmentConflict when the
+    item cannot take the judgment (not reserved, already judged, no longer needed, guidelines changed).
+    """
+    now = now or timezone.now()
+    stored = _replay(labeler, client_key, item)
+    if stored is not None:
+        return SubmitResult(stored, created=False)
+    reservation = Reservation.objects.filter(item=item, labeler=labeler).first()
+    if reservation is None:
+        raise _conflict("already_judged" if item.judgments.filter(labeler=labeler).exists() else "not_reserved")
+    order = list(reservation.display_order)
+    errors: dict[str, list[str]] = {}
+    _check_choice(item.project.kind, choice, errors)
+    _check_ranks(item.project.kind, ranks, len(order), errors)
+    _check_texts(item, demonstration=demonstration, rationale=rationale, errors=errors)
+    _check_ratings(item, ratings, len(order), errors)
+    _check_flags(flags, len(order), errors)
+    if none_acceptable and item.project.kind != ProjectKind.RANKING:
+        errors["none_acceptable"] = ["Only ranking projects take 'none acceptable'; use 'both bad' for pairs."]
+    if seconds_spent is not None and not 0 <= seconds_spent <= 86_400:
+        errors["seconds_spent"] = ["Between 0 and 86400 seconds."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        Item.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True).get()
+        stored = Judgment.objects.filter(item=item, labeler=labeler).first()
+        if stored is not None:  # a concurrent retry won the race, or another submission did
+            if stored.client_key == client_key:
+                return SubmitResult(stored, created=False)
+            raise _conflict("already_judged")
+        guidelines = item.project.current_guidelines
+        if guideline_version is not None and guidelines is not None and guideline_version != guidelines.version:
+            raise _conflict("guidelines_changed")
+        if reservation.expires_at <= now and not item_takes_late_judgment(item=item, labeler=labeler, now=now):
+            raise _conflict("no_longer_needed")
+        pairwise_choice, scale = _canonical_choice(choice, order)
+        judgment = Judgment(
+            item=item,
+            labeler=labeler,
+            guideline_version=guidelines,
+            pairwise_choice=pairwise_choice,
+            scale=scale,
+            none_acceptable=none_acceptable,
+            demonstration=demonstration,
+            rationale=rationale,
+            display_order=order,
+            seconds_spent=seconds_spent if seconds_spent is not None else (now - reservation.created_at).total_seconds(),
+            client_key=client_key,
+        )
+        judgment.full_clean()
+        judgment.save()
+        _store_details(judgment, order, ranks, ratings, flags)
+        Item.objects.filter(pk=item.pk).update(human_judgment_count=F("human_judgment_count") + 1)
+        reservation.delete()
+    return SubmitResult(judgment, created=True)
+
+
+def skip_create(*, labeler: Any, item: Item, reason: str) -> Skip:
+    """Skip a reserved item with a reason; the item goes back to the queue for others."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why you skip this item."]})
+    with transaction.atomic():
+        existing = Skip.objects.filter(item=item, labeler=labeler).first()
+        if existing is not None:
+            return existing
+        if item.judgments.filter(labeler=labeler).exists():
+            raise _conflict("already_judged")
+        if not Reservation.objects.filter(item=item, labeler=labeler).exists():
+            raise _conflict("not_reserved")
+        skip = Skip(item=item, labeler=labeler, reason=reason)
+        skip.full_clean()
+        skip.save()
+        Reservation.objects.filter(item=item, labeler=labeler).delete()
+    return skip
