@@ -52,6 +52,19 @@ class Project(models.Model):
     rationale_required = models.BooleanField(
         default=False, help_text="Labelers must write a rationale with every judgment."
     )
+    gold_threshold = models.FloatField(
+        default=0.7,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="The agreement report flags labelers whose accuracy on gold items is below this.",
+    )
+    screening_threshold = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of this project's screening items a new labeler must get right to pass.",
+    )
+    screening_min_items = models.PositiveSmallIntegerField(
+        default=5, help_text="Screening items a labeler must judge before they can pass."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -69,6 +82,11 @@ class Project(models.Model):
                 name="project_pairwise_has_two",
             ),
             models.CheckConstraint(condition=Q(overlap_target__gte=1), name="project_overlap_ge_1"),
+            models.CheckConstraint(
+                condition=Q(gold_threshold__gte=0, gold_threshold__lte=1)
+                & Q(screening_threshold__gte=0, screening_threshold__lte=1),
+                name="project_thresholds_0_to_1",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -547,3 +565,31 @@ class ExportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+# --- Agreement report ----------------------------------------------------------------------
+
+
+class ProjectReport(models.Model):
+    """A project's cached agreement report (annotation/reports), computed by a background job.
+
+    Pages and the API only read `payload`; a recompute keeps the previous payload visible
+    until the new one is stored.
+    """
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="report")
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    payload = models.JSONField(
+        null=True, blank=True, help_text="The last computed report (see annotation/reports)."
+    )
+    computed_at = models.DateTimeField(null=True, blank=True, help_text="When `payload` was computed.")
+    judgments = models.PositiveIntegerField(default=0, help_text="Human judgments the payload covers.")
+    seconds = models.FloatField(null=True, blank=True, help_text="How long the last computation took.")
+    error = models.TextField(blank=True, help_text="Why the last computation failed, if it did.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"report of {self.project}"

@@ -15,3 +15,10 @@ def export_run_task(job_id: int) -> None:
     from annotation.services.exports import export_run
 
     export_run(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def report_compute_task(report_id: int) -> None:
+    from annotation.services.reports import project_report_compute
+
+    project_report_compute(report_id=report_id)

@@ -140,7 +140,8 @@ def _matrix(rows: QuerySet[Any], width: int) -> np.ndarray:
 
 
 def report_input_load(project: Project) -> ReportInput:
-    """A project's human judgments as `ReportInput` arrays (a fixed handful of queries)."""
+    """A project's judgments as `ReportInput` arrays (a fixed handful of queries): labelers'
+    judgments, with imported ones (HH-RLHF's original choice, ...) apart in `imported`."""
     items = list(
         Item.objects.filter(project=project)
         .order_by("id")
@@ -149,42 +150,60 @@ def report_input_load(project: Project) -> ReportInput:
     item_ids = np.array([i[0] for i in items], dtype=np.int64)
     k = max(project.ranking_size, 2)
     slot_model, slot_length, models = _slots(project, item_ids, k)
-    judgments = _matrix(
-        Judgment.objects.filter(item__project=project, source=JudgmentSource.HUMAN)
+    shared = {
+        "kind": project.kind,
+        "item_ids": item_ids,
+        "item_purpose": np.array([PURPOSES.get(i[1], 0) for i in items], dtype=np.int64),
+        "item_gold": np.array([-1 if i[2] is None else i[2] for i in items], dtype=np.int64),
+        "slot_model": slot_model,
+        "slot_length": slot_length,
+        "models": models,
+    }
+    human, judgment_ids, user_ids = _judgments(project, JudgmentSource.HUMAN, item_ids, k)
+    imported, _, _ = _judgments(project, JudgmentSource.EXTERNAL, item_ids, k)
+    return ReportInput(
+        **shared,
+        **human,
+        criteria=_criteria(project, judgment_ids),
+        **_labelers(project, user_ids),
+        imported=ReportInput(**shared, **imported, labelers=["imported"], groups={}),
+        external_judgments=int(imported["item"].size),
+    )
+
+
+def _judgments(
+    project: Project, source: str, item_ids: np.ndarray, k: int
+) -> tuple[dict[str, Any], Any, Any]:
+    """Arrays of one source's judgments, their ids, and the labelers' user ids."""
+    rows = _matrix(
+        Judgment.objects.filter(item__project=project, source=source)
         .annotate(vote=VOTE_SQL, first=Cast(KT("display_order__0"), IntegerField()))
         .order_by("id")
         .values_list("id", "item_id", "labeler_id", "vote", "scale", "seconds_spent", "first"),
         7,
     )
-    judgment_ids = judgments[:, 0].astype(np.int64)
-    user_ids, labeler = np.unique(judgments[:, 2].astype(np.int64), return_inverse=True)
-    vote = judgments[:, 3].astype(np.int64)
-    scale = judgments[:, 4]
-    scale = np.where(vote == 2, ag.SCALE_TIE, np.where(vote <= 1, scale, np.nan))
+    judgment_ids = rows[:, 0].astype(np.int64)
+    user_ids, labeler = np.unique(
+        np.nan_to_num(rows[:, 2], nan=0).astype(np.int64), return_inverse=True
+    )
+    vote = rows[:, 3].astype(np.int64)
+    scale = np.where(vote == 2, ag.SCALE_TIE, np.where(vote <= 1, rows[:, 4], np.nan))
     ranks = np.zeros((judgment_ids.size, 0))
+    shown_order = None
     if project.kind == ProjectKind.RANKING:
         ranks, vote = _ranks(project, judgment_ids, k)
-    return ReportInput(
-        kind=project.kind,
-        item_ids=item_ids,
-        item_purpose=np.array([PURPOSES.get(i[1], 0) for i in items], dtype=np.int64),
-        item_gold=np.array([-1 if i[2] is None else i[2] for i in items], dtype=np.int64),
-        slot_model=slot_model,
-        slot_length=slot_length,
-        models=models,
-        item=np.searchsorted(item_ids, judgments[:, 1].astype(np.int64)),
-        labeler=labeler.ravel(),
-        vote=vote,
-        scale=scale,
-        ranks=ranks,
-        seconds=judgments[:, 5],
-        first_shown=np.nan_to_num(judgments[:, 6], nan=-1).astype(np.int64),
-        criteria=_criteria(project, judgment_ids),
-        **_labelers(project, user_ids),
-        external_judgments=Judgment.objects.filter(
-            item__project=project, source=JudgmentSource.EXTERNAL
-        ).count(),
-    )
+        shown_order = _display_orders(project, source, judgment_ids, k)
+    arrays = {
+        "item": np.searchsorted(item_ids, rows[:, 1].astype(np.int64)),
+        "labeler": labeler.ravel(),
+        "vote": vote,
+        "scale": scale,
+        "ranks": ranks,
+        "seconds": rows[:, 5],
+        "first_shown": np.nan_to_num(rows[:, 6], nan=-1).astype(np.int64),
+        "shown_order": shown_order,
+    }
+    return arrays, judgment_ids, user_ids
 
 
 def _slots(project: Project, item_ids: np.ndarray, k: int) -> tuple[Any, Any, list[str]]:
@@ -208,16 +227,29 @@ def _slots(project: Project, item_ids: np.ndarray, k: int) -> tuple[Any, Any, li
     return slot_model, slot_length, models
 
 
+def _display_orders(project: Project, source: str, judgment_ids: np.ndarray, k: int) -> Any:
+    """Ranking: judgments x K canonical positions in the order shown (-1 pads)."""
+    orders = np.full((judgment_ids.size, k), -1, dtype=np.int64)
+    rows = Judgment.objects.filter(item__project=project, source=source).order_by("id")
+    for index, order in enumerate(
+        rows.values_list("display_order", flat=True).iterator(chunk_size=CHUNK)
+    ):
+        valid = [p for p in order or [] if isinstance(p, int) and 0 <= p < k][:k]
+        orders[index, : len(valid)] = valid
+    return orders
+
+
 def _ranks(project: Project, judgment_ids: np.ndarray, k: int) -> tuple[Any, Any]:
     """judgments x K average ranks, and each judgment's vote: the best position or K (tie)."""
     rows = _matrix(
-        JudgmentRank.objects.filter(
-            judgment__item__project=project, judgment__source=JudgmentSource.HUMAN, position__lt=k
-        ).values_list("judgment_id", "position", "rank"),
+        JudgmentRank.objects.filter(judgment__item__project=project, position__lt=k)
+        .order_by()
+        .values_list("judgment_id", "position", "rank"),
         3,
     )
-    given = np.full((judgment_ids.size, k), np.nan)
+    rows = rows[np.isin(rows[:, 0].astype(np.int64), judgment_ids)]  # this source's only
     where = np.searchsorted(judgment_ids, rows[:, 0].astype(np.int64))
+    given = np.full((judgment_ids.size, k), np.nan)
     given[where, rows[:, 1].astype(np.int64)] = rows[:, 2]
     best = np.nanmin(np.where(np.isnan(given), np.inf, given), axis=1)
     at_best = given == best[:, None]

@@ -1,0 +1,180 @@
+"""What the dashboard shows, built from a cached report payload: chart geometry and table
+rows with formatted numbers. No Django, no database; cheap enough for every page view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from annotation.reports import charts
+
+ALL = "All labelers"
+IMPORTED = "Imported judgments"
+
+
+def estimate(e: dict[str, Any] | None, digits: int = 2) -> str:
+    """'0.67 [0.56, 0.78]' (value and CI), or '—'."""
+    if not e or e.get("value") is None:
+        return "—"
+    if e.get("low") is None:
+        return f"{e['value']:.{digits}f}"
+    return f"{e['value']:.{digits}f} [{e['low']:.{digits}f}, {e['high']:.{digits}f}]"
+
+
+def number(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def share(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0%}"
+
+
+def dashboard(payload: dict[str, Any]) -> dict[str, Any]:
+    names = [g["name"] for g in payload["groups"]]
+    agreement = payload["agreement"]
+    return {
+        "groups": payload["groups"],
+        "group_names": names,
+        "agreement_rows": [_agreement_row(ALL, agreement["all"])]
+        + [_agreement_row(n, agreement["groups"][n]) for n in names],
+        "heatmap": charts.heatmap(
+            names, payload["between"]["majority_agreement"], payload["between"]["items_compared"]
+        )
+        if len(names) >= 2
+        else None,
+        "between_rows": _between_rows(payload["between"]),
+        "between_alpha": number(payload["between"]["alpha"]),
+        **_preferences(payload["preferences"], names),
+        "has_judgments": payload["totals"]["judgments"] > 0,
+        "contested": [
+            _contested_row(r, payload["vote_labels"])
+            for r in payload["contested"]["items"]
+            if r["significant"]
+        ],
+        "divergent": [
+            _contested_row(r, payload["vote_labels"])
+            for r in payload["contested"]["items"]
+            if not r["significant"]
+        ],
+        **_length(payload["length_bias"], names),
+        "criteria_rows": _criteria_rows(payload["criteria"], names),
+        "labeler_rows": [_labeler_row(r) for r in payload["labelers"]],
+        "scatter": charts.labeler_scatter(payload["labelers"])
+        if any(r["agreement"] is not None and r["seconds_median"] for r in payload["labelers"])
+        else None,
+    }
+
+
+def _agreement_row(name: str, a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "judgments": a["judgments"],
+        "items": a["items_multi"],
+        "nominal": estimate(a["nominal"]),
+        "ordinal": estimate(a.get("ordinal")),
+        "interval": estimate(a.get("interval")),
+        "percent": share(a["percent_agreement"]),
+        "ac1": number(a["ac1"]),
+        "fleiss": number(a["fleiss_kappa"]),
+        "kendall_w": number((a.get("kendall_w") or {}).get("mean")),
+    }
+
+
+def _between_rows(between: dict[str, Any]) -> list[dict[str, Any]]:
+    names = between["groups"]
+    return [
+        {
+            "a": names[i], "b": names[j], "agreement": number(between["majority_agreement"][i][j]),
+            "items": between["items_compared"][i][j], "alpha": number(between["pair_alpha"][i][j]),
+        }
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+    ]  # fmt: skip
+
+
+def _preferences(prefs: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    series = [(ALL, prefs["all"])] + [(n, prefs["groups"][n]) for n in names]
+    if prefs.get("imported"):
+        series.append((IMPORTED, prefs["imported"]))
+    rows = []
+    for m, model in enumerate(prefs["models"]):
+        for name, f in series:
+            if not f or not f["games"][m]:
+                continue
+            rows.append({
+                "model": model, "group": name, "games": round(f["games"][m]),
+                "rate": estimate({"value": f["win_rate"][m], "low": f["win_low"][m], "high": f["win_high"][m]}),
+                "strength": estimate({"value": f["strength"][m], "low": f["strength_low"][m], "high": f["strength_high"][m]}),
+            })  # fmt: skip
+    has_data = any(f and f["comparisons"] for _, f in series)
+    return {
+        "bars": charts.preference_bars(prefs["models"], series) if has_data else None,
+        "preference_rows": rows,
+    }
+
+
+def _contested_row(r: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+    return {
+        "item_id": r["item_id"], "jsd": number(r["jsd"]), "p": f"{r['p_value']:.2g}",
+        "q": f"{r['q_value']:.2g}", "significant": r["significant"],
+        "sides": [
+            {"group": s["group"], "majority": s["majority"] or "no majority",
+             "votes": ", ".join(f"{label} {n}" for label, n in zip(labels, s["votes"], strict=True) if n)}
+            for s in r["sides"]
+        ],
+    }  # fmt: skip
+
+
+def _length(bias: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    overall = bias["all"] or {}
+    rows = [(ALL, overall)] + [(n, bias["groups"].get(n) or {}) for n in names]
+    if bias.get("imported"):
+        rows.append((IMPORTED, bias["imported"]))
+    slope, low, high = overall.get("slope"), overall.get("slope_low"), overall.get("slope_high")
+    return {
+        "length_curve": charts.length_curve(bias["all"] or bias.get("imported"), bias["unit"]),
+        "length_unit": int(bias["unit"]),
+        "length_warning": [
+            {"who": name, "longer_wins": share(f["longer_wins"]), "prefers": "longer" if f["longer_wins"] > 0.5 else "shorter"}
+            for name, f in rows
+            if name in (ALL, IMPORTED) and _length_biased(f)
+        ],
+        "longer_wins": share(overall.get("longer_wins")),
+        "length_slope": estimate({"value": slope, "low": low, "high": high}, 3),
+        "length_rows": [
+            {"group": n, "longer_wins": share(f.get("longer_wins")), "n": f.get("longer_wins_n", 0),
+             "slope": estimate({"value": f.get("slope"), "low": f.get("slope_low"), "high": f.get("slope_high")}, 3)}
+            for n, f in rows
+        ],
+    }  # fmt: skip
+
+
+def _length_biased(f: dict[str, Any]) -> bool:
+    """The longer response wins at least 55% (or at most 45%) and the fitted slope's 95%
+    interval excludes 0."""
+    rate, low, high = f.get("longer_wins"), f.get("slope_low"), f.get("slope_high")
+    if rate is None or low is None or high is None:
+        return False
+    return abs(rate - 0.5) >= 0.05 and (low > 0 or high < 0)
+
+
+def _criteria_rows(criteria: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for c in criteria:
+        for name, block in [(ALL, c["all"])] + [(n, c["groups"].get(n)) for n in names]:
+            if block and block["ratings"]:
+                rows.append({
+                    "criterion": c["name"], "group": name, "ratings": block["ratings"],
+                    "ordinal": estimate(block["ordinal"]), "interval": estimate(block["interval"]),
+                })  # fmt: skip
+    return rows
+
+
+def _labeler_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "pseudonym": r["pseudonym"], "judgments": r["judgments"], "agreement": share(r["agreement"]),
+        "agreement_group": share(r["agreement_group"]), "seconds": number(r["seconds_median"], 0),
+        "same": share(r["same_answer_share"]), "first": share(r["first_shown_share"]),
+        "gold": f"{share(r['gold_accuracy'])} of {r['gold_judged']}" if r["gold_judged"] else "—",
+        "screening": f"{share(r['screening_accuracy'])} of {r['screening_judged']}" if r["screening_judged"] else "—",
+        "screened": r["screened"], "flags": r["flags"],
+    }  # fmt: skip

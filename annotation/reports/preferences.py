@@ -1,0 +1,210 @@
+"""Which response sources win (per group, Bradley-Terry with CIs) and the length bias."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from annotation.reports import stats as rs
+from annotation.reports.inputs import (
+    PAIRWISE,
+    VOTE_A,
+    VOTE_B,
+    VOTE_TIE,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    ReportConfig,
+    ReportInput,
+)
+
+LENGTH_UNIT = 100.0  # length effects are per 100 characters
+RIDGE = 1.0  # prior on the slope, N(0, 1) per 100 chars: negligible with data, finite without
+
+
+@dataclass(frozen=True)
+class Comparisons:
+    judgment: IntArray  # index of the judgment each comparison came from
+    first: IntArray  # canonical position of the first response
+    second: IntArray
+    score: FloatArray  # 1 first won, 0 second won, 0.5 tie
+    weight: FloatArray
+
+
+def comparisons(inp: ReportInput) -> Comparisons:
+    """Every judgment as comparisons between two responses (see the module doc)."""
+    if inp.kind == PAIRWISE:
+        j = np.flatnonzero(np.isin(inp.vote, [VOTE_A, VOTE_B, VOTE_TIE]))
+        score = np.choose(inp.vote[j], [1.0, 0.0, 0.5])
+        zeros = np.zeros(j.size, dtype=np.int64)
+        return Comparisons(j, zeros, zeros + 1, score, np.ones(j.size))
+    ranked = (~np.isnan(inp.ranks)).sum(axis=1)
+    parts = []
+    for p in range(inp.k):
+        for q in range(p + 1, inp.k):
+            rp, rq = inp.ranks[:, p], inp.ranks[:, q]
+            j = np.flatnonzero(~np.isnan(rp) & ~np.isnan(rq))
+            score = np.where(rp[j] < rq[j], 1.0, np.where(rp[j] > rq[j], 0.0, 0.5))
+            weight = 2.0 / (ranked[j] * (ranked[j] - 1.0))
+            parts.append((j, np.full(j.size, p), np.full(j.size, q), score, weight))
+    return Comparisons(*(np.concatenate([part[f] for part in parts]) for f in range(5)))
+
+
+def preferences(
+    inp: ReportInput,
+    comp: Comparisons,
+    regular: BoolArray,
+    masks: dict[str, BoolArray],
+    cfg: ReportConfig,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    item = inp.item[comp.judgment]
+    model_a, model_b = inp.slot_model[item, comp.first], inp.slot_model[item, comp.second]
+    usable = regular[comp.judgment] & (model_a >= 0) & (model_b >= 0) & (model_a != model_b)
+    groups: dict[str, Any] = {}
+    result: dict[str, Any] = {"models": inp.models, "all": None, "groups": groups}
+    for name, mask in {"": regular, **masks}.items():
+        keep = usable & mask[comp.judgment]
+        figures = _model_strengths(
+            model_a[keep],
+            model_b[keep],
+            comp.score[keep],
+            comp.weight[keep],
+            len(inp.models),
+            cfg,
+            rng,
+        )
+        if name:
+            groups[name] = figures
+        else:
+            result["all"] = figures
+    return result
+
+
+def _model_strengths(
+    a: IntArray,
+    b: IntArray,
+    score: FloatArray,
+    weight: FloatArray,
+    n: int,
+    cfg: ReportConfig,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Win rates and Bradley-Terry log-strengths per model, with bootstrap CIs."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    half_wins = np.rint(2 * np.where(a == lo, score, 1 - score)).astype(np.int64)  # 0, 1, 2
+    keys, inverse, rows = np.unique(
+        (lo * n + hi) * 3 + half_wins, return_inverse=True, return_counts=True
+    )
+    mean_weight = np.bincount(inverse.ravel(), weight, keys.size) / np.maximum(rows, 1)
+    i, j, s = keys // 3 // n, keys // 3 % n, (keys % 3) / 2.0
+
+    def fit(row_counts: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        w = row_counts * mean_weight
+        wins = np.bincount(i, w * s, n) + np.bincount(j, w * (1 - s), n)
+        games = np.bincount(i, w, n) + np.bincount(j, w, n)
+        strengths = rs.bradley_terry_pairs(i, j, w * s, w, n)
+        rate = np.divide(wins, games, out=np.full(n, np.nan), where=games > 0)
+        return strengths, rate, games.astype(np.float64)
+
+    if keys.size == 0:
+        empty = [None] * n
+        return {
+            "comparisons": 0,
+            "games": [0] * n,
+            "win_rate": empty,
+            "win_low": empty,
+            "win_high": empty,
+            "strength": empty,
+            "strength_low": empty,
+            "strength_high": empty,
+        }
+    strengths, rate, games = fit(rows.astype(np.float64))
+    draws = rng.multinomial(int(rows.sum()), rows / rows.sum(), size=cfg.n_resamples).astype(
+        np.float64
+    )
+    boot = [fit(d) for d in draws]
+    tail = (1 - cfg.confidence) / 2
+    s_low, s_high = np.quantile(np.array([x[0] for x in boot]), [tail, 1 - tail], axis=0)
+    rates = np.array([x[1] for x in boot])
+    played = games > 0
+    r_low, r_high = np.full(n, np.nan), np.full(n, np.nan)
+    for m in np.flatnonzero(played):  # a resample may miss a rarely compared model: skip it
+        finite = rates[:, m][np.isfinite(rates[:, m])]
+        if finite.size:
+            r_low[m], r_high[m] = np.quantile(finite, [tail, 1 - tail])
+    return {
+        "comparisons": int(a.size),
+        "games": games.tolist(),
+        "win_rate": rate.tolist(),
+        "win_low": np.where(played, r_low, np.nan).tolist(),
+        "win_high": np.where(played, r_high, np.nan).tolist(),
+        "strength": np.where(played, strengths, np.nan).tolist(),
+        "strength_low": np.where(played, s_low, np.nan).tolist(),
+        "strength_high": np.where(played, s_high, np.nan).tolist(),
+    }
+
+
+def length_bias(
+    inp: ReportInput, comp: Comparisons, regular: BoolArray, masks: dict[str, BoolArray]
+) -> dict[str, Any]:
+    item = inp.item[comp.judgment]
+    diff = inp.slot_length[item, comp.first] - inp.slot_length[item, comp.second]
+    decided = (comp.score != 0.5) & ~np.isnan(diff)
+    groups: dict[str, Any] = {}
+    out: dict[str, Any] = {"unit": LENGTH_UNIT, "all": None, "groups": groups}
+    for name, mask in {"": regular, **masks}.items():
+        keep = decided & mask[comp.judgment]
+        figures = _length_effect(diff[keep], comp.score[keep], comp.weight[keep], curve=not name)
+        if name:
+            groups[name] = figures
+        else:
+            out["all"] = figures
+    return out
+
+
+def _length_effect(
+    diff: FloatArray, won: FloatArray, weight: FloatArray, curve: bool
+) -> dict[str, Any]:
+    differs = diff != 0
+    longer_won = np.where(diff > 0, won, 1 - won)[differs]
+    out: dict[str, Any] = {
+        "comparisons": int(diff.size),
+        "longer_wins": float(np.average(longer_won, weights=weight[differs]))
+        if differs.any()
+        else None,
+        "longer_wins_n": int(differs.sum()),
+    }
+    if diff.size < 10 or np.ptp(diff) == 0 or np.ptp(won) == 0:  # nothing to fit
+        return {
+            **out,
+            "slope": None,
+            "slope_low": None,
+            "slope_high": None,
+            "intercept": None,
+            "curve": [],
+            "bins": [],
+        }
+    fit = rs.logistic_fit(diff / LENGTH_UNIT, won, weight, ridge=RIDGE)
+    out.update(
+        slope=fit.slope,
+        slope_low=fit.slope - 1.96 * fit.slope_se,
+        slope_high=fit.slope + 1.96 * fit.slope_se,
+        intercept=fit.intercept,
+    )
+    if curve:
+        lo, hi = np.quantile(diff, [0.02, 0.98])
+        grid = np.linspace(lo, hi, 41)
+        out["curve"] = np.c_[
+            grid, 1 / (1 + np.exp(-(fit.intercept + fit.slope * grid / LENGTH_UNIT)))
+        ].tolist()
+        edges = np.unique(np.quantile(diff, np.linspace(0, 1, 11)))
+        which = np.clip(np.searchsorted(edges, diff, side="right") - 1, 0, max(edges.size - 2, 0))
+        n = np.bincount(which, weight)
+        mean_x = np.bincount(which, weight * diff) / np.maximum(n, 1e-12)
+        rate = np.bincount(which, weight * won) / np.maximum(n, 1e-12)
+        count = np.bincount(which)
+        out["bins"] = [[x, r, int(c)] for x, r, c in zip(mean_x, rate, count, strict=True) if c]
+    return out

@@ -1,0 +1,242 @@
+"""The agreement dashboard, the item page and the report API: access per persona, content,
+htmx polling, and that requests only read the cached report."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from annotation.models import JobStatus, LabelerProfile, ProjectReport
+from annotation.services import reports as service
+from annotation.services.reports import project_report_compute, project_report_request
+from tests.annotation.report_data import two_groups_project
+from tests.conftest import PERSONAS
+
+pytestmark = pytest.mark.django_db
+
+PAGE = {
+    "researcher": 200,
+    "admin_user": 200,
+    "labeler": 404,
+    "other_labeler": 404,
+    "outsider": 404,
+    "anonymous": 302,
+}
+ADMIN_POST = {
+    "researcher": 404,
+    "admin_user": 302,
+    "labeler": 404,
+    "other_labeler": 404,
+    "outsider": 404,
+    "anonymous": 302,
+}
+API_READ = {
+    "researcher": 200,
+    "admin_user": 200,
+    "labeler": 403,
+    "other_labeler": 403,
+    "outsider": 403,
+    "anonymous": 403,
+}
+API_ADMIN = {**API_READ, "researcher": 403, "admin_user": 202}
+SECTIONS = ["agreement", "between", "preferences", "contested", "labelers", "length-bias"]
+
+
+@pytest.fixture
+def computed(project, admin_user, django_capture_on_commit_callbacks):
+    data = two_groups_project(project)
+    with django_capture_on_commit_callbacks(execute=False):
+        report = project_report_request(project=project, requested_by=admin_user)
+    project_report_compute(report_id=report.pk)
+    return data
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_dashboard_access(as_persona, project, computed, persona):
+    response = as_persona(persona).get(reverse("annotation:report_dashboard", args=[project.pk]))
+    assert response.status_code == PAGE[persona]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_item_page_access(as_persona, project, computed, persona):
+    item = computed.items[0]
+    response = as_persona(persona).get(
+        reverse("annotation:report_item", args=[project.pk, item.pk])
+    )
+    assert response.status_code == PAGE[persona]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_recompute_is_admin_only(as_persona, project, persona, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = as_persona(persona).post(
+            reverse("annotation:report_recompute", args=[project.pk])
+        )
+    assert response.status_code == ADMIN_POST[persona]
+    assert len(callbacks) == (1 if persona == "admin_user" else 0)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_api_report_access(as_persona, project, computed, persona):
+    client = as_persona(persona)
+    assert client.get(f"/api/projects/{project.pk}/report/").status_code == API_READ[persona]
+    for section in SECTIONS:
+        assert (
+            client.get(f"/api/projects/{project.pk}/report/{section}/").status_code
+            == API_READ[persona]
+        )
+    item = computed.items[0].pk
+    assert (
+        client.get(f"/api/projects/{project.pk}/items/{item}/votes/").status_code
+        == API_READ[persona]
+    )
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_api_recompute_access(as_persona, project, persona, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = as_persona(persona).post(f"/api/projects/{project.pk}/report/recompute/")
+    assert response.status_code == API_ADMIN[persona]
+    if persona == "admin_user":
+        assert response.json()["status"] == "queued"
+
+
+def test_api_returns_the_cached_figures(as_persona, project, computed):
+    client = as_persona("researcher")
+    full = client.get(f"/api/projects/{project.pk}/report/").json()
+    assert full["status"] == "succeeded" and full["report"]["groups"][0]["name"] == "north"
+    contested = client.get(f"/api/projects/{project.pk}/report/contested/").json()
+    assert {r["item_id"] for r in contested["items"] if r["significant"]} == computed.contested
+    assert contested == full["report"]["contested"]
+    between = client.get(f"/api/projects/{project.pk}/report/between/").json()
+    assert between["groups"] == ["north", "south"]
+    labelers = client.get(f"/api/projects/{project.pk}/report/labelers/").json()
+    assert len(labelers) == 10 and all(r["pseudonym"].startswith("L-") for r in labelers)
+    votes = client.get(f"/api/projects/{project.pk}/items/{computed.items[2].pk}/votes/").json()
+    assert [d["group"] for d in votes["distributions"]] == ["All labelers", "north", "south"]
+
+
+def test_api_sections_404_before_any_computation(as_persona, project):
+    client = as_persona("admin_user")
+    assert client.get(f"/api/projects/{project.pk}/report/").json()["status"] == "missing"
+    assert client.get(f"/api/projects/{project.pk}/report/agreement/").status_code == 404
+    assert (
+        client.get(
+            f"/api/projects/{project.pk}/report/agreement/", HTTP_ACCEPT="application/json"
+        ).status_code
+        == 404
+    )
+
+
+def test_dashboard_shows_figures_with_pseudonyms_and_no_demographics(as_persona, project, computed):
+    for persona in ("researcher", "admin_user"):
+        html = (
+            as_persona(persona)
+            .get(reverse("annotation:report_dashboard", args=[project.pk]))
+            .content.decode()
+        )
+        html = re.sub(
+            r"hx-headers='[^']*'|csrfmiddlewaretoken\" value=\"\w+", "", html
+        )  # random tokens
+        assert 'role="img"' in html and "<title" in html  # accessible inline SVG
+        assert "Agreement between groups" in html and "Most contested items" in html
+        for item_id in computed.contested:
+            assert reverse("annotation:report_item", args=[project.pk, item_id]) in html
+        for profile in LabelerProfile.objects.select_related("user"):
+            assert profile.pseudonym in html
+            assert f">{profile.user.username}<" not in html
+        assert "30-44" not in html and "EU" not in html  # attributes never shown
+        assert (
+            "Recompute" in html
+            if persona == "admin_user"
+            else "Researchers read this report" in html
+        )
+
+
+def test_dashboard_only_reads_the_cache(
+    as_persona, project, computed, monkeypatch, django_assert_max_num_queries
+):
+    def forbidden(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the page must not compute")
+
+    monkeypatch.setattr(service, "report_input_load", forbidden)
+    monkeypatch.setattr(service, "build_report", forbidden)
+    client = as_persona("researcher")
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("annotation:report_dashboard", args=[project.pk]))
+    assert response.status_code == 200
+
+
+def test_htmx_polls_while_computing_and_stops_when_done(
+    as_persona, project, computed, admin_user, django_capture_on_commit_callbacks
+):
+    client = as_persona("admin_user")
+    url = reverse("annotation:report_dashboard", args=[project.pk])
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(
+            reverse("annotation:report_recompute", args=[project.pk]), HTTP_HX_REQUEST="true"
+        )
+    html = response.content.decode()
+    assert "<html" not in html and 'hx-trigger="every 2s"' in html and "Computing" in html
+    assert "Most contested items" in html  # the previous report stays visible meanwhile
+    project_report_compute(report_id=ProjectReport.objects.get(project=project).pk)
+    done = client.get(url, HTTP_HX_REQUEST="true")
+    assert "every 2s" not in done.content.decode() and done["Vary"].count("HX-Request")
+
+
+def test_dashboard_before_any_report_and_after_a_failure(as_persona, project):
+    client = as_persona("admin_user")
+    url = reverse("annotation:report_dashboard", args=[project.pk])
+    assert "No report has been computed" in client.get(url).content.decode()
+    ProjectReport.objects.create(
+        project=project, status=JobStatus.FAILED, error="RuntimeError('boom')"
+    )
+    assert "The last computation failed" in client.get(url).content.decode()
+
+
+def test_item_page_shows_conversation_sources_and_group_votes(as_persona, project, computed):
+    item = computed.items[2]
+    html = (
+        as_persona("researcher")
+        .get(reverse("annotation:report_item", args=[project.pk, item.pk]))
+        .content.decode()
+    )
+    assert "Question 2: what should I do?" in html and "model-chat" in html
+    assert "north" in html and "south" in html and "All labelers" in html
+
+
+def test_item_of_another_project_is_404(as_persona, project, computed):
+    from tests.factories import ProjectFactory
+
+    other = ProjectFactory()
+    url = reverse("annotation:report_item", args=[other.pk, computed.items[0].pk])
+    assert as_persona("admin_user").get(url).status_code == 404
+
+
+def test_dashboard_warns_about_length_bias_in_imported_data(
+    as_persona, project, admin_user, django_capture_on_commit_callbacks
+):
+    from annotation.models import Judgment
+    from tests.annotation.report_data import items_create
+
+    for item in items_create(project, 40):
+        lengths = [len(s.completion.text) for s in item.slots.order_by("position")]
+        choice = "a" if lengths[0] > lengths[1] else "b"
+        Judgment.objects.create(
+            item=item, source="external", external_source="hh-rlhf", pairwise_choice=choice
+        )
+    with django_capture_on_commit_callbacks(execute=False):
+        report = project_report_request(project=project, requested_by=admin_user)
+    project_report_compute(report_id=report.pk)
+    html = (
+        as_persona("researcher")
+        .get(reverse("annotation:report_dashboard", args=[project.pk]))
+        .content.decode()
+    )
+    assert (
+        "Warning before training" in html
+        and "imported judgments" in html
+        and "prefer longer" in html
+    )

@@ -1,0 +1,148 @@
+"""The agreement dashboard and item page in headless Chromium (Playwright, sync API).
+
+Screenshots go to test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from annotation.models import JobStatus, ProjectReport
+from annotation.services.labelers import labeler_group_create
+from annotation.services.reports import project_report_compute, project_report_request
+from tests.annotation.report_data import ranking_judgments, two_groups_project
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def page_as(browser, live_server, user):  # noqa: ANN001, ANN201
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    return context.new_page()
+
+
+def shot(page, name: str) -> None:  # noqa: ANN001
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def computed(project, admin_user):  # noqa: ANN001, ANN201
+    data = two_groups_project(project, n_items=24, per_group=6, contested=(1, 6, 11, 17))
+    labeler_group_create(name="aged 30 to 44", rules={"age_range": ["30-44"]})  # everyone: overlaps
+    report = project_report_request(project=project, requested_by=admin_user)
+    project_report_compute(report_id=report.pk)
+    return data
+
+
+def test_admin_dashboard_recompute_and_item_page(
+    browser, live_server, project, admin_user, computed
+):
+    page = page_as(browser, live_server, admin_user)
+    page.goto(f"{live_server.url}/projects/{project.pk}/report/")
+    page.get_by_role("heading", name="Agreement and disagreement").wait_for()
+    assert page.get_by_role("img", name="How often the groups' majorities agree").is_visible()
+    assert page.get_by_role("img", name="Win rate of each response source, per group").is_visible()
+    assert page.get_by_role("img", name=re.compile("Labelers: agreement")).is_visible()
+    assert page.get_by_role("img", name=re.compile("Probability that a response wins")).is_visible()
+    contested_rows = page.locator("#h-contested ~ div tr.hot")
+    assert contested_rows.count() == len(computed.contested)
+    shot(page, "report-dashboard-admin")
+
+    page.get_by_role("button", name="Recompute").click()
+    page.get_by_text("Computing…").wait_for()
+    assert page.get_by_role("button", name="Recompute").is_disabled()
+    shot(page, "report-dashboard-computing")
+    report = ProjectReport.objects.get(project=project)
+    assert report.status == JobStatus.QUEUED
+    project_report_compute(report_id=report.pk)  # what the worker would do; the page polls
+    page.get_by_text(re.compile(r"Computed .* over 288 judgments")).wait_for(timeout=10_000)
+    assert page.get_by_text("Computing…").count() == 0
+
+    first = sorted(computed.contested)[0]
+    page.get_by_role("link", name=f"Item {first}", exact=True).first.click()
+    page.get_by_role("heading", name=f"Item {first}").wait_for()
+    votes = page.get_by_role("table").first.inner_text()
+    assert "north" in votes and "south" in votes
+    assert page.get_by_text("model-chat").first.is_visible()
+    shot(page, "report-item")
+
+
+def test_researcher_reads_without_recompute_and_labeler_gets_404(
+    browser, live_server, project, researcher, labeler, computed
+):
+    page = page_as(browser, live_server, researcher)
+    page.goto(f"{live_server.url}/projects/{project.pk}/report/")
+    page.get_by_role("heading", name="Labeler quality").wait_for()
+    assert page.get_by_role("button", name="Recompute").count() == 0
+    assert "30-44" not in page.content()
+    shot(page, "report-dashboard-researcher")
+    other = page_as(browser, live_server, labeler)
+    response = other.goto(f"{live_server.url}/projects/{project.pk}/report/")
+    assert response.status == 404
+
+
+def test_demo_projects_dashboards(browser, live_server, admin_user):
+    """The demo's HH-RLHF sample with two simulated labeler groups, and its ranking project."""
+    from annotation.models import Project
+
+    demo = pytest.importorskip("annotation.services.demo")
+    demo.demo_seed()
+    labelers = {
+        u.username: u for u in get_user_model().objects.filter(username__startswith="labeler")
+    }
+    ranking_judgments(
+        Project.objects.get(kind="ranking"),
+        {
+            "young": [labelers[f"labeler{i}"] for i in range(1, 7)],
+            "older": [labelers[f"labeler{i}"] for i in range(7, 13)],
+        },
+        flip="older",
+        contested={1, 4},
+    )
+    page = page_as(browser, live_server, admin_user)
+    for project, name in [
+        (Project.objects.get(kind="pairwise"), "report-demo-pairwise"),
+        (Project.objects.get(kind="ranking"), "report-demo-ranking"),
+    ]:
+        report = project_report_request(project=project, requested_by=admin_user)
+        project_report_compute(report_id=report.pk)
+        page.goto(f"{live_server.url}/projects/{project.pk}/report/")
+        page.get_by_role("heading", name="Labeler quality").wait_for()
+        shot(page, name)
+    contested = page.locator("#h-contested ~ div table").first
+    assert contested.count() in (0, 1)
