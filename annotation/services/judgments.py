@@ -55,6 +55,11 @@ CONFLICTS = {
 }
 
 
+def _lock(item: Item) -> None:
+    """Lock the item's row: every write that changes who holds or judged an item goes through it."""
+    Item.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True).get()
+
+
 def _conflict(code: str) -> JudgmentConflict:
     return JudgmentConflict(code, CONFLICTS[code])
 
@@ -81,7 +86,9 @@ class SubmitResult:
 def _replay(labeler: Any, client_key: uuid.UUID, item: Item) -> Judgment | None:
     stored = Judgment.objects.filter(labeler=labeler, client_key=client_key).first()
     if stored is not None and stored.item_id != item.pk:
-        raise ValidationError({"client_key": ["This client key was already used for another item."]})
+        raise ValidationError(
+            {"client_key": ["This client key was already used for another item."]}
+        )
     return stored
 
 
@@ -96,7 +103,9 @@ def _check_choice(kind: str, choice: int | str | None, errors: dict[str, list[st
         errors["choice"] = [f"{choice!r} is not 1-8, 'tie' or 'both_bad'."]
 
 
-def _check_ranks(kind: str, ranks: Sequence[int] | None, size: int, errors: dict[str, list[str]]) -> None:
+def _check_ranks(
+    kind: str, ranks: Sequence[int] | None, size: int, errors: dict[str, list[str]]
+) -> None:
     if kind != ProjectKind.RANKING:
         if ranks:
             errors["ranks"] = ["Only ranking projects take ranks."]
@@ -106,10 +115,14 @@ def _check_ranks(kind: str, ranks: Sequence[int] | None, size: int, errors: dict
     elif any(not 1 <= r <= size for r in ranks):
         errors["ranks"] = [f"Ranks run from 1 (best) to {size}."]
     elif sorted(set(ranks)) != list(range(1, max(ranks) + 1)):
-        errors["ranks"] = ["Ranks must have no gaps: tied responses share a rank, the next rank follows it."]
+        errors["ranks"] = [
+            "Ranks must have no gaps: tied responses share a rank, the next rank follows it."
+        ]
 
 
-def _check_texts(item: Item, *, demonstration: str, rationale: str, errors: dict[str, list[str]]) -> None:
+def _check_texts(
+    item: Item, *, demonstration: str, rationale: str, errors: dict[str, list[str]]
+) -> None:
     project = item.project
     if project.kind == ProjectKind.DEMONSTRATION and not demonstration.strip():
         errors["demonstration"] = ["Write the ideal response."]
@@ -122,17 +135,23 @@ def _check_texts(item: Item, *, demonstration: str, rationale: str, errors: dict
             errors[name] = [f"At most {MAX_TEXT} characters."]
 
 
-def _check_ratings(item: Item, ratings: Sequence[Rating], size: int, errors: dict[str, list[str]]) -> None:
-    criteria = {c.pk: c for c in item.project.criteria.all()}
+def _check_ratings(
+    item: Item, ratings: Sequence[Rating], size: int, errors: dict[str, list[str]]
+) -> None:
+    criteria = {c.pk: c for c in item.project.criteria.all()} if ratings else {}
     seen: set[tuple[int, int]] = set()
     for rating in ratings:
         criterion = criteria.get(rating.criterion_id)
         if criterion is None:
-            errors["ratings"] = [f"Criterion {rating.criterion_id} is not part of this project's rubric."]
+            errors["ratings"] = [
+                f"Criterion {rating.criterion_id} is not part of this project's rubric."
+            ]
         elif not 1 <= rating.response <= size:
             errors["ratings"] = [f"Response {rating.response} does not exist (1-{size})."]
         elif not criterion.scale_min <= rating.value <= criterion.scale_max:
-            errors["ratings"] = [f"{criterion.name} runs from {criterion.scale_min} to {criterion.scale_max}."]
+            errors["ratings"] = [
+                f"{criterion.name} runs from {criterion.scale_min} to {criterion.scale_max}."
+            ]
         elif (rating.criterion_id, rating.response) in seen:
             errors["ratings"] = [f"{criterion.name} is rated twice for Response {rating.response}."]
         seen.add((rating.criterion_id, rating.response))
@@ -143,7 +162,9 @@ def _check_flags(flags: Sequence[Flag], size: int, errors: dict[str, list[str]])
         if not 1 <= flag.response <= size:
             errors["flags"] = [f"Response {flag.response} does not exist (1-{size})."]
         elif flag.flag not in FlagKind.values:
-            errors["flags"] = [f"{flag.flag!r} is not a flag; choose from {', '.join(FlagKind.values)}."]
+            errors["flags"] = [
+                f"{flag.flag!r} is not a flag; choose from {', '.join(FlagKind.values)}."
+            ]
 
 
 def _canonical_choice(choice: int | str | None, order: list[int]) -> tuple[str, int | None]:
@@ -156,11 +177,23 @@ def _canonical_choice(choice: int | str | None, order: list[int]) -> tuple[str, 
 
 
 def _store_details(
-    judgment: Judgment, order: list[int], ranks: Sequence[int] | None, ratings: Sequence[Rating], flags: Sequence[Flag]
+    judgment: Judgment,
+    order: list[int],
+    ranks: Sequence[int] | None,
+    ratings: Sequence[Rating],
+    flags: Sequence[Flag],
 ) -> None:
-    rows: list[Any] = [JudgmentRank(judgment=judgment, position=order[i], rank=r) for i, r in enumerate(ranks or [])]
+    rows: list[Any] = [
+        JudgmentRank(judgment=judgment, position=order[i], rank=r)
+        for i, r in enumerate(ranks or [])
+    ]
     rows += [
-        CriterionRating(judgment=judgment, criterion_id=r.criterion_id, position=order[r.response - 1], value=r.value)
+        CriterionRating(
+            judgment=judgment,
+            criterion_id=r.criterion_id,
+            position=order[r.response - 1],
+            value=r.value,
+        )
         for r in ratings
     ]
     rows += [
@@ -170,9 +203,12 @@ def _store_details(
     for row in rows:
         # The parent was saved just now and criteria were checked against the project above;
         # duplicates were rejected above and the database constraints still hold the line.
-        row.full_clean(exclude=["judgment", "criterion"], validate_unique=False, validate_constraints=False)
+        row.full_clean(
+            exclude=["judgment", "criterion"], validate_unique=False, validate_constraints=False
+        )
     for model in (JudgmentRank, CriterionRating, CompletionFlag):
-        model.objects.bulk_create([row for row in rows if isinstance(row, model)])
+        if of_model := [row for row in rows if isinstance(row, model)]:
+            model.objects.bulk_create(of_model)
 
 
 def judgment_submit(
@@ -201,8 +237,11 @@ def judgment_submit(
     if stored is not None:
         return SubmitResult(stored, created=False)
     reservation = Reservation.objects.filter(item=item, labeler=labeler).first()
-    if reservation is None:
-        raise _conflict("already_judged" if item.judgments.filter(labeler=labeler).exists() else "not_reserved")
+    if reservation is None:  # judged meanwhile (perhaps by a concurrent retry of this very key)?
+        stored = Judgment.objects.filter(item=item, labeler=labeler).first()
+        if stored is not None and stored.client_key == client_key:
+            return SubmitResult(stored, created=False)
+        raise _conflict("already_judged" if stored is not None else "not_reserved")
     order = list(reservation.display_order)
     errors: dict[str, list[str]] = {}
     _check_choice(item.project.kind, choice, errors)
@@ -211,22 +250,30 @@ def judgment_submit(
     _check_ratings(item, ratings, len(order), errors)
     _check_flags(flags, len(order), errors)
     if none_acceptable and item.project.kind != ProjectKind.RANKING:
-        errors["none_acceptable"] = ["Only ranking projects take 'none acceptable'; use 'both bad' for pairs."]
+        errors["none_acceptable"] = [
+            "Only ranking projects take 'none acceptable'; use 'both bad' for pairs."
+        ]
     if seconds_spent is not None and not 0 <= seconds_spent <= 86_400:
         errors["seconds_spent"] = ["Between 0 and 86400 seconds."]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        Item.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True).get()
+        _lock(item)
         stored = Judgment.objects.filter(item=item, labeler=labeler).first()
         if stored is not None:  # a concurrent retry won the race, or another submission did
             if stored.client_key == client_key:
                 return SubmitResult(stored, created=False)
             raise _conflict("already_judged")
         guidelines = item.project.current_guidelines
-        if guideline_version is not None and guidelines is not None and guideline_version != guidelines.version:
+        if (
+            guideline_version is not None
+            and guidelines is not None
+            and guideline_version != guidelines.version
+        ):
             raise _conflict("guidelines_changed")
-        if reservation.expires_at <= now and not item_takes_late_judgment(item=item, labeler=labeler, now=now):
+        if reservation.expires_at <= now and not item_takes_late_judgment(
+            item=item, labeler=labeler, now=now
+        ):
             raise _conflict("no_longer_needed")
         pairwise_choice, scale = _canonical_choice(choice, order)
         judgment = Judgment(
@@ -239,10 +286,19 @@ def judgment_submit(
             demonstration=demonstration,
             rationale=rationale,
             display_order=order,
-            seconds_spent=seconds_spent if seconds_spent is not None else (now - reservation.created_at).total_seconds(),
+            seconds_spent=seconds_spent
+            if seconds_spent is not None
+            else (now - reservation.created_at).total_seconds(),
             client_key=client_key,
         )
-        judgment.full_clean()
+        # Its relations were just read (the item under lock); the unique and check constraints are
+        # enforced by the database in this transaction and were checked above, so full_clean
+        # validates the fields only, sparing a dozen queries on the busiest write path.
+        judgment.full_clean(
+            exclude=["item", "labeler", "guideline_version"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
         judgment.save()
         _store_details(judgment, order, ranks, ratings, flags)
         Item.objects.filter(pk=item.pk).update(human_judgment_count=F("human_judgment_count") + 1)
@@ -256,6 +312,7 @@ def skip_create(*, labeler: Any, item: Item, reason: str) -> Skip:
     if not reason:
         raise ValidationError({"reason": ["Say why you skip this item."]})
     with transaction.atomic():
+        _lock(item)  # a concurrent retry of this skip waits here, then finds it
         existing = Skip.objects.filter(item=item, labeler=labeler).first()
         if existing is not None:
             return existing

@@ -1,0 +1,269 @@
+"""The labeler's API: next item, submit a judgment, skip. One view per operation.
+
+Blind like the workbench: responses come as "Response 1..K" in the labeler's shuffled display
+order, with texts only (no model names, no other judgments); answers are given in the same
+display terms and mapped to canonical positions by the server. Submitting is idempotent on
+`client_key`: a retry returns the stored judgment with 200 instead of 201.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.models import FlagKind, PairwiseChoice
+from annotation.permissions import IsLabeler
+from annotation.selectors import (
+    label_item_view,
+    labeler_item_get,
+    labeler_progress,
+    labeler_project_get,
+)
+from annotation.services.assignment import reservation_next
+from annotation.services.judgments import (
+    Flag,
+    JudgmentConflict,
+    Rating,
+    judgment_submit,
+    skip_create,
+)
+
+CHOICES = [
+    (str(n), f"{n} on the scale as seen: 1 = Response 1 much better, 8 = Response 2 much better")
+    for n in range(1, 9)
+]
+CHOICES += [
+    (PairwiseChoice.TIE.value, "About the same"),
+    (PairwiseChoice.BOTH_BAD.value, "Both are bad"),
+]
+
+
+class ConflictOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.ChoiceField(
+        choices=["not_reserved", "already_judged", "no_longer_needed", "guidelines_changed"]
+    )
+
+
+def _conflict(exc: JudgmentConflict) -> Response:
+    return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
+
+
+class LabelTurnOutput(serializers.Serializer):
+    role = serializers.CharField()
+    content = serializers.CharField()
+
+
+class LabelResponseOutput(serializers.Serializer):
+    number = serializers.IntegerField(
+        help_text="Response 1, 2, ... in this labeler's display order."
+    )
+    text = serializers.CharField()
+
+
+class LabelItemOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="item_id")
+    kind = serializers.CharField()
+    turns = LabelTurnOutput(many=True)
+    responses = LabelResponseOutput(many=True)
+    expires_at = serializers.DateTimeField(
+        help_text="The reservation runs out then; a late judgment is kept if still needed."
+    )
+
+
+class LabelCriterionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    scale_min = serializers.IntegerField()
+    scale_max = serializers.IntegerField()
+
+
+class LabelFlagOutput(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+
+
+class LabelProgressOutput(serializers.Serializer):
+    done_today = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    seconds_per_item_today = serializers.FloatField(allow_null=True)
+
+
+class LabelNextApi(APIView):
+    """Reserve the next item for the calling labeler (or return the one already reserved)."""
+
+    permission_classes = [IsLabeler]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "LabelNextOutput"
+
+        item = LabelItemOutput(
+            allow_null=True, help_text="null when nothing is left for this labeler."
+        )
+        guideline_version = serializers.IntegerField(allow_null=True)
+        rationale_required = serializers.BooleanField()
+        criteria = LabelCriterionOutput(many=True)
+        flags = LabelFlagOutput(
+            many=True, help_text="The flags a response can be given (InstructGPT's metadata)."
+        )
+        progress = LabelProgressOutput()
+
+    @extend_schema(operation_id="label_next", responses=OutputSerializer)
+    def get(self, request: Request, project_id: int) -> Response:
+        project = labeler_project_get(request.user, project_id)
+        reservation = reservation_next(labeler=request.user, project=project)
+        guidelines = project.current_guidelines
+        data = {
+            "item": label_item_view(reservation, project) if reservation else None,
+            "guideline_version": guidelines.version if guidelines else None,
+            "rationale_required": project.rationale_required,
+            "criteria": project.criteria.all(),
+            "flags": [{"value": value, "label": label} for value, label in FlagKind.choices],
+            "progress": labeler_progress(request.user, project),
+        }
+        return Response(self.OutputSerializer(data).data)
+
+
+class JudgmentCreateApi(APIView):
+    """Submit a judgment of a reserved item, in display terms (Response 1..K as served)."""
+
+    permission_classes = [IsLabeler]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "JudgmentCreateInput"
+
+        class RatingInput(serializers.Serializer):
+            class Meta:
+                ref_name = "JudgmentRatingInput"
+
+            criterion = serializers.IntegerField()
+            response = serializers.IntegerField(min_value=1, max_value=9)
+            value = serializers.IntegerField()
+
+        class FlagInput(serializers.Serializer):
+            class Meta:
+                ref_name = "JudgmentFlagInput"
+
+            response = serializers.IntegerField(min_value=1, max_value=9)
+            flag = serializers.ChoiceField(choices=FlagKind.choices)
+
+        client_key = serializers.UUIDField(
+            help_text="Made by the client once per judgment; resend it on retries."
+        )
+        choice = serializers.ChoiceField(
+            choices=CHOICES,
+            required=False,
+            allow_null=True,
+            help_text="Pairwise only: 1..8 as seen (a number or string), 'tie' or 'both_bad'.",
+        )
+        ranks = serializers.ListField(
+            child=serializers.IntegerField(), required=False, allow_null=True, max_length=9,
+            help_text="Ranking only: the rank of Response 1, 2, ... (1 = best; tied responses share a rank).",
+        )  # fmt: skip
+        none_acceptable = serializers.BooleanField(default=False, help_text="Ranking only.")
+        demonstration = serializers.CharField(
+            default="", allow_blank=True, trim_whitespace=False, help_text="Demonstration only."
+        )
+        rationale = serializers.CharField(default="", allow_blank=True, trim_whitespace=False)
+        ratings = RatingInput(
+            many=True, default=list, help_text="Rubric ratings per response number."
+        )
+        flags = FlagInput(many=True, default=list)
+        seconds_spent = serializers.FloatField(required=False, allow_null=True)
+        guideline_version = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            help_text="The guidelines version the labeler read; 409 if it is no longer current.",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "JudgmentCreateOutput"
+
+        id = serializers.IntegerField()
+        item = serializers.IntegerField(source="item_id")
+        client_key = serializers.UUIDField()
+        guideline_version = serializers.IntegerField(
+            source="guideline_version.version", allow_null=True
+        )
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="label_judgment_create",
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            200: OpenApiResponse(
+                OutputSerializer,
+                description="A retry: the judgment stored earlier with this client_key.",
+            ),
+            409: ConflictOutput,
+        },
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item = labeler_item_get(request.user, item_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values["ratings"] = [
+            Rating(criterion_id=r["criterion"], response=r["response"], value=r["value"])
+            for r in values["ratings"]
+        ]
+        values["flags"] = [Flag(response=f["response"], flag=f["flag"]) for f in values["flags"]]
+        if str(values.get("choice") or "").isdigit():
+            values["choice"] = int(values["choice"])
+        try:
+            result = judgment_submit(labeler=request.user, item=item, **values)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        except JudgmentConflict as exc:
+            return _conflict(exc)
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(self.OutputSerializer(result.judgment).data, status=code)
+
+
+class SkipCreateApi(APIView):
+    """Skip a reserved item, with a reason; it goes back to the queue for other labelers."""
+
+    permission_classes = [IsLabeler]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "SkipCreateInput"
+
+        reason = serializers.CharField(max_length=300)
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "SkipCreateOutput"
+
+        id = serializers.IntegerField()
+        item = serializers.IntegerField(source="item_id")
+        reason = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="label_skip_create",
+        request=InputSerializer,
+        responses={201: OutputSerializer, 409: ConflictOutput},
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item = labeler_item_get(request.user, item_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            skip = skip_create(
+                labeler=request.user, item=item, reason=data.validated_data["reason"]
+            )
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        except JudgmentConflict as exc:
+            return _conflict(exc)
+        return Response(self.OutputSerializer(skip).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,349 @@
+"""The labeler's workbench: one page per project that swaps in the next item with htmx.
+
+GET shows the current or next reserved item (or the guidelines first, when they changed);
+POST stores a judgment or a skip and answers with the next item. Errors leave the labeler's
+form untouched: they are swapped into the form's error box (HX-Retarget) with status 422/409.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import markdown
+import nh3
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
+
+from annotation.models import FlagKind, Project, ProjectKind, Role
+from annotation.selectors import (
+    label_item_view,
+    labeler_item_get,
+    labeler_last_guideline_version,
+    labeler_progress,
+    labeler_project_get,
+)
+from annotation.services.assignment import reservation_next
+from annotation.services.judgments import (
+    Flag,
+    JudgmentConflict,
+    Rating,
+    judgment_submit,
+    skip_create,
+)
+
+SEEN = "chorus_guidelines_seen"  # session: project id -> guidelines version the labeler has read
+KIND_TEMPLATES = {
+    ProjectKind.PAIRWISE: "annotation/label_pairwise.html",
+    ProjectKind.RANKING: "annotation/label_ranking.html",
+    ProjectKind.DEMONSTRATION: "annotation/label_demonstration.html",
+}
+SCALE_WORDS = ("much better", "better", "slightly better", "marginally better")
+SKIP_REASONS = (
+    "I cannot judge this well (outside my knowledge)",
+    "I do not want to read this content",
+    "The item is broken or unreadable",
+)
+
+
+def render_markdown(text: str) -> SafeString:
+    """Markdown to safe HTML: raw HTML in the text is shown as text, then nh3 sanitises."""
+    md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists", "nl2br"])
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return mark_safe(nh3.clean(md.convert(text)))  # noqa: S308 - sanitised by nh3
+
+
+def _scale() -> list[tuple[int, str]]:
+    """The 8-point scale in display terms: 1 = Response 1 much better ... 8 = Response 2 much better."""
+    left = [(i + 1, f"Response 1 is {w}") for i, w in enumerate(SCALE_WORDS)]
+    right = [(8 - i, f"Response 2 is {w}") for i, w in enumerate(SCALE_WORDS)]
+    return left + sorted(right)
+
+
+def _preview(text: str) -> str:
+    """The first words of a response, without markdown punctuation, for the ranking list."""
+    return " ".join(re.sub(r"[`*_#>|~\[\]]+", " ", text).split())[:90]
+
+
+def _minutes(seconds: float | None) -> str:
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}" if seconds is not None else ""
+
+
+def _criteria(project: Project) -> list[dict[str, Any]]:
+    return [
+        {
+            "pk": c.pk,
+            "name": c.name,
+            "description": c.description,
+            "scale_min": c.scale_min,
+            "scale_max": c.scale_max,
+            "values": range(c.scale_min, c.scale_max + 1),
+        }
+        for c in project.criteria.all()
+    ]
+
+
+def _guidelines_read(request: HttpRequest, project: Project) -> bool:
+    current = project.current_guidelines
+    if current is None:
+        return True
+    seen = request.session.get(SEEN, {}).get(str(project.pk))
+    return (
+        seen == current.version
+        or labeler_last_guideline_version(request.user, project) == current.version
+    )
+
+
+def _mark_read(request: HttpRequest, project: Project, version: int) -> None:
+    seen = dict(request.session.get(SEEN, {}))
+    seen[str(project.pk)] = version
+    request.session[SEEN] = seen
+
+
+def _context(request: HttpRequest, project: Project) -> dict[str, Any]:
+    guidelines = project.current_guidelines
+    progress = labeler_progress(request.user, project)
+    context: dict[str, Any] = {
+        "project": project,
+        "guidelines": guidelines,
+        "guidelines_html": render_markdown(guidelines.text) if guidelines else "",
+        "criteria": _criteria(project),
+        "progress": progress,
+        "per_item_today": _minutes(progress.seconds_per_item_today),
+        "skip_reasons": SKIP_REASONS,
+    }
+    if not _guidelines_read(request, project):
+        context.update(
+            state="guidelines", last_version=labeler_last_guideline_version(request.user, project)
+        )
+        return context
+    reservation = reservation_next(labeler=request.user, project=project)
+    if reservation is None:
+        return {**context, "state": "done"}
+    item = label_item_view(reservation, project)
+    roles = dict(Role.choices)
+    return {
+        **context,
+        "state": "item",
+        "item": item,
+        "kind_template": KIND_TEMPLATES[project.kind],
+        "turns": [
+            {
+                "role": t.role,
+                "role_label": roles.get(t.role, t.role),
+                "html": render_markdown(t.content),
+            }
+            for t in item.turns
+        ],
+        "responses": [
+            {"number": r.number, "html": render_markdown(r.text), "preview": _preview(r.text)}
+            for r in item.responses
+        ],
+        "scale": _scale(),
+        "flag_kinds": FlagKind.choices,
+        "client_key": uuid.uuid4(),
+    }
+
+
+def _workbench(request: HttpRequest, project: Project, status: int = 200) -> HttpResponse:
+    template = (
+        "annotation/label_workbench.html#workbench"
+        if request.htmx
+        else "annotation/label_workbench.html"
+    )
+    return render(request, template, _context(request, project), status=status)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def label_workbench(request: HttpRequest, project_id: int) -> HttpResponse:
+    return _workbench(request, labeler_project_get(request.user, project_id))
+
+
+@login_required
+@require_GET
+def label_guidelines(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = labeler_project_get(request.user, project_id)
+    guidelines = project.current_guidelines
+    context = {
+        "project": project,
+        "guidelines": guidelines,
+        "guidelines_html": render_markdown(guidelines.text) if guidelines else "",
+        "criteria": _criteria(project),
+    }
+    return render(request, "annotation/label_guidelines.html", context)
+
+
+@login_required
+@require_POST
+def label_guidelines_read(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = labeler_project_get(request.user, project_id)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = 0
+    _mark_read(request, project, version)
+    if not request.htmx:
+        return redirect("annotation:label_workbench", project_id=project.pk)
+    return _workbench(request, project)
+
+
+def _int_or_none(value: str, field: str, errors: dict[str, list[str]]) -> int | None:
+    if value in ("", None):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        errors[field] = [f"{value!r} is not a whole number."]
+        return None
+
+
+def _parse_ranks(post: QueryDict, errors: dict[str, list[str]]) -> list[int] | None:
+    keyed = {int(k[5:]): v for k, v in post.items() if k.startswith("rank_") and k[5:].isdigit()}
+    ranks = [_int_or_none(keyed[n], "ranks", errors) for n in sorted(keyed)]
+    return [r for r in ranks if r is not None] or None
+
+
+def _parse_ratings(post: QueryDict, errors: dict[str, list[str]]) -> list[Rating]:
+    ratings = []
+    for key, value in post.items():
+        parts = key.split("_")
+        if (
+            len(parts) == 3
+            and parts[0] == "rating"
+            and parts[1].isdigit()
+            and parts[2].isdigit()
+            and value
+        ):
+            number = _int_or_none(value, "ratings", errors)
+            if number is not None:
+                ratings.append(
+                    Rating(criterion_id=int(parts[1]), response=int(parts[2]), value=number)
+                )
+    return ratings
+
+
+def _parse_judgment(post: QueryDict) -> dict[str, Any]:
+    """The POSTed form as `judgment_submit` arguments; raises ValidationError naming fields."""
+    errors: dict[str, list[str]] = {}
+    try:
+        client_key = uuid.UUID(post.get("client_key", ""))
+    except ValueError:
+        errors["client_key"] = ["Missing or malformed; reload the page."]
+    choice: int | str | None = post.get("choice") or None
+    if isinstance(choice, str) and choice.isdigit():
+        choice = int(choice)
+    seconds = post.get("seconds_spent", "")
+    try:
+        seconds_spent = float(seconds) if seconds else None
+    except ValueError:
+        seconds_spent = None
+    parsed = {
+        "choice": choice,
+        "ranks": _parse_ranks(post, errors),
+        "none_acceptable": post.get("none_acceptable") == "on",
+        "demonstration": post.get("demonstration", "").replace("\r\n", "\n"),
+        "rationale": post.get("rationale", "").replace("\r\n", "\n"),
+        "ratings": _parse_ratings(post, errors),
+        "flags": [
+            Flag(response=int(k[5:]), flag=flag)
+            for k in post
+            if k.startswith("flag_") and k[5:].isdigit()
+            for flag in post.getlist(k)
+        ],
+        "seconds_spent": seconds_spent,
+        "guideline_version": _int_or_none(
+            post.get("guideline_version", ""), "guideline_version", errors
+        ),
+    }
+    if errors:
+        raise ValidationError(errors)
+    return {"client_key": client_key, **parsed}
+
+
+def _problem(
+    request: HttpRequest,
+    project: Project,
+    context: dict[str, Any],
+    status: int,
+    target: str = "#label-errors",
+) -> HttpResponse:
+    """Show errors in the form's error box without touching what the labeler entered."""
+    context = {"project": project, **context}
+    response = render(request, "annotation/label_problem.html", context, status=status)
+    return reswap(retarget(response, target), "innerHTML") if request.htmx else response
+
+
+def _errors(exc: ValidationError) -> dict[str, Any]:
+    return {
+        "errors": [(FIELD_LABELS.get(f, f), f, m) for f, ms in exc.message_dict.items() for m in ms]
+    }
+
+
+def _conflict_context(
+    request: HttpRequest, project: Project, exc: JudgmentConflict
+) -> dict[str, Any]:
+    context: dict[str, Any] = {"conflict": exc}
+    if exc.code == "guidelines_changed":
+        guidelines = project.current_guidelines
+        assert guidelines is not None
+        _mark_read(request, project, guidelines.version)  # shown right here, in the error box
+        context.update(guidelines=guidelines, guidelines_html=render_markdown(guidelines.text))
+    return context
+
+
+FIELD_LABELS = {
+    "choice": "Preference",
+    "ranks": "Ranking",
+    "demonstration": "Your response",
+    "rationale": "Rationale",
+    "ratings": "Ratings",
+    "flags": "Flags",
+    "reason": "Reason",
+}
+
+
+@login_required
+@require_POST
+def label_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    project = labeler_project_get(request.user, project_id)
+    item = labeler_item_get(request.user, item_id, project)
+    try:
+        judgment_submit(labeler=request.user, item=item, **_parse_judgment(request.POST))
+    except ValidationError as exc:
+        return _problem(request, project, _errors(exc), status=422)
+    except JudgmentConflict as exc:
+        return _problem(request, project, _conflict_context(request, project, exc), status=409)
+    if not request.htmx:
+        return redirect("annotation:label_workbench", project_id=project.pk)
+    return _workbench(request, project)
+
+
+@login_required
+@require_POST
+def label_skip(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    project = labeler_project_get(request.user, project_id)
+    item = labeler_item_get(request.user, item_id, project)
+    reason = (
+        request.POST.get("reason_other", "").strip()
+        if request.POST.get("reason") == "other"
+        else request.POST.get("reason", "")
+    )
+    try:
+        skip_create(labeler=request.user, item=item, reason=reason)
+    except ValidationError as exc:
+        return _problem(request, project, _errors(exc), status=422, target="#skip-errors")
+    except JudgmentConflict as exc:
+        return _problem(request, project, {"conflict": exc}, status=409, target="#skip-errors")
+    if not request.htmx:
+        return redirect("annotation:label_workbench", project_id=project.pk)
+    return _workbench(request, project)
