@@ -24,3 +24,4 @@ class LabelerGroupAdmin(admin.ModelAdmin):
 
 
 admin.site.register([models.GuidelineVersion, models.Criterion, models.ImportJob, models.ExportJob, models.GroupQuota])
+admin.site.register(models.ProjectReport)

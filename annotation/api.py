@@ -41,6 +41,9 @@ class ProjectOutput(serializers.Serializer):
     ranking_size = serializers.IntegerField()
     overlap_target = serializers.IntegerField()
     rationale_required = serializers.BooleanField()
+    gold_threshold = serializers.FloatField()
+    screening_threshold = serializers.FloatField()
+    screening_min_items = serializers.IntegerField()
 
 
 class ProjectListApi(APIView):
@@ -51,6 +54,9 @@ class ProjectListApi(APIView):
         ranking_size = serializers.IntegerField(min_value=2, max_value=9, default=2)
         overlap_target = serializers.IntegerField(min_value=1, max_value=50, default=3)
         rationale_required = serializers.BooleanField(default=False)
+        gold_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.7)
+        screening_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.8)
+        screening_min_items = serializers.IntegerField(min_value=1, max_value=100, default=5)
         criteria = serializers.ListField(child=serializers.DictField(), required=False)
 
     @extend_schema(responses=ProjectOutput(many=True))

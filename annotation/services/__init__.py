@@ -4,4 +4,7 @@
 - labelers: labeler_create, labeler_profile_update, labeler_group_create
 - imports:  import_job_create, items_import
 - exports:  export_job_create, export_run, export_rows
+- judgments, assignment: the workbench (judgment_submit, item reservation, skips)
+- reports, screening: the agreement report job and screening decisions
+- demo: demo_seed
 """

@@ -19,6 +19,9 @@ def project_create(
     rationale_required: bool = False,
     description: str = "",
     criteria: list[dict[str, Any]] | None = None,
+    gold_threshold: float = 0.7,
+    screening_threshold: float = 0.8,
+    screening_min_items: int = 5,
 ) -> Project:
     project = Project(
         name=name,
@@ -28,6 +31,9 @@ def project_create(
         overlap_target=overlap_target,
         rationale_required=rationale_required,
         created_by=created_by,
+        gold_threshold=gold_threshold,
+        screening_threshold=screening_threshold,
+        screening_min_items=screening_min_items,
     )
     project.full_clean()
     project.save()
