@@ -35,7 +35,9 @@ CANCEL_FILE = "CANCEL"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.ml", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.ml", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in CONFIG_CLASSES:
         p = sub.add_parser(name, help=f"train with {name}")
@@ -46,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", required=True, type=Path)
     p.add_argument("--kind", choices=["causal", "encoder"], default="causal")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--chat-template", action="store_true", help="give the tokenizer a ChatML template")
+    p.add_argument(
+        "--chat-template", action="store_true", help="give the tokenizer a ChatML template"
+    )
     return parser
 
 
@@ -63,7 +67,9 @@ def _run(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
         if args.kind == "encoder":
             path = build_tiny_encoder(args.output_dir, seed=args.seed)
         else:
-            path = build_tiny_causal_lm(args.output_dir, seed=args.seed, chat_template=args.chat_template)
+            path = build_tiny_causal_lm(
+                args.output_dir, seed=args.seed, chat_template=args.chat_template
+            )
         return {"output_dir": str(path)}
 
     cls = CONFIG_CLASSES[args.command]
@@ -107,7 +113,9 @@ def _run(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     # Only our JSON lines may reach stdout: anything a library prints goes to stderr.
     out, sys.stdout = sys.stdout, sys.stderr
     try:

@@ -186,7 +186,9 @@ class GRPOConfig(SamplingConfig):
         _check(self, self.num_generations < 2, "num_generations", "must be >= 2")
         _check(self, self.updates_per_batch < 1, "updates_per_batch", "must be >= 1")
         both_or_neither = (self.reward_model is None) == (self.reward_rule is None)
-        _check(self, both_or_neither, "reward_model", "set exactly one of reward_model, reward_rule")
+        _check(
+            self, both_or_neither, "reward_model", "set exactly one of reward_model, reward_rule"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,6 +206,18 @@ CONFIG_CLASSES: dict[str, type[TrainConfig]] = {
     "sft": SFTConfig,
 }
 
+# Names other trainers use for our fields, for "did you mean" hints.
+ALIASES = {
+    "lr": "learning_rate",
+    "num_train_epochs": "epochs",
+    "num_epochs": "epochs",
+    "per_device_train_batch_size": "batch_size",
+    "gradient_accumulation_steps": "grad_accumulation",
+    "model": "base_model",
+    "model_name_or_path": "base_model",
+    "eval_split": "eval_fraction",
+}
+
 C = TypeVar("C", bound=TrainConfig)
 
 
@@ -219,8 +233,10 @@ def from_dict(cls: type[C], data: dict[str, Any]) -> C:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for name in data:
         if name not in fields:
-            close = difflib.get_close_matches(name, fields, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = (
+                [ALIASES[name]] if name in ALIASES else difflib.get_close_matches(name, fields, n=1)
+            )
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; fields: {', '.join(fields)}"
             raise ConfigError(f"{cls.__name__}: unknown field {name!r}{hint}")
     missing = [
         n

@@ -91,7 +91,9 @@ def _field(obj: dict[str, Any], name: str, kind: type | tuple[type, ...], where:
         raise DataError(f"{where}: missing field {name!r}")
     value = obj[name]
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        expected = (
+            kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        )
         raise DataError(f"{where}: field {name!r} must be {expected}, got {value!r:.60}")
     return value
 

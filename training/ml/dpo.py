@@ -109,7 +109,9 @@ def sequence_logps(
     local: list[tuple[int, float, float]] = []
     for indices in batches[accelerator.process_index :: accelerator.num_processes]:
         batch = to_device(collate_pairs([pairs[i] for i in indices], pad_id), accelerator.device)
-        seq = model(batch["input_ids"], batch["attention_mask"], batch["completion_mask"]).logps.sum(-1)
+        seq = model(
+            batch["input_ids"], batch["attention_mask"], batch["completion_mask"]
+        ).logps.sum(-1)
         chosen, rejected = seq[batch["chosen_index"]], seq[batch["rejected_index"]]
         local += zip(batch["pair_index"].tolist(), chosen.tolist(), rejected.tolist(), strict=True)
     model.train(was_training)
@@ -192,7 +194,7 @@ def train_dpo(
     reporter = Reporter(accelerator, on_progress, total_steps, per_epoch)
     reporter.emit(0, {}, "setup", f"{len(train_rows)} train / {len(eval_rows)} eval pairs")
 
-    lm = AutoModelForCausalLM.from_pretrained(config.base_model)
+    lm = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
     policy = CompletionLogProbs(lm)
     optimizer, scheduler = make_optimizer(policy.parameters(), config, total_steps)
     policy, optimizer = accelerator.prepare(policy, optimizer)
@@ -200,11 +202,18 @@ def train_dpo(
     reporter.emit(0, {}, "ref_logps", "computing reference log-probs")
     cache = Path(config.ref_logps_cache or output_dir / "ref_logps.pt")
     ref_chosen, ref_rejected = reference_logps(accelerator, policy, pairs, pad_id, config, cache)
-    ref_chosen, ref_rejected = ref_chosen.to(accelerator.device), ref_rejected.to(accelerator.device)
+    ref_chosen, ref_rejected = (
+        ref_chosen.to(accelerator.device),
+        ref_rejected.to(accelerator.device),
+    )
 
     def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
-        batch = to_device(collate_pairs([train_pairs[i] for i in indices], pad_id), accelerator.device)
-        seq = policy(batch["input_ids"], batch["attention_mask"], batch["completion_mask"]).logps.sum(-1)
+        batch = to_device(
+            collate_pairs([train_pairs[i] for i in indices], pad_id), accelerator.device
+        )
+        seq = policy(
+            batch["input_ids"], batch["attention_mask"], batch["completion_mask"]
+        ).logps.sum(-1)
         chosen, rejected = seq[batch["chosen_index"]], seq[batch["rejected_index"]]
         idx = batch["pair_index"]
         loss, chosen_rewards, rejected_rewards = dpo_loss(
@@ -232,10 +241,14 @@ def train_dpo(
 
     final: dict[str, object] = {"train/pairs": len(train_rows), "eval/pairs": len(eval_rows)}
     if eval_pairs:
-        chosen, rejected = sequence_logps(accelerator, policy, eval_pairs, pad_id, config.batch_size)
+        chosen, rejected = sequence_logps(
+            accelerator, policy, eval_pairs, pad_id, config.batch_size
+        )
         n = len(train_pairs)
         ref_c, ref_r = ref_chosen[n:].cpu(), ref_rejected[n:].cpu()
-        loss, chosen_rewards, rejected_rewards = dpo_loss(chosen, rejected, ref_c, ref_r, config.beta)
+        loss, chosen_rewards, rejected_rewards = dpo_loss(
+            chosen, rejected, ref_c, ref_r, config.beta
+        )
         evals = {"loss": loss.item(), **reward_metrics(chosen_rewards, rejected_rewards)}
         evals = {f"eval/{k}": v for k, v in evals.items()}
         reporter.emit(steps, evals, phase="eval")
@@ -243,4 +256,6 @@ def train_dpo(
     final.update(last_train_metrics(reporter))
     reporter.emit(steps, {}, phase="save", message=f"saving to {output_dir}")
     save_pretrained(accelerator, accelerator.unwrap_model(policy).lm, tokenizer, output_dir)
-    return finish(accelerator, reporter, config, output_dir, cancelled=cancelled, steps=steps, final=final)
+    return finish(
+        accelerator, reporter, config, output_dir, cancelled=cancelled, steps=steps, final=final
+    )

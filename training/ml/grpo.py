@@ -42,6 +42,7 @@ from training.ml.rollout import masked_mean, sample
 from training.ml.runtime import (
     Reporter,
     finish,
+    frozen_dtype,
     load_tokenizer,
     make_accelerator,
     make_optimizer,
@@ -98,7 +99,12 @@ def train_grpo(
     accelerator = make_accelerator(config)
     device = accelerator.device
     score = make_scorer(
-        config.reward_model, config.reward_rule, config.reward_rule_args, device, config.max_length
+        config.reward_model,
+        config.reward_rule,
+        config.reward_rule_args,
+        device,
+        config.max_length,
+        frozen_dtype(accelerator),
     )
     tokenizer = load_tokenizer(config.base_model)
     prompt_budget = max(8, config.max_length - config.max_new_tokens)
@@ -110,10 +116,16 @@ def train_grpo(
     source = config.reward_model or f"rule {config.reward_rule}"
     reporter.emit(0, {}, "setup", f"{len(rows)} prompts, reward from {source}")
 
-    ref = AutoModelForCausalLM.from_pretrained(config.base_model).to(device)
+    ref = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=frozen_dtype(accelerator))
+    ref = ref.to(device)
     ref.eval().requires_grad_(False)
-    model = CompletionLogProbs(AutoModelForCausalLM.from_pretrained(config.base_model), temperature=config.temperature)
-    optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps * config.updates_per_batch)
+    model = CompletionLogProbs(
+        AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32),
+        temperature=config.temperature,
+    )
+    optimizer, scheduler = make_optimizer(
+        model.parameters(), config, total_steps * config.updates_per_batch
+    )
     model, optimizer = accelerator.prepare(model, optimizer)
     rng = random.Random(config.seed + accelerator.process_index)
     order: list[int] = []
@@ -139,12 +151,22 @@ def train_grpo(
             rewards = score(group_rows, roll.texts)
             advantages = group_advantages(rewards, G)
             ref_logps = completion_logprobs(
-                ref, roll.input_ids, roll.attention_mask, roll.completion_mask, temperature=config.temperature
+                ref,
+                roll.input_ids,
+                roll.attention_mask,
+                roll.completion_mask,
+                temperature=config.temperature,
             ).logps[:, w]
-            old = model(roll.input_ids, roll.attention_mask, roll.completion_mask) if config.updates_per_batch > 1 else None
+            old = (
+                model(roll.input_ids, roll.attention_mask, roll.completion_mask)
+                if config.updates_per_batch > 1
+                else None
+            )
         model.train()
         # batch_size sequences per micro-batch, G micro-batches per optimizer step.
-        chunks = [slice(k, k + config.batch_size) for k in range(0, len(group_rows), config.batch_size)]
+        chunks = [
+            slice(k, k + config.batch_size) for k in range(0, len(group_rows), config.batch_size)
+        ]
         logs: dict[str, list[float]] = {"loss": [], "kl": [], "clipfrac": []}
         for _ in range(config.updates_per_batch):
             for k, c in enumerate(chunks):
@@ -154,7 +176,13 @@ def train_grpo(
                     logps, mask = out.logps[:, w], out.mask[:, w]
                     old_logps = old.logps[c, w] if old is not None else logps.detach()
                     loss, parts = grpo_loss(
-                        logps, old_logps, ref_logps[c], advantages[c], mask, config.cliprange, config.kl_coef
+                        logps,
+                        old_logps,
+                        ref_logps[c],
+                        advantages[c],
+                        mask,
+                        config.cliprange,
+                        config.kl_coef,
                     )
                     accelerator.backward(loss / len(chunks))
                 logs["loss"].append(loss.item())
@@ -174,7 +202,7 @@ def train_grpo(
             "reward/group_std": rewards.view(-1, G).std(-1).mean().item(),
             "completion_length": mask.sum(-1).mean().item(),
             "finished": roll.finished.float().mean().item(),
-            "learning_rate": scheduler.get_last_lr()[0],
+            "learning_rate": float(scheduler.get_last_lr()[0]),
             **{k: sum(v) / len(v) for k, v in logs.items()},
         }
         metrics = mean_across(accelerator, metrics)
@@ -187,4 +215,6 @@ def train_grpo(
     reporter.emit(step, {}, phase="save", message=f"saving to {output_dir}")
     save_pretrained(accelerator, accelerator.unwrap_model(model).lm, tokenizer, output_dir)
     final = {"train/prompts": len(rows), **{f"train/{k}": v for k, v in metrics.items()}}
-    return finish(accelerator, reporter, config, output_dir, cancelled=cancelled, steps=step, final=final)
+    return finish(
+        accelerator, reporter, config, output_dir, cancelled=cancelled, steps=step, final=final
+    )

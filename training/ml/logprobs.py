@@ -73,16 +73,17 @@ def chunked_token_logprobs(
     scale: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(log-probs, entropies) of ``labels`` (n,) given ``hidden`` (n, H), ``chunk_size`` rows at a time."""
-    weight = head.weight
-    bias = getattr(head, "bias", None)
+    weight: torch.Tensor = head.weight  # type: ignore[assignment]
+    bias: torch.Tensor | None = getattr(head, "bias", None)
     logps, entropies = [], []
     for start in range(0, hidden.size(0), chunk_size):
-        args = (hidden[start : start + chunk_size], weight, bias, labels[start : start + chunk_size])
-        extra = (temperature, softcap, scale)
+        h, y = hidden[start : start + chunk_size], labels[start : start + chunk_size]
         if torch.is_grad_enabled():
-            lp, ent = checkpoint(_head_chunk, *args, *extra, use_reentrant=False)
+            lp, ent = checkpoint(
+                _head_chunk, h, weight, bias, y, temperature, softcap, scale, use_reentrant=False
+            )
         else:
-            lp, ent = _head_chunk(*args, *extra)
+            lp, ent = _head_chunk(h, weight, bias, y, temperature, softcap, scale)
         logps.append(lp)
         entropies.append(ent)
     if not logps:  # no completion token at all: keep the graph connected

@@ -40,10 +40,11 @@ from training.ml.data import PromptRow, as_rows
 from training.ml.logprobs import LogProbs, completion_logprobs
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.rewards import make_scorer
-from training.ml.rollout import Rollout, masked_mean, sample
+from training.ml.rollout import masked_mean, sample
 from training.ml.runtime import (
     Reporter,
     finish,
+    frozen_dtype,
     load_tokenizer,
     make_accelerator,
     make_optimizer,
@@ -146,10 +147,16 @@ def train_ppo(
     reporter = Reporter(accelerator, on_progress, total_steps, math.ceil(len(rows) / per_iteration))
     reporter.emit(0, {}, "setup", f"{len(rows)} prompts, reward model {config.reward_model}")
 
-    score = make_scorer(config.reward_model, None, {}, device, config.max_length)
-    ref = AutoModelForCausalLM.from_pretrained(config.base_model).to(device)
+    score = make_scorer(
+        config.reward_model, None, {}, device, config.max_length, frozen_dtype(accelerator)
+    )
+    ref = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=frozen_dtype(accelerator))
+    ref = ref.to(device)
     ref.eval().requires_grad_(False)
-    model = PolicyWithValue(AutoModelForCausalLM.from_pretrained(config.base_model), config.temperature)
+    model = PolicyWithValue(
+        AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32),
+        config.temperature,
+    )
     minibatches = math.ceil(config.batch_size / config.mini_batch_size)
     optimizer, scheduler = make_optimizer(
         model.parameters(), config, total_steps * config.ppo_epochs * minibatches
@@ -170,13 +177,21 @@ def train_ppo(
         policy = accelerator.unwrap_model(model)
         with accelerator.autocast():
             roll = sample(
-                policy.lm, tokenizer, [prompts[i] for i in picked], config.max_new_tokens, config.temperature
+                policy.lm,
+                tokenizer,
+                [prompts[i] for i in picked],
+                config.max_new_tokens,
+                config.temperature,
             )
         with torch.no_grad(), accelerator.autocast():
             scores = score([rows[i] for i in picked], roll.texts)
             old, old_values = model(roll.input_ids, roll.attention_mask, roll.completion_mask)
             ref_logps = completion_logprobs(
-                ref, roll.input_ids, roll.attention_mask, roll.completion_mask, temperature=config.temperature
+                ref,
+                roll.input_ids,
+                roll.attention_mask,
+                roll.completion_mask,
+                temperature=config.temperature,
             ).logps
         w = roll.window()
         mask, old_logps, old_values = old.mask[:, w], old.logps[:, w], old_values[:, w]
@@ -190,9 +205,16 @@ def train_ppo(
 
         # --- optimisation: ppo_epochs passes over minibatches ---
         model.train()
-        stats: dict[str, list[float]] = {"loss/policy": [], "loss/value": [], "clipfrac": [], "approx_kl": []}
+        stats: dict[str, list[float]] = {
+            "loss/policy": [],
+            "loss/value": [],
+            "clipfrac": [],
+            "approx_kl": [],
+        }
         for _ in range(config.ppo_epochs):
-            perm = torch.randperm(len(picked), generator=torch.Generator().manual_seed(rng.randrange(2**31)))
+            perm = torch.randperm(
+                len(picked), generator=torch.Generator().manual_seed(rng.randrange(2**31))
+            )
             for start in range(0, len(picked), config.mini_batch_size):
                 mb = perm[start : start + config.mini_batch_size].to(device)
                 out, values = model(
@@ -200,8 +222,15 @@ def train_ppo(
                 )
                 m = mask[mb]
                 pg, vf, clipfrac = ppo_losses(
-                    out.logps[:, w], old_logps[mb], advantages[mb], values[:, w], old_values[mb],
-                    returns[mb], m, config.cliprange, config.cliprange_value,
+                    out.logps[:, w],
+                    old_logps[mb],
+                    advantages[mb],
+                    values[:, w],
+                    old_values[mb],
+                    returns[mb],
+                    m,
+                    config.cliprange,
+                    config.cliprange_value,
                 )
                 accelerator.backward(pg + config.vf_coef * vf)
                 if config.max_grad_norm:
@@ -212,7 +241,9 @@ def train_ppo(
                 stats["loss/policy"].append(pg.item())
                 stats["loss/value"].append(vf.item())
                 stats["clipfrac"].append(clipfrac.item())
-                stats["approx_kl"].append(masked_mean(old_logps[mb] - out.logps[:, w].detach(), m).item())
+                stats["approx_kl"].append(
+                    masked_mean(old_logps[mb] - out.logps[:, w].detach(), m).item()
+                )
         step += 1
 
         assert old.entropy is not None
@@ -224,7 +255,7 @@ def train_ppo(
             "entropy": entropy.item(),
             "completion_length": mask.sum(-1).float().mean().item(),
             "finished": roll.finished.float().mean().item(),
-            "learning_rate": scheduler.get_last_lr()[0],
+            "learning_rate": float(scheduler.get_last_lr()[0]),
             **{k: sum(v) / len(v) for k, v in stats.items()},
         }
         metrics = mean_across(accelerator, metrics)
@@ -237,4 +268,6 @@ def train_ppo(
     reporter.emit(step, {}, phase="save", message=f"saving to {output_dir}")
     save_pretrained(accelerator, accelerator.unwrap_model(model).lm, tokenizer, output_dir)
     final = {"train/prompts": len(rows), **{f"train/{k}": v for k, v in metrics.items()}}
-    return finish(accelerator, reporter, config, output_dir, cancelled=cancelled, steps=step, final=final)
+    return finish(
+        accelerator, reporter, config, output_dir, cancelled=cancelled, steps=step, final=final
+    )

@@ -124,7 +124,9 @@ def accuracy(
 
 
 def load_reward_backbone(path: str, tokenizer: PreTrainedTokenizerBase) -> torch.nn.Module:
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=1, dtype=torch.float32
+    )
     model.config.pad_token_id = tokenizer.pad_token_id
     return model
 
@@ -173,7 +175,9 @@ def _fit(
     total_steps: int,
     step_offset: int,
 ) -> tuple[torch.nn.Module, int, bool]:
-    """Train one reward model on ``pairs``; returns (unwrapped model, steps, cancelled)."""
+    """Train one reward model on ``pairs``; returns (unwrapped model, steps, cancelled).
+
+    ``weights`` are indexed by ``pair.index`` (the position in the full training rows)."""
     set_seed(config.seed)
     model = load_reward_backbone(config.base_model, tokenizer)
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
@@ -248,14 +252,18 @@ def train_reward(
     train_pairs = encode_pairs(tokenizer, train_rows, config.max_length)
     eval_pairs = encode_pairs(tokenizer, eval_rows, config.max_length)
     groups = sorted({g for r in rows for g in row_groups(r)})
-    weights = balanced_weights(train_rows) if config.group_balance else [r.weight for r in train_rows]
+    weights = (
+        balanced_weights(train_rows) if config.group_balance else [r.weight for r in train_rows]
+    )
 
     # Runs to make: the pooled model first (it is the product), then one per group.
     runs: list[tuple[str, list[int]]] = [(POOLED, list(range(len(train_pairs))))]
     if config.per_group:
         trained = [g for g in groups if g != NO_GROUP]
         runs += [(g, [i for i, r in enumerate(train_rows) if g in r.groups]) for g in trained]
-    batches_of = [_batches_per_process(accelerator, config, [train_pairs[i] for i in m]) for _, m in runs]
+    batches_of = [
+        _batches_per_process(accelerator, config, [train_pairs[i] for i in m]) for _, m in runs
+    ]
     run_steps = [planned_steps(config, n) for n in batches_of]
     per_epoch = steps_per_epoch(config, batches_of[0])
     reporter = Reporter(accelerator, on_progress, sum(run_steps), per_epoch)
@@ -270,14 +278,16 @@ def train_reward(
         if members == [] or cancelled:
             continue
         where = output_dir if name == POOLED else output_dir / "groups" / _slug(name, k)
-        message = "training pooled model" if name == POOLED else f"training model for group {name!r}"
+        message = (
+            "training pooled model" if name == POOLED else f"training model for group {name!r}"
+        )
         reporter.emit(done, {}, phase="train", message=message)
         model, steps, cancelled = _fit(
             accelerator=accelerator,
             config=config,
             tokenizer=tokenizer,
             pairs=[train_pairs[i] for i in members],
-            weights=[weights[i] if name == POOLED else train_rows[i].weight for i in members],
+            weights=weights if name == POOLED else [r.weight for r in train_rows],
             reporter=reporter,
             should_stop=should_stop,
             total_steps=total,
@@ -289,7 +299,9 @@ def train_reward(
         if name != POOLED:
             group_dirs[name] = str(where.relative_to(output_dir))
         if eval_pairs:
-            margins = eval_margins(accelerator, model, eval_pairs, tokenizer.pad_token_id, config.batch_size)
+            margins = eval_margins(
+                accelerator, model, eval_pairs, tokenizer.pad_token_id, config.batch_size
+            )
             cross[name] = {g: accuracy(eval_rows, margins, g) for g in groups}
             if name == POOLED:
                 final["eval/accuracy"] = accuracy(eval_rows, margins, None)
@@ -304,7 +316,9 @@ def train_reward(
     if config.per_group:
         final["cross_group_accuracy"] = cross
         final["group_dirs"] = group_dirs
-    result = finish(accelerator, reporter, config, output_dir, cancelled=cancelled, steps=done, final=final)
+    result = finish(
+        accelerator, reporter, config, output_dir, cancelled=cancelled, steps=done, final=final
+    )
     return RewardResult(
         **result.to_dict(),
         group_accuracy=group_accuracy,

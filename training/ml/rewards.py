@@ -91,9 +91,16 @@ def make_rule(name: str, args: dict[str, Any]) -> Callable[[str, PromptRow], flo
 class RewardModelScorer:
     """Scores (prompt, completion) text with a reward model from a finished reward run."""
 
-    def __init__(self, run_dir: str | Path, device: torch.device, max_length: int = 512):
+    def __init__(
+        self,
+        run_dir: str | Path,
+        device: torch.device,
+        max_length: int = 512,
+        dtype: torch.dtype = torch.float32,
+    ):
         self.tokenizer = load_tokenizer(str(run_dir))
-        self.model = AutoModelForSequenceClassification.from_pretrained(str(run_dir)).to(device)
+        model = AutoModelForSequenceClassification.from_pretrained(str(run_dir), dtype=dtype)
+        self.model = model.to(device)
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.model.eval().requires_grad_(False)
         self.device = device
@@ -116,12 +123,15 @@ def make_scorer(
     rule_args: dict[str, Any],
     device: torch.device,
     max_length: int,
+    dtype: torch.dtype = torch.float32,
 ) -> Callable[[Sequence[PromptRow], Sequence[str]], torch.Tensor]:
     """One callable for either kind of reward: (rows, completions) -> rewards tensor."""
     if reward_model is not None:
         if not (Path(reward_model) / "config.json").exists():
-            raise ConfigError(f"reward_model {reward_model!r} is not a finished reward run directory")
-        return RewardModelScorer(reward_model, device, max_length)
+            raise ConfigError(
+                f"reward_model {reward_model!r} is not a finished reward run directory"
+            )
+        return RewardModelScorer(reward_model, device, max_length, dtype)
     assert reward_rule is not None
     fn = make_rule(reward_rule, rule_args)
 

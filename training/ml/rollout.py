@@ -62,7 +62,7 @@ def sample(
         eos_token_id=eos_id,
     )
     new = out[:, prompt_ids.size(1) :]
-    is_eos = new == eos_id
+    is_eos = new == eos_id if eos_id is not None else torch.zeros_like(new, dtype=torch.bool)
     # Keep tokens up to and including the first EOS.
     before_eos = (is_eos.long().cumsum(-1) - is_eos.long()) == 0
     completion = before_eos.long()

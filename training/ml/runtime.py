@@ -48,6 +48,15 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
     return accelerator
 
 
+def frozen_dtype(accelerator: Accelerator) -> torch.dtype:
+    """Weights of models that are never trained (reference, reward scorer): the compute dtype.
+
+    Trained models always load with ``dtype=torch.float32`` (master weights): transformers 5
+    otherwise keeps a checkpoint's own dtype, and AdamW on bf16 weights loses small updates.
+    """
+    return torch.bfloat16 if accelerator.mixed_precision == "bf16" else torch.float32
+
+
 def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
     """The model's tokenizer; EOS doubles as padding when it has no pad token."""
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -191,7 +200,9 @@ def finish(
     if accelerator.is_main_process:
         write_metrics(output_dir, config, final, reporter.history)
     message = "cancelled" if cancelled else "finished"
-    scalars = {k: v for k, v in final.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    scalars = {
+        k: v for k, v in final.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
     reporter.emit(steps, scalars, phase="done", message=message)
     return TrainResult(
         output_dir=str(output_dir),
@@ -257,7 +268,7 @@ def train_loop(
             if step % config.log_every == 0 or step == total_steps:
                 averaged = {k: sum(m[k] for m in window) / len(window) for k in window[0]}
                 averaged = mean_across(accelerator, {**averaged, **extra})
-                averaged["learning_rate"] = scheduler.get_last_lr()[0]
+                averaged["learning_rate"] = float(scheduler.get_last_lr()[0])
                 reporter.emit(step_offset + step, {f"train/{k}": v for k, v in averaged.items()})
             window = []
             if step >= total_steps:

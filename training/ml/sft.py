@@ -25,9 +25,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from accelerate import Accelerator
 from transformers import AutoModelForCausalLM
 
-from training.ml.batches import collate_sequences, encode, length_grouped_batches, shard, to_device
+from training.ml.batches import (
+    Encoded,
+    collate_sequences,
+    encode,
+    length_grouped_batches,
+    shard,
+    to_device,
+)
 from training.ml.config import SFTConfig
 from training.ml.data import DataError, SFTRow, as_rows, split_rows
 from training.ml.logprobs import CompletionLogProbs, LogProbs
@@ -78,15 +86,21 @@ def train_sft(
         return shard(batches, accelerator.process_index, accelerator.num_processes)
 
     total_steps = planned_steps(config, len(plan(0)))
-    reporter = Reporter(accelerator, on_progress, total_steps, steps_per_epoch(config, len(plan(0))))
+    reporter = Reporter(
+        accelerator, on_progress, total_steps, steps_per_epoch(config, len(plan(0)))
+    )
     reporter.emit(0, {}, "setup", f"{len(train)} train / {len(held_out)} eval demonstrations")
 
-    model = CompletionLogProbs(AutoModelForCausalLM.from_pretrained(config.base_model))
+    model = CompletionLogProbs(
+        AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
+    )
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
 
     def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
-        batch = to_device(collate_sequences([train[i] for i in indices], pad_id), accelerator.device)
+        batch = to_device(
+            collate_sequences([train[i] for i in indices], pad_id), accelerator.device
+        )
         out = model(batch["input_ids"], batch["attention_mask"], batch["completion_mask"])
         loss = sft_loss(out)
         return loss, {"loss": loss.item(), "tokens": out.mask.sum().item()}
@@ -108,22 +122,35 @@ def train_sft(
     final.update(last_train_metrics(reporter))
     if held_out:
         nll, tokens = eval_nll(accelerator, model, held_out, pad_id, config.batch_size)
-        evals = {"eval/loss": nll / max(tokens, 1), "eval/perplexity": math.exp(min(nll / max(tokens, 1), 50))}
+        evals = {
+            "eval/loss": nll / max(tokens, 1),
+            "eval/perplexity": math.exp(min(nll / max(tokens, 1), 50)),
+        }
         reporter.emit(steps, evals, phase="eval")
         final.update(evals)
     reporter.emit(steps, {}, phase="save", message=f"saving to {output_dir}")
     save_pretrained(accelerator, accelerator.unwrap_model(model).lm, tokenizer, output_dir)
-    return finish(accelerator, reporter, config, output_dir, cancelled=cancelled, steps=steps, final=final)
+    return finish(
+        accelerator, reporter, config, output_dir, cancelled=cancelled, steps=steps, final=final
+    )
 
 
 @torch.no_grad()
-def eval_nll(accelerator, model, items, pad_id: int, batch_size: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def eval_nll(
+    accelerator: Accelerator,
+    model: torch.nn.Module,
+    items: Sequence[Encoded],
+    pad_id: int,
+    batch_size: int,
+) -> tuple[float, float]:
     """(summed NLL, completion tokens) over ``items``, summed across processes."""
     model.eval()
     batches = length_grouped_batches([len(e) for e in items], batch_size, 0, shuffle=False)
     totals = torch.zeros(2, device=accelerator.device)
     for indices in batches[accelerator.process_index :: accelerator.num_processes]:
-        batch = to_device(collate_sequences([items[i] for i in indices], pad_id), accelerator.device)
+        batch = to_device(
+            collate_sequences([items[i] for i in indices], pad_id), accelerator.device
+        )
         out = model(batch["input_ids"], batch["attention_mask"], batch["completion_mask"])
         totals += torch.stack([-out.logps.sum(), out.mask.sum()])
     model.train()

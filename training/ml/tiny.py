@@ -160,7 +160,7 @@ def build_tiny_encoder(output_dir: str | Path, seed: int = 0) -> Path:
         num_attention_heads=4,
         max_position_embeddings=512,
         pad_token_id=tokenizer.pad_token_id,
-        num_labels=1,
+        num_labels=1,  # type: ignore[call-arg]  # a PretrainedConfig kwarg
     )
     BertForSequenceClassification(config).save_pretrained(output_dir)
     return output_dir

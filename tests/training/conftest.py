@@ -1,0 +1,80 @@
+"""Fixtures of the training (Django side) tests: judged projects, groups, a tiny base model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from annotation.models import Judgment, JudgmentRank, JudgmentSource, ProjectKind
+from annotation.services.labelers import labeler_group_create
+from tests.factories import ProjectFactory, item_create
+
+
+def judge(
+    item, labeler=None, choice: str = "", ranks: Sequence[int] = (), demonstration: str = ""
+) -> Judgment:  # noqa: ANN001
+    """A judgment on `item`: pairwise `choice`, or `ranks` (rank of each canonical position)."""
+    scale = {"a": 2, "b": 7}.get(choice)
+    judgment = Judgment.objects.create(
+        item=item,
+        labeler=labeler,
+        source=JudgmentSource.HUMAN if labeler else JudgmentSource.EXTERNAL,
+        external_source="" if labeler else "hh-rlhf",
+        pairwise_choice=choice,
+        scale=scale if labeler else None,
+        demonstration=demonstration,
+    )
+    for position, rank in enumerate(ranks):
+        JudgmentRank.objects.create(judgment=judgment, position=position, rank=rank)
+    return judgment
+
+
+@pytest.fixture
+def groups(db, labeler, other_labeler):
+    """'young' holds the labeler (18-29, by rule), 'senior' the other labeler (60+, by rule)."""
+    return {
+        "young": labeler_group_create(name="young", rules={"age_range": ["18-29"]}),
+        "senior": labeler_group_create(name="senior", rules={"age_range": ["60+"]}),
+    }
+
+
+def preference_project(researcher, labelers, n: int = 8, name: str = "Happy or sad"):  # noqa: ANN001, ANN201
+    """A pairwise project of `n` items where every labeler prefers the reply saying 'happy'."""
+    project = ProjectFactory(name=name, created_by=researcher, kind=ProjectKind.PAIRWISE)
+    nouns = "cat dog bird fish tree house car road city river sun moon star water fire".split()
+    for i in range(n):
+        noun = nouns[i % len(nouns)]
+        happy, sad = f"the {noun} is happy and good", f"the {noun} is sad and bad"
+        texts, choice = ((happy, sad), "a") if i % 2 == 0 else ((sad, happy), "b")
+        item = item_create(project, texts=texts)
+        for labeler in labelers:
+            judge(item, labeler, choice)
+    return project
+
+
+@pytest.fixture
+def judged_project(researcher, labeler, other_labeler, groups):
+    return preference_project(researcher, [labeler, other_labeler])
+
+
+@pytest.fixture
+def base_model_dir(tmp_path):
+    """A directory that passes the base-model check (no trainer runs in fast tests)."""
+    path = tmp_path / "model"
+    path.mkdir()
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(tmp_path_factory):
+    """A real tiny causal LM and tokenizer in Hugging Face format (imports torch: slow tests)."""
+    from training.ml.tiny import build_tiny_causal_lm
+
+    return str(build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-base")))
+
+
+@pytest.fixture
+def runs_dir(settings, tmp_path):
+    settings.CHORUS_RUNS_DIR = tmp_path / "runs"
+    return settings.CHORUS_RUNS_DIR

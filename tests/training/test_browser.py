@@ -1,0 +1,178 @@
+"""The run pages in real headless Chromium: live progress that stops polling when the run ends,
+curves, per-group accuracy and the cross-group heatmap. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from tests.conftest import PASSWORD
+from training.models import RunMetric, RunStatus, TrainingRun
+from training.services import run_create
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    """These runs are played by the test itself: no message for a worker."""
+    monkeypatch.setattr("training.tasks.training_run_task.delay", lambda run_id: None)
+
+
+@pytest.fixture
+def browser_page(live_server, researcher, monkeypatch):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", researcher.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        yield page
+        browser.close()
+
+
+def add_points(run: TrainingRun, steps: range) -> None:
+    RunMetric.objects.bulk_create(
+        RunMetric(run=run, name=name, step=s, value=value)
+        for s in steps
+        for name, value in (
+            ("train/loss", 0.69 * 0.97**s + 0.02 * (s % 3)),
+            ("train/accuracy", min(1.0, 0.45 + s / 80 + 0.05 * (s % 2))),
+        )
+    )
+
+
+def make_run(researcher, judged_project, base_model_dir, **options):  # noqa: ANN001, ANN003, ANN201
+    return run_create(
+        created_by=researcher,
+        kind="reward",
+        base_model=base_model_dir,
+        projects=[judged_project],
+        hyperparameters={"max_steps": 40, "eval_fraction": 0.5},
+        **options,
+    )
+
+
+def test_run_page_shows_live_progress_then_stops_polling(
+    no_broker, browser_page, live_server, researcher, judged_project, base_model_dir
+):
+    run = make_run(researcher, judged_project, base_model_dir, name="live reward model")
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, step=10, total_steps=40, phase="train", heartbeat_at=timezone.now(),
+        started_at=timezone.now(), worker_hostname="celery@gpu-1",
+    )  # fmt: skip
+    add_points(run, range(1, 11))
+    page = browser_page
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if r.headers.get("hx-request") else None)
+    page.goto(f"{live_server.url}/training/{run.pk}/")
+    bar = page.locator("#live .bar")
+    assert bar.get_attribute("aria-valuenow") == "25"
+    page.screenshot(path=str(ARTIFACTS / "training-run-running.png"), full_page=True)
+
+    TrainingRun.objects.filter(pk=run.pk).update(step=30, heartbeat_at=timezone.now())
+    add_points(run, range(11, 31))
+    page.wait_for_function(
+        "document.querySelector('#live .bar').getAttribute('aria-valuenow') === '75'",
+        timeout=10_000,
+    )
+    assert page.locator("#live figure.chart").count() == 2  # loss and accuracy, redrawn
+    assert page.locator("#live polyline").count() == 2
+
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.SUCCEEDED, step=40, phase="done", message="finished", finished_at=timezone.now(),
+        final_metrics={"eval/accuracy": 0.81, "train/loss": 0.21, "group_accuracy": {"senior": 0.78, "young": 0.84}},
+    )  # fmt: skip
+    add_points(run, range(31, 41))
+    page.wait_for_selector("#live .badge.status-succeeded", timeout=10_000)
+    assert page.locator("text=Download model (zip)").count() == 1
+    assert page.locator("text=Cancel run").count() == 0
+    settled = len(polls)
+    time.sleep(4.5)  # two polling periods
+    assert len(polls) == settled, "the page kept polling after the run ended"
+    page.screenshot(path=str(ARTIFACTS / "training-run-finished.png"), full_page=True)
+
+
+def test_per_group_reward_run_shows_the_cross_group_heatmap(
+    no_broker, browser_page, live_server, settings, researcher, judged_project, base_model_dir
+):
+    settings.CHORUS_MIN_GROUP_SIZE = 1
+    run = make_run(
+        researcher, judged_project, base_model_dir, name="per-group reward models", per_group=True
+    )
+    add_points(run, range(1, 41))
+    cross = {
+        "pooled": {"senior": 0.74, "young": 0.86},
+        "senior": {"senior": 0.83, "young": 0.41},
+        "young": {"senior": 0.52, "young": 0.91},
+    }
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.SUCCEEDED, step=40, total_steps=40, phase="done", message="finished",
+        started_at=timezone.now(), finished_at=timezone.now(), worker_hostname="celery@gpu-1",
+        final_metrics={"eval/accuracy": 0.8, "eval/margin": 0.9, "train/loss": 0.2, "train/runtime_s": 12.5,
+                       "group_accuracy": cross["pooled"], "cross_group_accuracy": cross},
+    )  # fmt: skip
+    page = browser_page
+    page.goto(f"{live_server.url}/training/{run.pk}/")
+    heatmap = page.locator("table.heatmap")
+    assert heatmap.locator("tbody tr").count() == 3
+    assert heatmap.locator("tbody tr").first.locator("th").inner_text() == "pooled"
+    assert "0.41" in heatmap.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "training-run-per-group.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/training/")
+    assert page.locator("#runs tbody tr").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "training-run-list.png"), full_page=True)
+    page.goto(f"{live_server.url}/training/new/")
+    page.screenshot(path=str(ARTIFACTS / "training-run-new.png"), full_page=True)
+
+
+def test_a_real_run_moves_live_in_the_browser(
+    browser_page, live_server, researcher, judged_project, tiny_base_model
+):
+    """Created in the form, trained by a real worker, watched live until it ends."""
+    from tests.worker import celery_worker, wait_for
+
+    page = browser_page
+    with celery_worker(queues="default,training") as worker:
+        page.goto(f"{live_server.url}/training/new/")
+        page.fill("#id_name", "tiny reward model, trained for real")
+        page.fill("#id_base_model", tiny_base_model)
+        page.select_option("#id_projects", label=judged_project.name)
+        page.fill(
+            "#id_hyperparameters",
+            '{"max_steps": 120, "batch_size": 2, "learning_rate": 0.001, "eval_fraction": 0.5}',
+        )
+        page.click("form.run-form button[type=submit]")
+        page.wait_for_url("**/training/*/")
+        run = TrainingRun.objects.get()
+        page.wait_for_function(
+            "(() => { const v = +document.querySelector('#live .bar').getAttribute('aria-valuenow'); return v >= 10 && v < 100; })()",
+            timeout=120_000,
+        )
+        page.screenshot(path=str(ARTIFACTS / "training-run-real-live.png"), full_page=True)
+        wait_for(
+            lambda: TrainingRun.objects.filter(
+                pk=run.pk, status__in=["succeeded", "failed"]
+            ).exists(),
+            timeout=180,
+            worker=worker,
+        )
+    page.wait_for_selector("#live .badge.status-succeeded", timeout=10_000)
+    assert page.locator("#live figure.chart").count() == 2
+    page.screenshot(path=str(ARTIFACTS / "training-run-real-done.png"), full_page=True)

@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from training import models
+
+
+@admin.register(models.TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "name",
+        "kind",
+        "base_model",
+        "status",
+        "step",
+        "total_steps",
+        "created_at",
+    ]
+    list_filter = ["kind", "status"]
+    search_fields = ["name", "base_model"]
+    filter_horizontal = ["projects", "labeler_groups"]
+    readonly_fields = [
+        "config", "dataset_counts", "status", "cancel_requested", "step", "total_steps", "phase", "message",
+        "final_metrics", "error", "heartbeat_at", "worker_hostname", "created_at", "started_at", "finished_at",
+    ]  # fmt: skip

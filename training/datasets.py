@@ -1,0 +1,313 @@
+"""Judgments -> training rows: the frozen dataset a run trains on.
+
+The rows are the JSONL formats `training/ml/data.py` reads: preference rows for reward and DPO
+runs, sft rows (demonstrations) for SFT runs, prompt rows for PPO and GRPO runs.
+
+Which judgments
+- those on items of the chosen projects, made within [date_from, date_to] (whole UTC days);
+- no groups chosen: every labeler's judgments, plus imported ones if `include_external`;
+- groups chosen: only judgments by members of at least one of them (explicit or by rules,
+  `annotation.selectors.labeler_group_map`); imported judgments belong to no group, so they
+  are left out. A row's `groups` are its labeler's groups (only the chosen ones, if any).
+
+Preference pairs (`annotation.services.exports.preference_pairs`)
+- pairwise "a"/"b": one pair, weight 1;
+- a ranking of K replies: every pair with different ranks, weight 1/C(K,2) (InstructGPT);
+- ties, `tie_policy`:
+  - "skip" (default): no pair. Bradley-Terry and DPO need a winner; a tie names none.
+  - "both_ways": both orders, each at half the pair's weight (1/2 for a pairwise tie,
+    1/(2 C(K,2)) for a ranking's tied pair). Together -log s(d) - log s(-d) is smallest at
+    d = 0, so the two rewards are pulled together rather than apart.
+- both-bad, `both_bad_policy`:
+  - "skip" (default): no pair: no reply is acceptable, so none can be `chosen`.
+  - "as_tie": treated as a tie; then the tie policy decides.
+- `group_balance` (DPO runs; reward runs get the same from the trainer's own flag): train rows'
+  weights are rescaled so every labeler group carries the same total, a row's weight being
+  split evenly among its groups; rows of labelers in no group form one more bucket.
+
+Split: every row of one prompt lands on the same side. The side is decided by
+sha256("<seed>:<prompt key>") < eval_fraction, where the prompt key hashes the conversation
+(role and content of each turn), so the same conversation imported twice never lands in both.
+
+Demonstrations: each judgment with a non-empty `demonstration` gives one sft row.
+Prompts (PPO/GRPO): each prompt of the projects made within the dates, once; groups and the
+tie policies do not apply to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.db.models import QuerySet
+
+from annotation.models import Judgment, PairwiseChoice, Prompt
+from annotation.selectors import labeler_group_map
+from annotation.services.exports import preference_pairs
+
+CHUNK = 2000
+NO_GROUP = "(none)"
+ROW_FORMAT = {
+    "reward": "preference",
+    "dpo": "preference",
+    "sft": "sft",
+    "ppo": "prompt",
+    "grpo": "prompt",
+}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What to take from the database; see the module docstring."""
+
+    project_ids: tuple[int, ...]
+    group_names: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    include_external: bool = True
+    tie_policy: str = "skip"
+    both_bad_policy: str = "skip"
+    group_balance: bool = False
+    eval_fraction: float = 0.1
+    seed: int = 0
+
+
+@dataclass
+class Counts:
+    """What went into a snapshot and what was left out, saved with the run."""
+
+    judgments: int = 0
+    rows: int = 0
+    train: int = 0
+    eval: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    rows_per_group: Counter[str] = field(default_factory=Counter)
+    labelers_per_group: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    prompts: dict[str, set[str]] = field(default_factory=lambda: {"train": set(), "eval": set()})
+
+    def add(self, row: dict[str, Any], labeler_id: int | None = None) -> None:
+        self.rows += 1
+        setattr(self, row["split"], getattr(self, row["split"]) + 1)
+        self.prompts[row["split"]].add(row["prompt_id"])
+        for name in row.get("groups") or [NO_GROUP]:
+            self.rows_per_group[name] += 1
+            if labeler_id is not None:
+                self.labelers_per_group[name].add(labeler_id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "judgments": self.judgments,
+            "rows": self.rows,
+            "train_rows": self.train,
+            "eval_rows": self.eval,
+            "train_prompts": len(self.prompts["train"]),
+            "eval_prompts": len(self.prompts["eval"]),
+            "skipped": dict(sorted(self.skipped.items())),
+            "rows_per_group": dict(sorted(self.rows_per_group.items())),
+            "labelers_per_group": {
+                g: len(ids) for g, ids in sorted(self.labelers_per_group.items())
+            },
+        }
+
+
+def prompt_key(messages: list[dict[str, str]]) -> str:
+    """A stable key for a conversation: equal conversations get equal keys."""
+    canonical = json.dumps([[m["role"], m["content"]] for m in messages], ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def split_of(key: str, eval_fraction: float, seed: int) -> str:
+    """'eval' for about `eval_fraction` of the keys, always the same ones for a seed."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return "eval" if int.from_bytes(digest[:8], "big") / 2**64 < eval_fraction else "train"
+
+
+def _messages(prompt: Prompt) -> list[dict[str, str]]:
+    return [{"role": t.role, "content": t.content} for t in prompt.turns.all()]
+
+
+def _judgments(spec: DatasetSpec) -> tuple[QuerySet[Judgment], dict[int, list[str]]]:
+    """The judgments the spec selects, and labeler id -> groups to record on their rows."""
+    membership = labeler_group_map()
+    qs = Judgment.objects.filter(item__project_id__in=spec.project_ids)
+    if spec.date_from:
+        qs = qs.filter(created_at__date__gte=spec.date_from)
+    if spec.date_to:
+        qs = qs.filter(created_at__date__lte=spec.date_to)
+    if spec.group_names:
+        wanted = set(spec.group_names)
+        membership = {uid: sorted(wanted & set(names)) for uid, names in membership.items()}
+        membership = {uid: names for uid, names in membership.items() if names}
+        qs = qs.filter(labeler_id__in=list(membership))
+    elif not spec.include_external:
+        qs = qs.filter(labeler__isnull=False)
+    qs = qs.select_related("item__prompt").prefetch_related(
+        "ranks", "item__slots__completion", "item__prompt__turns"
+    )
+    return qs.order_by("pk"), membership
+
+
+def _ranking_ties(judgment: Judgment) -> list[tuple[int, int, float]]:
+    """A ranking's pairs of equal rank, each with the weight 1/C(K,2) of its ranking."""
+    ranks = {r.position: r.rank for r in judgment.ranks.all()}
+    if len(ranks) < 2:
+        return []
+    weight = 1.0 / (len(ranks) * (len(ranks) - 1) / 2)
+    positions = sorted(ranks)
+    return [
+        (i, j, weight)
+        for n, i in enumerate(positions)
+        for j in positions[n + 1 :]
+        if ranks[i] == ranks[j]
+    ]
+
+
+def _ties(
+    pairs: list[tuple[int, int, float]], spec: DatasetSpec, counts: Counts, reason: str
+) -> list:
+    """Tied pairs under the tie policy: both orders at half weight, or nothing (counted)."""
+    if spec.tie_policy == "both_ways":
+        return [p for i, j, w in pairs for p in ((i, j, w / 2), (j, i, w / 2))]
+    if pairs:
+        counts.skipped[reason] += len(pairs)
+    return []
+
+
+def _pairs(judgment: Judgment, spec: DatasetSpec, counts: Counts) -> list[tuple[int, int, float]]:
+    """(chosen, rejected, weight) for one judgment under the spec's tie and both-bad policies."""
+    choice = judgment.pairwise_choice
+    if choice == PairwiseChoice.BOTH_BAD and spec.both_bad_policy != "as_tie":
+        counts.skipped["both_bad"] += 1
+        return []
+    if choice in (PairwiseChoice.TIE, PairwiseChoice.BOTH_BAD):
+        return _ties([(0, 1, 1.0)], spec, counts, choice)
+    pairs = preference_pairs(judgment)
+    tied = [] if choice else _ranking_ties(judgment)
+    if not pairs and not tied:
+        counts.skipped["no_pair"] += 1  # e.g. a demonstration, or a ranking of fewer than 2
+    return pairs + _ties(tied, spec, counts, "tied_ranking_pair")
+
+
+def preference_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:
+    judgments, membership = _judgments(spec)
+    for judgment in judgments.iterator(chunk_size=CHUNK):
+        counts.judgments += 1
+        pairs = _pairs(judgment, spec, counts)
+        if not pairs:
+            continue
+        messages = _messages(judgment.item.prompt)
+        key = prompt_key(messages)
+        texts = {slot.position: slot.completion.text for slot in judgment.item.slots.all()}
+        groups = membership.get(judgment.labeler_id, []) if judgment.labeler_id else []
+        for chosen, rejected, weight in pairs:
+            row = {
+                "prompt": messages,
+                "chosen": texts[chosen],
+                "rejected": texts[rejected],
+                "weight": weight,
+                "groups": groups,
+                "prompt_id": key,
+                "split": split_of(key, spec.eval_fraction, spec.seed),
+            }
+            counts.add(row, judgment.labeler_id)
+            yield row
+
+
+def sft_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:
+    judgments, membership = _judgments(spec)
+    for judgment in judgments.exclude(demonstration="").iterator(chunk_size=CHUNK):
+        counts.judgments += 1
+        messages = _messages(judgment.item.prompt)
+        key = prompt_key(messages)
+        row = {
+            "prompt": messages,
+            "completion": judgment.demonstration,
+            "groups": membership.get(judgment.labeler_id, []) if judgment.labeler_id else [],
+            "prompt_id": key,
+            "split": split_of(key, spec.eval_fraction, spec.seed),
+        }
+        counts.add(row, judgment.labeler_id)
+        yield row
+
+
+def prompt_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:
+    prompts = (
+        Prompt.objects.filter(project_id__in=spec.project_ids)
+        .prefetch_related("turns")
+        .order_by("pk")
+    )
+    if spec.date_from:
+        prompts = prompts.filter(created_at__date__gte=spec.date_from)
+    if spec.date_to:
+        prompts = prompts.filter(created_at__date__lte=spec.date_to)
+    seen: set[str] = set()
+    for prompt in prompts.iterator(chunk_size=CHUNK):
+        messages = _messages(prompt)
+        key = prompt_key(messages) if messages else ""
+        if not messages or key in seen:
+            counts.skipped["empty_prompt" if not messages else "duplicate_prompt"] += 1
+            continue
+        seen.add(key)
+        row = {
+            "prompt": messages,
+            "prompt_id": key,
+            "split": split_of(key, spec.eval_fraction, spec.seed),
+        }
+        counts.add(row)
+        yield row
+
+
+ROWS = {"preference": preference_rows, "sft": sft_rows, "prompt": prompt_rows}
+
+
+def balance_factors(rows_per_group_weight: dict[str, float]) -> dict[str, float]:
+    """Per group: the factor that gives it an equal share of the total weight."""
+    total, n = sum(rows_per_group_weight.values()), len(rows_per_group_weight)
+    return {g: total / (n * mass) for g, mass in rows_per_group_weight.items() if mass > 0}
+
+
+def _balanced(path: Path) -> None:
+    """Rewrite `path` with group-balanced weights on its train rows (see the module doc)."""
+    mass: dict[str, float] = defaultdict(float)
+    with open(path, encoding="utf-8") as rows:
+        for line in rows:
+            row = json.loads(line)
+            if row["split"] == "train":
+                groups = row["groups"] or [NO_GROUP]
+                for g in groups:
+                    mass[g] += row["weight"] / len(groups)
+    factors = balance_factors(mass)
+    tmp = path.with_suffix(".balancing")
+    with open(path, encoding="utf-8") as rows, open(tmp, "w", encoding="utf-8") as out:
+        for line in rows:
+            row = json.loads(line)
+            if row["split"] == "train":
+                groups = row["groups"] or [NO_GROUP]
+                row["weight"] *= sum(factors[g] for g in groups) / len(groups)
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def dataset_write(*, kind: str, spec: DatasetSpec, path: Path) -> dict[str, Any]:
+    """Write the rows of a run of `kind` to `path` (JSONL); return the counts."""
+    counts = Counts()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        for row in ROWS[ROW_FORMAT[kind]](spec, counts):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if spec.group_balance and ROW_FORMAT[kind] == "preference" and counts.rows:
+        _balanced(path)
+    return {"format": ROW_FORMAT[kind], **counts.as_dict()}
+
+
+def dataset_rows(*, kind: str, spec: DatasetSpec) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows and counts in memory (for tests and small previews; runs use dataset_write)."""
+    counts = Counts()
+    rows = list(ROWS[ROW_FORMAT[kind]](spec, counts))
+    return rows, {"format": ROW_FORMAT[kind], **counts.as_dict()}
