@@ -30,16 +30,38 @@ with transaction.atomic():
     project = project_create(name="bench", kind="pairwise", guidelines="g")
     labelers = [user_create(username=f"l{i}", password="x" * 12, role="labeler") for i in range(40)]
     n_items = args.judgments // PER_ITEM
-    prompts = Prompt.objects.bulk_create([Prompt(project=project) for _ in range(n_items)], batch_size=5000)
+    prompts = Prompt.objects.bulk_create(
+        [Prompt(project=project) for _ in range(n_items)], batch_size=5000
+    )
     Turn.objects.bulk_create(
-        [Turn(prompt=p, position=0, role="user", content=f"Question {p.pk}: " + "lorem ipsum " * 20) for p in prompts], batch_size=5000
+        [
+            Turn(
+                prompt=p,
+                position=0,
+                role="user",
+                content=f"Question {p.pk}: " + "lorem ipsum " * 20,
+            )
+            for p in prompts
+        ],
+        batch_size=5000,
     )
     completions = Completion.objects.bulk_create(
-        [Completion(prompt=p, text=f"Answer {k} " + "dolor sit amet " * 30) for p in prompts for k in range(2)], batch_size=5000
+        [
+            Completion(prompt=p, text=f"Answer {k} " + "dolor sit amet " * 30)
+            for p in prompts
+            for k in range(2)
+        ],
+        batch_size=5000,
     )
-    items = Item.objects.bulk_create([Item(project=project, prompt=p) for p in prompts], batch_size=5000)
+    items = Item.objects.bulk_create(
+        [Item(project=project, prompt=p) for p in prompts], batch_size=5000
+    )
     ItemCompletion.objects.bulk_create(
-        [ItemCompletion(item=it, completion=completions[2 * i + k], position=k) for i, it in enumerate(items) for k in range(2)],
+        [
+            ItemCompletion(item=it, completion=completions[2 * i + k], position=k)
+            for i, it in enumerate(items)
+            for k in range(2)
+        ],
         batch_size=5000,
     )
     judgments = []
@@ -47,9 +69,19 @@ with transaction.atomic():
         for labeler in rng.sample(labelers, PER_ITEM):
             choice = rng.choice(["a", "b", "a", "b", "tie"])
             scale = None if choice == "tie" else rng.randint(1, 4) + (4 if choice == "b" else 0)
-            judgments.append(Judgment(item=item, labeler=labeler, pairwise_choice=choice, scale=scale, display_order=[0, 1]))
+            judgments.append(
+                Judgment(
+                    item=item,
+                    labeler=labeler,
+                    pairwise_choice=choice,
+                    scale=scale,
+                    display_order=[0, 1],
+                )
+            )
     Judgment.objects.bulk_create(judgments, batch_size=5000)
-print(f"setup: {Judgment.objects.count():,} judgments on {n_items:,} items in {time.perf_counter() - t0:.1f} s")
+print(
+    f"setup: {Judgment.objects.count():,} judgments on {n_items:,} items in {time.perf_counter() - t0:.1f} s"
+)
 
 for fmt in ("trl", "raw"):
     out_path = var / f"export-{fmt}.jsonl"

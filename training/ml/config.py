@@ -113,7 +113,12 @@ class DPOConfig(TrainConfig):
 
 @dataclass(frozen=True, kw_only=True)
 class SamplingConfig(TrainConfig):
-    """Rollout settings shared by the on-policy trainers (PPO, GRPO)."""
+    """Rollout settings shared by the on-policy trainers (PPO, GRPO).
+
+    Here ``batch_size`` counts prompts per rollout, ``max_steps``/``epochs`` count rollout
+    iterations, ``max_length`` bounds prompt + completion, rows with split "eval" are left out,
+    and ``grad_accumulation`` is not used (PPO steps per minibatch, GRPO per sample batch).
+    """
 
     learning_rate: float = 1e-6
     # Tokens sampled per completion at most.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import random
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -84,6 +86,17 @@ def write_jsonl(path: Path, rows: list[object]) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _fresh_accelerate_state() -> Iterator[None]:
+    """Accelerate keeps process-wide state (device, mixed precision); tests that use other
+    settings (TRL's trainers on CPU, ours in bf16 on a GPU) must not inherit each other's."""
+    yield
+    if "accelerate" in sys.modules:
+        from accelerate.state import AcceleratorState
+
+        AcceleratorState._reset_state(reset_partial_state=True)
+
+
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> str:
     from training.ml.tiny import build_tiny_causal_lm
@@ -103,3 +116,40 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
     from training.ml.tiny import build_tiny_encoder
 
     return str(build_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder")))
+
+
+@pytest.fixture(scope="session")
+def sft_policy_and_reward_model(
+    tiny_lm: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, str]:
+    """The InstructGPT recipe in miniature: an SFT policy that writes sentences holding "happy"
+    or "sad" about equally often, and a reward model that prefers "happy"."""
+    from training.ml.config import RewardConfig, SFTConfig
+    from training.ml.reward import train_reward
+    from training.ml.sft import train_sft
+
+    rng = random.Random(0)
+    demos = [
+        SFTRow(
+            prompt=[{"role": "user", "content": f"tell me about the {rng.choice(NOUNS)}"}],
+            completion=_sentence(rng, rng.choice(["happy", "sad"])),
+            prompt_id=str(i),
+        )
+        for i in range(256)
+    ]
+    policy = tmp_path_factory.mktemp("sft-policy")
+    sft = SFTConfig(
+        base_model=tiny_lm,
+        learning_rate=5e-3,
+        batch_size=16,
+        epochs=10,
+        max_length=48,
+        eval_fraction=0,
+    )
+    train_sft(sft, demos, policy)
+    rm = tmp_path_factory.mktemp("reward-model")
+    config = RewardConfig(
+        base_model=tiny_lm, learning_rate=1e-3, batch_size=16, max_length=48, eval_fraction=0
+    )
+    train_reward(config, preference_rows(200), rm)
+    return str(policy), str(rm)

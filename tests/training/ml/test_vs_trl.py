@@ -20,13 +20,13 @@ pytestmark = [
 ]
 
 
-def _grads(loss, params):  # type: ignore[no-untyped-def]
+def _grads(loss, params):
     import torch
 
     return torch.autograd.grad(loss, params)
 
 
-def test_dpo_loss_and_gradients_match_trl(tiny_lm: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_dpo_loss_and_gradients_match_trl(tiny_lm: str, tmp_path) -> None:
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -78,7 +78,7 @@ def test_dpo_loss_and_gradients_match_trl(tiny_lm: str, tmp_path) -> None:  # ty
         torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
 
 
-def test_reward_loss_and_gradients_match_trl(tiny_lm: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_reward_loss_and_gradients_match_trl(tiny_lm: str, tmp_path) -> None:
     import torch
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -94,12 +94,19 @@ def test_reward_loss_and_gradients_match_trl(tiny_lm: str, tmp_path) -> None:  #
         model.score.weight.normal_(0, 0.5)  # non-trivial rewards
     data = Dataset.from_list(
         [
-            {"chosen": "Human: cat? Assistant: happy cat", "rejected": "Human: cat? Assistant: sad"},
+            {
+                "chosen": "Human: cat? Assistant: happy cat",
+                "rejected": "Human: cat? Assistant: sad",
+            },
             {"chosen": "Human: hi Assistant: hello there", "rejected": "Human: hi Assistant: no"},
         ]
     )
     args = RewardConfig(
-        output_dir=str(tmp_path), report_to=[], use_cpu=True, bf16=False, per_device_train_batch_size=2
+        output_dir=str(tmp_path),
+        report_to=[],
+        use_cpu=True,
+        bf16=False,
+        per_device_train_batch_size=2,
     )
     trainer = RewardTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])

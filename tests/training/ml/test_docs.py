@@ -1,0 +1,27 @@
+"""Module docstrings: every algorithm gives its loss, paper and a runnable example, and the
+doctest examples of the light modules run."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["config", "progress", "data"])
+def test_light_module_examples_run(name: str) -> None:
+    module = importlib.import_module(f"training.ml.{name}")
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["reward", "dpo", "ppo", "grpo", "sft"])
+def test_algorithm_docstrings(name: str) -> None:
+    module = importlib.import_module(f"training.ml.{name}")
+    doc = module.__doc__ or ""
+    assert "loss = " in doc, "the loss in one line"
+    assert "Paper" in doc, "the paper"
+    assert "Example::" in doc and f"python -m training.ml {name}" in doc, "a runnable example"
+    assert callable(getattr(module, f"train_{name}"))
