@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -109,24 +109,28 @@ def _group_taken(
     return result
 
 
-def _queue(project: Project, labeler: Any, purpose: str, now: datetime) -> QuerySet[Item]:
-    """Items of one purpose the labeler has not judged or skipped and that have room, least
-    judged first: the order of the (project, purpose, human_judgment_count, id) index, so the
+def _queues(
+    project: Project, labeler: Any, purposes: list[str], now: datetime
+) -> list[QuerySet[Item]]:
+    """Per purpose: items the labeler has not judged or skipped and that have room, least judged
+    first. That is the order of the (project, purpose, human_judgment_count, id) index, so the
     database walks the index and stops after a window of rows."""
-    items = (
-        Item.objects.filter(project=project, purpose=purpose)
+    base = (
+        Item.objects.filter(project=project)
         .exclude(
             pk__in=Judgment.objects.filter(labeler=labeler, item__project=project).values("item_id")
         )
         .exclude(
             pk__in=Skip.objects.filter(labeler=labeler, item__project=project).values("item_id")
         )
+        .order_by("human_judgment_count", "pk")
     )
-    if purpose != ItemPurpose.SCREENING:  # screening items have no overlap limit
-        items = items.filter(human_judgment_count__lt=project.overlap_target).filter(
-            human_judgment_count__lt=Value(project.overlap_target) - _active_reservations(now)
-        )
-    return items.order_by("human_judgment_count", "pk")
+    target = project.overlap_target
+    with_room = base.filter(human_judgment_count__lt=target).filter(
+        human_judgment_count__lt=Value(target) - _active_reservations(now)
+    )
+    # Screening items have no overlap limit: every unscreened labeler takes each one once.
+    return [(base if p == ItemPurpose.SCREENING else with_room).filter(purpose=p) for p in purposes]
 
 
 class _NothingFree(Exception):
@@ -196,7 +200,7 @@ def _reserve_from(
     quotas: list[assignment.Quota],
     groups: frozenset[str],
 ) -> Reservation | None:
-    queues = [_queue(project, labeler, purpose, now) for purpose in purposes]
+    queues = _queues(project, labeler, purposes, now)
     try:
         with transaction.atomic():  # a savepoint: rolling it back releases the rows phase 1 locked
             return _scan(project, labeler, queues, now=now, quotas=quotas, groups=groups)
@@ -253,16 +257,24 @@ def reservation_current(
     )
 
 
-def _lock_labeler(labeler: Any) -> bool:
-    """Lock the labeler's row (one queue request per labeler at a time); True if unscreened."""
+def _lock_labeler(labeler: Any, project: Project) -> list[str]:
+    """Lock the labeler's row (one queue request per labeler at a time) and say which purposes to
+    scan: screening first if they have not passed it, then regular and gold (if the project has
+    screening or gold items at all; one query for all of it)."""
     passed = LabelerProfile.objects.filter(user=OuterRef("pk")).values("screening_passed_at")[:1]
-    users = (
-        get_user_model()
-        .objects.select_for_update()
-        .filter(pk=labeler.pk)
-        .annotate(passed=Subquery(passed))
+    has_screening = Exists(Item.objects.filter(project=project, purpose=ItemPurpose.SCREENING))
+    has_gold = Exists(Item.objects.filter(project=project, purpose=ItemPurpose.GOLD))
+    users = get_user_model().objects.select_for_update().filter(pk=labeler.pk)
+    passed_at, screening, gold = (
+        users.annotate(passed=Subquery(passed), screening=has_screening, gold=has_gold)
+        .values_list("passed", "screening", "gold")
+        .get()
     )
-    return users.values_list("passed", flat=True).get() is None
+    return (
+        [ItemPurpose.SCREENING] * (passed_at is None and screening)
+        + [ItemPurpose.REGULAR]
+        + [ItemPurpose.GOLD] * gold
+    )
 
 
 def reservation_next(
@@ -277,14 +289,10 @@ def reservation_next(
     quotas = project_quotas(project)
     groups = labeler_groups(labeler) if quotas else frozenset()
     with transaction.atomic():
-        unscreened = _lock_labeler(labeler)
+        purposes = _lock_labeler(labeler, project)
         current = reservation_current(labeler=labeler, project=project, now=now)
         if current is not None:
             return current
-        purposes = ([ItemPurpose.SCREENING] if unscreened else []) + [
-            ItemPurpose.REGULAR,
-            ItemPurpose.GOLD,
-        ]
         return _reserve_from(project, labeler, purposes, now=now, quotas=quotas, groups=groups)
 
 

@@ -15,7 +15,13 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +49,9 @@ def shot(page, name: str) -> None:  # noqa: ANN001
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_researcher_creates_project_imports_and_sees_located_error(browser, live_server, researcher, tmp_path):
+def test_researcher_creates_project_imports_and_sees_located_error(
+    browser, live_server, researcher, tmp_path
+):
     from annotation.models import Item, Project
 
     page = login(browser, live_server, researcher.username)
@@ -64,7 +72,9 @@ def test_researcher_creates_project_imports_and_sees_located_error(browser, live
     assert not Item.objects.filter(project=project).exists()
 
     good = tmp_path / "good.jsonl"
-    good.write_text('{"chosen": "\\n\\nHuman: a\\n\\nAssistant: b", "rejected": "\\n\\nHuman: a\\n\\nAssistant: c"}\n')
+    good.write_text(
+        '{"chosen": "\\n\\nHuman: a\\n\\nAssistant: b", "rejected": "\\n\\nHuman: a\\n\\nAssistant: c"}\n'
+    )
     page.locator("#id_import-format").select_option("hh_rlhf")
     page.locator("#id_import-file").set_input_files(str(good))
     page.get_by_role("button", name="Import").click()
@@ -72,7 +82,9 @@ def test_researcher_creates_project_imports_and_sees_located_error(browser, live
     shot(page, "foundation-project-detail")
 
 
-def test_admin_sees_labelers_with_attributes(browser, live_server, admin_user, labeler, other_labeler):
+def test_admin_sees_labelers_with_attributes(
+    browser, live_server, admin_user, labeler, other_labeler
+):
     page = login(browser, live_server, admin_user.username)
     page.get_by_role("link", name="Labelers").click()
     rows = page.locator("tbody tr")
