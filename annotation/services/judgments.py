@@ -24,6 +24,7 @@ from annotation.models import (
     CriterionRating,
     FlagKind,
     Item,
+    ItemPurpose,
     Judgment,
     JudgmentRank,
     PairwiseChoice,
@@ -32,6 +33,7 @@ from annotation.models import (
     Skip,
 )
 from annotation.services.assignment import item_takes_late_judgment
+from annotation.services.screening import screening_update
 
 MAX_TEXT = 20_000
 OUTCOMES = (PairwiseChoice.TIE, PairwiseChoice.BOTH_BAD)
@@ -303,6 +305,8 @@ def judgment_submit(
         _store_details(judgment, order, ranks, ratings, flags)
         Item.objects.filter(pk=item.pk).update(human_judgment_count=F("human_judgment_count") + 1)
         reservation.delete()
+        if item.purpose == ItemPurpose.SCREENING:
+            screening_update(project=item.project, labeler=labeler)
     return SubmitResult(judgment, created=True)
 
 

@@ -198,3 +198,19 @@ def test_skip_needs_a_reason_and_is_idempotent(project, labeler):
     first = skip_create(labeler=labeler, item=item, reason="broken")
     assert skip_create(labeler=labeler, item=item, reason="broken").pk == first.pk
     assert not Reservation.objects.exists()
+
+
+def test_passing_the_screening_set_marks_the_profile(labeler):
+    """Judging screening items scores the labeler; enough right answers stamp the profile."""
+    from tests.factories import ProjectFactory, item_create
+
+    project = ProjectFactory(screening_min_items=2, screening_threshold=0.5)
+    for _ in range(2):
+        item_create(project, texts=("right", "wrong"), purpose="screening", gold=0)
+    for _ in range(2):
+        reservation = reservation_next(project=project, labeler=labeler)
+        order = list(reservation.display_order)
+        choice = 1 if order[0] == 0 else 8  # "left much better" when A is on the left
+        judgment_submit(labeler=labeler, item=reservation.item, client_key=uuid.uuid4(), choice=choice)
+    labeler.labeler_profile.refresh_from_db()
+    assert labeler.labeler_profile.screening_passed_at is not None
