@@ -80,3 +80,21 @@ def test_demo_seed_is_idempotent_and_has_every_role():
     users = get_user_model().objects
     assert {role_of(users.get(username=n)) for n in ("admin", "researcher", "labeler1")} == {"admin", "researcher", "labeler"}
     assert Item.objects.filter(project__kind="ranking").count() == 6
+
+
+@pytest.mark.django_db
+def test_demo_report_singles_out_the_simulated_contested_block(admin_user):
+    """The demo's older group flips on items 24–35 of the pairwise project; the report finds them."""
+    from annotation.models import Item, Project
+    from annotation.services.demo import demo_seed
+    from annotation.services.reports import project_report_compute, project_report_request
+
+    demo_seed()
+    project = Project.objects.get(kind="pairwise")
+    report = project_report_request(project=project, requested_by=admin_user)
+    project_report_compute(report_id=report.pk)
+    report.refresh_from_db()
+    flagged = {row["item_id"] for row in report.payload["contested"]["items"] if row["significant"]}
+    block = set(Item.objects.filter(project=project).order_by("pk").values_list("pk", flat=True)[24:36])
+    assert flagged and flagged <= block
+    assert len(flagged) >= 5  # 6 vs 6 votes at 85% consistency: about half reach q <= 0.05

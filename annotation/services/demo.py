@@ -95,7 +95,9 @@ def _seed_projects() -> None:
 
 
 def _simulate_judgments(project: Project) -> None:
-    """Labelers 1–12 judge the first 48 items; on items 24–35 the older group flips."""
+    """Labelers 1–12 judge the first 48 items (three from each group; all twelve on the
+    contested block, so the report can tell the groups apart); on items 24–35 the older group
+    prefers the other reply."""
     rng = random.Random(7)
     users = {u.username: u for u in get_user_model().objects.filter(username__startswith="labeler")}
     young = [users[f"labeler{i}"] for i in range(1, 7)]
@@ -105,7 +107,8 @@ def _simulate_judgments(project: Project) -> None:
     judgments = []
     for index, item in enumerate(items):
         contested = 24 <= index < 36
-        for labeler in rng.sample(young, 3) + rng.sample(older, 3):
+        judges = young + older if contested else rng.sample(young, 3) + rng.sample(older, 3)
+        for labeler in judges:
             prefers_a = rng.random() < 0.85
             if contested and labeler in older:
                 prefers_a = not prefers_a
@@ -118,4 +121,7 @@ def _simulate_judgments(project: Project) -> None:
                 )
             )  # fmt: skip
     Judgment.objects.bulk_create(judgments)
-    Item.objects.filter(pk__in=[i.pk for i in items]).update(human_judgment_count=F("human_judgment_count") + 6)
+    for item in items:
+        Item.objects.filter(pk=item.pk).update(
+            human_judgment_count=F("human_judgment_count") + sum(j.item_id == item.pk for j in judgments)
+        )
