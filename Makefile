@@ -19,7 +19,7 @@ run: install
 
 test: install
 	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium docker-compose >/dev/null) || echo "chromium unavailable: browser tests will be skipped"
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/lint-imports && $(BIN)/mypy
