@@ -69,7 +69,15 @@ class WorkerProcess:
 
 @contextmanager
 def celery_worker(queues: str = "default,training", **env: str) -> Iterator[WorkerProcess]:
-    """Start `celery -A config worker` like production does, and stop it afterwards."""
+    """Start `celery -A config worker` like production does, and stop it afterwards.
+
+    Messages left on the broker by earlier runs are purged first: their ids would point at rows
+    of another test database.
+    """
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "purge", "-f", "-Q", queues],
+        cwd=ROOT, env=worker_env(**env), capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues,
         "--concurrency", "1", "--prefetch-multiplier", "1", "-l", "INFO", "--without-mingle", "--without-gossip",
