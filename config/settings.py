@@ -190,6 +190,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CHORUS_TRAINING_QUEUE = os.environ.get("CHORUS_TRAINING_QUEUE", "training")
 # Training tasks go to their own queue, acked late, one message at a time per worker process.
 CELERY_TASK_ROUTES = {"training.tasks.*": {"queue": CHORUS_TRAINING_QUEUE}}
+# Task modules outside `<app>/tasks.py` (the loop's generation jobs, training/tasks_loop.py).
+CELERY_IMPORTS = ["training.tasks_loop"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A running training run whose worker has been silent this long is marked failed (worker lost).
 CHORUS_TRAINING_STALE_SECONDS = int(os.environ.get("CHORUS_TRAINING_STALE_SECONDS", "120"))

@@ -210,3 +210,84 @@ class RunMetric(models.Model):
     class Meta:
         ordering = ["run", "name", "step", "id"]
         indexes = [models.Index(fields=["run", "name", "step"])]
+
+
+# --- Closing the loop: models write candidates, people judge models (services_loop.py) ------
+
+
+class GenerationPurpose(models.TextChoices):
+    CANDIDATES = "candidates", "Candidates to label"  # K samples per prompt become items
+    EVALUATION = "evaluation", "Human evaluation"  # one sample per model; blind pairs of models
+
+
+class GenerationJob(models.Model):
+    """Sample completions for prompts of `project` from one or more models and make items of them.
+
+    `sources` is a list of models, each one of {"run": id} (a finished run's model),
+    {"model": path or hub id} or {"endpoint": URL, "api_model": name, "chat": bool} (an
+    OpenAI-compatible server), with the `label` written to Completion.source_model.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generation_jobs")
+    purpose = models.CharField(
+        max_length=12, choices=GenerationPurpose.choices, default=GenerationPurpose.CANDIDATES
+    )
+    sources = models.JSONField(help_text="The models sampled from, resolved, with their labels.")
+    prompt_ids = models.JSONField(default=list, help_text="The prompts of `project` sampled for.")
+    samples_per_prompt = models.PositiveSmallIntegerField(
+        default=2, help_text="K: completions per prompt from each model (1 for evaluations)."
+    )
+    sampling = models.JSONField(
+        default=dict, help_text="training.ml.generate.SamplingSettings, defaults included."
+    )
+    reward_run = models.ForeignKey(
+        TrainingRun, null=True, blank=True, on_delete=models.PROTECT, related_name="scoring_jobs",
+        help_text="A succeeded reward run that scores every new completion.",
+    )  # fmt: skip
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    done = models.PositiveIntegerField(default=0, help_text="Completions generated so far.")
+    total = models.PositiveIntegerField(default=0, help_text="Completions to generate.")
+    items_created = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    worker_hostname = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(samples_per_prompt__gte=1) & Q(samples_per_prompt__lte=9),
+                name="generation_samples_1_to_9",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} job {self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def progress_percent(self) -> int:
+        return min(100, round(100 * self.done / self.total)) if self.total else 0
+
+
+class CompletionScore(models.Model):
+    """A reward model's score of one completion (for reward model vs people)."""
+
+    completion = models.ForeignKey(
+        "annotation.Completion", on_delete=models.CASCADE, related_name="reward_scores"
+    )
+    reward_run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="scores")
+    score = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["completion", "reward_run"], name="score_once_per_model")
+        ]

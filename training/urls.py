@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from training import views
+from training import views, views_loop
 
 app_name = "training"
 urlpatterns = [
@@ -11,4 +11,8 @@ urlpatterns = [
     path("<int:run_id>/", views.run_detail, name="run_detail"),
     path("<int:run_id>/cancel/", views.run_cancel_view, name="run_cancel"),
     path("<int:run_id>/download/", views.run_download, name="run_download"),
+    path("<int:run_id>/lineage/", views_loop.loop_lineage, name="loop_lineage"),
+    path("loop/", views_loop.loop_index, name="loop_index"),
+    path("loop/jobs/<int:job_id>/", views_loop.loop_job, name="loop_job"),
+    path("loop/projects/<int:project_id>/", views_loop.loop_report, name="loop_report"),
 ]

@@ -10,13 +10,21 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from annotation.services.labelers import labeler_group_create
 from tests.factories import ProjectFactory, PromptFactory
-from tests.training.conftest import groups, judge  # noqa: F401 - the groups fixture
+from tests.training.conftest import judge
 from tests.training.loop_fixtures import fake_generate_local, finished_run
 from training.services_loop import evaluation_create, generation_job_create, generation_job_execute
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PROMPTS = ["tell me about cats", "what is two plus two", "say hello", "help me sleep", "why is the sky blue", "name a river"]
+PROMPTS = [
+    "tell me about cats",
+    "what is two plus two",
+    "say hello",
+    "help me sleep",
+    "why is the sky blue",
+    "name a river",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -25,13 +33,17 @@ def _async_unsafe(monkeypatch):
 
 
 @pytest.fixture
-def evaluated(researcher, labeler, other_labeler, groups, tmp_path, monkeypatch, settings):
+def evaluated(researcher, labeler, other_labeler, tmp_path, monkeypatch, settings):
     """Round 2's DPO model (trained from round 1's) against the base model, judged by two groups."""
     settings.CHORUS_MIN_GROUP_SIZE = 1
+    labeler_group_create(name="young", rules={"age_range": ["18-29"]})  # the labeler
+    labeler_group_create(name="senior", rules={"age_range": ["60+"]})  # the other labeler
     monkeypatch.setattr("training.ml.generate.generate_local", fake_generate_local)
     (tmp_path / "base-model").mkdir()
     first = finished_run(tmp_path, name="dpo round 1")
-    first.projects.set([_candidates(researcher, "Round 1 candidates", {"model": str(tmp_path / "base-model")})])
+    first.projects.set(
+        [_candidates(researcher, "Round 1 candidates", {"model": str(tmp_path / "base-model")})]
+    )
     second = finished_run(tmp_path, name="dpo round 2", base_model=first.artifacts_dir)
     second.projects.set([_candidates(researcher, "Round 2 candidates", {"run": first.pk})])
     job = evaluation_create(
@@ -52,7 +64,9 @@ def _candidates(researcher, name, source):  # noqa: ANN001, ANN202
     project = ProjectFactory(name=name, created_by=researcher)
     for text in PROMPTS[:3]:
         PromptFactory(project=project, turns=[("user", text)])
-    job = generation_job_create(created_by=researcher, project=project, sources=[source], samples_per_prompt=2)
+    job = generation_job_create(
+        created_by=researcher, project=project, sources=[source], samples_per_prompt=2
+    )
     generation_job_execute(job_id=job.pk, hostname="test")
     return project
 
@@ -62,11 +76,15 @@ def _page(browser, live_server, user):  # noqa: ANN001, ANN202
     client.force_login(user)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    context.add_cookies(
+        [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
     return context.new_page()
 
 
-def test_the_evaluation_report_shows_win_rates_per_group_and_leaderboards(browser, live_server, researcher, evaluated, shot_dir):
+def test_the_evaluation_report_shows_win_rates_per_group_and_leaderboards(
+    browser, live_server, researcher, evaluated, shot_dir
+):
     page = _page(browser, live_server, researcher)
     page.goto(f"{live_server.url}/training/loop/projects/{evaluated['project'].pk}/")
     assert page.get_by_role("heading", name="Evaluation: Round 2 evaluation").is_visible()
@@ -76,18 +94,25 @@ def test_the_evaluation_report_shows_win_rates_per_group_and_leaderboards(browse
     assert page.locator("#overall svg.ci").count() == 3
     assert page.locator("#leaderboard tbody tr").count() == 6  # two boards of three models
     assert "Length effect" in page.locator("#leaderboard").inner_text()
-    assert page.locator("#leaderboard table").first.locator("tbody tr th").first.inner_text() == f"#{evaluated['run'].pk} dpo round 2 (DPO)"
+    assert (
+        page.locator("#leaderboard table").first.locator("tbody tr th").first.inner_text()
+        == f"#{evaluated['run'].pk} dpo round 2 (DPO)"
+    )
     page.screenshot(path=str(shot_dir / "loop-evaluation-report.png"), full_page=True)
 
 
-def test_the_lineage_view_links_rounds_snapshot_and_evaluations(browser, live_server, researcher, evaluated, shot_dir):
+def test_the_lineage_view_links_rounds_snapshot_and_evaluations(
+    browser, live_server, researcher, evaluated, shot_dir
+):
     page = _page(browser, live_server, researcher)
     page.goto(f"{live_server.url}/training/{evaluated['run'].pk}/lineage/")
     assert page.get_by_role("heading", name="Lineage of dpo round 2").is_visible()
     assert page.locator("#snapshot-judgments").inner_text() == "6"
     assert "young" in page.locator("#lineage-snapshot").inner_text()
     assert "Round 2 evaluation" in page.locator("#lineage-evaluations").inner_text()
-    assert "dpo round 1" in page.locator("#lineage-candidates").inner_text()  # the last round wrote them
+    assert (
+        "dpo round 1" in page.locator("#lineage-candidates").inner_text()
+    )  # the last round wrote them
     assert "Round 2 candidates" in page.locator("#lineage-snapshot").inner_text()
     page.screenshot(path=str(shot_dir / "loop-lineage.png"), full_page=True)
     page.locator("#lineage-base").get_by_role("link").click()

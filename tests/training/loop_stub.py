@@ -1,0 +1,67 @@
+"""A stand-in for an inference server outside the project (vLLM and the like): a stdlib
+http.server speaking the OpenAI-compatible /v1/completions and /v1/chat/completions."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _Handler(BaseHTTPRequestHandler):
+    requests: list[dict[str, Any]]
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append({"path": self.path, "body": body})  # type: ignore[attr-defined]
+        if self.path not in ("/v1/completions", "/v1/chat/completions"):
+            self.send_error(404)
+            return
+        chat = self.path.endswith("chat/completions")
+        asked = body["messages"][-1]["content"] if chat else body["prompt"]
+        choices = []
+        for i in range(body.get("n", 1)):
+            text = f"reply {i} to {asked.strip()[-20:]}" + (" longer" * i)
+            choices.append(
+                {
+                    "index": i,
+                    "finish_reason": "stop",
+                    **(
+                        {"message": {"role": "assistant", "content": text}}
+                        if chat
+                        else {"text": text}
+                    ),
+                }
+            )
+        payload = json.dumps(
+            {"choices": choices, "usage": {"completion_tokens": 5 * len(choices)}}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def openai_stub() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.requests = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def stub_url(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/v1"

@@ -1,0 +1,368 @@
+"""Writes that close the loop: models write the candidates, people judge the models.
+
+- `generation_job_create`: sample K completions per prompt of a project from one or more models
+  (a finished run's model, a local directory or hub id, or an OpenAI-compatible endpoint) and
+  make items of them: every pair of a prompt's completions (pairwise projects) or one item with
+  all of them (rankings). Canonical sides are shuffled; labelers see shuffled sides again.
+- `evaluation_create`: a new pairwise project on a held-out prompt set, one completion per
+  model per prompt, blind pairs of models; the report is in `selectors_loop.evaluation_report`.
+- `generation_job_execute` (training queue): claim, generate in batches writing progress, build
+  the items in one transaction, and score the new completions with the job's reward model.
+
+Every completion records its sampling settings (Completion.generation_settings) and its model
+(Completion.source_model: `run:<id>`, the path or hub id, or `<model>@<url>`); neither is ever
+shown to labelers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.models import (
+    Completion,
+    Item,
+    ItemCompletion,
+    Project,
+    ProjectKind,
+    Prompt,
+    Role,
+    Turn,
+)
+from training.ml.generate import SamplingSettings
+from training.models import (
+    CompletionScore,
+    GenerationJob,
+    GenerationPurpose,
+    RunKind,
+    RunStatus,
+    TrainingRun,
+)
+from training.services import base_model_path
+
+logger = logging.getLogger(__name__)
+POLICY_KINDS = (RunKind.DPO, RunKind.PPO, RunKind.GRPO, RunKind.SFT)
+
+
+# --- sources --------------------------------------------------------------------------------
+
+
+def source_resolve(spec: dict[str, Any]) -> dict[str, Any]:
+    """A validated source with its `label` (Completion.source_model); ValidationError if not."""
+    if spec.get("run") is not None:
+        run = TrainingRun.objects.filter(pk=spec["run"]).first()
+        if run is None or run.kind not in POLICY_KINDS or run.status != RunStatus.SUCCEEDED:
+            raise ValidationError(
+                {
+                    "sources": f"run {spec['run']} is not a succeeded policy run (DPO, PPO, GRPO, SFT)."
+                }
+            )
+        return {"kind": "run", "run": run.pk, "path": str(run.run_dir), "label": f"run:{run.pk}"}
+    if spec.get("model"):
+        model = str(spec["model"]).strip()
+        path = base_model_path(model)
+        if model.startswith(("/", ".", "~")) and not Path(path).is_dir():
+            raise ValidationError({"sources": f"{model} is not a directory on this server."})
+        return {"kind": "model", "path": path, "label": model[:300]}
+    if spec.get("endpoint"):
+        url, api_model = str(spec["endpoint"]).strip(), str(spec.get("api_model") or "").strip()
+        if not url.startswith(("http://", "https://")) or not api_model:
+            raise ValidationError({"sources": "an endpoint needs an http(s) URL and api_model."})
+        chat = bool(spec.get("chat", True))
+        return {
+            "kind": "endpoint",
+            "url": url,
+            "api_model": api_model,
+            "chat": chat,
+            "label": f"{api_model}@{url}"[:300],
+        }
+    raise ValidationError({"sources": "each source needs one of run, model or endpoint."})
+
+
+def _sampling(values: dict[str, Any] | None) -> dict[str, Any]:
+    try:
+        return SamplingSettings(**(values or {})).as_dict()
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"sampling": str(exc)}) from exc
+
+
+def _check_shape(project: Project, purpose: str, n_sources: int, k: int) -> None:
+    per_prompt = n_sources * k
+    if project.kind == ProjectKind.DEMONSTRATION:
+        raise ValidationError({"project": "Demonstration projects take no completions."})
+    if purpose == GenerationPurpose.EVALUATION and (
+        n_sources < 2 or k != 1 or project.kind != ProjectKind.PAIRWISE
+    ):
+        raise ValidationError(
+            {"sources": "An evaluation compares two or more models, one completion each, in pairs."}
+        )
+    if per_prompt < 2:
+        raise ValidationError(
+            {"samples_per_prompt": "Items need at least two completions per prompt."}
+        )
+    if project.kind == ProjectKind.RANKING and per_prompt > project.ranking_size:
+        raise ValidationError(
+            {
+                "samples_per_prompt": f"{per_prompt} completions per prompt; the project ranks {project.ranking_size}."
+            }
+        )
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def generation_job_create(
+    *,
+    created_by: Any,
+    project: Project,
+    sources: Sequence[dict[str, Any]],
+    prompts: Sequence[Prompt] | None = None,
+    samples_per_prompt: int = 2,
+    sampling: dict[str, Any] | None = None,
+    purpose: str = GenerationPurpose.CANDIDATES,
+    reward_run: TrainingRun | None = None,
+) -> GenerationJob:
+    """Validate a generation job and queue it on the training queue."""
+    resolved = [source_resolve(dict(s)) for s in sources]
+    if len({s["label"] for s in resolved}) != len(resolved):
+        raise ValidationError({"sources": "The same model is named twice."})
+    _check_shape(project, purpose, len(resolved), samples_per_prompt)
+    if reward_run is not None and (
+        reward_run.kind != RunKind.REWARD or reward_run.status != RunStatus.SUCCEEDED
+    ):
+        raise ValidationError(
+            {"reward_run": "The reward model must come from a succeeded reward run."}
+        )
+    chosen = (
+        list(prompts)
+        if prompts is not None
+        else list(project.prompts.filter(turns__isnull=False).distinct())
+    )
+    if not chosen or any(p.project_id != project.pk for p in chosen):
+        raise ValidationError(
+            {"prompts": "Choose prompts of this project (it has none with turns)."}
+        )
+    job = GenerationJob(
+        project=project, purpose=purpose, sources=resolved, prompt_ids=[p.pk for p in chosen],
+        samples_per_prompt=samples_per_prompt, sampling=_sampling(sampling), reward_run=reward_run,
+        total=len(chosen) * len(resolved) * samples_per_prompt, created_by=created_by,
+    )  # fmt: skip
+    job.full_clean()
+    job.save()
+    from training.tasks_loop import generation_job_task
+
+    transaction.on_commit(lambda: generation_job_task.delay(job.pk))
+    return job
+
+
+def evaluation_create(
+    *,
+    created_by: Any,
+    name: str,
+    sources: Sequence[dict[str, Any]],
+    prompts: Sequence[str] = (),
+    source_prompts: Sequence[Prompt] = (),
+    sampling: dict[str, Any] | None = None,
+    overlap_target: int = 3,
+    reward_run: TrainingRun | None = None,
+) -> GenerationJob:
+    """A new pairwise project holding the held-out prompts (texts as user turns, and/or copies of
+    existing prompts' conversations), queued for generation by every model."""
+    if not prompts and not source_prompts:
+        raise ValidationError({"prompts": "Give the held-out prompts."})
+    with transaction.atomic():
+        project = Project(
+            name=name,
+            kind=ProjectKind.PAIRWISE,
+            ranking_size=2,
+            overlap_target=overlap_target,
+            created_by=created_by,
+        )
+        project.full_clean()
+        project.save()
+        made = Prompt.objects.bulk_create(
+            [Prompt(project=project, external_id=f"heldout-{i}") for i in range(len(prompts))]
+        )
+        Turn.objects.bulk_create(
+            [
+                Turn(prompt=p, position=0, role=Role.USER, content=t)
+                for p, t in zip(made, prompts, strict=True)
+            ]
+        )
+        made += _copy_prompts(project, source_prompts)
+        return generation_job_create(
+            created_by=created_by, project=project, sources=sources, prompts=made, samples_per_prompt=1,
+            sampling=sampling, purpose=GenerationPurpose.EVALUATION, reward_run=reward_run,
+        )  # fmt: skip
+
+
+def _copy_prompts(project: Project, source_prompts: Sequence[Prompt]) -> list[Prompt]:
+    originals = list(
+        Prompt.objects.filter(pk__in=[p.pk for p in source_prompts]).prefetch_related("turns")
+    )
+    copies = Prompt.objects.bulk_create(
+        [Prompt(project=project, external_id=f"copy-of-{p.pk}") for p in originals]
+    )
+    Turn.objects.bulk_create(
+        [
+            Turn(prompt=c, position=t.position, role=t.role, content=t.content)
+            for c, p in zip(copies, originals, strict=True)
+            for t in p.turns.all()
+        ]
+    )
+    return copies
+
+
+# --- execute --------------------------------------------------------------------------------
+
+
+def _claim(job_id: int, hostname: str) -> bool:
+    return bool(
+        GenerationJob.objects.filter(pk=job_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=timezone.now(), worker_hostname=hostname[:200]
+        )
+    )
+
+
+def _conversations(prompt_ids: Sequence[int]) -> list[list[dict[str, str]]]:
+    turns: dict[int, list[dict[str, str]]] = {pk: [] for pk in prompt_ids}
+    for prompt_id, role, content in (
+        Turn.objects.filter(prompt_id__in=prompt_ids)
+        .order_by("prompt_id", "position")
+        .values_list("prompt_id", "role", "content")
+    ):
+        turns[prompt_id].append({"role": role, "content": content})
+    return [turns[pk] for pk in prompt_ids]
+
+
+def _generate(
+    job: GenerationJob, source: dict[str, Any], conversations: list[Any], offset: int
+) -> list[Any]:
+    from training.ml.generate import generate_http, generate_local
+
+    settings = SamplingSettings(**job.sampling)
+
+    def progress(done: int, total: int) -> None:
+        GenerationJob.objects.filter(pk=job.pk).update(done=offset + done)
+
+    k = job.samples_per_prompt
+    if source["kind"] == "endpoint":
+        return generate_http(
+            source["url"],
+            source["api_model"],
+            conversations,
+            k,
+            settings,
+            chat=source["chat"],
+            on_batch=progress,
+        )
+    return generate_local(source["path"], conversations, k, settings, on_batch=progress)
+
+
+def generation_job_execute(*, job_id: int, hostname: str) -> None:
+    """Run a queued generation job to its end; a failure is recorded on the job, nothing half-made."""
+    if not _claim(job_id, hostname):
+        logger.warning("generation job %s is not queued; not running it again", job_id)
+        return
+    job = GenerationJob.objects.select_related("project", "reward_run").get(pk=job_id)
+    try:
+        conversations = _conversations(job.prompt_ids)
+        per_source, offset = [], 0
+        for source in job.sources:
+            per_source.append(_generate(job, source, conversations, offset))
+            offset += len(conversations) * job.samples_per_prompt
+        with transaction.atomic():
+            completions, items = _items_build(job, per_source)
+        if job.reward_run is not None:
+            completions_score(reward_run=job.reward_run, completions=completions)
+    except Exception as exc:
+        logger.exception("generation job %s failed", job_id)
+        GenerationJob.objects.filter(pk=job_id).update(
+            status=RunStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        return
+    GenerationJob.objects.filter(pk=job_id).update(
+        status=RunStatus.SUCCEEDED, done=job.total, items_created=items, finished_at=timezone.now()
+    )
+
+
+def _items_build(job: GenerationJob, per_source: list[list[Any]]) -> tuple[list[Completion], int]:
+    """Completions for every sample, then the items (sides shuffled, seeded by job and prompt)."""
+    by_prompt: dict[int, list[Completion]] = {pk: [] for pk in job.prompt_ids}
+    for source, generated in zip(job.sources, per_source, strict=True):
+        for g in generated:
+            prompt_id = job.prompt_ids[g.prompt_index]
+            settings = {
+                **job.sampling,
+                "job": job.pk,
+                "sample": g.sample,
+                "tokens": g.tokens,
+                "finished": g.finished,
+            }
+            settings["source"] = {k: v for k, v in source.items() if k != "label"}
+            by_prompt[prompt_id].append(
+                Completion(
+                    prompt_id=prompt_id,
+                    text=g.text,
+                    source_model=source["label"],
+                    generation_settings=settings,
+                )
+            )
+    completions = Completion.objects.bulk_create([c for cs in by_prompt.values() for c in cs])
+    groups = _item_groups(job, by_prompt)
+    items = Item.objects.bulk_create(
+        [Item(project=job.project, prompt_id=prompt_id) for prompt_id, _ in groups]
+    )
+    ItemCompletion.objects.bulk_create(
+        [
+            ItemCompletion(item=item, completion=c, position=i)
+            for item, (_, cs) in zip(items, groups, strict=True)
+            for i, c in enumerate(cs)
+        ]
+    )
+    return completions, len(items)
+
+
+def _item_groups(
+    job: GenerationJob, by_prompt: dict[int, list[Completion]]
+) -> list[tuple[int, list[Completion]]]:
+    groups: list[tuple[int, list[Completion]]] = []
+    for prompt_id, completions in by_prompt.items():
+        rng = random.Random(f"{job.pk}-{prompt_id}")
+        if job.project.kind == ProjectKind.RANKING:
+            sets = [list(completions)]
+        else:  # every pair; for an evaluation that is every pair of models (one sample each)
+            sets = [list(pair) for pair in itertools.combinations(completions, 2)]
+        for chosen in sets:
+            rng.shuffle(chosen)
+            groups.append((prompt_id, chosen))
+    return groups
+
+
+def completions_score(*, reward_run: TrainingRun, completions: Sequence[Completion]) -> int:
+    """Score completions with a reward run's model (stored as CompletionScore); returns how many."""
+    from training.ml.score import score_local
+
+    ids = sorted({c.prompt_id for c in completions})
+    conversations = dict(zip(ids, _conversations(ids), strict=True))
+    scores = score_local(
+        str(reward_run.run_dir), [(conversations[c.prompt_id], c.text) for c in completions]
+    )
+    CompletionScore.objects.bulk_create(
+        [
+            CompletionScore(completion=c, reward_run=reward_run, score=s)
+            for c, s in zip(completions, scores, strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+    return len(scores)

@@ -1,0 +1,19 @@
+"""Celery task of the loop (generation jobs): thin, takes an id, calls one service.
+
+Named under `training.tasks.` so settings.CELERY_TASK_ROUTES sends it to the training queue
+(it loads models and wants the GPU); imported by the worker through CELERY_IMPORTS. Acked late,
+never retried blindly: `generation_job_execute` only claims a queued job.
+"""
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(
+    name="training.tasks.generation_job_task", bind=True, acks_late=True, ignore_result=True
+)
+def generation_job_task(self: Any, job_id: int) -> None:
+    from training.services_loop import generation_job_execute
+
+    generation_job_execute(job_id=job_id, hostname=self.request.hostname or "")
