@@ -87,7 +87,7 @@ def run_group_report(run: TrainingRun) -> dict[str, Any]:
     hidden = _hidden_groups(run)
     accuracy = run.final_metrics.get("group_accuracy") or {}
     rows_per_group = run.dataset_counts.get("rows_per_group", {})
-    groups = [g for g in accuracy if g not in hidden]
+    groups = sorted(g for g in accuracy if g not in hidden)  # jsonb does not keep key order
     report: dict[str, Any] = {
         "accuracy": [
             {
