@@ -4,12 +4,9 @@ Playwright's sync API runs an event loop in this thread, so Django's async-safet
 here (and only here). Screenshots go to test-artifacts/ (gitignored).
 """
 
-import os
 from pathlib import Path
 
 import pytest
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -20,6 +17,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _playwright_runs_an_event_loop():
+    """While a module's browser is open, its event loop sits in this thread: allow the ORM."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -2,59 +2,27 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from tests.conftest import PASSWORD
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def login(browser, live_server, username):  # noqa: ANN001, ANN201
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+def sign_in(page, live_server, username):  # noqa: ANN001
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    return page
-
-
-def shot(page, name: str) -> None:  # noqa: ANN001
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_researcher_creates_project_imports_and_sees_located_error(
-    browser, live_server, researcher, tmp_path
+    page, shot, live_server, researcher, tmp_path
 ):
     from annotation.models import Item, Project
 
-    page = login(browser, live_server, researcher.username)
+    sign_in(page, live_server, researcher.username)
+    page.wait_for_url(f"{live_server.url}/projects/")
     assert page.url.endswith("/projects/")
     page.get_by_text("New project").click()
     page.get_by_label("Name").fill("Browser project")
@@ -79,15 +47,15 @@ def test_researcher_creates_project_imports_and_sees_located_error(
     page.locator("#id_import-file").set_input_files(str(good))
     page.get_by_role("button", name="Import").click()
     page.get_by_text("1 items, 1 judgments").wait_for()
-    shot(page, "foundation-project-detail")
+    shot("foundation-project-detail")
 
 
 def test_admin_sees_labelers_with_attributes(
-    browser, live_server, admin_user, labeler, other_labeler
+    page, shot, live_server, admin_user, labeler, other_labeler
 ):
-    page = login(browser, live_server, admin_user.username)
+    sign_in(page, live_server, admin_user.username)
     page.get_by_role("link", name="Labelers").click()
     rows = page.locator("tbody tr")
     assert rows.count() == 2
     assert "18-29" in rows.first.inner_text()
-    shot(page, "foundation-labelers")
+    shot("foundation-labelers")
