@@ -193,12 +193,15 @@ CELERY_TASK_ROUTES = {"training.tasks.*": {"queue": CHORUS_TRAINING_QUEUE}}
 # Task modules outside `<app>/tasks.py` (the loop's generation jobs, training/tasks_loop.py).
 CELERY_IMPORTS = ["training.tasks_loop"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A running training run whose worker has been silent this long is marked failed (worker lost).
+# A running training run or generation job whose worker has been silent this long is marked
+# failed (worker lost).
 CHORUS_TRAINING_STALE_SECONDS = int(os.environ.get("CHORUS_TRAINING_STALE_SECONDS", "120"))
 # Where training runs write their artifacts.
 CHORUS_RUNS_DIR = env_path("CHORUS_RUNS_DIR", VAR_DIR / "runs")
 # GPUs a training worker may use for one run (>1 launches through `accelerate launch`).
 CHORUS_TRAINING_GPUS = int(os.environ.get("CHORUS_TRAINING_GPUS", "1"))
+# Bearer key sent to OpenAI-compatible inference endpoints by generation jobs (empty: none).
+CHORUS_INFERENCE_API_KEY = os.environ.get("CHORUS_INFERENCE_API_KEY", "")
 # Groups with fewer labelers than this are hidden from reports (protects identities).
 CHORUS_MIN_GROUP_SIZE = int(os.environ.get("CHORUS_MIN_GROUP_SIZE", "5"))
 # Imports with more lines than this run as a background job.

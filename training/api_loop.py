@@ -1,5 +1,5 @@
-"""REST API of the loop: generation jobs, evaluations, their reports, reward model vs people,
-and lineage. One view per operation; validate -> service -> serialize. Researchers and admins
+"""REST API of the loop: generation jobs (list, create, cancel), evaluations (list, create),
+scoring jobs, their reports, reward model vs people, and lineage. One view per operation; validate -> service -> serialize. Researchers and admins
 only (403 for everyone else); a missing object is 404.
 """
 
@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,13 +20,20 @@ from annotation.models import Project, Prompt
 from annotation.permissions import IsResearcher
 from training.models import GenerationPurpose, TrainingRun
 from training.selectors_loop import (
+    evaluation_projects,
     evaluation_report,
     job_get_for_user,
+    job_list_for_user,
     lineage,
     loop_project_get_for_user,
     reward_agreement,
 )
 from training.services_loop import evaluation_create, generation_job_create
+from training.services_loop_control import (
+    generation_job_cancel,
+    generation_jobs_fail_stale,
+    scoring_job_create,
+)
 
 
 def _validation(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -77,6 +85,8 @@ class GenerationJobOutputSerializer(serializers.Serializer):
     progress_percent = serializers.IntegerField()
     items_created = serializers.IntegerField()
     error = serializers.CharField()
+    cancel_requested = serializers.BooleanField()
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -105,9 +115,20 @@ class GenerationJobCreateInputSerializer(serializers.Serializer):
 
 
 class GenerationJobCreateApi(APIView):
-    """Queue K samples per prompt from each model; the items appear when the job succeeds."""
+    """List generation jobs (newest first, every purpose), or queue K samples per prompt from
+    each model; the items appear when the job succeeds."""
 
     permission_classes = [IsResearcher]
+
+    @extend_schema(
+        operation_id="generation_job_list", responses=GenerationJobOutputSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        jobs = job_list_for_user(request.user)
+        generation_jobs_fail_stale()
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(GenerationJobOutputSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="generation_job_create",
@@ -131,7 +152,57 @@ class GenerationJobDetailApi(APIView):
 
     @extend_schema(operation_id="generation_job_detail", responses=GenerationJobOutputSerializer)
     def get(self, request: Request, job_id: int) -> Response:
-        return Response(GenerationJobOutputSerializer(job_get_for_user(request.user, job_id)).data)
+        job = job_get_for_user(request.user, job_id)
+        if generation_jobs_fail_stale():
+            job.refresh_from_db()
+        return Response(GenerationJobOutputSerializer(job).data)
+
+
+class GenerationJobCancelApi(APIView):
+    """A queued job is cancelled at once; a running one stops at its next batch (409 if ended)."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        operation_id="generation_job_cancel",
+        request=None,
+        responses={200: GenerationJobOutputSerializer, 409: dict},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = job_get_for_user(request.user, job_id)
+        try:
+            job = generation_job_cancel(job=job)
+        except DjangoValidationError as exc:
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
+        return Response(GenerationJobOutputSerializer(job).data)
+
+
+class ScoringJobCreateInputSerializer(serializers.Serializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
+    reward_run = serializers.PrimaryKeyRelatedField(
+        queryset=TrainingRun.objects.all(), help_text="A succeeded reward run."
+    )
+
+
+class ScoringJobCreateApi(APIView):
+    """Queue a job in which a reward model scores a project's completions (not yet scored by it);
+    the result shows in the reward-agreement report."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        operation_id="scoring_job_create",
+        request=ScoringJobCreateInputSerializer,
+        responses={201: GenerationJobOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = ScoringJobCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            job = scoring_job_create(created_by=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise _validation(exc) from exc
+        return Response(GenerationJobOutputSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
 class EvaluationCreateInputSerializer(serializers.Serializer):
@@ -157,10 +228,39 @@ class EvaluationCreateInputSerializer(serializers.Serializer):
     )
 
 
+class EvaluationListOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    jobs = serializers.SerializerMethodField(help_text="Its generation jobs, oldest first.")
+    models = serializers.SerializerMethodField(help_text="Completion.source_model of each model.")
+
+    def get_jobs(self, project: Project) -> list[int]:
+        return sorted(j.pk for j in project.generation_jobs.all())
+
+    def get_models(self, project: Project) -> list[str]:
+        labels: list[str] = []
+        for job in sorted(project.generation_jobs.all(), key=lambda j: j.pk):
+            labels += [s["label"] for s in job.sources if s["label"] not in labels]
+        return labels
+
+
 class EvaluationCreateApi(APIView):
-    """A blind pairwise evaluation of two or more models on held-out prompts."""
+    """List the evaluation projects (newest first), or create a blind pairwise evaluation of two
+    or more models on held-out prompts."""
 
     permission_classes = [IsResearcher]
+
+    @extend_schema(
+        operation_id="evaluation_list", responses=EvaluationListOutputSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        job_list_for_user(request.user)  # researchers only
+        projects = evaluation_projects().prefetch_related("generation_jobs")
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(projects, request, view=self)
+        return paginator.get_paginated_response(
+            EvaluationListOutputSerializer(page, many=True).data
+        )
 
     @extend_schema(
         operation_id="evaluation_create",

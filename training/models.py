@@ -218,10 +218,12 @@ class RunMetric(models.Model):
 class GenerationPurpose(models.TextChoices):
     CANDIDATES = "candidates", "Candidates to label"  # K samples per prompt become items
     EVALUATION = "evaluation", "Human evaluation"  # one sample per model; blind pairs of models
+    SCORING = "scoring", "Reward scoring"  # no sampling: a reward run scores existing completions
 
 
 class GenerationJob(models.Model):
-    """Sample completions for prompts of `project` from one or more models and make items of them.
+    """Sample completions for prompts of `project` from one or more models and make items of them
+    (or, for purpose SCORING, have `reward_run` score the completions the project already has).
 
     `sources` is a list of models, each one of {"run": id} (a finished run's model),
     {"model": path or hub id} or {"endpoint": URL, "api_model": name, "chat": bool} (an
@@ -249,6 +251,14 @@ class GenerationJob(models.Model):
     total = models.PositiveIntegerField(default=0, help_text="Completions to generate.")
     items_created = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(
+        default=False, help_text="The worker stops the job at its next batch."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last sign of life from the worker (every batch); a stale one fails the job.",
+    )
     worker_hostname = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -259,6 +269,7 @@ class GenerationJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="generation_status_beat")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(samples_per_prompt__gte=1) & Q(samples_per_prompt__lte=9),
@@ -289,5 +300,7 @@ class CompletionScore(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["completion", "reward_run"], name="score_once_per_model")
+            models.UniqueConstraint(
+                fields=["completion", "reward_run"], name="score_once_per_model"
+            )
         ]

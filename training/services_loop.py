@@ -6,8 +6,16 @@
   all of them (rankings). Canonical sides are shuffled; labelers see shuffled sides again.
 - `evaluation_create`: a new pairwise project on a held-out prompt set, one completion per
   model per prompt, blind pairs of models; the report is in `selectors_loop.evaluation_report`.
-- `generation_job_execute` (training queue): claim, generate in batches writing progress, build
-  the items in one transaction, and score the new completions with the job's reward model.
+- `generation_job_execute` (training queue): claim, generate in batches writing progress and a
+  heartbeat, build the items in one transaction, and score the new completions with the job's
+  reward model. A SCORING job generates nothing: it scores the project's unscored completions.
+
+Cancel and lost workers (services_loop_control.py): between batches the worker writes a
+heartbeat and stops (`JobStopped`) if the job was cancelled or failed by the stale sweep. Items
+are made only once every model has finished (a pair needs both sides), so a job cancelled while
+generating keeps nothing: no completions, no items; `done` says how far it got. Once the items
+exist the job finishes (the reward scoring after it heartbeats but is not cut short). A SCORING
+job stores scores per chunk of SCORE_CHUNK and keeps the chunks scored before a cancel.
 
 Every completion records its sampling settings (Completion.generation_settings) and its model
 (Completion.source_model: `run:<id>`, the path or hub id, or `<model>@<url>`); neither is ever
@@ -19,7 +27,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +58,11 @@ from training.services import base_model_path
 
 logger = logging.getLogger(__name__)
 POLICY_KINDS = (RunKind.DPO, RunKind.PPO, RunKind.GRPO, RunKind.SFT)
+SCORE_CHUNK = 512  # completions a SCORING job scores and stores at a time (the cancel points)
+
+
+class JobStopped(Exception):
+    """The job was cancelled, or failed by the stale sweep, while it ran: stop at this batch."""
 
 
 # --- sources --------------------------------------------------------------------------------
@@ -225,11 +238,23 @@ def _copy_prompts(project: Project, source_prompts: Sequence[Prompt]) -> list[Pr
 
 
 def _claim(job_id: int, hostname: str) -> bool:
+    now = timezone.now()
     return bool(
         GenerationJob.objects.filter(pk=job_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=timezone.now(), worker_hostname=hostname[:200]
+            status=RunStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            worker_hostname=hostname[:200],
         )
     )
+
+
+def _beat(job_id: int, stop: bool = True, **fields: Any) -> None:
+    """Heartbeat (and progress `fields`); raises JobStopped if `stop` and the job should stop."""
+    jobs = GenerationJob.objects.filter(pk=job_id, status=RunStatus.RUNNING)
+    alive = jobs.update(heartbeat_at=timezone.now(), **fields)
+    if stop and (not alive or jobs.filter(cancel_requested=True).exists()):
+        raise JobStopped
 
 
 def _conversations(prompt_ids: Sequence[int]) -> list[list[dict[str, str]]]:
@@ -246,54 +271,89 @@ def _conversations(prompt_ids: Sequence[int]) -> list[list[dict[str, str]]]:
 def _generate(
     job: GenerationJob, source: dict[str, Any], conversations: list[Any], offset: int
 ) -> list[Any]:
+    from django.conf import settings as django_settings
+
     from training.ml.generate import generate_http, generate_local
 
     settings = SamplingSettings(**job.sampling)
 
     def progress(done: int, total: int) -> None:
-        GenerationJob.objects.filter(pk=job.pk).update(done=offset + done)
+        _beat(job.pk, done=offset + done)
 
     k = job.samples_per_prompt
     if source["kind"] == "endpoint":
         return generate_http(
-            source["url"],
-            source["api_model"],
-            conversations,
-            k,
-            settings,
-            chat=source["chat"],
-            on_batch=progress,
-        )
+            source["url"], source["api_model"], conversations, k, settings, chat=source["chat"],
+            api_key=django_settings.CHORUS_INFERENCE_API_KEY, on_batch=progress,
+        )  # fmt: skip
     return generate_local(source["path"], conversations, k, settings, on_batch=progress)
 
 
+def _generate_all(job: GenerationJob) -> int:
+    """Sample from every model, then make the items; returns how many items."""
+    conversations = _conversations(job.prompt_ids)
+    per_source, offset = [], 0
+    for source in job.sources:
+        _beat(job.pk, done=offset)
+        per_source.append(_generate(job, source, conversations, offset))
+        offset += len(conversations) * job.samples_per_prompt
+    _beat(job.pk, done=offset)
+    with transaction.atomic():
+        completions, items = _items_build(job, per_source)
+    if job.reward_run is not None:
+        completions_score(
+            reward_run=job.reward_run, completions=completions,
+            on_batch=lambda done, total: _beat(job.pk, stop=False),
+        )  # fmt: skip
+    return items
+
+
+def _score_project(job: GenerationJob) -> None:
+    """A SCORING job: score the project's completions the reward run has not scored, by chunks."""
+    assert job.reward_run is not None  # scoring_job_create requires it
+    todo = list(
+        Completion.objects.filter(prompt__project=job.project)
+        .exclude(reward_scores__reward_run=job.reward_run)
+        .order_by("pk")
+    )
+    job.total = len(todo)
+    _beat(job.pk, total=job.total)
+    for start in range(0, len(todo), SCORE_CHUNK):
+        completions_score(
+            reward_run=job.reward_run, completions=todo[start : start + SCORE_CHUNK],
+            on_batch=lambda done, total: _beat(job.pk),
+        )  # fmt: skip
+        _beat(job.pk, done=min(len(todo), start + SCORE_CHUNK))
+
+
+def _end(job_id: int, **fields: Any) -> None:
+    """The final state, unless the job was failed meanwhile (the stale sweep wins)."""
+    GenerationJob.objects.filter(pk=job_id, status=RunStatus.RUNNING).update(
+        finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields
+    )
+
+
 def generation_job_execute(*, job_id: int, hostname: str) -> None:
-    """Run a queued generation job to its end; a failure is recorded on the job, nothing half-made."""
+    """Run a queued job to its end; a failure or a cancel is recorded on the job, nothing half-made."""
     if not _claim(job_id, hostname):
         logger.warning("generation job %s is not queued; not running it again", job_id)
         return
     job = GenerationJob.objects.select_related("project", "reward_run").get(pk=job_id)
     try:
-        conversations = _conversations(job.prompt_ids)
-        per_source, offset = [], 0
-        for source in job.sources:
-            per_source.append(_generate(job, source, conversations, offset))
-            offset += len(conversations) * job.samples_per_prompt
-        with transaction.atomic():
-            completions, items = _items_build(job, per_source)
-        if job.reward_run is not None:
-            completions_score(reward_run=job.reward_run, completions=completions)
+        if job.purpose == GenerationPurpose.SCORING:
+            items = 0
+            _score_project(job)
+        else:
+            items = _generate_all(job)
+    except JobStopped:
+        logger.info("generation job %s stopped: cancelled or failed meanwhile", job_id)
+        _end(job_id, status=RunStatus.CANCELLED)
+        return
     except Exception as exc:
         logger.exception("generation job %s failed", job_id)
-        GenerationJob.objects.filter(pk=job_id).update(
-            status=RunStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )
+        _end(job_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
         return
-    GenerationJob.objects.filter(pk=job_id).update(
-        status=RunStatus.SUCCEEDED, done=job.total, items_created=items, finished_at=timezone.now()
-    )
+    _end(job_id, status=RunStatus.SUCCEEDED, done=job.total, items_created=items)
 
 
 def _items_build(job: GenerationJob, per_source: list[list[Any]]) -> tuple[list[Completion], int]:
@@ -349,14 +409,21 @@ def _item_groups(
     return groups
 
 
-def completions_score(*, reward_run: TrainingRun, completions: Sequence[Completion]) -> int:
+def completions_score(
+    *,
+    reward_run: TrainingRun,
+    completions: Sequence[Completion],
+    on_batch: Callable[[int, int], None] | None = None,
+) -> int:
     """Score completions with a reward run's model (stored as CompletionScore); returns how many."""
     from training.ml.score import score_local
 
     ids = sorted({c.prompt_id for c in completions})
     conversations = dict(zip(ids, _conversations(ids), strict=True))
     scores = score_local(
-        str(reward_run.run_dir), [(conversations[c.prompt_id], c.text) for c in completions]
+        str(reward_run.run_dir),
+        [(conversations[c.prompt_id], c.text) for c in completions],
+        on_batch=on_batch,
     )
     CompletionScore.objects.bulk_create(
         [

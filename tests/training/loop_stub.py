@@ -16,7 +16,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append({"path": self.path, "body": body})  # type: ignore[attr-defined]
+        self.server.requests.append(  # type: ignore[attr-defined]
+            {"path": self.path, "body": body, "headers": dict(self.headers)}
+        )
         if self.path not in ("/v1/completions", "/v1/chat/completions"):
             self.send_error(404)
             return

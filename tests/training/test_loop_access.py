@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from annotation.models import Completion
 from tests.conftest import PERSONAS
 from tests.factories import ProjectFactory, PromptFactory
 from tests.training.loop_fixtures import finished_run
@@ -27,6 +28,7 @@ API = {**PAGE, "labeler": 403, "other_labeler": 403, "outsider": 403, "anonymous
 def loop(researcher, tmp_path):
     project = ProjectFactory(created_by=researcher, name="Eval")
     prompt = PromptFactory(project=project)
+    Completion.objects.create(prompt=prompt, text="an answer", source_model="base")
     run = finished_run(tmp_path)
     reward = finished_run(tmp_path, kind=RunKind.REWARD, name="rm")
     job = GenerationJob.objects.create(
@@ -49,6 +51,9 @@ def _pages(loop):  # noqa: ANN001, ANN202
         f"/training/loop/jobs/{loop['job'].pk}/",
         f"/training/loop/projects/{loop['project'].pk}/",
         f"/training/{loop['run'].pk}/lineage/",
+        "/training/loop/jobs/new/",
+        "/training/loop/evaluations/new/",
+        f"/training/loop/scoring/new/?project={loop['project'].pk}",
     ]
 
 
@@ -58,6 +63,8 @@ def _gets(loop):  # noqa: ANN001, ANN202
         f"/api/training/evaluations/{loop['project'].pk}/report/",
         f"/api/training/evaluations/{loop['project'].pk}/reward-agreement/{loop['reward'].pk}/",
         f"/api/training/runs/{loop['run'].pk}/lineage/",
+        "/api/training/generation-jobs/",
+        "/api/training/evaluations/",
     ]
 
 
@@ -106,9 +113,55 @@ def test_api_writes(as_persona, loop, persona):
     )
 
 
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_api_cancel_and_scoring(as_persona, loop, persona):
+    client = as_persona(persona)
+    cancel = client.post(f"/api/training/generation-jobs/{loop['job'].pk}/cancel/")
+    scoring = client.post(
+        "/api/training/scoring-jobs/",
+        {"project": loop["project"].pk, "reward_run": loop["reward"].pk},
+        content_type="application/json",
+    )
+    assert cancel.status_code == API[persona], cancel.content
+    assert scoring.status_code == {**API, "researcher": 201, "admin_user": 201}[persona], (
+        scoring.content
+    )
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_form_posts(as_persona, loop, persona):
+    """The create forms and the cancel button: researchers are sent on to the job page."""
+    client = as_persona(persona)
+    posts = {
+        "/training/loop/jobs/new/": {
+            "project": loop["project"].pk, "models": loop["dir"], "samples_per_prompt": 2,
+            "max_new_tokens": 8, "temperature": 1, "top_p": 1, "seed": 0, "batch_size": 8,
+        },
+        "/training/loop/evaluations/new/": {
+            "name": f"eval by {persona}", "prompts": "hi\nbye", "overlap_target": 3,
+            "runs": loop["run"].pk, "models": loop["dir"],
+            "max_new_tokens": 8, "temperature": 1, "top_p": 1, "seed": 0, "batch_size": 8,
+        },
+        "/training/loop/scoring/new/": {
+            "project": loop["project"].pk, "reward_run": loop["reward"].pk
+        },
+        f"/training/loop/jobs/{loop['job'].pk}/cancel/": {},
+    }  # fmt: skip
+    for url, data in posts.items():
+        response = client.post(url, data)
+        expected = {**PAGE, "researcher": 302, "admin_user": 302}[persona]
+        assert response.status_code == expected, (url, response.content[-2000:])
+        if persona == "anonymous":
+            assert response["Location"].startswith("/accounts/login/")
+        elif expected == 302:
+            assert response["Location"].startswith("/training/loop/jobs/"), url
+
+
 def test_missing_objects_are_404_for_researchers(as_persona, loop):
     client = as_persona("researcher")
     assert client.get("/api/training/generation-jobs/999999/").status_code == 404
+    assert client.post("/api/training/generation-jobs/999999/cancel/").status_code == 404
+    assert client.post("/training/loop/jobs/999999/cancel/").status_code == 404
     assert client.get("/training/loop/projects/999999/").status_code == 404
     assert client.get("/api/training/runs/999999/lineage/").status_code == 404
 

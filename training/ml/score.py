@@ -11,7 +11,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from training.ml.data import Message
 
@@ -21,8 +21,10 @@ def score_local(
     pairs: Sequence[tuple[Sequence[Message], str]],
     batch_size: int = 16,
     max_length: int = 512,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> list[float]:
-    """The reward of every (conversation, completion), in the order given."""
+    """The reward of every (conversation, completion), in the order given; ``on_batch(done,
+    total)`` after every batch."""
     import torch
 
     from training.ml.batches import collate_sequences, encode
@@ -43,4 +45,6 @@ def score_local(
             ).logits
             for i, value in zip(chunk, logits.squeeze(-1).float().tolist(), strict=True):
                 scores[i] = float(value)
+            if on_batch is not None:
+                on_batch(min(start + batch_size, len(order)), len(order))
     return scores
