@@ -7,6 +7,7 @@ set (Redis in CI) the worker uses that. The worker reads the same test database.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -84,7 +85,8 @@ def celery_worker(queues: str = "default,training", **env: str) -> Iterator[Work
         "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
     ]  # fmt: skip
     proc = subprocess.Popen(
-        command, cwd=ROOT, env=worker_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, cwd=ROOT, env=worker_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group: the pool child goes with it
     )
     worker = WorkerProcess(proc)
     try:
@@ -97,6 +99,10 @@ def celery_worker(queues: str = "default,training", **env: str) -> Iterator[Work
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # any pool child or trainer still shutting down
+        except ProcessLookupError:
+            pass
         worker._thread.join(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
