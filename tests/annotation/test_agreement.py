@@ -546,9 +546,3 @@ def test_docstring_examples_run():
 
     for module in (ag, st):
         assert doctest.testmod(module).failed == 0
-
-
-def test_docstring_example_runs():
-    import doctest
-
-    assert doctest.testmod(ag).failed == 0
