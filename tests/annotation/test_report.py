@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from annotation import agreement as ag
-from annotation import strengths as st
 from annotation.reports import ReportConfig, build_report
 from annotation.reports.inputs import GOLD, VOTE_A, VOTE_B
 from tests.annotation.report_synth import ranking, replace, two_groups
@@ -166,7 +165,7 @@ def test_overall_bradley_terry_matches_agreement_module():
     a, b = inp.slot_model[inp.item, 0], inp.slot_model[inp.item, 1]
     score = np.where(inp.vote == VOTE_A, 1.0, 0.0)
     differ = a != b
-    expected = st.bradley_terry(np.c_[a[differ], b[differ], score[differ]], 3)
+    expected = ag.bradley_terry(np.c_[a[differ], b[differ], score[differ]], 3)
     np.testing.assert_allclose(report["preferences"]["all"]["strength"], expected, atol=1e-6)
 
 

@@ -7,7 +7,6 @@ import pytest
 from scipy import optimize, stats
 
 from annotation import agreement as ag
-from annotation import strengths as st
 from annotation.reports import stats as rs
 
 nan = np.nan
@@ -59,7 +58,7 @@ def test_bradley_terry_pairs_matches_agreement_on_expanded_rows():
     a = rng.integers(0, 5, 400)
     b = (a + rng.integers(1, 5, 400)) % 5
     score = rng.choice([0.0, 0.5, 1.0], 400, p=[0.3, 0.1, 0.6])
-    expected = st.bradley_terry(np.c_[a, b, score], 5)
+    expected = ag.bradley_terry(np.c_[a, b, score], 5)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     s_lo = np.where(a == lo, score, 1 - score)
     key = lo * 5 + hi
