@@ -538,3 +538,9 @@ def test_alpha_per_criterion():
     ratings = np.stack([KRIPPENDORFF_2011, KRIPPENDORFF_2011[::-1] * 0 + 1], axis=2)
     result = ag.alpha_per_criterion(ratings, "interval")
     assert result[0] == pytest.approx(0.849, abs=5e-4) and np.isnan(result[1])
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    assert doctest.testmod(ag).failed == 0
