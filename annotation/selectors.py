@@ -16,6 +16,7 @@ from django.utils import timezone
 from annotation.models import (
     LABELER_ATTRIBUTES,
     ExportJob,
+    GroupRule,
     ImportJob,
     Item,
     ItemCompletion,
@@ -86,27 +87,27 @@ def export_job_get(user: Any, job_id: int) -> ExportJob:
 def labeler_group_map(user_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
     """user id -> sorted names of the labeler groups they belong to (explicit or by rules).
 
-    Two queries for the groups and one for the profiles, whatever the number of labelers.
+    Three queries whatever the number of labelers or groups: rules, explicit memberships (only
+    of the wanted users) and consenting profiles (likewise).
     """
-    groups = list(LabelerGroup.objects.prefetch_related("rules", "members"))
-    profiles = LabelerProfile.objects.all()
-    if user_ids is not None:
-        profiles = profiles.filter(user_id__in=list(user_ids))
-    result: dict[int, set[str]] = defaultdict(set)
-    attrs = {p.user_id: {a: getattr(p, a) for a in LABELER_ATTRIBUTES} for p in profiles if p.consent_given_at}
     wanted = set(user_ids) if user_ids is not None else None
-    for group in groups:
-        for member in group.members.all():
-            if wanted is None or member.pk in wanted:
-                result[member.pk].add(group.name)
-        rules: dict[str, set[str]] = defaultdict(set)
-        for rule in group.rules.all():
-            rules[rule.attribute].add(rule.value)
-        if not rules:
-            continue
-        for user_id, values in attrs.items():
-            if all(values.get(attribute) in allowed for attribute, allowed in rules.items()):
-                result[user_id].add(group.name)
+    memberships = LabelerGroup.members.through.objects.values_list("user_id", "labelergroup__name")
+    profiles = LabelerProfile.objects.filter(consent_given_at__isnull=False)
+    if wanted is not None:
+        memberships = memberships.filter(user_id__in=wanted)
+        profiles = profiles.filter(user_id__in=wanted)
+    result: dict[int, set[str]] = defaultdict(set)
+    for user_id, name in memberships:
+        result[user_id].add(name)
+    rules: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for name, attribute, value in GroupRule.objects.values_list("group__name", "attribute", "value"):
+        rules[name][attribute].add(value)
+    if rules:
+        for profile in profiles.only("user_id", *LABELER_ATTRIBUTES):
+            values = {a: getattr(profile, a) for a in LABELER_ATTRIBUTES}
+            for name, by_attribute in rules.items():
+                if all(values[attribute] in allowed for attribute, allowed in by_attribute.items()):
+                    result[profile.user_id].add(name)
     return {user_id: sorted(names) for user_id, names in result.items()}
 
 
@@ -169,7 +170,9 @@ def labeler_item_get(user: Any, item_id: int, project: Project | None = None) ->
     """An item in a project the labeler may work on (with its project); `project` narrows it."""
     if not is_labeler(user):
         raise Http404("No such item.")
-    items = Item.objects.select_related("project").filter(project__in=project_list_for_user(user).values("pk"))
+    items = Item.objects.select_related("project").filter(
+        project__in=project_list_for_user(user).values("pk")
+    )
     if project is not None:
         items = items.filter(project=project)
     try:
@@ -180,38 +183,63 @@ def labeler_item_get(user: Any, item_id: int, project: Project | None = None) ->
 
 def label_item_view(reservation: Reservation, project: Project) -> LabelItem:
     """The reserved item's conversation and responses in the labeler's display order."""
-    turns = Turn.objects.filter(prompt__items=reservation.item_id).order_by("position").values_list("role", "content")
-    texts = dict(ItemCompletion.objects.filter(item_id=reservation.item_id).values_list("position", "completion__text"))
+    turns = (
+        Turn.objects.filter(prompt__items=reservation.item_id)
+        .order_by("position")
+        .values_list("role", "content")
+    )
+    texts = dict(
+        ItemCompletion.objects.filter(item_id=reservation.item_id).values_list(
+            "position", "completion__text"
+        )
+    )
     return LabelItem(
         item_id=reservation.item_id,
         kind=project.kind,
         turns=[LabelTurn(role=role, content=content) for role, content in turns],
-        responses=[LabelResponse(number=n, text=texts[p]) for n, p in enumerate(reservation.display_order, start=1)],
+        responses=[
+            LabelResponse(number=n, text=texts[p])
+            for n, p in enumerate(reservation.display_order, start=1)
+        ],
         expires_at=reservation.expires_at,
     )
 
 
 def labeler_progress(user: Any, project: Project, now: datetime | None = None) -> LabelProgress:
-    start = timezone.localtime(now or timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
-    today = Judgment.objects.filter(labeler=user, item__project=project, created_at__gte=start).aggregate(
-        done=Count("pk"), seconds=Avg("seconds_spent")
+    start = timezone.localtime(now or timezone.now()).replace(
+        hour=0, minute=0, second=0, microsecond=0
     )
+    today = Judgment.objects.filter(
+        labeler=user, item__project=project, created_at__gte=start
+    ).aggregate(done=Count("pk"), seconds=Avg("seconds_spent"))
     # Open items, less the open ones this labeler judged or skipped: three index-backed counts,
     # cheaper on large projects than one anti-join over every item.
     open_items = {"project": project, "human_judgment_count__lt": project.overlap_target}
     purposes = [ItemPurpose.REGULAR, ItemPurpose.GOLD]
     remaining = (
         Item.objects.filter(purpose__in=purposes, **open_items).count()
-        - Judgment.objects.filter(labeler=user, item__purpose__in=purposes, **{f"item__{k}": v for k, v in open_items.items()}).count()
-        - Skip.objects.filter(labeler=user, item__purpose__in=purposes, **{f"item__{k}": v for k, v in open_items.items()}).count()
+        - Judgment.objects.filter(
+            labeler=user,
+            item__purpose__in=purposes,
+            **{f"item__{k}": v for k, v in open_items.items()},
+        ).count()
+        - Skip.objects.filter(
+            labeler=user,
+            item__purpose__in=purposes,
+            **{f"item__{k}": v for k, v in open_items.items()},
+        ).count()
     )
-    return LabelProgress(done_today=today["done"], remaining=remaining, seconds_per_item_today=today["seconds"])
+    return LabelProgress(
+        done_today=today["done"], remaining=remaining, seconds_per_item_today=today["seconds"]
+    )
 
 
 def labeler_last_guideline_version(user: Any, project: Project) -> int | None:
     """The guidelines version of the labeler's latest judgment in the project, if any."""
     return (
-        Judgment.objects.filter(labeler=user, item__project=project, guideline_version__isnull=False)
+        Judgment.objects.filter(
+            labeler=user, item__project=project, guideline_version__isnull=False
+        )
         .order_by("-created_at", "-pk")
         .values_list("guideline_version__version", flat=True)
         .first()
