@@ -7,7 +7,7 @@ Executing a run (`run_execute`, on a worker of the training queue):
    --data dataset.jsonl --output-dir <run dir>`, or `accelerate launch --multi_gpu
    --num_processes N -m training.ml ...` when CHORUS_TRAINING_GPUS > 1. A crash or an
    out-of-memory kill ends the run, not the worker, and frees GPU memory; on Linux the trainer
-   is killed if the worker dies (PR_SET_PDEATHSIG).
+   is killed if the worker dies (PR_SET_PDEATHSIG); training/launch.py, shared with generation jobs.
 3. Read its JSON lines (stdout; its log goes to trainer.log). Progress and metric points are
    written at most every PROGRESS_SECONDS, a heartbeat every HEARTBEAT_SECONDS. When the run is
    marked cancel-requested, a file CANCEL appears in the run directory: the trainer stops at
@@ -26,13 +26,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import queue
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
@@ -46,6 +42,7 @@ from django.utils import timezone
 
 from annotation.models import LabelerGroup, Project
 from training.datasets import DatasetSpec, dataset_write
+from training.launch import exit_reason, kill, launch, log_tail, supervise
 from training.ml.config import CONFIG_CLASSES, ConfigError, from_dict, to_dict
 from training.models import RunKind, RunMetric, RunStatus, TrainingRun
 
@@ -365,75 +362,19 @@ class _Tracker:
         self.last_write = self.last_beat = now
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    import ctypes
-
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def _launch(run: TrainingRun) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
-    with open(run.run_dir / LOG_FILE, "ab") as log:
-        return subprocess.Popen(
-            trainer_command(run),
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
-        )
-
-
-def _pump(stream: Iterable[str], lines: queue.Queue[str | None]) -> None:
-    for line in stream:
-        lines.put(line)
-    lines.put(None)
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.wait()
+    return launch(trainer_command(run), cwd=settings.BASE_DIR, log_path=run.run_dir / LOG_FILE)
 
 
 def _supervise(
     run: TrainingRun, proc: subprocess.Popen[str], tracker: _Tracker
 ) -> tuple[int, bool]:
     """Relay the trainer's lines to the database until it exits: (exit status, cancel sent)."""
-    lines: queue.Queue[str | None] = queue.Queue()
-    pump = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
-    pump.start()
-    try:
-        cancel_sent = _relay(run, proc, tracker, lines)
-        return proc.wait(), cancel_sent is not None
-    finally:
-        _kill(proc)  # only if something above failed: the trainer must not outlive its run
-        pump.join(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def _relay(
-    run: TrainingRun, proc: subprocess.Popen[str], tracker: _Tracker, lines: queue.Queue[str | None]
-) -> float | None:
-    """Handle lines until end of output; returns when the cancel file was written, if it was."""
     cancel_sent: float | None = None
     next_poll = 0.0
-    while True:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            line = ""
-        if line is None:
-            return cancel_sent
-        if line:
-            tracker.handle(line)
+
+    def tick() -> None:
+        nonlocal cancel_sent, next_poll
         tracker.write()
         now = time.monotonic()
         if cancel_sent is None and now >= next_poll:
@@ -445,28 +386,18 @@ def _relay(
             logger.warning(
                 "run %s: trainer ignored CANCEL for %.0f s; killing it", run.pk, now - cancel_sent
             )
-            _kill(proc)
+            kill(proc)
 
-
-def _log_tail(path: Path) -> str:
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join(lines[-LOG_TAIL_LINES:])
+    rc = supervise(proc, tracker.handle, tick)
+    return rc, cancel_sent is not None
 
 
 def _failure(rc: int, tracker: _Tracker, run: TrainingRun, cancelled: bool) -> dict[str, Any]:
-    if rc < 0:
-        name = signal.Signals(-rc).name
-        why = f"The trainer was killed by {name}" + (
-            " (out of memory?)" if name == "SIGKILL" and not cancelled else ""
-        )
-    elif tracker.error:
+    if rc >= 0 and tracker.error:
         why = f"The trainer stopped ({tracker.error.get('kind', 'internal')} error): {tracker.error.get('message')}"
     else:
-        why = f"The trainer exited with status {rc} without a result."
-    tail = _log_tail(run.run_dir / LOG_FILE)
+        why = exit_reason(rc, "trainer", cancelled)
+    tail = log_tail(run.run_dir / LOG_FILE, LOG_TAIL_LINES)
     error = why + (f"\n\nLast lines of {LOG_FILE}:\n{tail}" if tail else "")
     return {"status": RunStatus.CANCELLED if cancelled else RunStatus.FAILED, "error": error}
 

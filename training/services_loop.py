@@ -6,16 +6,24 @@
   all of them (rankings). Canonical sides are shuffled; labelers see shuffled sides again.
 - `evaluation_create`: a new pairwise project on a held-out prompt set, one completion per
   model per prompt, blind pairs of models; the report is in `selectors_loop.evaluation_report`.
-- `generation_job_execute` (training queue): claim, generate in batches writing progress and a
-  heartbeat, build the items in one transaction, and score the new completions with the job's
-  reward model. A SCORING job generates nothing: it scores the project's unscored completions.
+- `generation_job_execute` (training queue): claim, generate from each model in turn, build the
+  items in one transaction, and score the new completions with the job's reward model. A
+  SCORING job generates nothing: it scores the project's unscored completions.
 
-Cancel and lost workers (services_loop_control.py): between batches the worker writes a
-heartbeat and stops (`JobStopped`) if the job was cancelled or failed by the stale sweep. Items
-are made only once every model has finished (a pair needs both sides), so a job cancelled while
-generating keeps nothing: no completions, no items; `done` says how far it got. Once the items
-exist the job finishes (the reward scoring after it heartbeats but is not cut short). A SCORING
-job stores scores per chunk of SCORE_CHUNK and keeps the chunks scored before a cancel.
+Generation and scoring, local models and HTTP endpoints alike, run in a child process, `python
+-m training.ml generate|score` (services_loop_child.py; training/launch.py, as for training
+runs): a crash or an out-of-memory kill fails the job, not the worker, with the child's message
+and the last lines of its log in `error`, and the GPU memory is freed when the child exits. Its
+output is written to the database only once it has succeeded.
+
+Cancel and lost workers (services_loop_control.py): while a child runs, the worker looks for a
+cancel request (or the job failed by the stale sweep) and writes the file CANCEL for the child,
+which stops after its batch and writes nothing; between children the worker checks again.
+Either way the job stops (`JobStopped`). Items are made only once every model has finished (a
+pair needs both sides), so a job cancelled while generating keeps nothing: no completions, no
+items; `done` says how far it got. Once the items exist the job finishes (the reward scoring
+after it heartbeats but is not cut short). A SCORING job scores and stores per chunk of
+SCORE_CHUNK, one child (one model load) per chunk, and keeps the chunks scored before a cancel.
 
 Every completion records its sampling settings (Completion.generation_settings) and its model
 (Completion.source_model: `run:<id>`, the path or hub id, or `<model>@<url>`); neither is ever
@@ -27,10 +35,11 @@ from __future__ import annotations
 import itertools
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -45,7 +54,7 @@ from annotation.models import (
     Role,
     Turn,
 )
-from training.ml.generate import SamplingSettings
+from training.ml.generate import Generated, SamplingSettings
 from training.models import (
     CompletionScore,
     GenerationJob,
@@ -55,14 +64,11 @@ from training.models import (
     TrainingRun,
 )
 from training.services import base_model_path
+from training.services_loop_child import API_KEY_ENV, ChildFailed, JobStopped, beat, child_run
 
 logger = logging.getLogger(__name__)
 POLICY_KINDS = (RunKind.DPO, RunKind.PPO, RunKind.GRPO, RunKind.SFT)
 SCORE_CHUNK = 512  # completions a SCORING job scores and stores at a time (the cancel points)
-
-
-class JobStopped(Exception):
-    """The job was cancelled, or failed by the stale sweep, while it ran: stop at this batch."""
 
 
 # --- sources --------------------------------------------------------------------------------
@@ -249,14 +255,6 @@ def _claim(job_id: int, hostname: str) -> bool:
     )
 
 
-def _beat(job_id: int, stop: bool = True, **fields: Any) -> None:
-    """Heartbeat (and progress `fields`); raises JobStopped if `stop` and the job should stop."""
-    jobs = GenerationJob.objects.filter(pk=job_id, status=RunStatus.RUNNING)
-    alive = jobs.update(heartbeat_at=timezone.now(), **fields)
-    if stop and (not alive or jobs.filter(cancel_requested=True).exists()):
-        raise JobStopped
-
-
 def _conversations(prompt_ids: Sequence[int]) -> list[list[dict[str, str]]]:
     turns: dict[int, list[dict[str, str]]] = {pk: [] for pk in prompt_ids}
     for prompt_id, role, content in (
@@ -270,23 +268,21 @@ def _conversations(prompt_ids: Sequence[int]) -> list[list[dict[str, str]]]:
 
 def _generate(
     job: GenerationJob, source: dict[str, Any], conversations: list[Any], offset: int
-) -> list[Any]:
-    from django.conf import settings as django_settings
-
-    from training.ml.generate import generate_http, generate_local
-
-    settings = SamplingSettings(**job.sampling)
-
-    def progress(done: int, total: int) -> None:
-        _beat(job.pk, done=offset + done)
-
-    k = job.samples_per_prompt
+) -> list[Generated]:
+    config: dict[str, Any] = {
+        "samples_per_prompt": job.samples_per_prompt,
+        "sampling": job.sampling,
+    }
+    env = {}
     if source["kind"] == "endpoint":
-        return generate_http(
-            source["url"], source["api_model"], conversations, k, settings, chat=source["chat"],
-            api_key=django_settings.CHORUS_INFERENCE_API_KEY, on_batch=progress,
-        )  # fmt: skip
-    return generate_local(source["path"], conversations, k, settings, on_batch=progress)
+        config.update(endpoint=source["url"], api_model=source["api_model"], chat=source["chat"])
+        env[API_KEY_ENV] = settings.CHORUS_INFERENCE_API_KEY
+    else:
+        config["model"] = source["path"]
+    rows = [{"prompt": c} for c in conversations]
+    return [
+        Generated(**g) for g in child_run(job.pk, "generate", config, rows, offset=offset, env=env)
+    ]
 
 
 def _generate_all(job: GenerationJob) -> int:
@@ -294,17 +290,14 @@ def _generate_all(job: GenerationJob) -> int:
     conversations = _conversations(job.prompt_ids)
     per_source, offset = [], 0
     for source in job.sources:
-        _beat(job.pk, done=offset)
+        beat(job.pk, done=offset)
         per_source.append(_generate(job, source, conversations, offset))
         offset += len(conversations) * job.samples_per_prompt
-    _beat(job.pk, done=offset)
+    beat(job.pk, done=offset)
     with transaction.atomic():
         completions, items = _items_build(job, per_source)
     if job.reward_run is not None:
-        completions_score(
-            reward_run=job.reward_run, completions=completions,
-            on_batch=lambda done, total: _beat(job.pk, stop=False),
-        )  # fmt: skip
+        completions_score(reward_run=job.reward_run, completions=completions, job_id=job.pk)
     return items
 
 
@@ -317,13 +310,13 @@ def _score_project(job: GenerationJob) -> None:
         .order_by("pk")
     )
     job.total = len(todo)
-    _beat(job.pk, total=job.total)
+    beat(job.pk, total=job.total)
     for start in range(0, len(todo), SCORE_CHUNK):
         completions_score(
             reward_run=job.reward_run, completions=todo[start : start + SCORE_CHUNK],
-            on_batch=lambda done, total: _beat(job.pk),
+            job_id=job.pk, stoppable=True,
         )  # fmt: skip
-        _beat(job.pk, done=min(len(todo), start + SCORE_CHUNK))
+        beat(job.pk, done=min(len(todo), start + SCORE_CHUNK))
 
 
 def _end(job_id: int, **fields: Any) -> None:
@@ -348,6 +341,10 @@ def generation_job_execute(*, job_id: int, hostname: str) -> None:
     except JobStopped:
         logger.info("generation job %s stopped: cancelled or failed meanwhile", job_id)
         _end(job_id, status=RunStatus.CANCELLED)
+        return
+    except ChildFailed as exc:
+        logger.warning("generation job %s failed: %s", job_id, exc)
+        _end(job_id, status=RunStatus.FAILED, error=str(exc)[:2000])
         return
     except Exception as exc:
         logger.exception("generation job %s failed", job_id)
@@ -413,18 +410,19 @@ def completions_score(
     *,
     reward_run: TrainingRun,
     completions: Sequence[Completion],
-    on_batch: Callable[[int, int], None] | None = None,
+    job_id: int,
+    stoppable: bool = False,
 ) -> int:
-    """Score completions with a reward run's model (stored as CompletionScore); returns how many."""
-    from training.ml.score import score_local
-
+    """Score completions with a reward run's model (stored as CompletionScore), in a child
+    process heartbeating for job `job_id`; returns how many. With `stoppable`, a cancel of the
+    job stops it (JobStopped) and stores nothing."""
+    if not completions:
+        return 0
     ids = sorted({c.prompt_id for c in completions})
     conversations = dict(zip(ids, _conversations(ids), strict=True))
-    scores = score_local(
-        str(reward_run.run_dir),
-        [(conversations[c.prompt_id], c.text) for c in completions],
-        on_batch=on_batch,
-    )
+    rows = [{"prompt": conversations[c.prompt_id], "completion": c.text} for c in completions]
+    config = {"model": str(reward_run.run_dir)}
+    scores = [r["score"] for r in child_run(job_id, "score", config, rows, stoppable=stoppable)]
     CompletionScore.objects.bulk_create(
         [
             CompletionScore(completion=c, reward_run=reward_run, score=s)

@@ -1,13 +1,13 @@
 """Writes that steer generation jobs: cancel, fail those whose worker is lost, queue scoring.
 
 - `generation_job_cancel`: a queued job is cancelled at once; a running one is marked
-  cancel-requested and its worker stops at the next batch (services_loop.JobStopped). Items
+  cancel-requested and its child process stops after its batch (services_loop_child). Items
   are made only when every model has finished, so a job stopped while generating keeps none.
 - `generation_jobs_fail_stale` / `generation_jobs_fail_orphaned`: like training runs
   (services.runs_fail_stale), a running job whose heartbeat is older than
   CHORUS_TRAINING_STALE_SECONDS is failed "worker lost: ..." when jobs are listed or viewed and
-  when a worker starts. The worker writes a heartbeat every batch, so a single batch (or
-  loading a model) must take less than that.
+  when a worker starts. The worker writes a heartbeat every few seconds while the job's child
+  process runs, even while it loads a model.
 - `scoring_job_create`: a background job (purpose SCORING) in which a succeeded reward run
   scores the completions a project already has; the scores show as "reward model vs people".
 """

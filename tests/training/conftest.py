@@ -78,3 +78,11 @@ def tiny_base_model(tmp_path_factory):
 def runs_dir(settings, tmp_path):
     settings.CHORUS_RUNS_DIR = tmp_path / "runs"
     return settings.CHORUS_RUNS_DIR
+
+
+@pytest.fixture
+def ml_in_process(monkeypatch):
+    """Generation jobs run `python -m training.ml` in the test's thread (fakes apply)."""
+    from tests.training.loop_fixtures import ml_run_in_process
+
+    monkeypatch.setattr("training.services_loop_child.ml_run", ml_run_in_process)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 from training.ml.generate import Generated
 from training.models import RunKind, RunStatus, TrainingRun
@@ -45,3 +49,31 @@ def fake_generate_local(path, prompts, k, settings, on_batch=None):  # noqa: ANN
     if on_batch:
         on_batch(len(out), len(out))
     return out
+
+
+class _Lines:
+    """A text stream handing every line written to `on_line`, then calling `on_tick`."""
+
+    def __init__(self, on_line: Callable[[str], None], on_tick: Callable[[], None]):
+        self.on_line, self.on_tick = on_line, on_tick
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            self.on_line(line)
+            self.on_tick()
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def ml_run_in_process(
+    args: list[str], *, log_path: Path, env: dict[str, str], on_line: Any, on_tick: Any
+) -> int:
+    """services_loop_child.ml_run without the child process: `training.ml.__main__.main` runs in the
+    test's thread, so generation faked with monkeypatch applies and each line is relayed (and
+    the database written) as it is printed."""
+    from training.ml.__main__ import main
+
+    with mock.patch.dict(os.environ, env):
+        return main(args, out=_Lines(on_line, on_tick))  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from tests.factories import ProjectFactory, PromptFactory, item_create
 from tests.training.conftest import judge
 from tests.training.loop_fixtures import fake_generate_local, finished_run
 from tests.training.loop_stub import openai_stub, stub_url
-from training import services_loop
+from training import services_loop, services_loop_child
 from training.models import CompletionScore, GenerationJob, GenerationPurpose, RunKind, RunStatus
 from training.services_loop import generation_job_create, generation_job_execute
 from training.services_loop_control import (
@@ -27,7 +27,7 @@ from training.services_loop_control import (
 )
 from training.tasks_loop import _fail_jobs_of_lost_workers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ml_in_process")]
 
 SAMPLING = {"max_new_tokens": 8, "temperature": 1, "top_p": 1, "seed": 0, "batch_size": 8}
 
@@ -212,6 +212,8 @@ def test_a_running_job_stops_at_the_next_batch_and_makes_nothing(
 
 
 def test_the_heartbeat_moves_with_every_batch(researcher, pairwise, model_dir, monkeypatch):
+    # Progress is written at most every PROGRESS_SECONDS; unthrottled here: a write per batch.
+    monkeypatch.setattr(services_loop_child, "PROGRESS_SECONDS", 0)
     beats = []
 
     def generate(path, prompts, k, settings, on_batch=None):  # noqa: ANN001, ANN202

@@ -18,7 +18,7 @@ from training.models import CompletionScore, GenerationPurpose, RunKind, RunStat
 from training.selectors_loop import evaluation_report, lineage, reward_agreement
 from training.services_loop import evaluation_create, generation_job_create, generation_job_execute
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ml_in_process")]
 
 
 @pytest.fixture

@@ -181,3 +181,136 @@ def test_two_processes_under_torchrun_split_the_batches(tiny_lm: str, tmp_path: 
     assert events[-1]["event"] == "result" and events[-1]["steps"] == 3  # 48 pairs / 8 / 2
     assert events[-1]["metrics"]["eval/pairs"] == 16
     assert (tmp_path / "out" / "model.safetensors").exists()
+
+
+# --- generate and score --------------------------------------------------------------------
+
+PROMPT = [{"role": "user", "content": "tell me about cats"}]
+
+
+def _prompts(path: Path, n: int) -> Path:
+    path.write_text("".join(json.dumps({"prompt": PROMPT}) + "\n" for _ in range(n)))
+    return path
+
+
+def test_generate_from_an_endpoint_writes_rows_and_progress(tmp_path: Path, capsys) -> None:
+    from tests.training.loop_stub import openai_stub, stub_url
+    from training.ml.__main__ import main
+
+    data = _prompts(tmp_path / "prompts.jsonl", 3)
+    with openai_stub() as server:
+        config = {
+            "endpoint": stub_url(server), "api_model": "served", "samples_per_prompt": 2,
+            "sampling": {"batch_size": 2},
+        }  # fmt: skip
+        args = ["generate", "--config", json.dumps(config), "--data", str(data)]
+        assert main([*args, "--output-dir", str(tmp_path / "out")]) == 0
+    events = _lines(capsys.readouterr().out)
+    assert [(e["event"], e.get("step"), e.get("total_steps")) for e in events] == [
+        ("progress", 4, 6),
+        ("progress", 6, 6),
+        ("result", None, None),
+    ]
+    assert events[-1] == {
+        "event": "result", "output": str(tmp_path / "out" / "generated.jsonl"),
+        "cancelled": False, "rows": 6,
+    }  # fmt: skip
+    rows = _lines((tmp_path / "out" / "generated.jsonl").read_text())
+    assert [(r["prompt_index"], r["sample"]) for r in rows] == [
+        (p, s) for p in range(3) for s in (0, 1)
+    ]
+    assert rows[0]["text"].startswith("reply 0 to") and rows[0]["finished"] is True
+
+
+def test_generate_stops_at_the_cancel_file_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    from tests.training.loop_stub import openai_stub, stub_url
+    from training.ml.__main__ import main
+
+    data = _prompts(tmp_path / "prompts.jsonl", 4)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "CANCEL").touch()
+    with openai_stub() as server:
+        config = {"endpoint": stub_url(server), "api_model": "m", "sampling": {"batch_size": 1}}
+        args = ["generate", "--config", json.dumps(config), "--data", str(data)]
+        assert main([*args, "--output-dir", str(out)]) == 0
+    assert len(server.requests) == 1  # it stopped after the first batch
+    events = _lines(capsys.readouterr().out)
+    assert events[-1] == {"event": "result", "output": None, "cancelled": True, "rows": 0}
+    assert not (out / "generated.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "config", "line", "message"),
+    [
+        ("generate", {"model": "m"}, '{"prompt": []}', "line 2: field 'prompt' must hold at least one message"),
+        ("generate", {"model": "m"}, '{"prompt": [{"role": "robot", "content": "x"}]}', "line 2: field 'prompt[0]'.role must be one of"),
+        ("score", {"model": "m"}, json.dumps({"prompt": PROMPT}), "line 2: missing field 'completion'"),
+    ],
+)  # fmt: skip
+def test_generate_and_score_exit_2_naming_the_bad_line_and_field(
+    tmp_path: Path, capsys, command: str, config: dict, line: str, message: str
+) -> None:
+    from training.ml.__main__ import main
+
+    good = {"prompt": PROMPT, "completion": "hi"}
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps(good) + "\n" + line + "\n")
+    args = [command, "--config", json.dumps(config), "--data", str(data)]
+    assert main([*args, "--output-dir", str(tmp_path / "out")]) == 2
+    (event,) = _lines(capsys.readouterr().out)
+    assert event["kind"] == "data" and f"rows.jsonl: {message}" in event["message"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"model": "m", "temperature": 1}, "unknown field 'temperature'"),
+        ({"samples_per_prompt": 2}, "give one of the fields 'model' or 'endpoint'"),
+        ({"model": "m", "samples_per_prompt": "2"}, "field 'samples_per_prompt' must be int"),
+        ({"model": "m", "sampling": {"top_p": 0}}, "field 'sampling': need temperature >= 0"),
+    ],
+)
+def test_generate_exits_2_naming_a_bad_config_field(
+    tmp_path: Path, capsys, config, message
+) -> None:
+    from training.ml.__main__ import main
+
+    data = _prompts(tmp_path / "prompts.jsonl", 1)
+    args = ["generate", "--config", json.dumps(config), "--data", str(data)]
+    assert main([*args, "--output-dir", str(tmp_path / "out")]) == 2
+    (event,) = _lines(capsys.readouterr().out)
+    assert event["kind"] == "config" and message in event["message"]
+
+
+@pytest.mark.slow
+def test_generate_and_score_a_local_model_in_a_subprocess(tiny_lm: str, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    data = _prompts(tmp_path / "prompts.jsonl", 3)
+    config = {
+        "model": tiny_lm,
+        "samples_per_prompt": 2,
+        "sampling": {"max_new_tokens": 4, "batch_size": 4},
+    }
+    generate = subprocess.run(
+        [sys.executable, "-m", "training.ml", "generate", "--config", json.dumps(config),
+         "--data", str(data), "--output-dir", str(tmp_path / "gen")],
+        capture_output=True, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert generate.returncode == 0, generate.stderr
+    events = _lines(generate.stdout)
+    assert [e["step"] for e in events[:-1]] == [4, 6] and events[-1]["rows"] == 6
+    rows = _lines((tmp_path / "gen" / "generated.jsonl").read_text())
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "".join(json.dumps({"prompt": PROMPT, "completion": r["text"]}) + "\n" for r in rows)
+    )
+    score = subprocess.run(
+        [sys.executable, "-m", "training.ml", "score", "--config", json.dumps({"model": tiny_lm, "batch_size": 4}),
+         "--data", str(pairs), "--output-dir", str(tmp_path / "score")],
+        capture_output=True, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert score.returncode == 0, score.stderr
+    assert [e["phase"] for e in _lines(score.stdout)[:-1]] == ["score", "score"]
+    scores = _lines((tmp_path / "score" / "scores.jsonl").read_text())
+    assert len(scores) == 6 and all(isinstance(s["score"], float) for s in scores)
