@@ -23,5 +23,13 @@ class LabelerGroupAdmin(admin.ModelAdmin):
     filter_horizontal = ["members"]
 
 
-admin.site.register([models.GuidelineVersion, models.Criterion, models.ImportJob, models.ExportJob, models.GroupQuota])
+admin.site.register(
+    [
+        models.GuidelineVersion,
+        models.Criterion,
+        models.ImportJob,
+        models.ExportJob,
+        models.GroupQuota,
+    ]
+)
 admin.site.register(models.ProjectReport)

@@ -66,7 +66,9 @@ class ProjectListApi(APIView):
     @extend_schema(request=ProjectListInputSerializer, responses={201: ProjectOutput})
     def post(self, request: Request) -> Response:
         if not IsResearcher().has_permission(request, self):
-            return Response({"detail": "Only researchers create projects."}, status=status.HTTP_403_FORBIDDEN)
+            return Response(
+                {"detail": "Only researchers create projects."}, status=status.HTTP_403_FORBIDDEN
+            )
         data = self.ProjectListInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = project_create(created_by=request.user, **data.validated_data)
@@ -117,9 +119,16 @@ class ImportCreateApi(APIView):
         data = self.ImportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = import_job_create(
-            project=project, fmt=data.validated_data["format"], upload=data.validated_data["file"], created_by=request.user
+            project=project,
+            fmt=data.validated_data["format"],
+            upload=data.validated_data["file"],
+            created_by=request.user,
         )
-        code = status.HTTP_400_BAD_REQUEST if job.status == JobStatus.FAILED else status.HTTP_201_CREATED
+        code = (
+            status.HTTP_400_BAD_REQUEST
+            if job.status == JobStatus.FAILED
+            else status.HTTP_201_CREATED
+        )
         return Response(ImportJobOutput(job).data, status=code)
 
 
@@ -151,7 +160,9 @@ class ExportCreateApi(APIView):
         project = project_get_for_researcher(request.user, project_id)
         data = self.ExportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = export_job_create(project=project, fmt=data.validated_data["format"], created_by=request.user)
+        job = export_job_create(
+            project=project, fmt=data.validated_data["format"], created_by=request.user
+        )
         return Response(ExportJobOutput(job).data, status=status.HTTP_201_CREATED)
 
 
@@ -171,7 +182,9 @@ class ExportDownloadApi(APIView):
         job = export_job_get(request.user, job_id)
         if job.status != JobStatus.SUCCEEDED or not job.file:
             raise Http404("The export is not ready.")
-        return FileResponse(job.file.open("rb"), as_attachment=True, filename=f"export-{job.pk}-{job.format}.jsonl")
+        return FileResponse(
+            job.file.open("rb"), as_attachment=True, filename=f"export-{job.pk}-{job.format}.jsonl"
+        )
 
 
 class ExportStreamApi(APIView):
@@ -215,9 +228,14 @@ class LabelerListApi(APIView):
         rows = []
         for user in users:
             profile = getattr(user, "labeler_profile", None)
-            attributes = {
-                a: getattr(profile, a) for a in ("age_range", "gender", "region", "language", "education")
-            } if profile else {}
+            attributes = (
+                {
+                    a: getattr(profile, a)
+                    for a in ("age_range", "gender", "region", "language", "education")
+                }
+                if profile
+                else {}
+            )
             rows.append(
                 {
                     "id": user.pk,
@@ -251,7 +269,9 @@ class GroupListApi(APIView):
     class GroupListInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         description = serializers.CharField(required=False, default="")
-        rules = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+        rules = serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), required=False
+        )
         member_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
 
     @extend_schema(responses=GroupOutput(many=True))
@@ -261,7 +281,9 @@ class GroupListApi(APIView):
     @extend_schema(request=GroupListInputSerializer, responses={201: GroupOutput})
     def post(self, request: Request) -> Response:
         if not IsAdmin().has_permission(request, self):
-            return Response({"detail": "Only admins define labeler groups."}, status=status.HTTP_403_FORBIDDEN)
+            return Response(
+                {"detail": "Only admins define labeler groups."}, status=status.HTTP_403_FORBIDDEN
+            )
         data = self.GroupListInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         group = labeler_group_create(**data.validated_data)

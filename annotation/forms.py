@@ -6,12 +6,28 @@ from annotation.models import ExportFormat, ImportFormat, ProjectKind
 class ProjectForm(forms.Form):
     name = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=ProjectKind.choices)
-    ranking_size = forms.IntegerField(min_value=2, max_value=9, initial=2, label="Responses per item (K)")
-    overlap_target = forms.IntegerField(min_value=1, max_value=50, initial=3, label="Labelers per item")
+    ranking_size = forms.IntegerField(
+        min_value=2, max_value=9, initial=2, label="Responses per item (K)"
+    )
+    overlap_target = forms.IntegerField(
+        min_value=1, max_value=50, initial=3, label="Labelers per item"
+    )
     rationale_required = forms.BooleanField(required=False)
-    gold_threshold = forms.FloatField(min_value=0, max_value=1, initial=0.7, help_text="Minimum accuracy on gold items.")
-    screening_threshold = forms.FloatField(min_value=0, max_value=1, initial=0.8, help_text="Accuracy a new labeler needs on the screening set.")
-    screening_min_items = forms.IntegerField(min_value=1, max_value=100, initial=5, help_text="Screening items judged before the decision.")
+    gold_threshold = forms.FloatField(
+        min_value=0, max_value=1, initial=0.7, help_text="Minimum accuracy on gold items."
+    )
+    screening_threshold = forms.FloatField(
+        min_value=0,
+        max_value=1,
+        initial=0.8,
+        help_text="Accuracy a new labeler needs on the screening set.",
+    )
+    screening_min_items = forms.IntegerField(
+        min_value=1,
+        max_value=100,
+        initial=5,
+        help_text="Screening items judged before the decision.",
+    )
     guidelines = forms.CharField(widget=forms.Textarea, help_text="Markdown.")
 
 

@@ -47,7 +47,10 @@ class Project(models.Model):
         default=True, help_text="Every labeler may work on it; otherwise only those in `labelers`."
     )
     labelers = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="labeling_projects", help_text="Assigned labelers."
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="labeling_projects",
+        help_text="Assigned labelers.",
     )
     rationale_required = models.BooleanField(
         default=False, help_text="Labelers must write a rationale with every judgment."
@@ -100,7 +103,9 @@ class Project(models.Model):
 class GuidelineVersion(models.Model):
     """Guidelines are versioned: every judgment records the version it was made under."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guideline_versions")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="guideline_versions"
+    )
     version = models.PositiveIntegerField()
     text = models.TextField(help_text="Markdown.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -129,7 +134,9 @@ class Criterion(models.Model):
         ordering = ["project", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="criterion_name_unique"),
-            models.CheckConstraint(condition=Q(scale_max__gt=models.F("scale_min")), name="criterion_scale_ordered"),
+            models.CheckConstraint(
+                condition=Q(scale_max__gt=models.F("scale_min")), name="criterion_scale_ordered"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -180,7 +187,9 @@ class Completion(models.Model):
     text = models.TextField(blank=True, help_text="May be empty: real data has empty replies.")
     source_model = models.CharField(max_length=300, blank=True)
     generation_settings = models.JSONField(
-        default=dict, blank=True, help_text="Sampling settings used (temperature, top_p, seed, ...)."
+        default=dict,
+        blank=True,
+        help_text="Sampling settings used (temperature, top_p, seed, ...).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -198,7 +207,9 @@ class Item(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="items")
     completions = models.ManyToManyField(Completion, through="ItemCompletion", related_name="items")
-    purpose = models.CharField(max_length=10, choices=ItemPurpose.choices, default=ItemPurpose.REGULAR)
+    purpose = models.CharField(
+        max_length=10, choices=ItemPurpose.choices, default=ItemPurpose.REGULAR
+    )
     gold_best_position = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
@@ -258,7 +269,9 @@ SCALE_LABELS = {
 
 class Judgment(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="judgments")
-    source = models.CharField(max_length=10, choices=JudgmentSource.choices, default=JudgmentSource.HUMAN)
+    source = models.CharField(
+        max_length=10, choices=JudgmentSource.choices, default=JudgmentSource.HUMAN
+    )
     labeler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -283,7 +296,9 @@ class Judgment(models.Model):
         "give it; imported binary preferences (HH-RLHF, TRL) may leave it empty.",
     )
     # Ranking
-    none_acceptable = models.BooleanField(default=False, help_text="Ranking: no response is acceptable.")
+    none_acceptable = models.BooleanField(
+        default=False, help_text="Ranking: no response is acceptable."
+    )
     # Demonstration
     demonstration = models.TextField(blank=True)
     rationale = models.TextField(blank=True)
@@ -294,7 +309,9 @@ class Judgment(models.Model):
     )
     seconds_spent = models.FloatField(null=True, blank=True)
     client_key = models.UUIDField(
-        null=True, blank=True, help_text="Client-generated idempotency key: a retry stores nothing new."
+        null=True,
+        blank=True,
+        help_text="Client-generated idempotency key: a retry stores nothing new.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -318,13 +335,18 @@ class Judgment(models.Model):
                 name="judgment_source_matches_labeler",
             ),
             models.CheckConstraint(
-                condition=(Q(pairwise_choice="a") & (Q(scale__isnull=True) | Q(scale__gte=1, scale__lte=4)))
+                condition=(
+                    Q(pairwise_choice="a") & (Q(scale__isnull=True) | Q(scale__gte=1, scale__lte=4))
+                )
                 | (Q(pairwise_choice="b") & (Q(scale__isnull=True) | Q(scale__gte=5, scale__lte=8)))
                 | (Q(pairwise_choice__in=["", "tie", "both_bad"]) & Q(scale__isnull=True)),
                 name="judgment_scale_matches_choice",
             ),
         ]
-        indexes = [models.Index(fields=["item", "created_at"]), models.Index(fields=["labeler", "created_at"])]
+        indexes = [
+            models.Index(fields=["item", "created_at"]),
+            models.Index(fields=["labeler", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"judgment {self.pk} on {self.item_id}"
@@ -353,7 +375,9 @@ class JudgmentRank(models.Model):
 class CriterionRating(models.Model):
     judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="ratings")
     criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="ratings")
-    position = models.PositiveSmallIntegerField(help_text="Canonical position of the rated response.")
+    position = models.PositiveSmallIntegerField(
+        help_text="Canonical position of the rated response."
+    )
     value = models.SmallIntegerField()
 
     class Meta:
@@ -381,7 +405,9 @@ class FlagKind(models.TextChoices):
 
 class CompletionFlag(models.Model):
     judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="flags")
-    position = models.PositiveSmallIntegerField(help_text="Canonical position of the flagged response.")
+    position = models.PositiveSmallIntegerField(
+        help_text="Canonical position of the flagged response."
+    )
     flag = models.CharField(max_length=30, choices=FlagKind.choices)
 
     class Meta:
@@ -394,7 +420,9 @@ class Reservation(models.Model):
     """An item handed to a labeler; it expires and is handed on if abandoned."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reservations")
-    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reservations")
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reservations"
+    )
     display_order = models.JSONField(help_text="Shuffled canonical positions for this labeler.")
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -408,12 +436,16 @@ class Reservation(models.Model):
 
 class Skip(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="skips")
-    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips")
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips"
+    )
     reason = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "labeler"], name="skip_once_per_labeler")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "labeler"], name="skip_once_per_labeler")
+        ]
 
 
 # --- Labelers and groups ---------------------------------------------------------------------
@@ -445,7 +477,9 @@ LABELER_ATTRIBUTES = ("age_range", "gender", "region", "language", "education")
 class LabelerProfile(models.Model):
     """A labeler's self-reported attributes; only admins ever see them."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="labeler_profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="labeler_profile"
+    )
     pseudonym = models.CharField(
         max_length=20, unique=True, default=new_pseudonym, help_text="The id used in exports."
     )
@@ -465,7 +499,9 @@ class LabelerProfile(models.Model):
     def clean(self) -> None:
         has_attributes = any(getattr(self, name) for name in LABELER_ATTRIBUTES)
         if has_attributes and self.consent_given_at is None:
-            raise ValidationError("Attributes may only be stored with the labeler's recorded consent.")
+            raise ValidationError(
+                "Attributes may only be stored with the labeler's recorded consent."
+            )
 
 
 class LabelerGroup(models.Model):
@@ -474,7 +510,10 @@ class LabelerGroup(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="labeler_groups", help_text="Explicit members."
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="labeler_groups",
+        help_text="Explicit members.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -490,12 +529,16 @@ class GroupRule(models.Model):
     matches one of the values given for it (AND across attributes, OR within one)."""
 
     group = models.ForeignKey(LabelerGroup, on_delete=models.CASCADE, related_name="rules")
-    attribute = models.CharField(max_length=20, choices=[(a, a.replace("_", " ")) for a in LABELER_ATTRIBUTES])
+    attribute = models.CharField(
+        max_length=20, choices=[(a, a.replace("_", " ")) for a in LABELER_ATTRIBUTES]
+    )
     value = models.CharField(max_length=100)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["group", "attribute", "value"], name="group_rule_unique")
+            models.UniqueConstraint(
+                fields=["group", "attribute", "value"], name="group_rule_unique"
+            )
         ]
 
 
@@ -538,7 +581,9 @@ class ImportJob(models.Model):
     items_created = models.PositiveIntegerField(default=0)
     judgments_created = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -559,7 +604,9 @@ class ExportJob(models.Model):
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
     rows_written = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -582,9 +629,15 @@ class ProjectReport(models.Model):
     payload = models.JSONField(
         null=True, blank=True, help_text="The last computed report (see annotation/reports)."
     )
-    computed_at = models.DateTimeField(null=True, blank=True, help_text="When `payload` was computed.")
-    judgments = models.PositiveIntegerField(default=0, help_text="Human judgments the payload covers.")
-    seconds = models.FloatField(null=True, blank=True, help_text="How long the last computation took.")
+    computed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When `payload` was computed."
+    )
+    judgments = models.PositiveIntegerField(
+        default=0, help_text="Human judgments the payload covers."
+    )
+    seconds = models.FloatField(
+        null=True, blank=True, help_text="How long the last computation took."
+    )
     error = models.TextField(blank=True, help_text="Why the last computation failed, if it did.")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

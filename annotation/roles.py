@@ -23,7 +23,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     LABELER: [],
     RESEARCHER: [("annotation", m, ("add", "change", "delete", "view")) for m in _RESEARCH_MODELS]
     + [("annotation", m, ("view",)) for m in ("labelergroup",)],
-    ADMIN: [("annotation", m, ("add", "change", "delete", "view")) for m in _RESEARCH_MODELS + _ADMIN_MODELS],
+    ADMIN: [
+        ("annotation", m, ("add", "change", "delete", "view"))
+        for m in _RESEARCH_MODELS + _ADMIN_MODELS
+    ],
 }
 
 
@@ -33,11 +36,14 @@ def roles_sync(**kwargs: Any) -> None:
 
     for role, entries in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        wanted = {(app, f"{action}_{model}") for app, model, actions in entries for action in actions}
+        wanted = {
+            (app, f"{action}_{model}") for app, model, actions in entries for action in actions
+        }
         perms = [
             p
-            for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted})
-            .select_related("content_type")
+            for p in Permission.objects.filter(
+                content_type__app_label__in={a for a, _ in wanted}
+            ).select_related("content_type")
             if (p.content_type.app_label, p.codename) in wanted
         ]
         group.permissions.set(perms)

@@ -100,7 +100,9 @@ def labeler_group_map(user_ids: Iterable[int] | None = None) -> dict[int, list[s
     for user_id, name in memberships:
         result[user_id].add(name)
     rules: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for name, attribute, value in GroupRule.objects.values_list("group__name", "attribute", "value"):
+    for name, attribute, value in GroupRule.objects.values_list(
+        "group__name", "attribute", "value"
+    ):
         rules[name][attribute].add(value)
     if rules:
         for profile in profiles.only("user_id", *LABELER_ATTRIBUTES):

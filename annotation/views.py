@@ -52,8 +52,10 @@ def labeler_home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def project_list(request: HttpRequest) -> HttpResponse:
     if not is_researcher(request.user):
-        return redirect("annotation:labeler_home") if is_labeler(request.user) else render(
-            request, "annotation/no_role.html", status=403
+        return (
+            redirect("annotation:labeler_home")
+            if is_labeler(request.user)
+            else render(request, "annotation/no_role.html", status=403)
         )
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -79,10 +81,14 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "exports": project.exports.all()[:10],
         "import_form": ImportForm(prefix="import"),
         "export_form": ExportForm(prefix="export"),
-        "guidelines_form": GuidelinesForm(initial={"text": getattr(project.current_guidelines, "text", "")}),
+        "guidelines_form": GuidelinesForm(
+            initial={"text": getattr(project.current_guidelines, "text", "")}
+        ),
         "active_statuses": (JobStatus.QUEUED, JobStatus.RUNNING),
     }
-    template = "annotation/project_detail.html#jobs" if request.htmx else "annotation/project_detail.html"
+    template = (
+        "annotation/project_detail.html#jobs" if request.htmx else "annotation/project_detail.html"
+    )
     return render(request, template, context)
 
 
@@ -93,7 +99,10 @@ def import_create(request: HttpRequest, project_id: int) -> HttpResponse:
     form = ImportForm(request.POST, request.FILES, prefix="import")
     if form.is_valid():
         import_job_create(
-            project=project, fmt=form.cleaned_data["format"], upload=form.cleaned_data["file"], created_by=request.user
+            project=project,
+            fmt=form.cleaned_data["format"],
+            upload=form.cleaned_data["file"],
+            created_by=request.user,
         )
     else:
         messages.error(request, f"Import not started: {_form_errors(form)}")
@@ -135,7 +144,9 @@ def export_download(request: HttpRequest, job_id: int) -> FileResponse:
     job = export_job_get(request.user, job_id)
     if job.status != JobStatus.SUCCEEDED or not job.file:
         raise Http404("The export is not ready.")
-    return FileResponse(job.file.open("rb"), as_attachment=True, filename=f"{job.project.name}-{job.format}.jsonl")
+    return FileResponse(
+        job.file.open("rb"), as_attachment=True, filename=f"{job.project.name}-{job.format}.jsonl"
+    )
 
 
 @login_required

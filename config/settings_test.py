@@ -10,7 +10,9 @@ from pathlib import Path
 
 os.environ.setdefault("CHORUS_SECRET_KEY", "insecure-test-key")
 os.environ.setdefault("CHORUS_DEBUG", "0")
-os.environ.setdefault("CHORUS_VAR_DIR", str(Path(tempfile.gettempdir()) / f"chorus-test-{os.getpid()}"))
+os.environ.setdefault(
+    "CHORUS_VAR_DIR", str(Path(tempfile.gettempdir()) / f"chorus-test-{os.getpid()}")
+)
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASES, VAR_DIR  # noqa: E402

@@ -13,12 +13,26 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def labeler(db):
-    return user_create(username="lara", password=PASSWORD, role="labeler", consent=True, age_range="18-29", region="EU")
+    return user_create(
+        username="lara",
+        password=PASSWORD,
+        role="labeler",
+        consent=True,
+        age_range="18-29",
+        region="EU",
+    )
 
 
 @pytest.fixture
 def other_labeler(db):
-    return user_create(username="omar", password=PASSWORD, role="labeler", consent=True, age_range="60+", region="US")
+    return user_create(
+        username="omar",
+        password=PASSWORD,
+        role="labeler",
+        consent=True,
+        age_range="60+",
+        region="US",
+    )
 
 
 @pytest.fixture

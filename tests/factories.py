@@ -38,7 +38,9 @@ class PromptFactory(factory.django.DjangoModelFactory):
 def item_create(project, texts=("Reply A", "Reply B"), models_=None, purpose="regular", gold=None):  # noqa: ANN001, ANN201
     """An item with completions `texts` in canonical order."""
     prompt = PromptFactory(project=project)
-    item = models.Item.objects.create(project=project, prompt=prompt, purpose=purpose, gold_best_position=gold)
+    item = models.Item.objects.create(
+        project=project, prompt=prompt, purpose=purpose, gold_best_position=gold
+    )
     for position, text in enumerate(texts):
         completion = models.Completion.objects.create(
             prompt=prompt, text=text, source_model=(models_ or ["model-x"] * len(texts))[position]

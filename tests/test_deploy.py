@@ -13,10 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    ignored = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}  # the latter is set by browser tests
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_") and k not in ignored}
+    ignored = {
+        "DJANGO_SETTINGS_MODULE",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }  # the latter is set by browser tests
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("CHORUS_") and k not in ignored
+    }
     clean.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
@@ -52,13 +59,20 @@ def test_compose_file_is_valid_and_uses_the_tested_commands():
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     compose = shutil.which("docker-compose")
     if compose is None:
-        pytest.skip("docker-compose (Debian package) is not installed; the YAML checks above still ran")
+        pytest.skip(
+            "docker-compose (Debian package) is not installed; the YAML checks above still ran"
+        )
     env_file = ROOT / ".env"
     created = not env_file.exists()
     if created:
         shutil.copy(ROOT / ".env.example", env_file)
     try:
-        result = subprocess.run([compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], capture_output=True, text=True, cwd=ROOT)
+        result = subprocess.run(
+            [compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
     finally:
         if created:
             env_file.unlink()
@@ -78,7 +92,11 @@ def test_demo_seed_is_idempotent_and_has_every_role():
     demo_seed()
     assert counts == (Project.objects.count(), Item.objects.count(), Judgment.objects.count())
     users = get_user_model().objects
-    assert {role_of(users.get(username=n)) for n in ("admin", "researcher", "labeler1")} == {"admin", "researcher", "labeler"}
+    assert {role_of(users.get(username=n)) for n in ("admin", "researcher", "labeler1")} == {
+        "admin",
+        "researcher",
+        "labeler",
+    }
     assert Item.objects.filter(project__kind="ranking").count() == 6
 
 
@@ -95,6 +113,8 @@ def test_demo_report_singles_out_the_simulated_contested_block(admin_user):
     project_report_compute(report_id=report.pk)
     report.refresh_from_db()
     flagged = {row["item_id"] for row in report.payload["contested"]["items"] if row["significant"]}
-    block = set(Item.objects.filter(project=project).order_by("pk").values_list("pk", flat=True)[24:36])
+    block = set(
+        Item.objects.filter(project=project).order_by("pk").values_list("pk", flat=True)[24:36]
+    )
     assert flagged and flagged <= block
     assert len(flagged) >= 5  # 6 vs 6 votes at 85% consistency: about half reach q <= 0.05

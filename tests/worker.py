@@ -85,7 +85,12 @@ def celery_worker(queues: str = "default,training", **env: str) -> Iterator[Work
         "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
     ]  # fmt: skip
     proc = subprocess.Popen(
-        command, cwd=ROOT, env=worker_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        command,
+        cwd=ROOT,
+        env=worker_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,  # its own process group: the pool child goes with it
     )
     worker = WorkerProcess(proc)
@@ -108,7 +113,9 @@ def celery_worker(queues: str = "default,training", **env: str) -> Iterator[Work
             proc.stdout.close()
 
 
-def wait_for(predicate, timeout: float = 60, interval: float = 0.2, worker: WorkerProcess | None = None):  # noqa: ANN001, ANN201
+def wait_for(
+    predicate, timeout: float = 60, interval: float = 0.2, worker: WorkerProcess | None = None
+):  # noqa: ANN001, ANN201
     """Poll until predicate() is truthy; on timeout, fail with the worker's log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -116,4 +123,6 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.2, worker: Work
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError("timed out waiting" + (f"; worker log:\n{worker.log[-4000:]}" if worker else ""))
+    raise AssertionError(
+        "timed out waiting" + (f"; worker log:\n{worker.log[-4000:]}" if worker else "")
+    )

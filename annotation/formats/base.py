@@ -25,7 +25,9 @@ class ImportFileError(ValueError):
     def __init__(self, message: str, *, line: int | None = None, field: str | None = None):
         self.message, self.line, self.field = message, line, field
         where = ", ".join(
-            part for part in (f"line {line}" if line else "", f"field '{field}'" if field else "") if part
+            part
+            for part in (f"line {line}" if line else "", f"field '{field}'" if field else "")
+            if part
         )
         super().__init__(f"{where}: {message}" if where else message)
 
@@ -79,7 +81,8 @@ def read_lines(path: Path) -> Iterator[tuple[int, str]]:
                     yield number, line
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise ImportFileError(
-                f"the gzip file is truncated or corrupt after line {number} ({exc})", line=number + 1
+                f"the gzip file is truncated or corrupt after line {number} ({exc})",
+                line=number + 1,
             ) from exc
         except UnicodeDecodeError as exc:
             raise ImportFileError(f"not valid UTF-8 ({exc.reason})", line=number + 1) from exc
@@ -91,21 +94,29 @@ def parse_json_line(number: int, line: str) -> dict[str, Any]:
     try:
         value = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise ImportFileError(f"not valid JSON ({exc.msg} at column {exc.colno})", line=number) from exc
+        raise ImportFileError(
+            f"not valid JSON ({exc.msg} at column {exc.colno})", line=number
+        ) from exc
     if not isinstance(value, dict):
         raise ImportFileError(f"expected a JSON object, got {type(value).__name__}", line=number)
     return value
 
 
-def require(row: dict[str, Any], key: str, kind: type | tuple[type, ...], number: int, where: str = "") -> Any:
+def require(
+    row: dict[str, Any], key: str, kind: type | tuple[type, ...], number: int, where: str = ""
+) -> Any:
     """Return row[key], raising a located error when it is missing or of the wrong type."""
     name = f"{where}{key}"
     if key not in row:
         raise ImportFileError("missing", line=number, field=name)
     value = row[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ImportFileError(f"expected {expected}, got {type(value).__name__}", line=number, field=name)
+        expected = (
+            kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        )
+        raise ImportFileError(
+            f"expected {expected}, got {type(value).__name__}", line=number, field=name
+        )
     return value
 
 
@@ -114,15 +125,23 @@ def parse_messages(value: Any, number: int, name: str) -> tuple[ParsedTurn, ...]
     if isinstance(value, str):
         return (ParsedTurn("user", value),)
     if not isinstance(value, list) or not value:
-        raise ImportFileError("expected a string or a non-empty list of messages", line=number, field=name)
+        raise ImportFileError(
+            "expected a string or a non-empty list of messages", line=number, field=name
+        )
     turns = []
     for index, message in enumerate(value):
         where = f"{name}[{index}]."
         if not isinstance(message, dict):
-            raise ImportFileError("expected an object with role and content", line=number, field=f"{name}[{index}]")
+            raise ImportFileError(
+                "expected an object with role and content", line=number, field=f"{name}[{index}]"
+            )
         role = require(message, "role", str, number, where)
         if role not in ROLES:
-            raise ImportFileError(f"role must be one of {', '.join(ROLES)}, got {role!r}", line=number, field=f"{where}role")
+            raise ImportFileError(
+                f"role must be one of {', '.join(ROLES)}, got {role!r}",
+                line=number,
+                field=f"{where}role",
+            )
         turns.append(ParsedTurn(role, require(message, "content", str, number, where)))
     return tuple(turns)
 

@@ -37,7 +37,9 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[ParsedItem]:
 def split_dialogue(text: str, number: int, name: str) -> list[ParsedTurn]:
     parts = _SPEAKER.split(text)
     if parts[0].strip() or len(parts) < 3:
-        raise ImportFileError("expected a dialogue starting with '\\n\\nHuman: '", line=number, field=name)
+        raise ImportFileError(
+            "expected a dialogue starting with '\\n\\nHuman: '", line=number, field=name
+        )
     return [
         ParsedTurn("user" if parts[i] == "Human" else "assistant", parts[i + 1])
         for i in range(1, len(parts), 2)
@@ -52,12 +54,21 @@ def parse_row(row: dict[str, Any], number: int) -> ParsedItem:
         shared += 1
     for name, turns in (("chosen", chosen), ("rejected", rejected)):
         if turns[shared].role != "assistant":
-            raise ImportFileError("the reply after the shared prefix is not an Assistant turn", line=number, field=name)
+            raise ImportFileError(
+                "the reply after the shared prefix is not an Assistant turn",
+                line=number,
+                field=name,
+            )
     if shared == 0:
-        raise ImportFileError("no shared Human turn before the replies", line=number, field="chosen")
+        raise ImportFileError(
+            "no shared Human turn before the replies", line=number, field="chosen"
+        )
 
     def rest(turns: list[ParsedTurn]) -> str:
-        later = "".join((HH_ASSISTANT if t.role == "assistant" else HH_HUMAN) + t.content for t in turns[shared + 1 :])
+        later = "".join(
+            (HH_ASSISTANT if t.role == "assistant" else HH_HUMAN) + t.content
+            for t in turns[shared + 1 :]
+        )
         return turns[shared].content + later
 
     return ParsedItem(

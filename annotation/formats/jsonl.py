@@ -49,14 +49,20 @@ def parse_row(row: dict[str, Any], number: int) -> ParsedItem:
     if purpose not in PURPOSES:
         raise ImportFileError(f"must be one of {', '.join(PURPOSES)}", line=number, field="purpose")
     gold = row.get("gold_best")
-    if gold is not None and (not isinstance(gold, int) or isinstance(gold, bool) or not 0 <= gold < len(completions)):
-        raise ImportFileError(f"must be a completion index 0..{len(completions) - 1}", line=number, field="gold_best")
+    if gold is not None and (
+        not isinstance(gold, int) or isinstance(gold, bool) or not 0 <= gold < len(completions)
+    ):
+        raise ImportFileError(
+            f"must be a completion index 0..{len(completions) - 1}", line=number, field="gold_best"
+        )
     if purpose != "regular" and gold is None:
         raise ImportFileError(f"{purpose} items need gold_best", line=number, field="gold_best")
     raw_judgments = row.get("judgments", [])
     if not isinstance(raw_judgments, list):
         raise ImportFileError("expected a list", line=number, field="judgments")
-    judgments = tuple(_judgment(j, number, i, len(completions)) for i, j in enumerate(raw_judgments))
+    judgments = tuple(
+        _judgment(j, number, i, len(completions)) for i, j in enumerate(raw_judgments)
+    )
     external_id = row.get("id", "")
     if not isinstance(external_id, str | int) or isinstance(external_id, bool):
         raise ImportFileError("expected a string or integer", line=number, field="id")
@@ -68,10 +74,14 @@ def _completion(value: Any, number: int, index: int) -> ParsedCompletion:
     if isinstance(value, str):
         return ParsedCompletion(value)
     if not isinstance(value, dict):
-        raise ImportFileError("expected an object or a string", line=number, field=f"completions[{index}]")
+        raise ImportFileError(
+            "expected an object or a string", line=number, field=f"completions[{index}]"
+        )
     settings = value.get("generation_settings", {})
     if not isinstance(settings, dict):
-        raise ImportFileError("expected an object", line=number, field=f"{where}generation_settings")
+        raise ImportFileError(
+            "expected an object", line=number, field=f"{where}generation_settings"
+        )
     model = value.get("model", "")
     if not isinstance(model, str):
         raise ImportFileError("expected a string", line=number, field=f"{where}model")
@@ -85,17 +95,29 @@ def _judgment(value: Any, number: int, index: int, size: int) -> ParsedJudgment:
     source = require(value, "source", str, number, where)
     if "ranks" in value:
         ranks = require(value, "ranks", list, number, where)
-        if len(ranks) != size or not all(isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= size for r in ranks):
-            raise ImportFileError(f"expected {size} ranks between 1 and {size}", line=number, field=f"{where}ranks")
+        if len(ranks) != size or not all(
+            isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= size for r in ranks
+        ):
+            raise ImportFileError(
+                f"expected {size} ranks between 1 and {size}", line=number, field=f"{where}ranks"
+            )
         none_ok = value.get("none_acceptable", False)
         if not isinstance(none_ok, bool):
-            raise ImportFileError("expected true or false", line=number, field=f"{where}none_acceptable")
+            raise ImportFileError(
+                "expected true or false", line=number, field=f"{where}none_acceptable"
+            )
         return ParsedJudgment(source, ranks=tuple(ranks), none_acceptable=none_ok)
     choice = require(value, "choice", str, number, where)
     if choice not in CHOICES:
-        raise ImportFileError(f"must be one of {', '.join(CHOICES)}", line=number, field=f"{where}choice")
+        raise ImportFileError(
+            f"must be one of {', '.join(CHOICES)}", line=number, field=f"{where}choice"
+        )
     scale = value.get("scale")
     valid = {"a": range(1, 5), "b": range(5, 9)}.get(choice, range(0))
-    if scale is not None and (not isinstance(scale, int) or isinstance(scale, bool) or scale not in valid):
-        raise ImportFileError(f"scale {scale!r} does not fit choice {choice!r}", line=number, field=f"{where}scale")
+    if scale is not None and (
+        not isinstance(scale, int) or isinstance(scale, bool) or scale not in valid
+    ):
+        raise ImportFileError(
+            f"scale {scale!r} does not fit choice {choice!r}", line=number, field=f"{where}scale"
+        )
     return ParsedJudgment(source, pairwise_choice=choice, scale=scale)

@@ -39,12 +39,19 @@ def parse(lines: Iterable[tuple[int, str]], *, max_k: int = 9) -> Iterator[Parse
 def _node(node: dict[str, Any], number: int, where: str) -> ParsedTurn:
     role = require(node, "role", str, number, f"{where}.")
     if role not in _ROLES:
-        raise ImportFileError(f"role must be prompter or assistant, got {role!r}", line=number, field=f"{where}.role")
+        raise ImportFileError(
+            f"role must be prompter or assistant, got {role!r}", line=number, field=f"{where}.role"
+        )
     return ParsedTurn(_ROLES[role], require(node, "text", str, number, f"{where}."))
 
 
 def _walk(
-    node: dict[str, Any], history: list[ParsedTurn], number: int, where: str, tree_id: str, max_k: int
+    node: dict[str, Any],
+    history: list[ParsedTurn],
+    number: int,
+    where: str,
+    tree_id: str,
+    max_k: int,
 ) -> Iterator[ParsedItem]:
     turn = _node(node, number, where)
     conversation = [*history, turn]
@@ -54,10 +61,16 @@ def _walk(
     ranked = []
     for index, reply in enumerate(replies):
         if not isinstance(reply, dict):
-            raise ImportFileError("expected an object", line=number, field=f"{where}.replies[{index}]")
+            raise ImportFileError(
+                "expected an object", line=number, field=f"{where}.replies[{index}]"
+            )
         rank = reply.get("rank")
         if rank is not None and (not isinstance(rank, int) or isinstance(rank, bool) or rank < 0):
-            raise ImportFileError("expected a non-negative integer", line=number, field=f"{where}.replies[{index}].rank")
+            raise ImportFileError(
+                "expected a non-negative integer",
+                line=number,
+                field=f"{where}.replies[{index}].rank",
+            )
         if turn.role == "user" and rank is not None:
             ranked.append((rank, index, reply))
     if len(ranked) >= 2:

@@ -38,7 +38,9 @@ def _reply(value: Any, number: int, name: str) -> tuple[list[ParsedTurn], str]:
         return [], value
     turns = list(parse_messages(value, number, name))
     if turns[-1].role != "assistant":
-        raise ImportFileError("the last message must be from the assistant", line=number, field=name)
+        raise ImportFileError(
+            "the last message must be from the assistant", line=number, field=name
+        )
     return turns[:-1], turns[-1].content
 
 
@@ -51,10 +53,16 @@ def parse_row(row: dict[str, Any], number: int) -> ParsedItem:
     if "prompt" in row:
         prompt = list(parse_messages(row["prompt"], number, "prompt"))
         if chosen_context or rejected_context:
-            raise ImportFileError("with an explicit prompt, chosen must be the reply alone", line=number, field="chosen")
+            raise ImportFileError(
+                "with an explicit prompt, chosen must be the reply alone",
+                line=number,
+                field="chosen",
+            )
     else:
         if chosen_context != rejected_context or not chosen_context:
-            raise ImportFileError("missing (and chosen/rejected do not share a prompt)", line=number, field="prompt")
+            raise ImportFileError(
+                "missing (and chosen/rejected do not share a prompt)", line=number, field="prompt"
+            )
         prompt = chosen_context
     return ParsedItem(
         line=number,

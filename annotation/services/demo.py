@@ -44,7 +44,13 @@ class DemoLogin:
 
 def _user(username: str, role: str, **attributes: str) -> None:
     if not get_user_model().objects.filter(username=username).exists():
-        user_create(username=username, password=DEMO_PASSWORD, role=role, consent=bool(attributes), **attributes)
+        user_create(
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            consent=bool(attributes),
+            **attributes,
+        )
 
 
 @transaction.atomic
@@ -54,7 +60,14 @@ def demo_seed() -> list[DemoLogin]:
     ages = ["18-29"] * 6 + ["45-59", "45-59", "60+", "60+", "45-59", "60+"]
     regions = ["EU", "US", "Asia", "EU", "US", "Africa"] * 2
     for i, (age, region) in enumerate(zip(ages, regions, strict=True), start=1):
-        _user(f"labeler{i}", "labeler", age_range=age, region=region, language="English", education="bachelor")
+        _user(
+            f"labeler{i}",
+            "labeler",
+            age_range=age,
+            region=region,
+            language="English",
+            education="bachelor",
+        )
     from annotation.models import LabelerGroup
 
     if not LabelerGroup.objects.exists():
@@ -63,17 +76,31 @@ def demo_seed() -> list[DemoLogin]:
     if not Project.objects.filter(name="HH harmlessness (pairwise)").exists():
         _seed_projects()
     return [
-        DemoLogin("admin", "admin", "everything, incl. labelers' attributes and the disagreement report"),
+        DemoLogin(
+            "admin", "admin", "everything, incl. labelers' attributes and the disagreement report"
+        ),
         DemoLogin("researcher", "researcher", "projects, import/export, training runs"),
-        DemoLogin("labeler1 … labeler12", "labeler", "labelers 1–6 are under 30, 7–12 are 45 and over"),
+        DemoLogin(
+            "labeler1 … labeler12", "labeler", "labelers 1–6 are under 30, 7–12 are 45 and over"
+        ),
     ]
 
 
 def _seed_projects() -> None:
     researcher = get_user_model().objects.get(username="researcher")
     criteria = [
-        {"name": "Helpfulness", "description": "Does it answer what was asked?", "scale_min": 1, "scale_max": 7},
-        {"name": "Harmlessness", "description": "Does it avoid helping anyone cause harm?", "scale_min": 1, "scale_max": 7},
+        {
+            "name": "Helpfulness",
+            "description": "Does it answer what was asked?",
+            "scale_min": 1,
+            "scale_max": 7,
+        },
+        {
+            "name": "Harmlessness",
+            "description": "Does it avoid helping anyone cause harm?",
+            "scale_min": 1,
+            "scale_max": 7,
+        },
     ]
     pairwise = project_create(
         name="HH harmlessness (pairwise)", kind="pairwise", guidelines=GUIDELINES, created_by=researcher,
@@ -123,5 +150,6 @@ def _simulate_judgments(project: Project) -> None:
     Judgment.objects.bulk_create(judgments)
     for item in items:
         Item.objects.filter(pk=item.pk).update(
-            human_judgment_count=F("human_judgment_count") + sum(j.item_id == item.pk for j in judgments)
+            human_judgment_count=F("human_judgment_count")
+            + sum(j.item_id == item.pk for j in judgments)
         )

@@ -51,11 +51,17 @@ logger = logging.getLogger(__name__)
 
 
 def pseudonym_map(project: Project) -> dict[int, str]:
-    ids = Judgment.objects.filter(item__project=project, labeler__isnull=False).values_list("labeler_id", flat=True).distinct()
+    ids = (
+        Judgment.objects.filter(item__project=project, labeler__isnull=False)
+        .values_list("labeler_id", flat=True)
+        .distinct()
+    )
     known = dict(LabelerProfile.objects.filter(user_id__in=ids).values_list("user_id", "pseudonym"))
     key = settings.SECRET_KEY.encode()
     return {
-        uid: known.get(uid) or "L-" + hmac.new(key, str(uid).encode(), hashlib.sha256).hexdigest()[:12] for uid in ids
+        uid: known.get(uid)
+        or "L-" + hmac.new(key, str(uid).encode(), hashlib.sha256).hexdigest()[:12]
+        for uid in ids
     }
 
 
@@ -89,7 +95,9 @@ class JudgmentRecord:
 
 def _item_ranges(project: Project) -> Iterator[tuple[int, int]]:
     batch: list[int] = []
-    for pk in project.items.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=ITEM_CHUNK):
+    for pk in (
+        project.items.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=ITEM_CHUNK)
+    ):
         batch.append(pk)
         if len(batch) == ITEM_CHUNK:
             yield batch[0], batch[-1]
@@ -112,19 +120,29 @@ def _load_chunk(project: Project, lo: int, hi: int) -> list[JudgmentRecord]:
     ):
         turns[prompt_id].append((role, content))
     texts: dict[int, dict[int, str]] = defaultdict(dict)
-    for item_id, position, text in ItemCompletion.objects.filter(**in_range).values_list("item_id", "position", "completion__text"):
+    for item_id, position, text in ItemCompletion.objects.filter(**in_range).values_list(
+        "item_id", "position", "completion__text"
+    ):
         texts[item_id][position] = text
     by_judgment = {"judgment__item__project": project, "judgment__item__pk__range": (lo, hi)}
     ranks: dict[int, dict[int, int]] = defaultdict(dict)
-    for judgment_id, position, rank in JudgmentRank.objects.filter(**by_judgment).values_list("judgment_id", "position", "rank"):
+    for judgment_id, position, rank in JudgmentRank.objects.filter(**by_judgment).values_list(
+        "judgment_id", "position", "rank"
+    ):
         ranks[judgment_id][position] = rank
     ratings: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for judgment_id, name, position, value in (
-        CriterionRating.objects.filter(**by_judgment).order_by("pk").values_list("judgment_id", "criterion__name", "position", "value")
+        CriterionRating.objects.filter(**by_judgment)
+        .order_by("pk")
+        .values_list("judgment_id", "criterion__name", "position", "value")
     ):
         ratings[judgment_id].append({"criterion": name, "position": position, "value": value})
     flags: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for judgment_id, position, flag in CompletionFlag.objects.filter(**by_judgment).order_by("pk").values_list("judgment_id", "position", "flag"):
+    for judgment_id, position, flag in (
+        CompletionFlag.objects.filter(**by_judgment)
+        .order_by("pk")
+        .values_list("judgment_id", "position", "flag")
+    ):
         flags[judgment_id].append({"position": position, "flag": flag})
     records = []
     for row in Judgment.objects.filter(**in_range).order_by("pk").values(*_JUDGMENT_FIELDS):
@@ -132,7 +150,11 @@ def _load_chunk(project: Project, lo: int, hi: int) -> list[JudgmentRecord]:
         record.prompt_external_id = external_ids[record.item_id]
         record.turns = turns[prompt_of[record.item_id]]
         record.texts = texts[record.item_id]
-        record.ranks, record.ratings, record.flags = ranks[record.pk], ratings[record.pk], flags[record.pk]
+        record.ranks, record.ratings, record.flags = (
+            ranks[record.pk],
+            ratings[record.pk],
+            flags[record.pk],
+        )
         records.append(record)
     return records
 
@@ -164,7 +186,9 @@ def preference_pairs(judgment: Judgment) -> list[tuple[int, int, float]]:
     return pairs_from(judgment.pairwise_choice, {r.position: r.rank for r in judgment.ranks.all()})
 
 
-def export_rows(*, project: Project, fmt: str, stats: dict[str, int] | None = None) -> Iterator[dict[str, Any]]:
+def export_rows(
+    *, project: Project, fmt: str, stats: dict[str, int] | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield export rows one by one. `stats` (if given) counts skipped ties and both-bad."""
     stats = stats if stats is not None else {}
     stats.setdefault("skipped_tie", 0)
@@ -184,12 +208,17 @@ def export_rows(*, project: Project, fmt: str, stats: dict[str, int] | None = No
             yield from _preference_rows(record, fmt, labeler, member_of)
 
 
-def _preference_rows(record: JudgmentRecord, fmt: str, labeler: str | None, member_of: list[str]) -> Iterator[dict[str, Any]]:
+def _preference_rows(
+    record: JudgmentRecord, fmt: str, labeler: str | None, member_of: list[str]
+) -> Iterator[dict[str, Any]]:
     prompt = [{"role": role, "content": content} for role, content in record.turns]
     for chosen, rejected, weight in pairs_from(record.pairwise_choice, record.ranks):
         if fmt == ExportFormat.HH_RLHF:
             turns = [ParsedTurn(role, content) for role, content in record.turns]
-            yield {"chosen": hh_dialogue(turns, record.texts[chosen]), "rejected": hh_dialogue(turns, record.texts[rejected])}
+            yield {
+                "chosen": hh_dialogue(turns, record.texts[chosen]),
+                "rejected": hh_dialogue(turns, record.texts[rejected]),
+            }
         else:
             yield {
                 "prompt": prompt,
@@ -257,7 +286,9 @@ def export_run(*, job_id: int) -> None:
                     ExportJob.objects.filter(pk=job_id).update(rows_written=count)
     except Exception as exc:
         logger.exception("export job %s failed", job_id)
-        ExportJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=repr(exc), finished_at=timezone.now())
+        ExportJob.objects.filter(pk=job_id).update(
+            status=JobStatus.FAILED, error=repr(exc), finished_at=timezone.now()
+        )
         raise
     ExportJob.objects.filter(pk=job_id).update(
         status=JobStatus.SUCCEEDED, file=relative, rows_written=count, finished_at=timezone.now()

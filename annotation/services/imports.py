@@ -64,7 +64,11 @@ def _parser(project: Project, fmt: str) -> Callable[[Any], Iterator[ParsedItem]]
 def _check_fits(project: Project, item: ParsedItem) -> None:
     count = len(item.completions)
     if project.kind == ProjectKind.PAIRWISE and count != 2:
-        raise ImportFileError(f"a pairwise project needs exactly 2 completions, got {count}", line=item.line, field="completions")
+        raise ImportFileError(
+            f"a pairwise project needs exactly 2 completions, got {count}",
+            line=item.line,
+            field="completions",
+        )
     if project.kind == ProjectKind.RANKING and not 2 <= count <= project.ranking_size:
         raise ImportFileError(
             f"a ranking project with K={project.ranking_size} needs 2..{project.ranking_size} completions, got {count}",
@@ -72,17 +76,35 @@ def _check_fits(project: Project, item: ParsedItem) -> None:
             field="completions",
         )
     if project.kind == ProjectKind.DEMONSTRATION and count:
-        raise ImportFileError("a demonstration project takes prompts only, without completions", line=item.line, field="completions")
+        raise ImportFileError(
+            "a demonstration project takes prompts only, without completions",
+            line=item.line,
+            field="completions",
+        )
     for index, judgment in enumerate(item.judgments):
         if project.kind == ProjectKind.PAIRWISE and not judgment.pairwise_choice:
-            raise ImportFileError("a pairwise project needs a choice, not ranks", line=item.line, field=f"judgments[{index}]")
+            raise ImportFileError(
+                "a pairwise project needs a choice, not ranks",
+                line=item.line,
+                field=f"judgments[{index}]",
+            )
         if project.kind == ProjectKind.RANKING and not judgment.ranks:
-            raise ImportFileError("a ranking project needs ranks, not a choice", line=item.line, field=f"judgments[{index}]")
+            raise ImportFileError(
+                "a ranking project needs ranks, not a choice",
+                line=item.line,
+                field=f"judgments[{index}]",
+            )
         if project.kind == ProjectKind.DEMONSTRATION:
-            raise ImportFileError("a demonstration project takes no judgments", line=item.line, field=f"judgments[{index}]")
+            raise ImportFileError(
+                "a demonstration project takes no judgments",
+                line=item.line,
+                field=f"judgments[{index}]",
+            )
 
 
-def items_import(*, project: Project, path: Path, fmt: str, on_progress: ProgressFn | None = None) -> ImportResult:
+def items_import(
+    *, project: Project, path: Path, fmt: str, on_progress: ProgressFn | None = None
+) -> ImportResult:
     """Validate the whole file, then write it in one transaction. Raises ImportFileError."""
     parse = _parser(project, fmt)
     lines = 0
@@ -111,7 +133,9 @@ def items_import(*, project: Project, path: Path, fmt: str, on_progress: Progres
 
 
 def _write(project: Project, batch: list[ParsedItem]) -> int:
-    prompts = Prompt.objects.bulk_create([Prompt(project=project, external_id=p.external_id[:200]) for p in batch])
+    prompts = Prompt.objects.bulk_create(
+        [Prompt(project=project, external_id=p.external_id[:200]) for p in batch]
+    )
     Turn.objects.bulk_create(
         [
             Turn(prompt=prompt, position=i, role=turn.role, content=turn.content)
@@ -121,14 +145,24 @@ def _write(project: Project, batch: list[ParsedItem]) -> int:
     )
     completions = Completion.objects.bulk_create(
         [
-            Completion(prompt=prompt, text=c.text, source_model=c.source_model[:300], generation_settings=c.generation_settings)
+            Completion(
+                prompt=prompt,
+                text=c.text,
+                source_model=c.source_model[:300],
+                generation_settings=c.generation_settings,
+            )
             for prompt, parsed in zip(prompts, batch, strict=True)
             for c in parsed.completions
         ]
     )
     items = Item.objects.bulk_create(
         [
-            Item(project=project, prompt=prompt, purpose=parsed.purpose, gold_best_position=parsed.gold_best_position)
+            Item(
+                project=project,
+                prompt=prompt,
+                purpose=parsed.purpose,
+                gold_best_position=parsed.gold_best_position,
+            )
             for prompt, parsed in zip(prompts, batch, strict=True)
         ]
     )
@@ -136,7 +170,9 @@ def _write(project: Project, batch: list[ParsedItem]) -> int:
     completion_iter = iter(completions)
     for item, parsed in zip(items, batch, strict=True):
         for position in range(len(parsed.completions)):
-            slots.append(ItemCompletion(item=item, completion=next(completion_iter), position=position))
+            slots.append(
+                ItemCompletion(item=item, completion=next(completion_iter), position=position)
+            )
         for j in parsed.judgments:
             judgments.append(
                 Judgment(
@@ -153,16 +189,27 @@ def _write(project: Project, batch: list[ParsedItem]) -> int:
     saved = Judgment.objects.bulk_create(judgments)
     parsed_judgments = [j for parsed in batch for j in parsed.judgments]
     for judgment, parsed_judgment in zip(saved, parsed_judgments, strict=True):
-        ranks.extend(JudgmentRank(judgment=judgment, position=p, rank=r) for p, r in enumerate(parsed_judgment.ranks))
+        ranks.extend(
+            JudgmentRank(judgment=judgment, position=p, rank=r)
+            for p, r in enumerate(parsed_judgment.ranks)
+        )
     JudgmentRank.objects.bulk_create(ranks)
     return len(saved)
 
 
-def import_job_create(*, project: Project, fmt: str, upload: UploadedFile, created_by: Any) -> ImportJob:
+def import_job_create(
+    *, project: Project, fmt: str, upload: UploadedFile, created_by: Any
+) -> ImportJob:
     """Store the upload and import it: inline when small, else in the background."""
     from annotation.tasks import import_run_task
 
-    job = ImportJob(project=project, format=fmt, file=upload, original_name=(upload.name or "upload")[:300], created_by=created_by)
+    job = ImportJob(
+        project=project,
+        format=fmt,
+        file=upload,
+        original_name=(upload.name or "upload")[:300],
+        created_by=created_by,
+    )
     job.full_clean(exclude=["file"])
     job.save()
     if (upload.size or 0) <= settings.CHORUS_IMPORT_INLINE_MAX_BYTES:
@@ -185,9 +232,13 @@ def import_run(*, job_id: int) -> None:
         ImportJob.objects.filter(pk=job_id).update(lines_done=lines)
 
     try:
-        result = items_import(project=job.project, path=Path(job.file.path), fmt=job.format, on_progress=progress)
+        result = items_import(
+            project=job.project, path=Path(job.file.path), fmt=job.format, on_progress=progress
+        )
     except ImportFileError as exc:
-        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now())
+        ImportJob.objects.filter(pk=job_id).update(
+            status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now()
+        )
         return
     except Exception as exc:
         logger.exception("import job %s crashed", job_id)

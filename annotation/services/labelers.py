@@ -12,7 +12,9 @@ from annotation.roles import LABELER, ROLES
 
 
 @transaction.atomic
-def user_create(*, username: str, password: str, role: str, email: str = "", **attributes: Any) -> Any:
+def user_create(
+    *, username: str, password: str, role: str, email: str = "", **attributes: Any
+) -> Any:
     """Create a user with a role; labelers get a profile (attributes need `consent=True`)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -23,7 +25,9 @@ def user_create(*, username: str, password: str, role: str, email: str = "", **a
     return user
 
 
-def labeler_profile_update(*, user: Any, consent: bool = False, **attributes: Any) -> LabelerProfile:
+def labeler_profile_update(
+    *, user: Any, consent: bool = False, **attributes: Any
+) -> LabelerProfile:
     unknown = set(attributes) - set(LABELER_ATTRIBUTES)
     if unknown:
         raise ValueError(f"unknown labeler attributes: {', '.join(sorted(unknown))}")
@@ -39,7 +43,11 @@ def labeler_profile_update(*, user: Any, consent: bool = False, **attributes: An
 
 @transaction.atomic
 def labeler_group_create(
-    *, name: str, description: str = "", rules: dict[str, list[str]] | None = None, member_ids: list[int] | None = None
+    *,
+    name: str,
+    description: str = "",
+    rules: dict[str, list[str]] | None = None,
+    member_ids: list[int] | None = None,
 ) -> LabelerGroup:
     """A group by attribute rules ({"age_range": ["18-29"]}), explicit members, or both."""
     group = LabelerGroup(name=name, description=description)

@@ -47,17 +47,30 @@ def guidelines_update(*, project: Project, text: str) -> GuidelineVersion:
     """Save a new guidelines version; judgments made after it record it."""
     with transaction.atomic():
         current = Project.objects.select_for_update().get(pk=project.pk).guideline_versions.first()
-        version = GuidelineVersion(project=project, version=(current.version + 1) if current else 1, text=text)
+        version = GuidelineVersion(
+            project=project, version=(current.version + 1) if current else 1, text=text
+        )
         version.full_clean()
         version.save()
     return version
 
 
 def criterion_create(
-    *, project: Project, name: str, description: str = "", scale_min: int = 1, scale_max: int = 7, position: int = 0
+    *,
+    project: Project,
+    name: str,
+    description: str = "",
+    scale_min: int = 1,
+    scale_max: int = 7,
+    position: int = 0,
 ) -> Criterion:
     criterion = Criterion(
-        project=project, name=name, description=description, scale_min=scale_min, scale_max=scale_max, position=position
+        project=project,
+        name=name,
+        description=description,
+        scale_min=scale_min,
+        scale_max=scale_max,
+        position=position,
     )
     criterion.full_clean()
     criterion.save()

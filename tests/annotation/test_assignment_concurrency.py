@@ -107,7 +107,9 @@ def test_retries_of_one_skip_store_it_once():
     skips = []
 
     def skip(_):
-        skips.append(skip_create(labeler=labeler, item=Item.objects.get(pk=item.pk), reason="broken"))
+        skips.append(
+            skip_create(labeler=labeler, item=Item.objects.get(pk=item.pk), reason="broken")
+        )
 
     _run_threads([labeler] * 6, skip)
     assert Skip.objects.count() == 1 and {s.pk for s in skips} == {Skip.objects.get().pk}

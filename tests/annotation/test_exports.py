@@ -68,11 +68,24 @@ def test_exports_load_with_datasets(tmp_path, labeler, other_labeler, fmt):
     for i in range(5):
         item = item_create(project, texts=(f"good {i}", f"bad {i}"))
         judge(item, labeler, pairwise_choice="a", scale=2)
-        judge(item, other_labeler, pairwise_choice="both_bad" if i == 0 else "b", scale=None if i == 0 else 6)
+        judge(
+            item,
+            other_labeler,
+            pairwise_choice="both_bad" if i == 0 else "b",
+            scale=None if i == 0 else 6,
+        )
     path = tmp_path / f"{fmt}.jsonl"
     with open(path, "w") as out:
         for row in export_rows(project=project, fmt=fmt):
             out.write(json.dumps(row) + "\n")
-    dataset = datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache"))
+    dataset = datasets.load_dataset(
+        "json", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache")
+    )
     assert len(dataset) == (10 if fmt == "raw" else 9)
-    assert set(dataset.column_names) >= ({"prompt", "chosen", "rejected"} if fmt == "trl" else {"chosen", "rejected"} if fmt == "hh_rlhf" else {"labeler", "groups", "choice"})
+    assert set(dataset.column_names) >= (
+        {"prompt", "chosen", "rejected"}
+        if fmt == "trl"
+        else {"chosen", "rejected"}
+        if fmt == "hh_rlhf"
+        else {"labeler", "groups", "choice"}
+    )

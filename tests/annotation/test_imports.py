@@ -12,7 +12,12 @@ from annotation.services.imports import items_import
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
-SHARED_HH = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hh-rlhf-harmless-base-test.jsonl.gz"
+SHARED_HH = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "hh-rlhf-harmless-base-test.jsonl.gz"
+)
 
 
 def write(tmp_path, rows, name="data.jsonl", raw=None, gz=False):
@@ -23,11 +28,20 @@ def write(tmp_path, rows, name="data.jsonl", raw=None, gz=False):
 
 
 def counts():
-    return (Prompt.objects.count(), Turn.objects.count(), Completion.objects.count(), Item.objects.count(), Judgment.objects.count())
+    return (
+        Prompt.objects.count(),
+        Turn.objects.count(),
+        Completion.objects.count(),
+        Item.objects.count(),
+        Judgment.objects.count(),
+    )
 
 
 def hh_row(i):
-    return {"chosen": f"\n\nHuman: hi {i}\n\nAssistant: hello {i}", "rejected": f"\n\nHuman: hi {i}\n\nAssistant: go away {i}"}
+    return {
+        "chosen": f"\n\nHuman: hi {i}\n\nAssistant: hello {i}",
+        "rejected": f"\n\nHuman: hi {i}\n\nAssistant: go away {i}",
+    }
 
 
 def test_chorus_jsonl_pairwise_with_judgments(tmp_path):
@@ -35,8 +49,14 @@ def test_chorus_jsonl_pairwise_with_judgments(tmp_path):
     rows = [
         {
             "id": "p1",
-            "prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}],
-            "completions": [{"text": "4", "model": "m1", "generation_settings": {"temperature": 0.7}}, "5"],
+            "prompt": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "2+2?"},
+            ],
+            "completions": [
+                {"text": "4", "model": "m1", "generation_settings": {"temperature": 0.7}},
+                "5",
+            ],
             "judgments": [{"source": "vendor", "choice": "a", "scale": 2}],
         },
         {"prompt": "Hi", "completions": ["Hello", "Go away"], "purpose": "gold", "gold_best": 0},
@@ -48,13 +68,24 @@ def test_chorus_jsonl_pairwise_with_judgments(tmp_path):
     assert [s.completion.text for s in item.slots.all()] == ["4", "5"]
     assert item.slots.first().completion.generation_settings == {"temperature": 0.7}
     judgment = item.judgments.get()
-    assert (judgment.source, judgment.pairwise_choice, judgment.scale, judgment.preferred_position) == ("external", "a", 2, 0)
+    assert (
+        judgment.source,
+        judgment.pairwise_choice,
+        judgment.scale,
+        judgment.preferred_position,
+    ) == ("external", "a", 2, 0)
     assert Item.objects.get(purpose="gold").gold_best_position == 0
 
 
 def test_chorus_jsonl_ranking(tmp_path):
     project = ProjectFactory(kind="ranking", ranking_size=4)
-    rows = [{"prompt": "Pick", "completions": ["a", "b", "c"], "judgments": [{"source": "s", "ranks": [2, 1, 2]}]}]
+    rows = [
+        {
+            "prompt": "Pick",
+            "completions": ["a", "b", "c"],
+            "judgments": [{"source": "s", "ranks": [2, 1, 2]}],
+        }
+    ]
     items_import(project=project, path=write(tmp_path, rows), fmt="chorus")
     ranks = dict(JudgmentRank.objects.values_list("position", "rank"))
     assert ranks == {0: 2, 1: 1, 2: 2}
@@ -66,9 +97,17 @@ def test_hh_rlhf_gzip(tmp_path):
         "chosen": "\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: good",
         "rejected": "\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: bad",
     }
-    items_import(project=project, path=write(tmp_path, [hh_row(0), multi], gz=True, name="x.jsonl.gz"), fmt="hh_rlhf")
+    items_import(
+        project=project,
+        path=write(tmp_path, [hh_row(0), multi], gz=True, name="x.jsonl.gz"),
+        fmt="hh_rlhf",
+    )
     item = Item.objects.last()
-    assert [(t.role, t.content) for t in item.prompt.turns.all()] == [("user", "a"), ("assistant", "b"), ("user", "c")]
+    assert [(t.role, t.content) for t in item.prompt.turns.all()] == [
+        ("user", "a"),
+        ("assistant", "b"),
+        ("user", "c"),
+    ]
     assert [s.completion.text for s in item.slots.all()] == ["good", "bad"]
     assert item.judgments.get().external_source == "hh-rlhf"
 
@@ -89,7 +128,14 @@ def test_trl_plain_conversational_and_implicit(tmp_path):
     ]
     result = items_import(project=project, path=write(tmp_path, rows), fmt="trl")
     assert result.items == 3
-    assert list(Completion.objects.values_list("text", flat=True)) == ["Blue", "Green", "Blue", "Red", "good", "bad"]
+    assert list(Completion.objects.values_list("text", flat=True)) == [
+        "Blue",
+        "Green",
+        "Blue",
+        "Red",
+        "good",
+        "bad",
+    ]
 
 
 def test_oasst_trees_become_rankings(tmp_path):
@@ -115,7 +161,11 @@ def test_oasst_trees_become_rankings(tmp_path):
     result = items_import(project=project, path=write(tmp_path, [tree]), fmt="oasst")
     assert result.items == 2
     first, second = Item.objects.order_by("id")
-    assert [s.completion.text for s in first.slots.all()] == ["first", "second", "third"]  # K=3 best kept
+    assert [s.completion.text for s in first.slots.all()] == [
+        "first",
+        "second",
+        "third",
+    ]  # K=3 best kept
     assert [r.rank for r in first.judgments.get().ranks.order_by("position")] == [1, 2, 3]
     assert [t.content for t in second.prompt.turns.all()] == ["Tell a joke", "second", "another"]
 
@@ -125,13 +175,37 @@ def test_oasst_trees_become_rankings(tmp_path):
     [
         ("hh_rlhf", "", "the file is empty"),
         ("hh_rlhf", "{not json\n", "line 1: not valid JSON"),
-        ("hh_rlhf", '{"chosen": "\\n\\nHuman: a\\n\\nAssistant: b"}\n', "line 1, field 'rejected': missing"),
-        ("hh_rlhf", '{"chosen": 3, "rejected": "x"}\n', "line 1, field 'chosen': expected str, got int"),
+        (
+            "hh_rlhf",
+            '{"chosen": "\\n\\nHuman: a\\n\\nAssistant: b"}\n',
+            "line 1, field 'rejected': missing",
+        ),
+        (
+            "hh_rlhf",
+            '{"chosen": 3, "rejected": "x"}\n',
+            "line 1, field 'chosen': expected str, got int",
+        ),
         ("trl", '{"prompt": "p", "chosen": "a"}\n', "line 1, field 'rejected': missing"),
-        ("chorus", '{"prompt": "p", "completions": ["a"]}\n', "line 1, field 'completions': a pairwise project needs exactly 2"),
-        ("chorus", '{"prompt": "p", "completions": ["a", "b"], "judgments": [{"source": "s", "choice": "a", "scale": 7}]}\n', "line 1, field 'judgments[0].scale'"),
-        ("chorus", '{"prompt": [{"role": "robot", "content": "x"}], "completions": ["a", "b"]}\n', "line 1, field 'prompt[0].role'"),
-        ("oasst", '{"prompt": {"role": "prompter", "text": "q", "replies": [{"role": "assistant", "text": "a", "rank": "high"}]}}\n', "field 'prompt.replies[0].rank'"),
+        (
+            "chorus",
+            '{"prompt": "p", "completions": ["a"]}\n',
+            "line 1, field 'completions': a pairwise project needs exactly 2",
+        ),
+        (
+            "chorus",
+            '{"prompt": "p", "completions": ["a", "b"], "judgments": [{"source": "s", "choice": "a", "scale": 7}]}\n',
+            "line 1, field 'judgments[0].scale'",
+        ),
+        (
+            "chorus",
+            '{"prompt": [{"role": "robot", "content": "x"}], "completions": ["a", "b"]}\n',
+            "line 1, field 'prompt[0].role'",
+        ),
+        (
+            "oasst",
+            '{"prompt": {"role": "prompter", "text": "q", "replies": [{"role": "assistant", "text": "a", "rank": "high"}]}}\n',
+            "field 'prompt.replies[0].rank'",
+        ),
         ("nope", '{"a": 1}\n', "unknown format"),
     ],
 )
@@ -182,11 +256,15 @@ def test_error_while_writing_rolls_everything_back(tmp_path, monkeypatch):
     monkeypatch.setattr(imports, "_write", failing_write)
     before = counts()
     with pytest.raises(RuntimeError):
-        items_import(project=project, path=write(tmp_path, [hh_row(i) for i in range(1200)]), fmt="hh_rlhf")
+        items_import(
+            project=project, path=write(tmp_path, [hh_row(i) for i in range(1200)]), fmt="hh_rlhf"
+        )
     assert counts() == before
 
 
-@pytest.mark.skipif(not SHARED_HH.exists(), reason="../shared/data is not present (only the dev machine has it)")
+@pytest.mark.skipif(
+    not SHARED_HH.exists(), reason="../shared/data is not present (only the dev machine has it)"
+)
 def test_real_hh_rlhf_harmless_base_all_pairs():
     project = ProjectFactory()
     result = items_import(project=project, path=SHARED_HH, fmt="hh_rlhf")
@@ -199,9 +277,13 @@ def test_upload_through_api_reports_located_error(as_persona, project):
 
     client = as_persona("researcher")
     bad = SimpleUploadedFile("bad.jsonl", b'{"chosen": "\\n\\nHuman: a\\n\\nAssistant: b"}\n')
-    response = client.post(f"/api/projects/{project.pk}/imports/", {"format": "hh_rlhf", "file": bad})
+    response = client.post(
+        f"/api/projects/{project.pk}/imports/", {"format": "hh_rlhf", "file": bad}
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "line 1, field 'rejected': missing"
     good = SimpleUploadedFile("good.jsonl", (json.dumps(hh_row(1)) + "\n").encode())
-    response = client.post(f"/api/projects/{project.pk}/imports/", {"format": "hh_rlhf", "file": good})
+    response = client.post(
+        f"/api/projects/{project.pk}/imports/", {"format": "hh_rlhf", "file": good}
+    )
     assert response.status_code == 201 and response.json()["items_created"] == 1

@@ -211,6 +211,8 @@ def test_passing_the_screening_set_marks_the_profile(labeler):
         reservation = reservation_next(project=project, labeler=labeler)
         order = list(reservation.display_order)
         choice = 1 if order[0] == 0 else 8  # "left much better" when A is on the left
-        judgment_submit(labeler=labeler, item=reservation.item, client_key=uuid.uuid4(), choice=choice)
+        judgment_submit(
+            labeler=labeler, item=reservation.item, client_key=uuid.uuid4(), choice=choice
+        )
     labeler.labeler_profile.refresh_from_db()
     assert labeler.labeler_profile.screening_passed_at is not None

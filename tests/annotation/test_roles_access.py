@@ -9,8 +9,22 @@ from tests.factories import item_create
 pytestmark = pytest.mark.django_db
 
 # (url name, kwargs builder, {persona: expected status})
-RESEARCH = {"researcher": 200, "admin_user": 200, "labeler": 404, "other_labeler": 404, "outsider": 404, "anonymous": 302}
-ADMIN_ONLY = {"researcher": 404, "admin_user": 200, "labeler": 404, "other_labeler": 404, "outsider": 404, "anonymous": 302}
+RESEARCH = {
+    "researcher": 200,
+    "admin_user": 200,
+    "labeler": 404,
+    "other_labeler": 404,
+    "outsider": 404,
+    "anonymous": 302,
+}
+ADMIN_ONLY = {
+    "researcher": 404,
+    "admin_user": 200,
+    "labeler": 404,
+    "other_labeler": 404,
+    "outsider": 404,
+    "anonymous": 302,
+}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -30,11 +44,25 @@ def test_labeler_list_page_is_admin_only(as_persona, persona, labeler):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_project_list_page(as_persona, project, persona):
     response = as_persona(persona).get(reverse("annotation:project_list"))
-    expected = {"researcher": 200, "admin_user": 200, "labeler": 302, "other_labeler": 302, "outsider": 403, "anonymous": 302}
+    expected = {
+        "researcher": 200,
+        "admin_user": 200,
+        "labeler": 302,
+        "other_labeler": 302,
+        "outsider": 403,
+        "anonymous": 302,
+    }
     assert response.status_code == expected[persona]
 
 
-API_RESEARCH = {"researcher": 200, "admin_user": 200, "labeler": 403, "other_labeler": 403, "outsider": 403, "anonymous": 403}
+API_RESEARCH = {
+    "researcher": 200,
+    "admin_user": 200,
+    "labeler": 403,
+    "other_labeler": 403,
+    "outsider": 403,
+    "anonymous": 403,
+}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -67,9 +95,18 @@ def test_api_labelers_admin_only(as_persona, persona, labeler):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_group_create_admin_only(as_persona, persona):
     response = as_persona(persona).post(
-        "/api/groups/", {"name": f"young-{persona}", "rules": {"age_range": ["18-29"]}}, content_type="application/json"
+        "/api/groups/",
+        {"name": f"young-{persona}", "rules": {"age_range": ["18-29"]}},
+        content_type="application/json",
     )
-    expected = {"admin_user": 201, "researcher": 403, "labeler": 403, "other_labeler": 403, "outsider": 403, "anonymous": 403}
+    expected = {
+        "admin_user": 201,
+        "researcher": 403,
+        "labeler": 403,
+        "other_labeler": 403,
+        "outsider": 403,
+        "anonymous": 403,
+    }
     assert response.status_code == expected[persona]
 
 
@@ -83,7 +120,9 @@ def test_api_export_stream(as_persona, project, persona):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_project_create(as_persona, persona):
     response = as_persona(persona).post(
-        "/api/projects/", {"name": f"P-{persona}", "kind": "pairwise", "guidelines": "Be kind."}, content_type="application/json"
+        "/api/projects/",
+        {"name": f"P-{persona}", "kind": "pairwise", "guidelines": "Be kind."},
+        content_type="application/json",
     )
     expected = {**API_RESEARCH, "researcher": 201, "admin_user": 201}
     assert response.status_code == expected[persona]
@@ -96,18 +135,31 @@ def test_schema_and_docs_served(as_persona):
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
 
 
-POST_RESEARCH = {"researcher": 302, "admin_user": 302, "labeler": 404, "other_labeler": 404, "outsider": 404, "anonymous": 302}
+POST_RESEARCH = {
+    "researcher": 302,
+    "admin_user": 302,
+    "labeler": 404,
+    "other_labeler": 404,
+    "outsider": 404,
+    "anonymous": 302,
+}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_export_create_and_guidelines_edit_pages(as_persona, project, persona, django_capture_on_commit_callbacks):
+def test_export_create_and_guidelines_edit_pages(
+    as_persona, project, persona, django_capture_on_commit_callbacks
+):
     from annotation.models import ExportJob, GuidelineVersion
 
     client = as_persona(persona)
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post(reverse("annotation:export_create", args=[project.pk]), {"export-format": "trl"})
+        response = client.post(
+            reverse("annotation:export_create", args=[project.pk]), {"export-format": "trl"}
+        )
     assert response.status_code == POST_RESEARCH[persona]
-    response = client.post(reverse("annotation:guidelines_edit", args=[project.pk]), {"text": "v2 rules"})
+    response = client.post(
+        reverse("annotation:guidelines_edit", args=[project.pk]), {"text": "v2 rules"}
+    )
     assert response.status_code == POST_RESEARCH[persona]
     allowed = persona in ("researcher", "admin_user")
     assert ExportJob.objects.exists() == allowed
@@ -122,10 +174,13 @@ def test_import_create_page(as_persona, project, persona):
 
     row = b'{"chosen": "\\n\\nHuman: a\\n\\nAssistant: b", "rejected": "\\n\\nHuman: a\\n\\nAssistant: c"}\n'
     response = as_persona(persona).post(
-        reverse("annotation:import_create", args=[project.pk]), {"import-format": "hh_rlhf", "import-file": SimpleUploadedFile("x.jsonl", row)}
+        reverse("annotation:import_create", args=[project.pk]),
+        {"import-format": "hh_rlhf", "import-file": SimpleUploadedFile("x.jsonl", row)},
     )
     assert response.status_code == POST_RESEARCH[persona]
-    assert Item.objects.filter(project=project).exists() == (persona in ("researcher", "admin_user"))
+    assert Item.objects.filter(project=project).exists() == (
+        persona in ("researcher", "admin_user")
+    )
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -135,8 +190,12 @@ def test_job_pages_and_downloads(as_persona, project, researcher, persona, tmp_p
     settings.MEDIA_ROOT = tmp_path
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "e.jsonl").write_text("{}\n")
-    export = ExportJob.objects.create(project=project, format="trl", status="succeeded", file="exports/e.jsonl")
-    job = ImportJob.objects.create(project=project, format="trl", file="imports/x.jsonl", original_name="x.jsonl")
+    export = ExportJob.objects.create(
+        project=project, format="trl", status="succeeded", file="exports/e.jsonl"
+    )
+    job = ImportJob.objects.create(
+        project=project, format="trl", file="imports/x.jsonl", original_name="x.jsonl"
+    )
     client = as_persona(persona)
     expected = RESEARCH[persona]
     assert client.get(reverse("annotation:import_detail", args=[job.pk])).status_code == expected
@@ -154,16 +213,25 @@ def test_job_pages_and_downloads(as_persona, project, researcher, persona, tmp_p
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_api_export_and_import_create(as_persona, project, persona, django_capture_on_commit_callbacks):
+def test_api_export_and_import_create(
+    as_persona, project, persona, django_capture_on_commit_callbacks
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = as_persona(persona)
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post(f"/api/projects/{project.pk}/exports/", {"format": "raw"}, content_type="application/json")
+        response = client.post(
+            f"/api/projects/{project.pk}/exports/",
+            {"format": "raw"},
+            content_type="application/json",
+        )
     expected = {**API_RESEARCH, "researcher": 201, "admin_user": 201}
     assert response.status_code == expected[persona]
     row = b'{"prompt": "p", "chosen": "a", "rejected": "b"}\n'
-    response = client.post(f"/api/projects/{project.pk}/imports/", {"format": "trl", "file": SimpleUploadedFile("t.jsonl", row)})
+    response = client.post(
+        f"/api/projects/{project.pk}/imports/",
+        {"format": "trl", "file": SimpleUploadedFile("t.jsonl", row)},
+    )
     assert response.status_code == expected[persona]
 
 
@@ -171,7 +239,13 @@ def test_api_export_and_import_create(as_persona, project, persona, django_captu
 def test_home_redirects_by_role(as_persona, persona):
     response = as_persona(persona).get(reverse("annotation:home"))
     assert response.status_code == 302
-    target = {"labeler": "/label/", "other_labeler": "/label/", "researcher": "/projects/", "admin_user": "/projects/", "outsider": "/projects/"}
+    target = {
+        "labeler": "/label/",
+        "other_labeler": "/label/",
+        "researcher": "/projects/",
+        "admin_user": "/projects/",
+        "outsider": "/projects/",
+    }
     assert response.url.startswith(target.get(persona, "/accounts/login/"))
 
 
@@ -182,5 +256,9 @@ def test_researcher_never_sees_attributes(as_persona, labeler):
 
 def test_import_without_file_says_why(as_persona, project):
     client = as_persona("researcher")
-    response = client.post(reverse("annotation:import_create", args=[project.pk]), {"import-format": "trl"}, follow=True)
+    response = client.post(
+        reverse("annotation:import_create", args=[project.pk]),
+        {"import-format": "trl"},
+        follow=True,
+    )
     assert b"Import not started: file: This field is required." in response.content

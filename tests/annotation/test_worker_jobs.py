@@ -12,23 +12,33 @@ from tests.worker import wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_background_import_and_export_through_worker(celery_worker_process, project, researcher, settings, tmp_path):
+def test_background_import_and_export_through_worker(
+    celery_worker_process, project, researcher, settings, tmp_path
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from annotation.services.imports import import_job_create
 
     settings.CHORUS_IMPORT_INLINE_MAX_BYTES = 0  # force the background path
     rows = [
-        {"chosen": f"\n\nHuman: q{i}?\n\nAssistant: good {i}", "rejected": f"\n\nHuman: q{i}?\n\nAssistant: bad {i}"}
+        {
+            "chosen": f"\n\nHuman: q{i}?\n\nAssistant: good {i}",
+            "rejected": f"\n\nHuman: q{i}?\n\nAssistant: bad {i}",
+        }
         for i in range(50)
     ]
     payload = gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode())
     job = import_job_create(
-        project=project, fmt=ImportFormat.HH_RLHF, upload=SimpleUploadedFile("hh.jsonl.gz", payload), created_by=researcher
+        project=project,
+        fmt=ImportFormat.HH_RLHF,
+        upload=SimpleUploadedFile("hh.jsonl.gz", payload),
+        created_by=researcher,
     )
     assert job.status == JobStatus.QUEUED
     done = wait_for(
-        lambda: ImportJob.objects.filter(pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
+        lambda: ImportJob.objects.filter(
+            pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
+        ).first(),
         worker=celery_worker_process,
     )
     assert done.status == JobStatus.SUCCEEDED, done.error
@@ -36,7 +46,8 @@ def test_background_import_and_export_through_worker(celery_worker_process, proj
 
     export = export_job_create(project=project, fmt="trl", created_by=researcher)
     finished = wait_for(
-        lambda: ExportJob.objects.filter(pk=export.pk, status=JobStatus.SUCCEEDED).first(), worker=celery_worker_process
+        lambda: ExportJob.objects.filter(pk=export.pk, status=JobStatus.SUCCEEDED).first(),
+        worker=celery_worker_process,
     )
     with finished.file.open("rb") as handle:
         lines = handle.read().decode().splitlines()

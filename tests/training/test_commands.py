@@ -11,6 +11,9 @@ def test_chorus_tiny_model_builds_a_loadable_model_once(tmp_path, capsys):
     target = tmp_path / "tiny-lm"
     call_command("chorus_tiny_model", output_dir=target)
     model = AutoModelForCausalLM.from_pretrained(target)
-    assert AutoTokenizer.from_pretrained(target)("hello")["input_ids"] and model.config.hidden_size == 64
+    assert (
+        AutoTokenizer.from_pretrained(target)("hello")["input_ids"]
+        and model.config.hidden_size == 64
+    )
     call_command("chorus_tiny_model", output_dir=target)
     assert "already in" in capsys.readouterr().out

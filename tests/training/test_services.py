@@ -301,7 +301,9 @@ def test_a_relative_base_model_is_stored_as_the_directory_it_names(make_run, set
     settings.BASE_DIR = tmp_path
     (tmp_path / "var" / "models" / "tiny-lm").mkdir(parents=True)
     run = make_run(base_model="var/models/tiny-lm")
-    assert run.base_model == run.config["base_model"] == str(tmp_path / "var" / "models" / "tiny-lm")
+    assert (
+        run.base_model == run.config["base_model"] == str(tmp_path / "var" / "models" / "tiny-lm")
+    )
     assert make_run(base_model="org/some-hub-model").base_model == "org/some-hub-model"
 
 

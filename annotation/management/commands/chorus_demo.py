@@ -8,4 +8,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         for login in demo_seed():
-            self.stdout.write(f"  {login.username:<22} password {DEMO_PASSWORD}   ({login.role}: {login.note})")
+            self.stdout.write(
+                f"  {login.username:<22} password {DEMO_PASSWORD}   ({login.role}: {login.note})"
+            )

@@ -40,10 +40,14 @@ class Command(BaseCommand):
             env=env,
         )  # fmt: skip
         time.sleep(2)
-        self.stdout.write(self.style.SUCCESS(f"\nChorus is running at http://{host}:{port}/  (Ctrl-C stops it)\n"))
+        self.stdout.write(
+            self.style.SUCCESS(f"\nChorus is running at http://{host}:{port}/  (Ctrl-C stops it)\n")
+        )
         self.stdout.write("Demo logins:")
         for login in logins:
-            self.stdout.write(f"  {login.username:<22} password {DEMO_PASSWORD}   ({login.role}: {login.note})")
+            self.stdout.write(
+                f"  {login.username:<22} password {DEMO_PASSWORD}   ({login.role}: {login.note})"
+            )
         self.stdout.write(f"API docs: http://{host}:{port}/api/docs/\n")
         self._wait(worker, web)
 
