@@ -30,6 +30,7 @@ from training.launch import exit_reason, launch, log_tail, supervise
 from training.models import GenerationJob, RunStatus
 from training.services import (
     CANCEL_FILE,
+    CANCEL_GRACE_SECONDS,
     CANCEL_POLL_SECONDS,
     HEARTBEAT_SECONDS,
     LOG_TAIL_LINES,
@@ -74,7 +75,7 @@ class _Relay:
         self.result: dict[str, Any] | None = None
         self.error: dict[str, Any] | None = None
         self.done: int | None = None
-        self.cancel_sent = False
+        self.cancel_sent: float | None = None  # when the CANCEL file was written
         self.last_write, self.next_poll = -math.inf, 0.0
 
     def line(self, text: str) -> None:
@@ -98,11 +99,20 @@ class _Relay:
             fields = {} if self.done is None else {"done": self.done}
             beat(self.job_id, stop=False, **fields)
             self.done, self.last_write = None, now
-        if self.stoppable and not self.cancel_sent and now >= self.next_poll:
+        if self.stoppable and self.cancel_sent is None and now >= self.next_poll:
             self.next_poll = now + CANCEL_POLL_SECONDS
             if _stopping(self.job_id):
                 (self.work / CANCEL_FILE).touch()
-                self.cancel_sent = True
+                self.cancel_sent = now
+        elif self.cancel_sent is not None and now - self.cancel_sent > CANCEL_GRACE_SECONDS:
+            # A child that ignores CANCEL this long (stuck loading a model, say) is killed:
+            # raising here makes `supervise` kill it, and the job ends as stopped.
+            logger.warning(
+                "job %s: child ignored CANCEL for %.0f s; killing it",
+                self.job_id,
+                now - self.cancel_sent,
+            )
+            raise JobStopped
 
     def failure(self, rc: int) -> str:
         what = "child process"

@@ -86,3 +86,32 @@ def test_the_childs_error_line_is_the_reason(researcher, tmp_path, child):
         RunStatus.FAILED,
         "The child process stopped (data error): line 3: bad prompt",
     )
+
+
+def test_a_child_that_ignores_cancel_is_killed_after_the_grace_period(tmp_path, monkeypatch):
+    """The relay writes CANCEL once the job should stop; past the grace period its tick raises,
+    and `supervise` kills a child that raises in a callback."""
+    monkeypatch.setattr(services_loop_child, "_stopping", lambda job_id: True)
+    monkeypatch.setattr(services_loop_child, "CANCEL_POLL_SECONDS", 0.0)
+    monkeypatch.setattr(services_loop_child, "CANCEL_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(services_loop_child, "beat", lambda *args, **kwargs: None)
+    relay = services_loop_child._Relay(job_id=1, work=tmp_path, offset=None, stoppable=True)
+    relay.tick()
+    assert (tmp_path / services_loop_child.CANCEL_FILE).exists() and relay.cancel_sent is not None
+    with pytest.raises(services_loop_child.JobStopped):
+        relay.tick()
+
+
+def test_supervise_kills_a_child_when_a_callback_raises(tmp_path):
+    from training.launch import launch, supervise
+
+    script = tmp_path / "stubborn.py"
+    script.write_text("import time\nprint('{}', flush=True)\ntime.sleep(60)\n")
+    proc = launch([sys.executable, str(script)], cwd=tmp_path, log_path=tmp_path / "log", env={})
+
+    def stop() -> None:
+        raise services_loop_child.JobStopped
+
+    with pytest.raises(services_loop_child.JobStopped):
+        supervise(proc, lambda line: None, stop)
+    assert proc.poll() is not None  # killed, not left sleeping
