@@ -8,7 +8,7 @@ from django.test import Client
 from annotation.services.labelers import user_create
 from tests.factories import ProjectFactory
 
-PASSWORD = "correct-horse-battery"
+PASSWORD = "test-persona-pass"  # test-only login for the personas
 
 
 @pytest.fixture
