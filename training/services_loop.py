@@ -44,16 +44,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import (
-    Completion,
-    Item,
-    ItemCompletion,
-    Project,
-    ProjectKind,
-    Prompt,
-    Role,
-    Turn,
+from annotation.models import Completion, Project, ProjectKind, Prompt, Role, Turn
+from annotation.services.items import (
+    NewCompletion,
+    NewItem,
+    NewPrompt,
+    completions_create,
+    items_create,
+    prompts_copy,
+    prompts_create,
 )
+from annotation.services.projects import project_create
 from training.ml.generate import Generated, SamplingSettings
 from training.models import (
     CompletionScore,
@@ -198,46 +199,23 @@ def evaluation_create(
     if not prompts and not source_prompts:
         raise ValidationError({"prompts": "Give the held-out prompts."})
     with transaction.atomic():
-        project = Project(
-            name=name,
-            kind=ProjectKind.PAIRWISE,
-            ranking_size=2,
-            overlap_target=overlap_target,
-            created_by=created_by,
+        project = project_create(
+            name=name, kind=ProjectKind.PAIRWISE, overlap_target=overlap_target, created_by=created_by,
+            guidelines="# Which reply is better?\n\nRead the prompt, then both replies, and choose "
+            "the better one: **tie** when they are equally good, **both bad** when neither is.",
+        )  # fmt: skip
+        made = prompts_create(
+            project=project,
+            prompts=[
+                NewPrompt(turns=((Role.USER, t),), external_id=f"heldout-{i}")
+                for i, t in enumerate(prompts)
+            ],
         )
-        project.full_clean()
-        project.save()
-        made = Prompt.objects.bulk_create(
-            [Prompt(project=project, external_id=f"heldout-{i}") for i in range(len(prompts))]
-        )
-        Turn.objects.bulk_create(
-            [
-                Turn(prompt=p, position=0, role=Role.USER, content=t)
-                for p, t in zip(made, prompts, strict=True)
-            ]
-        )
-        made += _copy_prompts(project, source_prompts)
+        made += prompts_copy(project=project, prompts=source_prompts)
         return generation_job_create(
             created_by=created_by, project=project, sources=sources, prompts=made, samples_per_prompt=1,
             sampling=sampling, purpose=GenerationPurpose.EVALUATION, reward_run=reward_run,
         )  # fmt: skip
-
-
-def _copy_prompts(project: Project, source_prompts: Sequence[Prompt]) -> list[Prompt]:
-    originals = list(
-        Prompt.objects.filter(pk__in=[p.pk for p in source_prompts]).prefetch_related("turns")
-    )
-    copies = Prompt.objects.bulk_create(
-        [Prompt(project=project, external_id=f"copy-of-{p.pk}") for p in originals]
-    )
-    Turn.objects.bulk_create(
-        [
-            Turn(prompt=c, position=t.position, role=t.role, content=t.content)
-            for c, p in zip(copies, originals, strict=True)
-            for t in p.turns.all()
-        ]
-    )
-    return copies
 
 
 # --- execute --------------------------------------------------------------------------------
@@ -355,7 +333,7 @@ def generation_job_execute(*, job_id: int, hostname: str) -> None:
 
 def _items_build(job: GenerationJob, per_source: list[list[Any]]) -> tuple[list[Completion], int]:
     """Completions for every sample, then the items (sides shuffled, seeded by job and prompt)."""
-    by_prompt: dict[int, list[Completion]] = {pk: [] for pk in job.prompt_ids}
+    specs: dict[int, list[NewCompletion]] = {pk: [] for pk in job.prompt_ids}
     for source, generated in zip(job.sources, per_source, strict=True):
         for g in generated:
             prompt_id = job.prompt_ids[g.prompt_index]
@@ -367,25 +345,22 @@ def _items_build(job: GenerationJob, per_source: list[list[Any]]) -> tuple[list[
                 "finished": g.finished,
             }
             settings["source"] = {k: v for k, v in source.items() if k != "label"}
-            by_prompt[prompt_id].append(
-                Completion(
+            specs[prompt_id].append(
+                NewCompletion(
                     prompt_id=prompt_id,
                     text=g.text,
                     source_model=source["label"],
                     generation_settings=settings,
                 )
             )
-    completions = Completion.objects.bulk_create([c for cs in by_prompt.values() for c in cs])
+    completions = completions_create(completions=[c for cs in specs.values() for c in cs])
+    by_prompt: dict[int, list[Completion]] = {pk: [] for pk in job.prompt_ids}
+    for completion in completions:
+        by_prompt[completion.prompt_id].append(completion)
     groups = _item_groups(job, by_prompt)
-    items = Item.objects.bulk_create(
-        [Item(project=job.project, prompt_id=prompt_id) for prompt_id, _ in groups]
-    )
-    ItemCompletion.objects.bulk_create(
-        [
-            ItemCompletion(item=item, completion=c, position=i)
-            for item, (_, cs) in zip(items, groups, strict=True)
-            for i, c in enumerate(cs)
-        ]
+    items = items_create(
+        project=job.project,
+        items=[NewItem(prompt_id=prompt_id, completions=tuple(cs)) for prompt_id, cs in groups],
     )
     return completions, len(items)
 

@@ -1,8 +1,9 @@
 """Imports: all-or-nothing, validated, with errors that name the line and field.
 
 `items_import` reads the file twice: once to validate every line (no database writes, memory
-flat, progress reported), then again to write everything inside one transaction. Any problem
-raises `ImportFileError` and leaves the database as it was.
+flat, progress reported), then again to write everything inside one transaction: prompts,
+completions and items through `services.items` (their only writer), the external judgments that
+came with them here. Any problem raises `ImportFileError` and leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -22,19 +23,23 @@ from django.utils import timezone
 from annotation.formats import hh_rlhf, jsonl, oasst, trl
 from annotation.formats.base import ImportFileError, ParsedItem, read_lines
 from annotation.models import (
-    Completion,
     ImportFormat,
     ImportJob,
     Item,
-    ItemCompletion,
     JobStatus,
     Judgment,
     JudgmentRank,
     JudgmentSource,
     Project,
     ProjectKind,
-    Prompt,
-    Turn,
+)
+from annotation.services.items import (
+    NewCompletion,
+    NewItem,
+    NewPrompt,
+    completions_create,
+    items_create,
+    prompts_create,
 )
 
 logger = logging.getLogger(__name__)
@@ -133,67 +138,67 @@ def items_import(
 
 
 def _write(project: Project, batch: list[ParsedItem]) -> int:
-    prompts = Prompt.objects.bulk_create(
-        [Prompt(project=project, external_id=p.external_id[:200]) for p in batch]
+    """Write a batch's prompts, completions and items (through services.items), then its
+    external judgments; returns how many judgments."""
+    prompts = prompts_create(
+        project=project,
+        prompts=[
+            NewPrompt(turns=tuple((t.role, t.content) for t in p.prompt), external_id=p.external_id)
+            for p in batch
+        ],
     )
-    Turn.objects.bulk_create(
-        [
-            Turn(prompt=prompt, position=i, role=turn.role, content=turn.content)
-            for prompt, parsed in zip(prompts, batch, strict=True)
-            for i, turn in enumerate(parsed.prompt)
-        ]
+    completions = iter(
+        completions_create(
+            completions=[
+                NewCompletion(
+                    prompt_id=prompt.pk,
+                    text=c.text,
+                    source_model=c.source_model,
+                    generation_settings=c.generation_settings,
+                )
+                for prompt, parsed in zip(prompts, batch, strict=True)
+                for c in parsed.completions
+            ]
+        )
     )
-    completions = Completion.objects.bulk_create(
-        [
-            Completion(
-                prompt=prompt,
-                text=c.text,
-                source_model=c.source_model[:300],
-                generation_settings=c.generation_settings,
-            )
-            for prompt, parsed in zip(prompts, batch, strict=True)
-            for c in parsed.completions
-        ]
-    )
-    items = Item.objects.bulk_create(
-        [
-            Item(
-                project=project,
-                prompt=prompt,
+    items = items_create(
+        project=project,
+        items=[
+            NewItem(
+                prompt_id=prompt.pk,
+                completions=tuple(next(completions) for _ in parsed.completions),
                 purpose=parsed.purpose,
                 gold_best_position=parsed.gold_best_position,
             )
             for prompt, parsed in zip(prompts, batch, strict=True)
-        ]
+        ],
     )
-    slots, judgments, ranks = [], [], []
-    completion_iter = iter(completions)
-    for item, parsed in zip(items, batch, strict=True):
-        for position in range(len(parsed.completions)):
-            slots.append(
-                ItemCompletion(item=item, completion=next(completion_iter), position=position)
-            )
-        for j in parsed.judgments:
-            judgments.append(
-                Judgment(
-                    item=item,
-                    source=JudgmentSource.EXTERNAL,
-                    external_source=j.source[:100],
-                    pairwise_choice=j.pairwise_choice,
-                    scale=j.scale,
-                    none_acceptable=j.none_acceptable,
-                    display_order=list(range(len(parsed.completions))),
-                )
-            )
-    ItemCompletion.objects.bulk_create(slots)
+    return _judgments_write(items, batch)
+
+
+def _judgments_write(items: list[Item], batch: list[ParsedItem]) -> int:
+    judgments = [
+        Judgment(
+            item=item,
+            source=JudgmentSource.EXTERNAL,
+            external_source=j.source[:100],
+            pairwise_choice=j.pairwise_choice,
+            scale=j.scale,
+            none_acceptable=j.none_acceptable,
+            display_order=list(range(len(parsed.completions))),
+        )
+        for item, parsed in zip(items, batch, strict=True)
+        for j in parsed.judgments
+    ]
     saved = Judgment.objects.bulk_create(judgments)
     parsed_judgments = [j for parsed in batch for j in parsed.judgments]
-    for judgment, parsed_judgment in zip(saved, parsed_judgments, strict=True):
-        ranks.extend(
+    JudgmentRank.objects.bulk_create(
+        [
             JudgmentRank(judgment=judgment, position=p, rank=r)
+            for judgment, parsed_judgment in zip(saved, parsed_judgments, strict=True)
             for p, r in enumerate(parsed_judgment.ranks)
-        )
-    JudgmentRank.objects.bulk_create(ranks)
+        ]
+    )
     return len(saved)
 
 

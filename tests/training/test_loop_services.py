@@ -265,6 +265,7 @@ def test_an_evaluation_can_copy_held_out_prompts_from_a_project(
     copies = list(job.project.prompts.order_by("id"))
     assert [c.turns.get().content for c in copies] == [p.turns.get().content for p in held_out]
     assert job.project.items.count() == 2 and not source.items.exists()
+    assert job.project.current_guidelines.version == 1  # made by project_create, as any project
     with pytest.raises(ValidationError, match="two or more models"):
         evaluation_create(
             created_by=researcher,
