@@ -10,20 +10,11 @@ Which judgments
   `annotation.selectors.labeler_group_map`); imported judgments belong to no group, so they
   are left out. A row's `groups` are its labeler's groups (only the chosen ones, if any).
 
-Preference pairs (`annotation.services.exports.preference_pairs`)
-- pairwise "a"/"b": one pair, weight 1;
-- a ranking of K replies: every pair with different ranks, weight 1/C(K,2) (InstructGPT);
-- ties, `tie_policy`:
-  - "skip" (default): no pair. Bradley-Terry and DPO need a winner; a tie names none.
-  - "both_ways": both orders, each at half the pair's weight (1/2 for a pairwise tie,
-    1/(2 C(K,2)) for a ranking's tied pair). Together -log s(d) - log s(-d) is smallest at
-    d = 0, so the two rewards are pulled together rather than apart.
-- both-bad, `both_bad_policy`:
-  - "skip" (default): no pair: no reply is acceptable, so none can be `chosen`.
-  - "as_tie": treated as a tie; then the tie policy decides.
-- `group_balance` (DPO runs; reward runs get the same from the trainer's own flag): train rows'
-  weights are rescaled so every labeler group carries the same total, a row's weight being
-  split evenly among its groups; rows of labelers in no group form one more bucket.
+Preference pairs and weights come from `annotation.preferences` (its docstring gives the rules:
+pairwise 1, rankings 1/C(K,2), and the spec's `tie_policy` and `both_bad_policy`); what it
+leaves out is counted in `skipped`. Weights are written as they are: group balancing is the
+trainer's (`training.ml.data.row_weights`, from the run config's `group_balance`), so it is
+applied exactly once.
 
 Split: every row of one prompt lands on the same side. The side is decided by
 sha256("<seed>:<prompt key>") < eval_fraction, where the prompt key hashes the conversation
@@ -47,12 +38,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from annotation.models import Judgment, PairwiseChoice, Prompt
-from annotation.selectors import labeler_group_map
-from annotation.services.exports import preference_pairs
+from annotation.models import Judgment, Prompt
+from annotation.preferences import Pair, judgment_pairs
+from annotation.selectors.labelers import labeler_group_map
+from training.ml.data import NO_GROUP
 
 CHUNK = 2000
-NO_GROUP = "(none)"
 ROW_FORMAT = {
     "reward": "preference",
     "dpo": "preference",
@@ -73,7 +64,6 @@ class DatasetSpec:
     include_external: bool = True
     tie_policy: str = "skip"
     both_bad_policy: str = "skip"
-    group_balance: bool = False
     eval_fraction: float = 0.1
     seed: int = 0
 
@@ -153,45 +143,16 @@ def _judgments(spec: DatasetSpec) -> tuple[QuerySet[Judgment], dict[int, list[st
     return qs.order_by("pk"), membership
 
 
-def _ranking_ties(judgment: Judgment) -> list[tuple[int, int, float]]:
-    """A ranking's pairs of equal rank, each with the weight 1/C(K,2) of its ranking."""
-    ranks = {r.position: r.rank for r in judgment.ranks.all()}
-    if len(ranks) < 2:
-        return []
-    weight = 1.0 / (len(ranks) * (len(ranks) - 1) / 2)
-    positions = sorted(ranks)
-    return [
-        (i, j, weight)
-        for n, i in enumerate(positions)
-        for j in positions[n + 1 :]
-        if ranks[i] == ranks[j]
-    ]
-
-
-def _ties(
-    pairs: list[tuple[int, int, float]], spec: DatasetSpec, counts: Counts, reason: str
-) -> list:
-    """Tied pairs under the tie policy: both orders at half weight, or nothing (counted)."""
-    if spec.tie_policy == "both_ways":
-        return [p for i, j, w in pairs for p in ((i, j, w / 2), (j, i, w / 2))]
-    if pairs:
-        counts.skipped[reason] += len(pairs)
-    return []
-
-
-def _pairs(judgment: Judgment, spec: DatasetSpec, counts: Counts) -> list[tuple[int, int, float]]:
+def _pairs(judgment: Judgment, spec: DatasetSpec, counts: Counts) -> list[Pair]:
     """(chosen, rejected, weight) for one judgment under the spec's tie and both-bad policies."""
-    choice = judgment.pairwise_choice
-    if choice == PairwiseChoice.BOTH_BAD and spec.both_bad_policy != "as_tie":
-        counts.skipped["both_bad"] += 1
-        return []
-    if choice in (PairwiseChoice.TIE, PairwiseChoice.BOTH_BAD):
-        return _ties([(0, 1, 1.0)], spec, counts, choice)
-    pairs = preference_pairs(judgment)
-    tied = [] if choice else _ranking_ties(judgment)
-    if not pairs and not tied:
-        counts.skipped["no_pair"] += 1  # e.g. a demonstration, or a ranking of fewer than 2
-    return pairs + _ties(tied, spec, counts, "tied_ranking_pair")
+    expansion = judgment_pairs(
+        judgment.pairwise_choice,
+        {r.position: r.rank for r in judgment.ranks.all()},
+        tie_policy=spec.tie_policy,
+        both_bad_policy=spec.both_bad_policy,
+    )
+    counts.skipped.update(expansion.skipped)
+    return expansion.pairs
 
 
 def preference_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:
@@ -266,34 +227,6 @@ def prompt_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:
 ROWS = {"preference": preference_rows, "sft": sft_rows, "prompt": prompt_rows}
 
 
-def balance_factors(rows_per_group_weight: dict[str, float]) -> dict[str, float]:
-    """Per group: the factor that gives it an equal share of the total weight."""
-    total, n = sum(rows_per_group_weight.values()), len(rows_per_group_weight)
-    return {g: total / (n * mass) for g, mass in rows_per_group_weight.items() if mass > 0}
-
-
-def _balanced(path: Path) -> None:
-    """Rewrite `path` with group-balanced weights on its train rows (see the module doc)."""
-    mass: dict[str, float] = defaultdict(float)
-    with open(path, encoding="utf-8") as rows:
-        for line in rows:
-            row = json.loads(line)
-            if row["split"] == "train":
-                groups = row["groups"] or [NO_GROUP]
-                for g in groups:
-                    mass[g] += row["weight"] / len(groups)
-    factors = balance_factors(mass)
-    tmp = path.with_suffix(".balancing")
-    with open(path, encoding="utf-8") as rows, open(tmp, "w", encoding="utf-8") as out:
-        for line in rows:
-            row = json.loads(line)
-            if row["split"] == "train":
-                groups = row["groups"] or [NO_GROUP]
-                row["weight"] *= sum(factors[g] for g in groups) / len(groups)
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
 def dataset_write(*, kind: str, spec: DatasetSpec, path: Path) -> dict[str, Any]:
     """Write the rows of a run of `kind` to `path` (JSONL); return the counts."""
     counts = Counts()
@@ -301,8 +234,6 @@ def dataset_write(*, kind: str, spec: DatasetSpec, path: Path) -> dict[str, Any]
     with open(path, "w", encoding="utf-8") as out:
         for row in ROWS[ROW_FORMAT[kind]](spec, counts):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if spec.group_balance and ROW_FORMAT[kind] == "preference" and counts.rows:
-        _balanced(path)
     return {"format": ROW_FORMAT[kind], **counts.as_dict()}
 
 

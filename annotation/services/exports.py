@@ -1,6 +1,7 @@
 """Exports, streamed: rows are produced from the database in chunks, never all in memory.
 
-How judgments become TRL preference rows (`prompt`, `chosen`, `rejected`, conversational):
+How judgments become TRL preference rows (`prompt`, `chosen`, `rejected`, conversational): the
+pairs and weights of `annotation.preferences` under its default policies, so
 - pairwise "a"/"b": one row, the preferred completion is `chosen`, weight 1;
 - pairwise "tie": no row (neither reply is preferred; Bradley–Terry and DPO need a winner);
 - pairwise "both_bad": no row (there is no acceptable `chosen`); both counted in `skipped`;
@@ -20,7 +21,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +41,11 @@ from annotation.models import (
     Judgment,
     JudgmentRank,
     LabelerProfile,
-    PairwiseChoice,
     Project,
     Turn,
 )
-from annotation.selectors import labeler_group_map
+from annotation.preferences import CHOICE_BOTH_BAD, CHOICE_TIE, judgment_pairs
+from annotation.selectors.labelers import labeler_group_map
 
 logger = logging.getLogger(__name__)
 
@@ -166,33 +166,13 @@ _JUDGMENT_FIELDS = (
 _RENAMED = {"guideline_version__version": "guideline_version"}
 
 
-def pairs_from(choice: str, ranks: dict[int, int]) -> list[tuple[int, int, float]]:
-    """(chosen position, rejected position, weight) pairs; see the module docstring."""
-    if choice in (PairwiseChoice.A, PairwiseChoice.B):
-        best = 0 if choice == PairwiseChoice.A else 1
-        return [(best, 1 - best, 1.0)]
-    if choice or len(ranks) < 2:
-        return []
-    weight = 1.0 / (len(ranks) * (len(ranks) - 1) / 2)
-    pairs = []
-    for i, j in combinations(sorted(ranks), 2):
-        if ranks[i] != ranks[j]:
-            pairs.append((i, j, weight) if ranks[i] < ranks[j] else (j, i, weight))
-    return pairs
-
-
-def preference_pairs(judgment: Judgment) -> list[tuple[int, int, float]]:
-    """Pairs for one Judgment model instance (prefetch `ranks` when calling it in a loop)."""
-    return pairs_from(judgment.pairwise_choice, {r.position: r.rank for r in judgment.ranks.all()})
-
-
 def export_rows(
     *, project: Project, fmt: str, stats: dict[str, int] | None = None
 ) -> Iterator[dict[str, Any]]:
     """Yield export rows one by one. `stats` (if given) counts skipped ties and both-bad."""
     stats = stats if stats is not None else {}
-    stats.setdefault("skipped_tie", 0)
-    stats.setdefault("skipped_both_bad", 0)
+    for reason in (CHOICE_TIE, CHOICE_BOTH_BAD):
+        stats.setdefault(f"skipped_{reason}", 0)
     names = pseudonym_map(project)
     groups = labeler_group_map(names.keys())
     for lo, hi in _item_ranges(project):
@@ -202,17 +182,21 @@ def export_rows(
             if fmt == ExportFormat.RAW:
                 yield _raw_row(record, labeler, member_of)
                 continue
-            if record.pairwise_choice in (PairwiseChoice.TIE, PairwiseChoice.BOTH_BAD):
-                stats[f"skipped_{record.pairwise_choice}"] += 1
-                continue
-            yield from _preference_rows(record, fmt, labeler, member_of)
+            yield from _preference_rows(record, fmt, labeler, member_of, stats)
 
 
 def _preference_rows(
-    record: JudgmentRecord, fmt: str, labeler: str | None, member_of: list[str]
+    record: JudgmentRecord,
+    fmt: str,
+    labeler: str | None,
+    member_of: list[str],
+    stats: dict[str, int],
 ) -> Iterator[dict[str, Any]]:
+    expansion = judgment_pairs(record.pairwise_choice, record.ranks)
+    for reason in (CHOICE_TIE, CHOICE_BOTH_BAD):
+        stats[f"skipped_{reason}"] += expansion.skipped.get(reason, 0)
     prompt = [{"role": role, "content": content} for role, content in record.turns]
-    for chosen, rejected, weight in pairs_from(record.pairwise_choice, record.ranks):
+    for chosen, rejected, weight in expansion.pairs:
         if fmt == ExportFormat.HH_RLHF:
             turns = [ParsedTurn(role, content) for role, content in record.turns]
             yield {

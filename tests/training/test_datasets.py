@@ -8,10 +8,12 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from annotation import preferences
 from annotation.models import Completion, Item, ItemCompletion, Judgment, ProjectKind
 from tests.factories import ProjectFactory, PromptFactory, item_create
 from tests.training.conftest import judge, preference_project
 from training.datasets import DatasetSpec, dataset_rows, dataset_write, prompt_key, split_of
+from training.models import BothBadPolicy, TiePolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -151,23 +153,22 @@ def test_the_same_conversation_in_two_projects_lands_on_the_same_side(researcher
     assert rows[0]["split"] == rows[1]["split"]
 
 
+def test_policy_constants_are_the_models_values():
+    """annotation.preferences takes the policies' string values; the run's choices are these."""
+    assert (preferences.TIE_SKIP, preferences.TIE_BOTH_WAYS) == tuple(TiePolicy.values)
+    assert (preferences.BOTH_BAD_SKIP, preferences.BOTH_BAD_AS_TIE) == tuple(BothBadPolicy.values)
+    assert (
+        DatasetSpec(project_ids=()).tie_policy,
+        DatasetSpec(project_ids=()).both_bad_policy,
+    ) == (
+        TiePolicy.SKIP,
+        BothBadPolicy.SKIP,
+    )
+
+
 def test_split_fraction_is_roughly_respected():
     held_out = sum(split_of(f"prompt-{i}", 0.2, 0) == "eval" for i in range(5000))
     assert 900 < held_out < 1100
-
-
-def test_group_balance_gives_every_group_the_same_train_weight(
-    researcher, labeler, other_labeler, groups, tmp_path
-):
-    project = preference_project(researcher, [labeler], n=12)
-    for item in project.items.all()[:3]:
-        judge(item, other_labeler, "a")
-    spec = DatasetSpec(project_ids=(project.pk,), group_balance=True, eval_fraction=0.0)
-    dataset_write(kind="dpo", spec=spec, path=tmp_path / "rows.jsonl")
-    rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
-    total = {g: sum(r["weight"] for r in rows if r["groups"] == [g]) for g in ("young", "senior")}
-    assert total["young"] == pytest.approx(total["senior"])
-    assert sum(total.values()) == pytest.approx(15)  # the overall total is unchanged
 
 
 def test_demonstrations_become_sft_rows(researcher, labeler):

@@ -102,6 +102,9 @@ class DPOConfig(TrainConfig):
     learning_rate: float = 1e-6
     # Inverse temperature of the implicit reward; smaller stays closer to the reference.
     beta: float = 0.1
+    # Reweight pairs so that every labeler group carries the same total weight, rather than
+    # counting in proportion to how many pairs it labeled.
+    group_balance: bool = False
     # File holding the reference log-probs; None means <output_dir>/ref_logps.pt. Reused when
     # its fingerprint (model, data, max_length) matches.
     ref_logps_cache: str | None = None

@@ -1,4 +1,5 @@
-"""Training rows: dataclasses, JSONL loading with precise errors, train/eval split, chat formatting.
+"""Training rows: dataclasses, JSONL loading with precise errors, train/eval split, group
+balancing, chat formatting.
 
 Standard library only (tokenizers are used duck-typed), so the web side can validate the rows
 it writes without loading torch. Tokenisation, masking and collators live in ``batches.py``.
@@ -14,6 +15,11 @@ Row formats, one JSON object per line (what the Django side writes with each run
 A K-way ranking arrives already expanded to its C(K, 2) pairs, each with weight 1/C(K, 2) and
 one shared prompt_id. Optional fields: weight (1.0), groups ([]), prompt_id (the line number),
 split (null: decided by ``split_rows``), answer (null). Unknown fields are ignored.
+
+Group balancing is done here, once, for every trainer with ``group_balance`` (reward, DPO):
+``row_weights`` rescales the training rows' weights so that every labeler group carries the same
+total. A row's weight is split evenly among its groups; rows of labelers in no group form one
+more bucket, ``NO_GROUP``. Files hold the raw weights (the Django side never balances).
 
 Example::
 
@@ -36,6 +42,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 ROLES = ("system", "user", "assistant")
+NO_GROUP = "(none)"  # the bucket of rows whose labeler is in no group
 SPLITS = ("train", "eval")
 HH_ROLE_NAMES = {"system": "System", "user": "Human", "assistant": "Assistant"}
 
@@ -238,6 +245,33 @@ def split_rows(rows: Sequence[R], eval_fraction: float, seed: int) -> tuple[list
 
     train = [r for r in rows if not held_out(r.prompt_id)]
     return train, [r for r in rows if held_out(r.prompt_id)]
+
+
+# --- group balancing -----------------------------------------------------------------------
+
+
+def row_groups(row: PreferenceRow) -> list[str]:
+    """The row's labeler groups, or ``[NO_GROUP]``."""
+    return row.groups or [NO_GROUP]
+
+
+def balanced_weights(rows: Sequence[PreferenceRow]) -> list[float]:
+    """Row weights rescaled so every group holds the same total (a row's weight is split
+    evenly among its groups); the overall total is unchanged."""
+    mass: dict[str, float] = {}
+    for row in rows:
+        for g in row_groups(row):
+            mass[g] = mass.get(g, 0.0) + row.weight / len(row_groups(row))
+    total, n = sum(mass.values()), len(mass)
+    return [
+        row.weight * sum(total / (n * mass[g]) for g in row_groups(row)) / len(row_groups(row))
+        for row in rows
+    ]
+
+
+def row_weights(rows: Sequence[PreferenceRow], *, group_balance: bool) -> list[float]:
+    """The weights a trainer gives its training rows: their own, or group-balanced."""
+    return balanced_weights(rows) if group_balance else [row.weight for row in rows]
 
 
 # --- chat formatting -----------------------------------------------------------------------

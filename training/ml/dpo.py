@@ -10,7 +10,9 @@ in one no-grad pass over every pair before training, and cached in a file (defau
 ``<output_dir>/ref_logps.pt``, reused when its fingerprint of model, data and max_length
 matches): no second model sits in memory while training. The implicit reward of a completion
 is ``beta (log pi - log pi_ref)``; metrics report it for chosen and rejected completions, their
-margin and how often the chosen one wins ("rewards/accuracies").
+margin and how often the chosen one wins ("rewards/accuracies"). Each pair's loss is weighted
+by the row's weight (1/C(K, 2) for ranking pairs) times, with ``group_balance``, a factor giving
+every labeler group the same total weight (``training.ml.data.row_weights``).
 
 Example::
 
@@ -45,7 +47,7 @@ from training.ml.batches import (
     to_device,
 )
 from training.ml.config import DPOConfig
-from training.ml.data import DataError, PreferenceRow, as_rows, split_rows
+from training.ml.data import DataError, PreferenceRow, as_rows, row_weights, split_rows
 from training.ml.logprobs import CompletionLogProbs
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.runtime import (
@@ -181,7 +183,9 @@ def train_dpo(
     pad_id = tokenizer.pad_token_id
     pairs = encode_pairs(tokenizer, [*train_rows, *eval_rows], config.max_length)
     train_pairs, eval_pairs = pairs[: len(train_rows)], pairs[len(train_rows) :]
-    weights = torch.tensor([r.weight for r in train_rows], device=accelerator.device)
+    weights = torch.tensor(
+        row_weights(train_rows, group_balance=config.group_balance), device=accelerator.device
+    )
 
     lengths, keys = [len(p) for p in train_pairs], [p.prompt_id for p in train_pairs]
 

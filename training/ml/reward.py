@@ -9,7 +9,7 @@ The model is ``AutoModelForSequenceClassification`` with one label on a causal L
 at the last token) or an encoder ([CLS]). The C(K, 2) pairs of a K-way ranking share a
 prompt_id, go in one batch, and each distinct completion is scored once. Weights are the rows'
 (1/C(K, 2) for ranking pairs) times, with ``group_balance``, a factor giving every labeler group
-the same total weight. Held-out accuracy is reported overall and per labeler group; with
+the same total weight (``training.ml.data.row_weights``). Held-out accuracy is reported overall and per labeler group; with
 ``per_group``, one more model per group is trained and the cross-group accuracy matrix
 (group g's model on group h's held-out pairs) lands in metrics.json.
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +47,15 @@ from training.ml.batches import (
     to_device,
 )
 from training.ml.config import RewardConfig
-from training.ml.data import DataError, PreferenceRow, as_rows, split_rows
+from training.ml.data import (
+    NO_GROUP,
+    DataError,
+    PreferenceRow,
+    as_rows,
+    row_groups,
+    row_weights,
+    split_rows,
+)
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.runtime import (
     Reporter,
@@ -66,7 +73,6 @@ from training.ml.runtime import (
 
 log = logging.getLogger(__name__)
 
-NO_GROUP = "(none)"  # bucket of pairs whose labeler is in no group
 POOLED = "pooled"  # the model trained on every group's pairs
 
 
@@ -88,24 +94,6 @@ class RewardResult(TrainResult):
     group_accuracy: dict[str, float | None] = field(default_factory=dict)
     # per_group only: {model: {group: accuracy}}, models being "pooled" and each group.
     cross_group_accuracy: dict[str, dict[str, float | None]] | None = None
-
-
-def row_groups(row: PreferenceRow) -> list[str]:
-    return row.groups or [NO_GROUP]
-
-
-def balanced_weights(rows: Sequence[PreferenceRow]) -> list[float]:
-    """Row weights rescaled so every group holds the same total (a row's weight is split
-    evenly among its groups); the overall total is unchanged."""
-    mass: dict[str, float] = defaultdict(float)
-    for row in rows:
-        for g in row_groups(row):
-            mass[g] += row.weight / len(row_groups(row))
-    total, n = sum(mass.values()), len(mass)
-    return [
-        row.weight * sum(total / (n * mass[g]) for g in row_groups(row)) / len(row_groups(row))
-        for row in rows
-    ]
 
 
 def accuracy(
@@ -252,9 +240,7 @@ def train_reward(
     train_pairs = encode_pairs(tokenizer, train_rows, config.max_length)
     eval_pairs = encode_pairs(tokenizer, eval_rows, config.max_length)
     groups = sorted({g for r in rows for g in row_groups(r)})
-    weights = (
-        balanced_weights(train_rows) if config.group_balance else [r.weight for r in train_rows]
-    )
+    weights = row_weights(train_rows, group_balance=config.group_balance)
 
     # Runs to make: the pooled model first (it is the product), then one per group.
     runs: list[tuple[str, list[int]]] = [(POOLED, list(range(len(train_pairs))))]

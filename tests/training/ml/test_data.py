@@ -1,4 +1,5 @@
-"""Row parsing, errors naming line and field, train/eval split, chat formatting (no torch)."""
+"""Row parsing, errors naming line and field, train/eval split, group balancing, chat formatting
+(no torch)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ import json
 import pytest
 
 from training.ml.data import (
+    NO_GROUP,
     DataError,
     PreferenceRow,
     SFTRow,
     as_rows,
+    balanced_weights,
     format_example,
     hh_prompt,
     load_preference_rows,
     load_prompt_rows,
     load_sft_rows,
+    row_groups,
+    row_weights,
     split_rows,
 )
 
@@ -140,6 +145,45 @@ def test_hashed_split_keeps_a_prompts_pairs_together_and_is_seeded() -> None:
     assert split_rows(rows, 0.2, seed=1) == (train, held)
     assert split_rows(rows, 0.2, seed=2) != (train, held)
     assert split_rows(rows, 0.0, seed=1) == (rows, [])
+
+
+def _grouped(groups: list[str], weight: float = 1.0) -> PreferenceRow:
+    return PreferenceRow(prompt=PROMPT, chosen="", rejected="", groups=groups, weight=weight)
+
+
+def test_balanced_weights_give_groups_equal_mass() -> None:
+    rows = [_grouped(["big"])] * 6 + [_grouped(["small"])] * 2
+    w = balanced_weights(rows)
+    assert sum(w[:6]) == pytest.approx(sum(w[6:])) and sum(w) == pytest.approx(8)
+    # Ranking weights are kept inside a group; a pair in two groups counts half in each.
+    w = balanced_weights(
+        [_grouped(["a"], 0.5), _grouped(["a"], 0.5), _grouped(["b"]), _grouped(["a", "b"])]
+    )
+    assert w[0] == w[1]
+    assert w[0] + w[1] + w[3] / 2 == pytest.approx(w[2] + w[3] / 2)
+
+
+def test_rows_in_no_group_are_one_more_bucket() -> None:
+    rows = [_grouped([])] * 3 + [_grouped(["young"])]
+    assert row_groups(rows[0]) == [NO_GROUP] and row_groups(rows[3]) == ["young"]
+    assert balanced_weights(rows) == pytest.approx([2 / 3] * 3 + [2.0])
+
+
+def test_row_weights_balance_only_when_asked() -> None:
+    rows = [_grouped(["big"], 0.5)] * 3 + [_grouped(["small"])]
+    assert row_weights(rows, group_balance=False) == [0.5, 0.5, 0.5, 1.0]
+    assert row_weights(rows, group_balance=True) == pytest.approx([5 / 12] * 3 + [1.25])
+
+
+def test_balancing_twice_is_not_balancing_once() -> None:
+    """With rows in overlapping groups a second pass changes the weights again, so balancing
+    must happen exactly once (in the trainer; snapshot files hold raw weights)."""
+    rows = [_grouped(["a"])] * 4 + [_grouped(["a", "b"])] * 2 + [_grouped(["b"])]
+    # Masses a = 4 + 2/2 = 5, b = 1 + 2/2 = 2, total 7: factors a = 7/10, b = 7/4.
+    once = balanced_weights(rows)
+    assert once == pytest.approx([0.7] * 4 + [(0.7 + 1.75) / 2] * 2 + [1.75])
+    again = [_grouped(r.groups, w) for r, w in zip(rows, once, strict=True)]
+    assert balanced_weights(again) != pytest.approx(once)
 
 
 def test_hh_format() -> None:

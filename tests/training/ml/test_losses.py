@@ -63,22 +63,6 @@ def test_dpo_loss_by_hand() -> None:
     assert weighted.item() == pytest.approx((loss.item() + 3 * math.log(2)) / 4)
 
 
-def test_balanced_weights_give_groups_equal_mass() -> None:
-    from training.ml.data import PreferenceRow
-    from training.ml.reward import balanced_weights
-
-    def row(groups: list[str], weight: float = 1.0) -> PreferenceRow:
-        return PreferenceRow(prompt=[], chosen="", rejected="", groups=groups, weight=weight)
-
-    rows = [row(["big"])] * 6 + [row(["small"])] * 2
-    w = balanced_weights(rows)
-    assert sum(w[:6]) == pytest.approx(sum(w[6:])) and sum(w) == pytest.approx(8)
-    # Ranking weights are kept inside a group; a pair in two groups counts half in each.
-    w = balanced_weights([row(["a"], 0.5), row(["a"], 0.5), row(["b"]), row(["a", "b"])])
-    assert w[0] == w[1]
-    assert w[0] + w[1] + w[3] / 2 == pytest.approx(w[2] + w[3] / 2)
-
-
 def test_gae_by_hand() -> None:
     import torch
 
