@@ -1,102 +1,44 @@
 """A labeler in real Chromium: pairwise, ranking and demonstration items with the mouse and with
-the keyboard alone; network failures and conflicts lose nothing. Screenshots: test-artifacts/."""
+the keyboard alone; conflicts lose nothing (network failures: test_outbox.py).
+Screenshots: test-artifacts/."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from annotation.models import Item, Judgment, Reservation, Skip, Turn
-from annotation.services.assignment import reservation_next
+from annotation.models import Item, Judgment, Reservation, Skip
 from annotation.services.judgments import judgment_submit
 from annotation.services.projects import guidelines_update
-from annotation.views_label import SKIP_REASONS
-from tests.factories import ProjectFactory, item_create
+from annotation.services.queue import reservation_next
+from annotation.views.label import SKIP_REASONS
+from tests.browser.workbench import (
+    ANSWER_A,
+    ANSWER_B,
+    GUIDELINES,
+    LONG,
+    canonical,
+    conversation_item,
+    labeling_project,
+    shown_item_id,
+    start_labeling,
+    wait_past,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-GUIDELINES = """# Guidelines
-
-Prefer the response that is **helpful**, **honest** and **harmless**.
-
-1. Read the whole conversation first.
-2. Judge the *last* reply only.
-3. A wrong answer is worse than an honest "I don't know".
-
-Use `tie` only when you truly cannot choose.
-"""
-ANSWER_A = """Use a list comprehension:
-
-```python
-squares = [n * n for n in range(10) if n % 2 == 0]
-print(squares)  # [0, 4, 16, 36, 64]
-```
-
-It is shorter than a `for` loop and just as readable. <script>alert("x")</script>"""
-ANSWER_B = "You could write a loop:\n\n- make an empty list\n- append `n*n` for each even `n`\n\nThat works too."
-CONVERSATION = [
-    ("user", "How do I get the squares of the even numbers below 10 in Python?"),
-    ("assistant", "Do you want them in a list, or printed one per line?"),
-    ("user", "In a list, please. **Short** code if possible."),
-]
-LONG = "\n\n".join(f"Paragraph {i}: " + "a long and careful explanation " * 12 for i in range(12))
-
-
-def _item(project, texts, turns=CONVERSATION):
-    item = item_create(
-        project, texts=texts, models_=["secret-model-1", "secret-model-2", "m3", "m4"][: len(texts)]
-    )
-    Turn.objects.filter(prompt=item.prompt).delete()
-    for position, (role, content) in enumerate(turns):
-        Turn.objects.create(prompt=item.prompt, position=position, role=role, content=content)
-    return item
-
-
-def _project(researcher, **kwargs):
-    kwargs.setdefault(
-        "criteria", [{"name": "Helpfulness", "description": "Does it solve the user's problem?"}]
-    )
-    return ProjectFactory(created_by=researcher, guidelines=GUIDELINES, **kwargs)
-
-
-def _start(page, live_server, project):
-    page.goto(f"{live_server.url}/label/{project.pk}/")
-    page.get_by_role("button", name=re.compile("I have read")).click()
-    expect(page.locator("#workbench")).to_have_attribute("data-state", "item")
-
-
-def _item_id(page):
-    return int(page.locator("#workbench").get_attribute("data-item"))
-
-
-def _wait_past(page, item_id):
-    page.wait_for_function(
-        "old => { const w = document.getElementById('workbench'); return w && w.dataset.item !== old; }",
-        arg=str(item_id),
-    )
-
-
-def _canonical(order, seen):
-    return seen if order[0] == 0 else 9 - seen
-
-
-def _pending(page):
-    return page.evaluate(
-        "Object.keys(JSON.parse(localStorage.getItem('chorus:pending') || '{}')).length"
-    )
-
 
 def test_pairwise_with_the_mouse(page, live_server, login, shot, labeler, researcher):
-    project = _project(researcher, name="Helpful pairs")
-    first = _item(project, (ANSWER_A, ANSWER_B))
-    _item(project, ("Second A", "Second B"))
+    project = labeling_project(researcher, name="Helpful pairs")
+    first = conversation_item(project, (ANSWER_A, ANSWER_B))
+    conversation_item(project, ("Second A", "Second B"))
     login("lara")
     page.get_by_role("link", name="Start labeling").click()
     expect(page.locator("#workbench")).to_have_attribute("data-state", "guidelines")
     shot("label-guidelines-read")
     page.get_by_role("button", name=re.compile("I have read")).click()
     expect(page.locator("#workbench")).to_have_attribute("data-state", "item")
-    assert _item_id(page) == first.pk
+    assert shown_item_id(page) == first.pk
     assert "secret-model" not in page.content() and "<script>alert" not in page.content()
     expect(page.locator(".markdown pre code").first).to_contain_text("squares = [n * n")
     expect(page.locator("#item-timer")).not_to_have_text(
@@ -112,13 +54,13 @@ def test_pairwise_with_the_mouse(page, live_server, login, shot, labeler, resear
     page.evaluate("window.__sameDocument = true")
     shot("label-pairwise-filled")
     page.get_by_role("button", name=re.compile("^Submit")).click()
-    _wait_past(page, first.pk)
+    wait_past(page, first.pk)
     assert page.evaluate("window.__sameDocument") is True  # swapped in by htmx, no full reload
 
     judgment = Judgment.objects.get(item=first)
     order = judgment.display_order
     assert sorted(order) == [0, 1]
-    assert judgment.scale == _canonical(order, 2) and judgment.pairwise_choice == (
+    assert judgment.scale == canonical(order, 2) and judgment.pairwise_choice == (
         "a" if order[0] == 0 else "b"
     )
     assert list(judgment.ratings.values_list("position", "value")) == [(order[0], 6)]
@@ -134,8 +76,8 @@ def test_pairwise_with_the_mouse(page, live_server, login, shot, labeler, resear
 
 
 def test_pairwise_with_the_keyboard_alone(page, live_server, login, shot, labeler, researcher):
-    project = _project(researcher)
-    items = [_item(project, (ANSWER_A, ANSWER_B)) for _ in range(3)]
+    project = labeling_project(researcher)
+    items = [conversation_item(project, (ANSWER_A, ANSWER_B)) for _ in range(3)]
     login("lara")
     page.goto(f"{live_server.url}/label/{project.pk}/")
     page.keyboard.press("Enter")  # the "I have read" button has focus
@@ -158,16 +100,16 @@ def test_pairwise_with_the_keyboard_alone(page, live_server, login, shot, labele
     page.keyboard.type("Response 2 is clearer.")
     page.keyboard.press("Escape")  # leave the text box; Enter now submits
     page.keyboard.press("Enter")
-    _wait_past(page, items[0].pk)
+    wait_past(page, items[0].pk)
     judgment = Judgment.objects.get(item=items[0])
     assert (
-        judgment.scale == _canonical(judgment.display_order, 6)
+        judgment.scale == canonical(judgment.display_order, 6)
         and judgment.rationale == "Response 2 is clearer."
     )
 
     page.keyboard.press("t")
     page.keyboard.press("Control+Enter")
-    _wait_past(page, items[1].pk)
+    wait_past(page, items[1].pk)
     assert Judgment.objects.get(item=items[1]).pairwise_choice == "tie"
 
     page.keyboard.press("s")
@@ -182,10 +124,10 @@ def test_pairwise_with_the_keyboard_alone(page, live_server, login, shot, labele
 
 
 def test_ranking_with_the_mouse(page, live_server, login, shot, labeler, researcher):
-    project = _project(researcher, kind="ranking", ranking_size=4)
-    item = _item(project, (ANSWER_A, ANSWER_B, LONG, "Just use numpy."))
+    project = labeling_project(researcher, kind="ranking", ranking_size=4)
+    item = conversation_item(project, (ANSWER_A, ANSWER_B, LONG, "Just use numpy."))
     login("lara")
-    _start(page, live_server, project)
+    start_labeling(page, live_server, project)
     shot("label-ranking")
     expand = page.locator("[data-expand]:visible")
     expect(expand).to_have_count(1)  # only the long response is collapsed
@@ -217,10 +159,10 @@ def test_ranking_with_the_mouse(page, live_server, login, shot, labeler, researc
 
 
 def test_ranking_with_the_keyboard_alone(page, live_server, login, shot, labeler, researcher):
-    project = _project(researcher, kind="ranking", ranking_size=3)
-    item = _item(project, ("First reply", "Second reply", "Third reply"))
+    project = labeling_project(researcher, kind="ranking", ranking_size=3)
+    item = conversation_item(project, ("First reply", "Second reply", "Third reply"))
     login("lara")
-    _start(page, live_server, project)
+    start_labeling(page, live_server, project)
     for _ in range(60):
         if page.evaluate("document.activeElement.classList.contains('rank-item')"):
             break
@@ -249,16 +191,16 @@ def test_ranking_with_the_keyboard_alone(page, live_server, login, shot, labeler
 def test_demonstrations_with_mouse_and_keyboard(
     page, live_server, login, shot, labeler, researcher
 ):
-    project = _project(researcher, kind="demonstration", criteria=[])
-    first, second = _item(project, ()), _item(project, ())
+    project = labeling_project(researcher, kind="demonstration", criteria=[])
+    first, second = conversation_item(project, ()), conversation_item(project, ())
     login("lara")
-    _start(page, live_server, project)
+    start_labeling(page, live_server, project)
     expect(page.locator(".demo-guidelines")).to_contain_text("Judge the last reply only")
     page.get_by_label("Write the ideal response").click()
     page.keyboard.type("squares = [n * n for n in range(0, 10, 2)]\nThat's it.")
     shot("label-demonstration")
     page.get_by_role("button", name=re.compile("^Submit")).click()
-    _wait_past(page, first.pk)
+    wait_past(page, first.pk)
     assert (
         Judgment.objects.get(item=first).demonstration
         == "squares = [n * n for n in range(0, 10, 2)]\nThat's it."
@@ -273,72 +215,16 @@ def test_demonstrations_with_mouse_and_keyboard(
     )
 
 
-def test_network_failures_lose_nothing(page, live_server, login, shot, labeler, researcher):
-    project = _project(researcher, criteria=[])
-    items = [_item(project, (f"A{i}", f"B{i}")) for i in range(3)]
-    login("lara")
-    _start(page, live_server, project)
-
-    # 1. The request never reaches the server: kept in localStorage, resent when the network is back.
-    page.route("**/judgment/", lambda route: route.abort())
-    page.keyboard.press("3")
-    page.get_by_label(re.compile("^Rationale")).fill("kept through an outage")
-    page.get_by_role("button", name=re.compile("^Submit")).click()
-    expect(page.locator("#label-network")).to_contain_text("Network problem")
-    assert _pending(page) == 1 and not Judgment.objects.exists()
-    shot("label-network-error", full_page=False)
-    page.unroute("**/judgment/")
-    _wait_past(page, items[0].pk)
-    first = Judgment.objects.get(item=items[0])
-    assert first.rationale == "kept through an outage" and first.scale == _canonical(
-        first.display_order, 3
-    )
-    assert _pending(page) == 0
-
-    # 2. The server stores it but the answer is lost: the retry carries the same key, stored once.
-    calls = []
-
-    def lose_answer(route):
-        calls.append(route.request.post_data)
-        if len(calls) == 1:
-            route.fetch()
-            route.abort()
-        else:
-            route.continue_()
-
-    page.route("**/judgment/", lose_answer)
-    page.keyboard.press("8")
-    page.get_by_role("button", name=re.compile("^Submit")).click()
-    _wait_past(page, items[1].pk)
-    assert len(calls) == 2 and Judgment.objects.filter(item=items[1]).count() == 1
-    page.unroute("**/judgment/")
-
-    # 3. Offline, then the page is reloaded: the stored submission is resent from localStorage.
-    page.route("**/judgment/", lambda route: route.abort())
-    page.keyboard.press("b")
-    page.get_by_label(re.compile("^Rationale")).fill("survives a reload")
-    page.get_by_role("button", name=re.compile("^Submit")).click()
-    expect(page.locator("#label-network")).to_contain_text("Network problem")
-    page.reload()
-    expect(page.locator("#label-network")).to_contain_text("Still offline")
-    expect(page.get_by_label(re.compile("^Rationale"))).to_have_value(
-        "survives a reload"
-    )  # the draft came back
-    page.unroute("**/judgment/")
-    expect(page.locator("#workbench")).to_have_attribute("data-state", "done", timeout=20_000)
-    third = Judgment.objects.get(item=items[2])
-    assert (third.pairwise_choice, third.rationale) == ("both_bad", "survives a reload")
-    assert Judgment.objects.count() == 3 and _pending(page) == 0
-    assert sorted(Item.objects.values_list("human_judgment_count", flat=True)) == [1, 1, 1]
-
-
 def test_conflicts_keep_the_labelers_work_visible(
     page, live_server, login, shot, labeler, other_labeler, researcher
 ):
-    project = _project(researcher, overlap_target=1, criteria=[])
-    first, second = _item(project, ("A1", "B1")), _item(project, ("A2", "B2"))
+    project = labeling_project(researcher, overlap_target=1, criteria=[])
+    first, second = (
+        conversation_item(project, ("A1", "B1")),
+        conversation_item(project, ("A2", "B2")),
+    )
     login("lara")
-    _start(page, live_server, project)
+    start_labeling(page, live_server, project)
 
     page.keyboard.press("2")
     page.get_by_label(re.compile("^Rationale")).fill("my careful words")
@@ -350,7 +236,7 @@ def test_conflicts_keep_the_labelers_work_visible(
     expect(page.get_by_label(re.compile("^Rationale"))).to_have_value("my careful words")
     shot("label-guidelines-changed")
     page.get_by_role("button", name=re.compile("^Submit")).click()
-    _wait_past(page, first.pk)
+    wait_past(page, first.pk)
     assert Judgment.objects.get(item=first).guideline_version.version == 2
 
     page.keyboard.press("5")
