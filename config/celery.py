@@ -1,4 +1,9 @@
-"""The Celery app. Tasks live in `<app>/tasks.py`; training runs on its own queue."""
+"""The Celery app. Tasks live in `<app>/tasks.py`; training runs on its own queue.
+
+Beat schedule: every CHORUS_SWEEP_SECONDS the lost-worker sweep fails training runs and
+generation jobs whose worker stopped beating (training.tasks.sweep_lost_workers_task). `make run`
+starts beat inside its single worker (`--beat`); docker-compose runs a `beat` service.
+"""
 
 import os
 
@@ -20,3 +25,16 @@ def _ensure_filesystem_broker_dirs(sender: Celery, **kwargs: object) -> None:
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+SWEEP_TASK = "training.tasks.sweep_lost_workers_task"
+
+
+@app.on_after_configure.connect
+def _beat_schedule(sender: Celery, **kwargs: object) -> None:
+    """Periodic housekeeping; the interval is a Django setting (CHORUS_SWEEP_SECONDS)."""
+    from django.conf import settings
+
+    every = float(settings.CHORUS_SWEEP_SECONDS)
+    sweep = sender.signature(SWEEP_TASK, options={"expires": every})  # a busy worker skips old ones
+    sender.add_periodic_task(every, sweep, name="sweep-lost-workers")

@@ -188,14 +188,18 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Training queue name; a GPU host runs `celery -A config worker -Q training --prefetch-multiplier 1`.
 CHORUS_TRAINING_QUEUE = os.environ.get("CHORUS_TRAINING_QUEUE", "training")
-# Training tasks go to their own queue, acked late, one message at a time per worker process.
-CELERY_TASK_ROUTES = {"training.tasks.*": {"queue": CHORUS_TRAINING_QUEUE}}
-# Task modules outside `<app>/tasks.py` (the loop's generation jobs, training/tasks_loop.py).
-CELERY_IMPORTS = ["training.tasks_loop"]
+# Training tasks go to their own queue, acked late, one message at a time per worker process;
+# the lost-worker sweep (Celery beat) stays on the default queue.
+CELERY_TASK_ROUTES = {
+    "training.tasks.sweep_lost_workers_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "training.tasks.*": {"queue": CHORUS_TRAINING_QUEUE},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A running training run or generation job whose worker has been silent this long is marked
 # failed (worker lost).
 CHORUS_TRAINING_STALE_SECONDS = int(os.environ.get("CHORUS_TRAINING_STALE_SECONDS", "120"))
+# How often Celery beat runs that lost-worker sweep (config/celery.py).
+CHORUS_SWEEP_SECONDS = int(os.environ.get("CHORUS_SWEEP_SECONDS", "60"))
 # Where training runs write their artifacts.
 CHORUS_RUNS_DIR = env_path("CHORUS_RUNS_DIR", VAR_DIR / "runs")
 # GPUs a training worker may use for one run (>1 launches through `accelerate launch`).

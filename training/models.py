@@ -1,9 +1,9 @@
 """Training runs: what to train, on which frozen data, and how it went.
 
-A run is created by a researcher (services.run_create), which freezes its dataset into
+A run is created by a researcher (services.runs.run_create), which freezes its dataset into
 `<CHORUS_RUNS_DIR>/<id>/dataset.jsonl` (datasets.py) and validates its configuration with
 `training.ml.config`. A worker on the training queue then runs the trainer as a subprocess
-(services.run_execute) and writes its progress here, throttled. The run directory holds the
+(services.runs.run_execute, through worker.py) and writes its progress here, throttled. The run directory holds the
 model in Hugging Face format when it ends.
 """
 
@@ -35,6 +35,43 @@ class RunStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+# Runs whose model writes completions (a generation job's source).
+POLICY_KINDS = (RunKind.DPO, RunKind.PPO, RunKind.GRPO, RunKind.SFT)
+
+
+class WorkerJob(models.Model):
+    """What every job a training worker runs in a child process has: its state, a cancel request,
+    the worker's heartbeat and hostname, and why it failed (training/worker.py writes them).
+
+    Abstract: TrainingRun and GenerationJob each keep these columns in their own table."""
+
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    cancel_requested = models.BooleanField(
+        default=False, help_text="The worker stops the child process at its next step or batch."
+    )
+    error = models.TextField(
+        blank=True, help_text="Why it failed: the child's message and the last lines of its log."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last sign of life from the worker; a stale one fails the job.",
+    )
+    worker_hostname = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
 
 
 class TiePolicy(models.TextChoices):
@@ -47,11 +84,11 @@ class BothBadPolicy(models.TextChoices):
     AS_TIE = "as_tie", "Treat as a tie"  # then the tie policy decides
 
 
-# Rule-based rewards the GRPO trainer knows (training/ml/rewards.py RULES, which imports torch).
+# Rule-based rewards the GRPO trainer knows (training/ml/verifiers.py RULES, which imports torch).
 REWARD_RULES = ("exact_answer", "regex", "max_length")
 
 
-class TrainingRun(models.Model):
+class TrainingRun(WorkerJob):
     name = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=10, choices=RunKind.choices)
     base_model = models.CharField(
@@ -110,11 +147,7 @@ class TrainingRun(models.Model):
         help_text="The run directory: dataset.jsonl, config.json, trainer.log and the model "
         "(Hugging Face format). Fixed when the run is created.",
     )
-    # --- state, written by the worker ---
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    cancel_requested = models.BooleanField(
-        default=False, help_text="The worker stops the trainer at its next step."
-    )
+    # --- progress, written by the worker (state: WorkerJob) ---
     step = models.PositiveIntegerField(default=0)
     total_steps = models.PositiveIntegerField(null=True, blank=True)
     phase = models.CharField(
@@ -126,24 +159,8 @@ class TrainingRun(models.Model):
         blank=True,
         help_text="The trainer's result: final metrics, per-group and cross-group accuracy.",
     )
-    error = models.TextField(
-        blank=True, help_text="Why it failed: the trainer's message and last stderr lines."
-    )
-    heartbeat_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text="Last sign of life from the worker; a stale one fails the run.",
-    )
-    worker_hostname = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(WorkerJob.Meta):
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
         constraints = [
             models.CheckConstraint(
@@ -189,10 +206,6 @@ class TrainingRun(models.Model):
         )
 
     @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
-
-    @property
     def progress_percent(self) -> int:
         if not self.total_steps:
             return 100 if self.status == RunStatus.SUCCEEDED else 0
@@ -212,7 +225,7 @@ class RunMetric(models.Model):
         indexes = [models.Index(fields=["run", "name", "step"])]
 
 
-# --- Closing the loop: models write candidates, people judge models (services_loop.py) ------
+# --- Generation: models write candidates, people judge models (services/generation.py) ----
 
 
 class GenerationPurpose(models.TextChoices):
@@ -221,7 +234,7 @@ class GenerationPurpose(models.TextChoices):
     SCORING = "scoring", "Reward scoring"  # no sampling: a reward run scores existing completions
 
 
-class GenerationJob(models.Model):
+class GenerationJob(WorkerJob):
     """Sample completions for prompts of `project` from one or more models and make items of them
     (or, for purpose SCORING, have `reward_run` score the completions the project already has).
 
@@ -246,29 +259,11 @@ class GenerationJob(models.Model):
         TrainingRun, null=True, blank=True, on_delete=models.PROTECT, related_name="scoring_jobs",
         help_text="A succeeded reward run that scores every new completion.",
     )  # fmt: skip
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     done = models.PositiveIntegerField(default=0, help_text="Completions generated so far.")
     total = models.PositiveIntegerField(default=0, help_text="Completions to generate.")
     items_created = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(
-        default=False, help_text="The worker stops the job at its next batch."
-    )
-    heartbeat_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text="Last sign of life from the worker (every batch); a stale one fails the job.",
-    )
-    worker_hostname = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(WorkerJob.Meta):
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="generation_status_beat")]
         constraints = [
             models.CheckConstraint(
@@ -279,10 +274,6 @@ class GenerationJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} job {self.pk}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
 
     @property
     def progress_percent(self) -> int:

@@ -1,9 +1,15 @@
 """Celery tasks of the training side: thin, take ids, call one service, never retried blindly.
 
-`training_run_task` is routed to settings.CHORUS_TRAINING_QUEUE (config/settings.py), acked
-late, one at a time per worker process. If its worker dies mid-run the message is not run
-again blindly: `run_execute` only claims a queued run, and the lost run is failed by the
-heartbeat sweep, which also runs here whenever a worker starts.
+- `training_run_task` and `generation_job_task` run on a worker of settings.CHORUS_TRAINING_QUEUE
+  (CELERY_TASK_ROUTES sends `training.tasks.*` there: they load models and want the GPU), acked
+  late, one at a time per worker process. If their worker dies mid-job the message is not run
+  again blindly: the services only claim a queued job, and the lost job is failed by the sweep.
+- `sweep_lost_workers_task` fails runs and jobs whose worker stopped beating (services/sweeps.py);
+  Celery beat runs it every CHORUS_SWEEP_SECONDS (config/celery.py), on the default queue.
+- When a worker starts, the jobs its hostname had are failed, and so are stale ones.
+
+The services import these tasks inside functions (to enqueue on commit), and these tasks import
+the services inside functions: the one lazy tasks <-> services import.
 """
 
 from typing import Any
@@ -14,14 +20,28 @@ from celery.signals import worker_ready
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def training_run_task(self: Any, run_id: int) -> None:
-    from training.services import run_execute
+    from training.services.runs import run_execute
 
     run_execute(run_id=run_id, hostname=self.request.hostname or "")
 
 
-@worker_ready.connect
-def _fail_runs_of_lost_workers(sender: Any = None, **kwargs: Any) -> None:
-    from training.services import runs_fail_orphaned, runs_fail_stale
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def generation_job_task(self: Any, job_id: int) -> None:
+    from training.services.generation import generation_job_execute
 
-    runs_fail_orphaned(hostname=getattr(sender, "hostname", "") or "")
-    runs_fail_stale()
+    generation_job_execute(job_id=job_id, hostname=self.request.hostname or "")
+
+
+@shared_task(ignore_result=True, queue="default")
+def sweep_lost_workers_task() -> int:
+    from training.services.sweeps import jobs_fail_stale
+
+    return jobs_fail_stale()
+
+
+@worker_ready.connect
+def _fail_jobs_of_lost_workers(sender: Any = None, **kwargs: Any) -> None:
+    from training.services.sweeps import jobs_fail_orphaned, jobs_fail_stale
+
+    jobs_fail_orphaned(hostname=getattr(sender, "hostname", "") or "")
+    jobs_fail_stale()

@@ -1,7 +1,7 @@
 """The evaluation report and the lineage view in headless Chromium (Playwright, sync API).
 
 The data is made through the services with generation faked (the real models run in
-tests/training/test_loop_end_to_end.py). Screenshots go to test-artifacts/loop-*.png.
+tests/training/worker/test_generation_end_to_end.py). Screenshots go to test-artifacts/loop-*.png.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from django.test import Client
 from annotation.services.labelers import labeler_group_create
 from tests.factories import ProjectFactory, PromptFactory
 from tests.training.conftest import judge
-from tests.training.loop_fixtures import fake_generate_local, finished_run, ml_run_in_process
-from training.services_loop import evaluation_create, generation_job_create, generation_job_execute
+from tests.training.fixtures import fake_generate_local, finished_run, relay_in_process
+from training.services.generation import (
+    evaluation_create,
+    generation_job_create,
+    generation_job_execute,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PROMPTS = [
@@ -39,7 +43,7 @@ def evaluated(researcher, labeler, other_labeler, tmp_path, monkeypatch, setting
     labeler_group_create(name="young", rules={"age_range": ["18-29"]})  # the labeler
     labeler_group_create(name="senior", rules={"age_range": ["60+"]})  # the other labeler
     monkeypatch.setattr("training.ml.generate.generate_local", fake_generate_local)
-    monkeypatch.setattr("training.services_loop_child.ml_run", ml_run_in_process)
+    monkeypatch.setattr("training.worker.relay_process", relay_in_process)
     (tmp_path / "base-model").mkdir()
     first = finished_run(tmp_path, name="dpo round 1")
     first.projects.set(

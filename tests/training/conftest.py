@@ -83,6 +83,6 @@ def runs_dir(settings, tmp_path):
 @pytest.fixture
 def ml_in_process(monkeypatch):
     """Generation jobs run `python -m training.ml` in the test's thread (fakes apply)."""
-    from tests.training.loop_fixtures import ml_run_in_process
+    from tests.training.fixtures import relay_in_process
 
-    monkeypatch.setattr("training.services_loop_child.ml_run", ml_run_in_process)
+    monkeypatch.setattr("training.worker.relay_process", relay_in_process)

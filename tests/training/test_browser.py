@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.conftest import PASSWORD
 from training.models import RunMetric, RunStatus, TrainingRun
-from training.services import run_create
+from training.services.runs import run_create
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

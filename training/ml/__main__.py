@@ -26,7 +26,8 @@ event (the main process only):
     {"event": "result", "output_dir": "DIR", "cancelled": false, "steps": 40, ...}
     {"event": "error", "kind": "config"|"data"|"internal", "message": "..."}
 
-Logs go to stderr. Creating a file named ``CANCEL`` in the output directory stops the run at
+The event lines, the CANCEL file and the key variable are defined in protocol.py, shared with
+the worker. Logs go to stderr. Creating a file named ``CANCEL`` in the output directory stops the run at
 the next step; what was trained is saved and the result says ``"cancelled": true``.
 Exit status: 0 finished or cancelled, 2 bad config or data, 1 anything else.
 """
@@ -44,10 +45,9 @@ from typing import Any, TextIO
 
 from training.ml.config import CONFIG_CLASSES, ConfigError, from_dict, load_config
 from training.ml.data import DataError
+from training.ml.protocol import API_KEY_ENV, CANCEL_FILE, ERROR, PROGRESS, RESULT, emit
 
-CANCEL_FILE = "CANCEL"
 GENERATED_FILE, SCORES_FILE = "generated.jsonl", "scores.jsonl"
-API_KEY_ENV = "CHORUS_INFERENCE_API_KEY"
 
 
 class _Cancelled(Exception):
@@ -77,12 +77,6 @@ def _parser() -> argparse.ArgumentParser:
         "--chat-template", action="store_true", help="give the tokenizer a ChatML template"
     )
     return parser
-
-
-def _emit(out: TextIO, event: str, payload: dict[str, Any]) -> None:
-    if os.environ.get("RANK", "0") == "0":
-        out.write(json.dumps({"event": event, **payload}, default=str) + "\n")
-        out.flush()
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
@@ -129,7 +123,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
         config,
         args.data,
         output_dir,
-        on_progress=lambda event: _emit(out, "progress", event.to_dict()),
+        on_progress=lambda event: emit(out, PROGRESS, event.to_dict()),
         should_stop=lambda: (output_dir / CANCEL_FILE).exists(),
     )
     return result.to_dict()  # type: ignore[no-any-return]
@@ -218,7 +212,7 @@ def _infer(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     phase = args.command
 
     def on_batch(done: int, total: int) -> None:
-        _emit(out, "progress", {"step": done, "total_steps": total, "phase": phase})
+        emit(out, PROGRESS, {"step": done, "total_steps": total, "phase": phase})
         if (output_dir / CANCEL_FILE).exists():
             raise _Cancelled
 
@@ -243,16 +237,16 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     saved = sys.stdout
     out, sys.stdout = out or sys.stdout, sys.stderr
     try:
-        _emit(out, "result", _run(args, out))
+        emit(out, RESULT, _run(args, out))
         return 0
     except (ConfigError, DataError) as exc:
         kind = "config" if isinstance(exc, ConfigError) else "data"
-        _emit(out, "error", {"kind": kind, "message": str(exc)})
+        emit(out, ERROR, {"kind": kind, "message": str(exc)})
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # the caller needs a parseable line whatever went wrong
         traceback.print_exc(file=sys.stderr)
-        _emit(out, "error", {"kind": "internal", "message": f"{type(exc).__name__}: {exc}"})
+        emit(out, ERROR, {"kind": "internal", "message": f"{type(exc).__name__}: {exc}"})
         return 1
     finally:
         sys.stdout = saved

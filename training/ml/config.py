@@ -115,7 +115,7 @@ class DPOConfig(TrainConfig):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SamplingConfig(TrainConfig):
+class RolloutConfig(TrainConfig):
     """Rollout settings shared by the on-policy trainers (PPO, GRPO).
 
     Here ``batch_size`` counts prompts per rollout, ``max_steps``/``epochs`` count rollout
@@ -142,7 +142,7 @@ class SamplingConfig(TrainConfig):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PPOConfig(SamplingConfig):
+class PPOConfig(RolloutConfig):
     """PPO with a value head, per-token KL penalty and GAE, as in InstructGPT."""
 
     # Finished reward-model run directory (the output_dir of a reward run).
@@ -173,7 +173,7 @@ class PPOConfig(SamplingConfig):
 
 
 @dataclass(frozen=True, kw_only=True)
-class GRPOConfig(SamplingConfig):
+class GRPOConfig(RolloutConfig):
     """GRPO: group-relative advantages over several samples per prompt, no value model."""
 
     kl_coef: float = 0.04
@@ -181,7 +181,7 @@ class GRPOConfig(SamplingConfig):
     num_generations: int = 4
     # Reward-model run directory; exactly one of reward_model and reward_rule is set.
     reward_model: str | None = None
-    # Name of a rule-based reward in training.ml.rewards (e.g. "exact_answer", "regex",
+    # Name of a rule-based reward in training.ml.verifiers (e.g. "exact_answer", "regex",
     # "max_length").
     reward_rule: str | None = None
     # Keyword arguments of the rule (e.g. {"pattern": "\\d+"} for "regex").
@@ -236,6 +236,26 @@ def to_dict(config: TrainConfig) -> dict[str, Any]:
 
 def from_dict(cls: type[C], data: dict[str, Any]) -> C:
     """Build ``cls`` from a dict, naming every unknown, missing or mistyped field."""
+    check_fields(cls, data)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in data
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{cls.__name__}: missing required field(s) {', '.join(missing)}")
+    try:
+        return cls(**data)
+    except TypeError as exc:  # pragma: no cover - guarded above; kept for a clear message
+        raise ConfigError(f"{cls.__name__}: {exc}") from exc
+
+
+def check_fields(cls: type[TrainConfig], data: dict[str, Any]) -> None:
+    """Some fields of ``cls`` (the others left out): ConfigError naming the first unknown or
+    mistyped one. Their ranges are checked when the config is built."""
     if not isinstance(data, dict):
         raise ConfigError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -246,25 +266,12 @@ def from_dict(cls: type[C], data: dict[str, Any]) -> C:
             )
             hint = f" (did you mean {close[0]!r}?)" if close else f"; fields: {', '.join(fields)}"
             raise ConfigError(f"{cls.__name__}: unknown field {name!r}{hint}")
-    missing = [
-        n
-        for n, f in fields.items()
-        if n not in data
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise ConfigError(f"{cls.__name__}: missing required field(s) {', '.join(missing)}")
     hints = typing.get_type_hints(cls)
     for name, value in data.items():
         if not _matches(value, hints[name]):
             raise ConfigError(
                 f"{cls.__name__}: field {name!r} must be {_type_name(hints[name])}, got {value!r}"
             )
-    try:
-        return cls(**data)
-    except TypeError as exc:  # pragma: no cover - guarded above; kept for a clear message
-        raise ConfigError(f"{cls.__name__}: {exc}") from exc
 
 
 def load_config(cls: type[C], path: str | Path) -> C:

@@ -7,7 +7,7 @@ Paper: Shao et al. 2024, "DeepSeekMath: Pushing the Limits of Mathematical Reaso
 Language Models" (arXiv:2402.03300), section 4.1.
 
 Each step samples ``num_generations`` completions for each of ``batch_size`` prompts, scores
-them with a reward model run directory or a rule from ``rewards.RULES`` (``exact_answer``,
+them with a reward model run directory or a rule from ``verifiers.RULES`` (``exact_answer``,
 ``regex``, ``max_length``), and makes ``updates_per_batch`` optimizer steps on them. The KL
 term is the unbiased "k3" estimator to the frozen reference. A group whose samples all score
 the same has zero advantage and teaches nothing but the KL term.
@@ -37,7 +37,6 @@ from training.ml.config import GRPOConfig
 from training.ml.data import PromptRow, as_rows
 from training.ml.logprobs import CompletionLogProbs, completion_logprobs
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
-from training.ml.rewards import make_scorer
 from training.ml.rollout import masked_mean, sample
 from training.ml.runtime import (
     Reporter,
@@ -51,6 +50,7 @@ from training.ml.runtime import (
     save_pretrained,
     stop_requested,
 )
+from training.ml.verifiers import make_scorer
 
 
 def group_advantages(rewards: torch.Tensor, group_size: int) -> torch.Tensor:

@@ -39,7 +39,6 @@ from training.ml.config import PPOConfig
 from training.ml.data import PromptRow, as_rows
 from training.ml.logprobs import LogProbs, completion_logprobs
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
-from training.ml.rewards import make_scorer
 from training.ml.rollout import masked_mean, sample
 from training.ml.runtime import (
     Reporter,
@@ -53,6 +52,7 @@ from training.ml.runtime import (
     save_pretrained,
     stop_requested,
 )
+from training.ml.verifiers import make_scorer
 
 
 class PolicyWithValue(nn.Module):

@@ -98,7 +98,7 @@ def test_grpo_with_a_reward_model_and_cancel(sft_policy_and_reward_model, tmp_pa
 def test_rules() -> None:
     from training.ml.config import ConfigError
     from training.ml.data import PromptRow
-    from training.ml.rewards import RULES, make_rule
+    from training.ml.verifiers import RULES, make_rule
 
     row = PromptRow(prompt=[], answer="Paris")
     assert make_rule("exact_answer", {})("It is paris.", row) == 1.0

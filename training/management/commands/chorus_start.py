@@ -1,4 +1,5 @@
-"""`make run`: migrate, load the demo, start a Celery worker and the web server, print logins."""
+"""`make run`: migrate, load the demo, start a Celery worker (with beat, for the periodic
+lost-worker sweep) and the web server, print logins."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ class Command(BaseCommand):
         env = dict(os.environ)
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", f"default,{settings.CHORUS_TRAINING_QUEUE}",
-             "--concurrency", "1", "--prefetch-multiplier", "1", "-l", "INFO"],
+             "--concurrency", "1", "--prefetch-multiplier", "1", "-l", "INFO",
+             "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
             env=env,
         )  # fmt: skip
         web = subprocess.Popen(

@@ -1,0 +1,181 @@
+"""REST API of generation jobs: list, create (K samples per prompt from each model), detail,
+cancel; and scoring jobs (a reward model scores a project's completions). One view per
+operation; validate -> service -> serialize. Researchers and admins only (403 for everyone
+else); a missing object is 404.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.models import Project, Prompt
+from annotation.permissions import IsResearcher
+from training.api.errors import service_errors
+from training.models import GenerationPurpose, TrainingRun
+from training.selectors.generation import job_get_for_user, job_list_for_user
+from training.services.generation import generation_job_cancel, generation_job_create
+from training.services.scoring import scoring_job_create
+
+
+class GenerationSourceInput(serializers.Serializer):
+    run = serializers.IntegerField(required=False, help_text="A succeeded DPO/PPO/GRPO/SFT run.")
+    model = serializers.CharField(
+        required=False, max_length=500, help_text="A local directory or a hub id."
+    )
+    endpoint = serializers.URLField(
+        required=False,
+        help_text="Base URL of an OpenAI-compatible server, e.g. http://host:8000/v1.",
+    )
+    api_model = serializers.CharField(
+        required=False, max_length=200, help_text="The endpoint's model name."
+    )
+    chat = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="Endpoint: /v1/chat/completions (else /v1/completions).",
+    )
+
+
+class GenerationSamplingInput(serializers.Serializer):
+    max_new_tokens = serializers.IntegerField(required=False, min_value=1, max_value=4096)
+    temperature = serializers.FloatField(required=False, min_value=0)
+    top_p = serializers.FloatField(required=False, min_value=0, max_value=1)
+    seed = serializers.IntegerField(required=False)
+    batch_size = serializers.IntegerField(required=False, min_value=1, max_value=1024)
+    max_prompt_tokens = serializers.IntegerField(required=False, min_value=1)
+
+
+class GenerationJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.IntegerField(source="project_id")
+    purpose = serializers.CharField()
+    sources = serializers.ListField(child=serializers.DictField())
+    prompt_ids = serializers.ListField(child=serializers.IntegerField())
+    samples_per_prompt = serializers.IntegerField()
+    sampling = serializers.DictField()
+    reward_run = serializers.IntegerField(source="reward_run_id", allow_null=True)
+    status = serializers.CharField()
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    progress_percent = serializers.IntegerField()
+    items_created = serializers.IntegerField()
+    error = serializers.CharField()
+    cancel_requested = serializers.BooleanField()
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class GenerationJobCreateInput(serializers.Serializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
+    sources = GenerationSourceInput(many=True)
+    prompts = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=Prompt.objects.all(),
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="Default: every prompt of the project.",
+    )
+    samples_per_prompt = serializers.IntegerField(min_value=1, max_value=9, default=2)
+    sampling = GenerationSamplingInput(required=False, default=dict)
+    reward_run = serializers.PrimaryKeyRelatedField(
+        queryset=TrainingRun.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A succeeded reward run that scores the new completions.",
+    )
+
+
+class GenerationJobCreateApi(APIView):
+    """List generation jobs (newest first, every purpose), or queue K samples per prompt from
+    each model; the items appear when the job succeeds."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(operation_id="generation_job_list", responses=GenerationJobOutput(many=True))
+    def get(self, request: Request) -> Response:
+        jobs = job_list_for_user(request.user)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(GenerationJobOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="generation_job_create",
+        request=GenerationJobCreateInput,
+        responses={201: GenerationJobOutput},
+    )
+    def post(self, request: Request) -> Response:
+        data = GenerationJobCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            job = generation_job_create(
+                created_by=request.user, purpose=GenerationPurpose.CANDIDATES, **data.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from exc
+        return Response(GenerationJobOutput(job).data, status=status.HTTP_201_CREATED)
+
+
+class GenerationJobDetailApi(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(operation_id="generation_job_detail", responses=GenerationJobOutput)
+    def get(self, request: Request, job_id: int) -> Response:
+        job = job_get_for_user(request.user, job_id)
+        return Response(GenerationJobOutput(job).data)
+
+
+class GenerationJobCancelApi(APIView):
+    """A queued job is cancelled at once; a running one stops at its next batch (409 if ended)."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        operation_id="generation_job_cancel",
+        request=None,
+        responses={200: GenerationJobOutput, 409: dict},
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = job_get_for_user(request.user, job_id)
+        try:
+            job = generation_job_cancel(job=job)
+        except DjangoValidationError as exc:
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
+        return Response(GenerationJobOutput(job).data)
+
+
+class ScoringJobCreateInput(serializers.Serializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
+    reward_run = serializers.PrimaryKeyRelatedField(
+        queryset=TrainingRun.objects.all(), help_text="A succeeded reward run."
+    )
+
+
+class ScoringJobCreateApi(APIView):
+    """Queue a job in which a reward model scores a project's completions (not yet scored by it);
+    the result shows in the reward-agreement report."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        operation_id="scoring_job_create",
+        request=ScoringJobCreateInput,
+        responses={201: GenerationJobOutput},
+    )
+    def post(self, request: Request) -> Response:
+        data = ScoringJobCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            job = scoring_job_create(created_by=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from exc
+        return Response(GenerationJobOutput(job).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,149 @@
+"""REST API of training runs: one view per operation; validate (forms.runs.RunInput, the one
+definition of a run's fields) -> service -> serialize.
+
+Researchers and admins only: everyone else gets 403 for every endpoint, and a researcher asking
+for a run that does not exist gets 404.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.permissions import IsResearcher
+from training.api.errors import service_errors
+from training.forms.runs import RunInput
+from training.models import TrainingRun
+from training.selectors.runs import (
+    run_artifact_chunks,
+    run_get_for_user,
+    run_group_report,
+    run_has_artifacts,
+    run_list_for_user,
+    run_metric_series,
+)
+from training.services.runs import run_cancel, run_create
+
+API_CHART_POINTS = 2000
+
+
+class RunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    base_model = serializers.CharField()
+    status = serializers.CharField()
+    cancel_requested = serializers.BooleanField()
+    step = serializers.IntegerField()
+    total_steps = serializers.IntegerField(allow_null=True)
+    progress_percent = serializers.IntegerField()
+    phase = serializers.CharField()
+    message = serializers.CharField()
+    projects = serializers.SerializerMethodField()
+    labeler_groups = serializers.SerializerMethodField()
+    date_from = serializers.DateField(allow_null=True)
+    date_to = serializers.DateField(allow_null=True)
+    include_external = serializers.BooleanField()
+    tie_policy = serializers.CharField()
+    both_bad_policy = serializers.CharField()
+    per_group = serializers.BooleanField()
+    group_balance = serializers.BooleanField()
+    reward_run = serializers.IntegerField(source="reward_run_id", allow_null=True)
+    reward_rule = serializers.CharField()
+    dataset_counts = serializers.DictField()
+    artifacts_dir = serializers.CharField()
+    error = serializers.CharField()
+    worker_hostname = serializers.CharField()
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_projects(self, run: TrainingRun) -> list[int]:
+        return [project.pk for project in run.projects.all()]
+
+    def get_labeler_groups(self, run: TrainingRun) -> list[str]:
+        return [group.name for group in run.labeler_groups.all()]
+
+
+class RunListApi(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses=RunOutput(many=True))
+    def get(self, request: Request) -> Response:
+        runs = run_list_for_user(request.user)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(
+            runs.prefetch_related("labeler_groups"), request, view=self
+        )
+        return paginator.get_paginated_response(RunOutput(page, many=True).data)
+
+    @extend_schema(request=RunInput, responses={201: RunOutput})
+    def post(self, request: Request) -> Response:
+        data = RunInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            run = run_create(created_by=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from exc
+        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunDetailOutput(RunOutput):
+    config = serializers.DictField()
+    final_metrics = serializers.DictField()
+    metrics = serializers.DictField(
+        child=serializers.ListField(child=serializers.ListField(child=serializers.FloatField())),
+        help_text="metric name -> [[step, value], ...] (at most 2000 points each)",
+    )
+    group_report = serializers.DictField(
+        help_text="Per-group held-out accuracy and the cross-group matrix."
+    )
+
+
+class RunDetailApi(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses=RunDetailOutput)
+    def get(self, request: Request, run_id: int) -> Response:
+        run = run_get_for_user(request.user, run_id)
+        run.metrics = {
+            name: [list(p) for p in points]
+            for name, points in run_metric_series(run, API_CHART_POINTS).items()
+        }
+        run.group_report = run_group_report(run)
+        return Response(RunDetailOutput(run).data)
+
+
+class RunCancelApi(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(request=None, responses={200: RunOutput, 409: dict})
+    def post(self, request: Request, run_id: int) -> Response:
+        run = run_get_for_user(request.user, run_id)
+        try:
+            run = run_cancel(run=run)
+        except DjangoValidationError as exc:
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
+        return Response(RunOutput(run).data)
+
+
+class RunArtifactsApi(APIView):
+    """The run directory (model in Hugging Face format, dataset, config, log) as a zip, streamed."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, run_id: int) -> StreamingHttpResponse:
+        run = run_get_for_user(request.user, run_id)
+        if not run_has_artifacts(run):
+            raise Http404("The run has no artifacts yet.")
+        response = StreamingHttpResponse(run_artifact_chunks(run), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="chorus-run-{run.pk}.zip"'
+        return response

@@ -1,0 +1,40 @@
+"""Routes of the training API (mounted at /api/training/)."""
+
+from django.urls import path
+
+from training.api import evaluation, generation, lineage, runs
+
+urlpatterns = [
+    path("runs/", runs.RunListApi.as_view(), name="api-run-list"),
+    path("runs/<int:run_id>/", runs.RunDetailApi.as_view(), name="api-run-detail"),
+    path("runs/<int:run_id>/cancel/", runs.RunCancelApi.as_view(), name="api-run-cancel"),
+    path("runs/<int:run_id>/artifacts/", runs.RunArtifactsApi.as_view(), name="api-run-artifacts"),
+    path("runs/<int:run_id>/lineage/", lineage.LineageApi.as_view(), name="api-run-lineage"),
+    path(
+        "generation-jobs/",
+        generation.GenerationJobCreateApi.as_view(),
+        name="api-generation-job-create",
+    ),
+    path(
+        "generation-jobs/<int:job_id>/",
+        generation.GenerationJobDetailApi.as_view(),
+        name="api-generation-job-detail",
+    ),
+    path(
+        "generation-jobs/<int:job_id>/cancel/",
+        generation.GenerationJobCancelApi.as_view(),
+        name="api-generation-job-cancel",
+    ),
+    path("scoring-jobs/", generation.ScoringJobCreateApi.as_view(), name="api-scoring-job-create"),
+    path("evaluations/", evaluation.EvaluationCreateApi.as_view(), name="api-evaluation-create"),
+    path(
+        "evaluations/<int:project_id>/report/",
+        evaluation.EvaluationReportApi.as_view(),
+        name="api-evaluation-report",
+    ),
+    path(
+        "evaluations/<int:project_id>/reward-agreement/<int:run_id>/",
+        evaluation.RewardAgreementApi.as_view(),
+        name="api-reward-agreement",
+    ),
+]

@@ -1,0 +1,345 @@
+"""Writes of training runs: create (validate, freeze the dataset, queue), cancel, execute.
+
+Executing a run (`run_execute`, on a worker of the training queue) goes through
+training/worker.py, as generation jobs do:
+1. Claim it: queued -> running in one UPDATE. A redelivered message for a run that is not
+   queued (running elsewhere, finished, cancelled) does nothing.
+2. Run the trainer as a child process, `python -m training.ml <kind> --config config.json
+   --data dataset.jsonl --output-dir <run dir>`, or `accelerate launch --multi_gpu
+   --num_processes N -m training.ml ...` when CHORUS_TRAINING_GPUS > 1 (`trainer_command`).
+3. Its progress lines become the run's step, phase and message and its metric points, written
+   throttled with a heartbeat; its log goes to trainer.log. When the run is marked
+   cancel-requested, a file CANCEL appears in the run directory: the trainer stops at its next
+   step and saves what it has (if it ignores it, it is killed after a grace period).
+4. The final state comes from the trainer's result line and exit status; a failure keeps the
+   trainer's message and the last lines of its log in `error`. Nothing written is deleted.
+
+A worker killed mid-run cannot say so: services/sweeps.py fails runs whose worker is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.models import LabelerGroup, Project
+from training.datasets import DatasetSpec, dataset_write
+from training.ml.config import CONFIG_CLASSES, ConfigError, check_fields, from_dict, to_dict
+from training.models import RunKind, RunMetric, RunStatus, TrainingRun
+from training.worker import OnProgress, Outcome, job_claim, job_finish, run_child
+
+logger = logging.getLogger(__name__)
+
+DATASET_FILE, CONFIG_FILE, LOG_FILE = "dataset.jsonl", "config.json", "trainer.log"
+# Set on the run, not in `hyperparameters`.
+RUN_FIELDS_IN_CONFIG = ("base_model", "reward_model", "reward_rule", "per_group", "group_balance")
+
+
+# --- create and cancel ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """A run's trainer settings beyond the run's own fields, checked by name and type against
+    the trainer's config class (training.ml.config); their ranges are checked when the full
+    config is built (`run_config`). Made by `hyperparameters_parse`."""
+
+    kind: str
+    values: Mapping[str, Any]
+
+
+def hyperparameters_parse(*, kind: str, values: Mapping[str, Any]) -> Hyperparameters:
+    """Hyperparameters for a run of `kind` (ValidationError on "hyperparameters" if not)."""
+    clash = sorted(set(values) & set(RUN_FIELDS_IN_CONFIG))
+    if clash:
+        raise ValidationError(
+            {"hyperparameters": f"set {', '.join(clash)} on the run, not in hyperparameters"}
+        )
+    try:
+        check_fields(CONFIG_CLASSES[kind], dict(values))
+    except ConfigError as exc:
+        raise ValidationError({"hyperparameters": str(exc)}) from exc
+    return Hyperparameters(kind=kind, values=dict(values))
+
+
+def run_config(
+    *,
+    kind: str,
+    base_model: str,
+    hyperparameters: Hyperparameters,
+    per_group: bool = False,
+    group_balance: bool = False,
+    reward_run: TrainingRun | None = None,
+    reward_rule: str = "",
+) -> dict[str, Any]:
+    """The trainer's full configuration, validated by training.ml.config (ValidationError if not)."""
+    data: dict[str, Any] = {**hyperparameters.values, "base_model": base_model}
+    if kind == RunKind.REWARD:
+        data.update(per_group=per_group)
+    if kind in (RunKind.REWARD, RunKind.DPO):
+        data.update(group_balance=group_balance)
+    if reward_run is not None:
+        data["reward_model"] = str(reward_run.run_dir)
+    if reward_rule:
+        data["reward_rule"] = reward_rule
+    try:
+        return to_dict(from_dict(CONFIG_CLASSES[kind], data))
+    except ConfigError as exc:
+        raise ValidationError({"hyperparameters": str(exc)}) from exc
+
+
+def base_model_path(base_model: str) -> str:
+    """A local directory as an absolute path (relative ones are from the project root, where the
+    trainer runs); anything else is left as it is, a Hugging Face hub id."""
+    path = Path(base_model).expanduser()
+    local = path if path.is_absolute() else Path(settings.BASE_DIR) / path
+    return (
+        str(local.resolve())
+        if local.is_dir() or base_model.startswith((".", "/", "~"))
+        else base_model
+    )
+
+
+def _check_options(
+    *,
+    kind: str,
+    base_model: str,
+    per_group: bool,
+    group_balance: bool,
+    reward_run: TrainingRun | None,
+    reward_rule: str,
+) -> None:
+    errors: dict[str, str] = {}
+    looks_local = base_model.startswith(("/", "./", "../", "~"))
+    if looks_local and not Path(base_model_path(base_model)).is_dir():
+        errors["base_model"] = f"{base_model} is not a directory on this server."
+    if per_group and kind != RunKind.REWARD:
+        errors["per_group"] = "Per-group models are trained by reward runs only."
+    if group_balance and kind not in (RunKind.REWARD, RunKind.DPO):
+        errors["group_balance"] = "Group balancing applies to reward and DPO runs only."
+    if kind in (RunKind.PPO, RunKind.GRPO):
+        if reward_run is not None and (
+            reward_run.kind != RunKind.REWARD or reward_run.status != RunStatus.SUCCEEDED
+        ):
+            errors["reward_run"] = "The reward model must come from a succeeded reward run."
+        elif kind == RunKind.PPO and (reward_run is None or reward_rule):
+            errors["reward_run"] = "PPO needs a succeeded reward run (and no rule)."
+        elif kind == RunKind.GRPO and (reward_run is None) == (not reward_rule):
+            errors["reward_run"] = "GRPO needs either a succeeded reward run or a rule, not both."
+    elif reward_run is not None or reward_rule:
+        errors["reward_run"] = "Only PPO and GRPO runs use a reward model or rule."
+    if errors:
+        raise ValidationError(errors)
+
+
+def run_create(
+    *,
+    created_by: Any,
+    kind: str,
+    base_model: str,
+    projects: Iterable[Project],
+    labeler_groups: Iterable[LabelerGroup] = (),
+    date_from: date | None = None,
+    date_to: date | None = None,
+    include_external: bool = True,
+    tie_policy: str = "skip",
+    both_bad_policy: str = "skip",
+    per_group: bool = False,
+    group_balance: bool = False,
+    reward_run: TrainingRun | None = None,
+    reward_rule: str = "",
+    hyperparameters: Hyperparameters | Mapping[str, Any] | None = None,
+    name: str = "",
+) -> TrainingRun:
+    """Validate a run, freeze its dataset into the run directory, and queue it."""
+    projects, labeler_groups = list(projects), list(labeler_groups)
+    if not projects:
+        raise ValidationError({"projects": "Choose at least one project."})
+    base_model = base_model_path(base_model.strip())
+    options = dict(
+        per_group=per_group,
+        group_balance=group_balance,
+        reward_run=reward_run,
+        reward_rule=reward_rule,
+    )
+    _check_options(kind=kind, base_model=base_model, **options)
+    if not isinstance(hyperparameters, Hyperparameters):
+        hyperparameters = hyperparameters_parse(kind=kind, values=hyperparameters or {})
+    config = run_config(
+        kind=kind, base_model=base_model, hyperparameters=hyperparameters, **options
+    )
+    run = TrainingRun(
+        name=name, kind=kind, base_model=base_model, date_from=date_from, date_to=date_to,
+        include_external=include_external, tie_policy=tie_policy, both_bad_policy=both_bad_policy,
+        config=config, created_by=created_by, **options,
+    )  # fmt: skip
+    run.full_clean()
+    try:
+        with transaction.atomic():
+            run.save()
+            run.projects.set(projects)
+            run.labeler_groups.set(labeler_groups)
+            _snapshot(run, projects, labeler_groups)
+    except BaseException:
+        if run.pk:
+            shutil.rmtree(run.run_dir, ignore_errors=True)
+        raise
+    from training.tasks import training_run_task
+
+    transaction.on_commit(lambda: training_run_task.delay(run.pk))
+    return run
+
+
+def _snapshot(
+    run: TrainingRun, projects: list[Project], labeler_groups: list[LabelerGroup]
+) -> None:
+    """Write the run's dataset and configuration files and record the counts."""
+    run.artifacts_dir = str(Path(settings.CHORUS_RUNS_DIR).resolve() / str(run.pk))
+    shutil.rmtree(run.run_dir, ignore_errors=True)  # left over from a database that was reset
+    spec = DatasetSpec(
+        project_ids=tuple(p.pk for p in projects),
+        group_names=tuple(sorted(g.name for g in labeler_groups)),
+        date_from=run.date_from,
+        date_to=run.date_to,
+        include_external=run.include_external,
+        tie_policy=run.tie_policy,
+        both_bad_policy=run.both_bad_policy,
+        eval_fraction=run.config["eval_fraction"],
+        seed=run.config["seed"],
+    )
+    counts = dataset_write(kind=run.kind, spec=spec, path=run.run_dir / DATASET_FILE)
+    if not counts["train_rows"]:
+        what = "training rows" if counts["rows"] else "rows"
+        raise ValidationError(
+            f"No {what}: nothing in the chosen projects, groups and dates gives {counts['format']} rows."
+        )
+    counts.update(projects=sorted(p.name for p in projects), groups=list(spec.group_names))
+    (run.run_dir / CONFIG_FILE).write_text(json.dumps(run.config, indent=2, sort_keys=True))
+    run.dataset_counts = counts
+    run.save(update_fields=["artifacts_dir", "dataset_counts"])
+
+
+def run_cancel(*, run: TrainingRun) -> TrainingRun:
+    """A queued run is cancelled at once; a running one stops at the trainer's next step."""
+    runs = TrainingRun.objects.filter(pk=run.pk)
+    now = timezone.now()
+    cancelled = runs.filter(status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED,
+        cancel_requested=True,
+        finished_at=now,
+        message="cancelled before it started",
+    )
+    if not cancelled and not runs.filter(status=RunStatus.RUNNING).update(cancel_requested=True):
+        raise ValidationError("The run has already ended.")
+    run.refresh_from_db()
+    return run
+
+
+# --- execute -------------------------------------------------------------------------------
+
+
+def trainer_command(run: TrainingRun) -> list[str]:
+    """The trainer's command line; several GPUs go through `accelerate launch`."""
+    d = run.run_dir
+    args = [
+        "-m",
+        "training.ml",
+        run.kind,
+        "--config",
+        str(d / CONFIG_FILE),
+        "--data",
+        str(d / DATASET_FILE),
+    ]
+    args += ["--output-dir", str(d)]
+    gpus = settings.CHORUS_TRAINING_GPUS
+    if gpus > 1:
+        return [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            str(gpus),
+            *args,
+        ]
+    return [sys.executable, *args]
+
+
+def _metric_points(run: TrainingRun, step: int, metrics: dict[str, Any]) -> list[RunMetric]:
+    return [
+        RunMetric(run_id=run.pk, name=name[:100], step=step, value=float(value))
+        for name, value in metrics.items()
+        if isinstance(value, int | float) and math.isfinite(value)
+    ]
+
+
+def _progress(run: TrainingRun) -> OnProgress:
+    """A trainer's progress line -> the run's fields and its metric points."""
+
+    def on_progress(event: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        step = int(event.get("step", 0))
+        fields = {
+            "step": step,
+            "total_steps": event.get("total_steps"),
+            "phase": str(event.get("phase", ""))[:20],
+        }
+        if event.get("message"):
+            fields["message"] = str(event["message"])[:300]
+        if event.get("phase") == "done":  # the final numbers arrive with the result
+            return fields, []
+        return fields, _metric_points(run, step, event.get("metrics") or {})
+
+    return on_progress
+
+
+def _outcome(outcome: Outcome) -> dict[str, Any]:
+    """The run's final fields, from how its trainer ended."""
+    result = outcome.result
+    if not outcome.succeeded or result is None:
+        status = RunStatus.CANCELLED if outcome.cancel_sent else RunStatus.FAILED
+        return {"status": status, "error": outcome.failure("trainer")}
+    cancelled = bool(result.get("cancelled"))
+    fields: dict[str, Any] = {
+        "status": RunStatus.CANCELLED if cancelled else RunStatus.SUCCEEDED,
+        "final_metrics": result.get("metrics") or {},
+        "error": "",
+        "message": f"cancelled after {result.get('steps')} steps" if cancelled else "finished",
+    }
+    if result.get("steps") is not None:
+        fields.update(step=result["steps"], total_steps=result.get("total_steps"))
+    return fields
+
+
+def run_execute(*, run_id: int, hostname: str) -> None:
+    """Run a queued run's trainer to its end and record how it went (see the module doc)."""
+    if not job_claim(TrainingRun, job_id=run_id, hostname=hostname, phase="setup"):
+        status = TrainingRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+        logger.warning("training run %s is %s, not queued; not running it again", run_id, status)
+        return
+    run = TrainingRun.objects.get(pk=run_id)
+    try:
+        outcome = run_child(
+            run, trainer_command(run), work_dir=run.run_dir, log_name=LOG_FILE,
+            on_progress=_progress(run),
+        )  # fmt: skip
+        fields = _outcome(outcome)
+    except Exception as exc:
+        logger.exception("training run %s: the worker failed", run_id)
+        fields = {
+            "status": RunStatus.FAILED,
+            "error": f"The worker failed while running the trainer: {exc!r}",
+        }
+    job_finish(run, **fields)

@@ -1,0 +1,81 @@
+"""Housekeeping writes: fail the training runs and generation jobs whose worker is lost.
+
+A worker killed mid-job cannot say so. Two sweeps, for both kinds of job alike:
+- `jobs_fail_stale`: a running job whose heartbeat is older than CHORUS_TRAINING_STALE_SECONDS
+  is failed "worker lost: no heartbeat since ...". It runs periodically from Celery beat
+  (`training.tasks.sweep_lost_workers_task`, every CHORUS_SWEEP_SECONDS) and when a worker
+  starts; never from a page or API read. The worker writes a heartbeat every few seconds while
+  a job's child process runs, even while it loads a model.
+- `jobs_fail_orphaned`: a worker starting under a hostname fails the jobs that hostname had: it
+  has just (re)started, so they are dead.
+
+Each job is failed with a conditional UPDATE (still running, same heartbeat), so a job that
+beats meanwhile is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from training.models import GenerationJob, RunStatus, TrainingRun, WorkerJob
+
+logger = logging.getLogger(__name__)
+
+JOB_MODELS: tuple[type[WorkerJob], ...] = (TrainingRun, GenerationJob)
+
+
+def _since(job: WorkerJob) -> str:
+    beat = job.heartbeat_at or job.started_at
+    return f"{beat:%Y-%m-%d %H:%M:%S} UTC" if beat else "it started"
+
+
+def _fail_lost(jobs: QuerySet[WorkerJob], reason: Callable[[WorkerJob], str]) -> int:
+    now, failed = timezone.now(), 0
+    for job in jobs.filter(status=RunStatus.RUNNING):
+        failed += jobs.model.objects.filter(
+            pk=job.pk, status=RunStatus.RUNNING, heartbeat_at=job.heartbeat_at
+        ).update(status=RunStatus.FAILED, error=reason(job), finished_at=now)
+    if failed:
+        what = jobs.model._meta.verbose_name_plural
+        logger.warning("marked %d %s failed: worker lost", failed, what)
+    return failed
+
+
+def runs_fail_stale() -> int:
+    """Fail running runs whose worker has not been heard from in CHORUS_TRAINING_STALE_SECONDS."""
+    return _fail_stale(TrainingRun.objects.all())
+
+
+def generation_jobs_fail_stale() -> int:
+    """Fail running jobs whose worker has not been heard from in CHORUS_TRAINING_STALE_SECONDS."""
+    return _fail_stale(GenerationJob.objects.all())
+
+
+def _fail_stale(jobs: QuerySet[WorkerJob]) -> int:
+    cutoff = timezone.now() - timedelta(seconds=settings.CHORUS_TRAINING_STALE_SECONDS)
+    return _fail_lost(
+        jobs.filter(heartbeat_at__lt=cutoff),
+        lambda j: f"worker lost: no heartbeat since {_since(j)} (worker {j.worker_hostname}).",
+    )
+
+
+def jobs_fail_stale() -> int:
+    """Both sweeps of stale heartbeats (runs and generation jobs): how many were failed."""
+    return runs_fail_stale() + generation_jobs_fail_stale()
+
+
+def jobs_fail_orphaned(*, hostname: str) -> int:
+    """Fail the runs and jobs a worker of this hostname had: it has just (re)started."""
+    return sum(
+        _fail_lost(
+            model.objects.filter(worker_hostname=hostname),
+            lambda j: f"worker lost: {hostname} restarted; no heartbeat since {_since(j)}.",
+        )
+        for model in JOB_MODELS
+    )

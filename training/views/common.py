@@ -1,0 +1,35 @@
+"""What the HTML views of the training side share: a service's errors on a form, and the
+create pages' parse -> service -> redirect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+
+def add_service_errors(form: Form, exc: ValidationError) -> None:
+    """A service's ValidationError on the form: on the fields it names, else on the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.error_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def create_page(
+    request: HttpRequest, form: Form, create: Callable[..., Any], template: str
+) -> HttpResponse:
+    """Parse the form, call the service, go to the new job; or show the form with its errors."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = create(created_by=request.user, **form.service_arguments())  # type: ignore[attr-defined]
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect("training:loop_job", job_id=job.pk)
+    return render(request, template, {"form": form})

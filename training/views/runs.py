@@ -1,0 +1,96 @@
+"""HTML pages of training runs: run list, create form, run page (live), cancel, download."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from annotation.http import HtmxHttpRequest
+from training.forms.runs import RunForm
+from training.selectors.runs import (
+    run_artifact_chunks,
+    run_charts,
+    run_final_scalars,
+    run_get_for_user,
+    run_group_report,
+    run_has_artifacts,
+    run_list_for_user,
+    run_metric_series,
+    run_skipped,
+)
+from training.services.runs import run_cancel, run_create
+from training.views.common import add_service_errors
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def run_list(request: HtmxHttpRequest) -> HttpResponse:
+    runs = list(run_list_for_user(request.user)[:200])
+    context = {"runs": runs, "any_active": any(run.is_active for run in runs)}
+    return render(
+        request,
+        "training/run_list.html#runs" if request.htmx else "training/run_list.html",
+        context,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def run_new(request: HttpRequest) -> HttpResponse:
+    run_list_for_user(request.user)  # 404 for anyone but researchers
+    form = RunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = run_create(created_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect("training:run_detail", run_id=run.pk)
+    return render(request, "training/run_new.html", {"form": form})
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
+    run = run_get_for_user(request.user, run_id)
+    context = {
+        "run": run,
+        "charts": run_charts(run_metric_series(run)),
+        "final_scalars": run_final_scalars(run),
+        "groups": run_group_report(run),
+        "has_artifacts": run_has_artifacts(run),
+        "config_json": json.dumps(run.config, indent=2, sort_keys=True),
+        "skipped": run_skipped(run),
+    }
+    template = "training/run_detail.html#live" if request.htmx else "training/run_detail.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def run_cancel_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_get_for_user(request.user, run_id)
+    try:
+        run_cancel(run=run)
+    except ValidationError:
+        pass  # it ended meanwhile; the page shows how
+    return redirect("training:run_detail", run_id=run.pk)
+
+
+@login_required
+@require_GET
+def run_download(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
+    run = run_get_for_user(request.user, run_id)
+    if not run_has_artifacts(run):
+        raise Http404("The run has no artifacts yet.")
+    response = StreamingHttpResponse(run_artifact_chunks(run), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="chorus-run-{run.pk}.zip"'
+    return response
