@@ -65,6 +65,9 @@ def main() -> None:
     print(f"{values.size:,} judgments, {n_items:,} items, {POOL} labelers in 2 groups\n")
 
     reliability = scale.T  # slots x items: alpha needs values per unit, not labeler ids
+    timed(
+        "alpha nominal, 8 categories, 5 x 200k matrix", lambda: ag.krippendorff_alpha(reliability)
+    )
     nominal = ag.scale_to_nominal(reliability)
     timed("alpha nominal (A/B), 5 x 200k matrix", lambda: ag.krippendorff_alpha(nominal))
     timed("alpha ordinal, 8-point", lambda: ag.krippendorff_alpha(reliability, "ordinal"))

@@ -83,7 +83,6 @@ def synthetic(n_judgments: int, seed: int = 0):  # noqa: ANN201
 def bench_pure(n_judgments: int) -> None:
     from annotation import agreement as ag
     from annotation.reports import ReportConfig, build_report
-    from annotation.reports import stats as rs
 
     inp, contested = timed(
         f"synthetic data ({n_judgments:,} judgments)", lambda: synthetic(n_judgments)
@@ -102,7 +101,7 @@ def bench_pure(n_judgments: int) -> None:
     rng = np.random.default_rng(0)
     timed(
         "alpha interval with 200-resample bootstrap CI",
-        lambda: rs.alpha_bootstrap(counts, cats, "interval", 200, 0.95, rng),
+        lambda: ag.alpha_bootstrap(counts, cats, "interval", 200, 0.95, rng),
     )
     report = timed(
         "whole group report (build_report, 3 groups)", lambda: build_report(inp, ReportConfig())
@@ -131,12 +130,9 @@ def bench_database(n_judgments: int) -> None:
     setup_test_environment()
     connection.creation.create_test_db(verbosity=0)
     from annotation.models import Judgment
+    from annotation.selectors.reports import report_input_load
     from annotation.services.labelers import user_create
-    from annotation.services.reports import (
-        project_report_compute,
-        project_report_request,
-        report_input_load,
-    )
+    from annotation.services.reports import project_report_compute, project_report_request
     from tests.annotation.report_data import items_create, labelers_create
     from tests.factories import ProjectFactory
 

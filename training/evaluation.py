@@ -10,12 +10,13 @@ completion was preferred, 0 when B's was, and 0.5 for "about the same" or "both 
 - Leaderboard: Bradley-Terry log-strengths of every model (``annotation.agreement``'s MM fit)
   with percentile bootstrap CIs over comparisons; Elo-like scale = 400 / ln 10 per unit.
 - Length-controlled leaderboard: P(A preferred) = sigmoid(theta_A - theta_B + beta * d), with
-  d the standardised difference in words between A's and B's completion (as in the
-  length-controlled AlpacaEval of Dubois et al. 2024, reduced to one covariate). theta are the
+  d the standardised difference in words between A's and B's completion
+  (``annotation.agreement.bradley_terry_covariate``, with a small ridge). theta are the
   strengths with length held fixed; beta > 0 means longer answers win regardless of model.
-  Fit by Newton's method on the (fractional-outcome) logistic likelihood with a small ridge.
 
-No Django here: the services gather comparisons, these functions count.
+No Django here: the services gather comparisons, these functions count; every fit and
+bootstrap interval comes from ``annotation.agreement`` (only the Wilson interval of a win
+rate lives here: nothing else uses it).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from annotation.agreement import bootstrap_ci, bradley_terry_ci
+from annotation.agreement import bootstrap_ci, bradley_terry_ci, bradley_terry_covariate
 
 Z95 = 1.959963984540054
 ELO_PER_UNIT = 400 / math.log(10)
@@ -150,27 +151,6 @@ def leaderboard(
     return _board(models, ci.estimate, ci.low, ci.high)
 
 
-def length_controlled_fit(rows: np.ndarray, n_models: int, scale: float) -> np.ndarray:
-    """[theta_0..theta_{m-1} (centred), beta] of the length-covariate logistic model."""
-    a, b = rows[:, 0].astype(int), rows[:, 1].astype(int)
-    y, d = rows[:, 2], rows[:, 3] / scale
-    x = np.zeros((rows.shape[0], n_models + 1))
-    x[np.arange(len(a)), a] += 1.0
-    x[np.arange(len(b)), b] -= 1.0
-    x[:, n_models] = d
-    w = np.zeros(n_models + 1)
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-(x @ w)))
-        gradient = x.T @ (y - p) - RIDGE * w
-        hessian = -(x.T * (p * (1 - p))) @ x - RIDGE * np.eye(n_models + 1)
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.max(np.abs(step)) < 1e-9:
-            break
-    w[:n_models] -= w[:n_models].mean()
-    return w
-
-
 def length_controlled_leaderboard(
     comparisons: Sequence[Comparison], models: Sequence[str], n_resamples: int = 200, seed: int = 0
 ) -> dict[str, Any]:
@@ -181,8 +161,9 @@ def length_controlled_leaderboard(
         return {"board": [], "beta": None, "beta_low": None, "beta_high": None}
     rows = _rows(comparisons, models)
     scale = float(np.std(rows[:, 3])) or 1.0
+    rows[:, 3] /= scale  # the covariate: length difference in standard deviations
     ci = bootstrap_ci(
-        lambda r: length_controlled_fit(r, len(models), scale), rows, n_resamples, seed=seed
+        lambda r: bradley_terry_covariate(r, len(models), RIDGE), rows, n_resamples, seed=seed
     )
     m = len(models)
     return {

@@ -2,9 +2,11 @@
 
 `services/reports.py` loads a project's judgments into a `ReportInput` (numpy arrays, one
 entry per judgment, read with values_list) and caches what `build_report` returns; the
-dashboard and the API only read the cached dict. Statistics come from annotation.agreement
-(and `reports.stats` for the few it lacks); `reports.dashboard` and `reports.charts` turn the
-cached dict into tables and inline-SVG geometry.
+dashboard and the API only read the cached dict. Every statistic comes from annotation.agreement;
+`reports.groups` (agreement, contested items, criteria), `reports.wins` (which response
+sources win, length bias) and `reports.quality` (labelers) assemble the figures, and
+`reports.dashboard` and `reports.charts` turn the cached dict into tables and inline-SVG
+geometry.
 
 How judgments map to metrics
 ----------------------------
@@ -82,8 +84,8 @@ from annotation.reports.inputs import (
     unit_values,
     vote_counts,
 )
-from annotation.reports.preferences import comparisons, length_bias, preferences
 from annotation.reports.quality import labeler_quality
+from annotation.reports.wins import comparisons, length_bias, preferences
 
 __all__ = ["CriterionData", "ReportConfig", "ReportInput", "build_report"]
 

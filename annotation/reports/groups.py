@@ -8,7 +8,6 @@ import numpy as np
 from scipy import stats as _stats  # type: ignore[import-untyped, unused-ignore]
 
 from annotation import agreement as ag
-from annotation.reports import stats as rs
 from annotation.reports.inputs import (
     PAIRWISE,
     SCALE_CATEGORIES,
@@ -23,7 +22,7 @@ from annotation.reports.inputs import (
 )
 
 
-def _interval(est: rs.Interval) -> dict[str, Any]:
+def _interval(est: ag.AlphaInterval) -> dict[str, Any]:
     return {"value": est.value, "low": est.low, "high": est.high, "units": est.units}
 
 
@@ -43,7 +42,7 @@ def _alpha(
         return _point(float("nan"), 0)
     categories, table = ag.count_judgments(unit, value, cats)
     return _interval(
-        rs.alpha_bootstrap(table, categories, level, cfg.n_resamples, cfg.confidence, rng)
+        ag.alpha_bootstrap(table, categories, level, cfg.n_resamples, cfg.confidence, rng)
     )
 
 
@@ -60,7 +59,7 @@ def agreement_block(
         "items": int((judged > 0).sum()),
         "items_multi": int((judged >= 2).sum()),
         "nominal": _interval(
-            rs.alpha_bootstrap(
+            ag.alpha_bootstrap(
                 votes, np.arange(votes.shape[1]), "nominal", cfg.n_resamples, cfg.confidence, rng
             )
         ),
@@ -76,7 +75,7 @@ def agreement_block(
     else:
         unit, value = response_units(inp, mask)
         out["ordinal"] = _alpha(unit, value, "ordinal", cfg, rng)
-        w = rs.kendall_w_per_unit(inp.item[mask], inp.ranks[mask], inp.item_ids.size)
+        w = ag.kendall_w_per_unit(inp.item[mask], inp.ranks[mask], inp.item_ids.size)
         out["kendall_w"] = {
             "mean": float(np.nanmean(w)) if np.isfinite(w).any() else None,
             "items": int(np.isfinite(w).sum()),
@@ -170,7 +169,7 @@ def between(
 def _coders_alpha(values: FloatArray) -> float:
     """Interval alpha of a coders x units matrix of continuous values (nan = missing)."""
     unit = np.broadcast_to(np.arange(values.shape[1]), values.shape)
-    return rs.interval_alpha(unit.ravel(), values.ravel())
+    return ag.interval_alpha(unit.ravel(), values.ravel())
 
 
 def contested(
@@ -203,7 +202,7 @@ def contested(
         divergence_test(counts[names[found[pair[t]][2]]][item[t]], counts[names[found[pair[t]][3]]][item[t]], cfg, rng)
         for t in order
     ]  # fmt: skip
-    q = rs.benjamini_hochberg([p for p, _ in tests], compared)
+    q = ag.benjamini_hochberg([p for p, _ in tests], compared)
     rows: list[dict[str, Any]] = []
     for t, (p_value, method), q_value in zip(order, tests, q, strict=True):
         a, b = found[pair[t]][2], found[pair[t]][3]

@@ -1,19 +1,31 @@
 """Module docstrings: every algorithm gives its loss, paper and a runnable example, and the
-doctest examples of the light modules run."""
+doctest examples of the light modules run (a light module with no example fails)."""
 
 from __future__ import annotations
 
 import doctest
 import importlib
+import types
 
 import pytest
+
+
+def examples(module: types.ModuleType) -> int:
+    """Docstring examples doctest finds in the module (not in what it imports)."""
+    return sum(len(test.examples) for test in doctest.DocTestFinder().find(module))
 
 
 @pytest.mark.parametrize("name", ["config", "progress", "data"])
 def test_light_module_examples_run(name: str) -> None:
     module = importlib.import_module(f"training.ml.{name}")
+    assert examples(module) > 0, f"training.ml.{name} has no docstring example"
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_module_without_examples_is_caught():
+    bare = types.ModuleType("bare", "A docstring with no example.")
+    assert examples(bare) == 0
 
 
 @pytest.mark.slow

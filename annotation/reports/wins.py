@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from annotation.reports import stats as rs
+from annotation import agreement as ag
 from annotation.reports.inputs import (
     PAIRWISE,
     VOTE_A,
@@ -105,7 +105,7 @@ def _model_strengths(
         w = row_counts * mean_weight
         wins = np.bincount(i, w * s, n) + np.bincount(j, w * (1 - s), n)
         games = np.bincount(i, w, n) + np.bincount(j, w, n)
-        strengths = rs.bradley_terry_pairs(i, j, w * s, w, n)
+        strengths = ag.bradley_terry_pairs(i, j, w * s, w, n)
         rate = np.divide(wins, games, out=np.full(n, np.nan), where=games > 0)
         return strengths, rate, games.astype(np.float64)
 
@@ -187,18 +187,19 @@ def _length_effect(
             "curve": [],
             "bins": [],
         }
-    fit = rs.logistic_fit(diff / LENGTH_UNIT, won, weight, ridge=RIDGE)
+    fit = ag.logistic_fit_1d(diff / LENGTH_UNIT, won, weight, ridge=RIDGE)
+    intercept, slope, slope_se = float(fit.coef[0]), float(fit.coef[1]), float(fit.se[1])
     out.update(
-        slope=fit.slope,
-        slope_low=fit.slope - 1.96 * fit.slope_se,
-        slope_high=fit.slope + 1.96 * fit.slope_se,
-        intercept=fit.intercept,
+        slope=slope,
+        slope_low=slope - 1.96 * slope_se,
+        slope_high=slope + 1.96 * slope_se,
+        intercept=intercept,
     )
     if curve:
         lo, hi = np.quantile(diff, [0.02, 0.98])
         grid = np.linspace(lo, hi, 41)
         out["curve"] = np.c_[
-            grid, 1 / (1 + np.exp(-(fit.intercept + fit.slope * grid / LENGTH_UNIT)))
+            grid, 1 / (1 + np.exp(-(intercept + slope * grid / LENGTH_UNIT)))
         ].tolist()
         edges = np.unique(np.quantile(diff, np.linspace(0, 1, 11)))
         which = np.clip(np.searchsorted(edges, diff, side="right") - 1, 0, max(edges.size - 2, 0))
