@@ -1,6 +1,6 @@
 """Which item a labeler gets next: pure Python, no Django. The queue is explained in assignment.md.
 
-The Django side (`annotation/services/assignment.py`) locks a window of candidate items, counts
+The Django side (`annotation/services/queue.py`) locks a window of candidate items, counts
 what each already has, and asks `choose` which one to reserve. Everything here is a function of
 those counts, so the rules can be read and tested without a database.
 

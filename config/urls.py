@@ -10,8 +10,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/", include("annotation.api_urls")),
-    path("api/training/", include("training.api_urls")),
+    path("api/", include("annotation.api.urls")),
+    path("api/training/", include("training.api.urls")),
     path("training/", include("training.urls")),
     path("", include("annotation.urls")),
 ]

@@ -1,10 +1,14 @@
 """Every write goes through a named service in one of these modules:
 
 - projects: project_create, guidelines_update, criterion_create
+- items:    prompts_create, prompts_copy, completions_create, items_create (the only writer of
+            prompts, completions, items and their slots; imports and training's generation use it)
 - labelers: labeler_create, labeler_profile_update, labeler_group_create
 - imports:  import_job_create, items_import
 - exports:  export_job_create, export_run, export_rows
-- judgments, assignment: the workbench (judgment_submit, item reservation, skips)
+- judgments, queue: the workbench (judgment_submit, item reservation, skips)
 - reports, screening: the agreement report job and screening decisions
 - demo: demo_seed
+
+Reads with access rules are in annotation.selectors.
 """

@@ -32,7 +32,7 @@ from annotation.models import (
     Reservation,
     Skip,
 )
-from annotation.services.assignment import item_takes_late_judgment
+from annotation.services.queue import item_takes_late_judgment
 from annotation.services.screening import screening_update
 
 MAX_TEXT = 20_000

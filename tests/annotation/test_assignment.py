@@ -10,7 +10,7 @@ from django.utils import timezone
 from annotation import assignment
 from annotation.assignment import Candidate, Quota
 from annotation.models import GroupQuota, Item, Judgment, LabelerProfile, Reservation
-from annotation.services import assignment as queue
+from annotation.services import queue
 from annotation.services.judgments import JudgmentConflict, judgment_submit, skip_create
 from annotation.services.labelers import labeler_group_create, user_create
 from tests.factories import ProjectFactory, item_create

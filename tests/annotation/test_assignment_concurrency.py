@@ -13,9 +13,9 @@ import pytest
 from django.db import connection
 
 from annotation.models import Item, Judgment, Reservation, Skip
-from annotation.services.assignment import reservation_next
 from annotation.services.judgments import judgment_submit, skip_create
 from annotation.services.labelers import user_create
+from annotation.services.queue import reservation_next
 from tests.factories import ProjectFactory, item_create
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,6 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import Item, Judgment, Reservation
-from annotation.services.assignment import reservation_next
 from annotation.services.judgments import (
     Flag,
     JudgmentConflict,
@@ -15,6 +14,7 @@ from annotation.services.judgments import (
     skip_create,
 )
 from annotation.services.projects import criterion_create, guidelines_update
+from annotation.services.queue import reservation_next
 from tests.factories import ProjectFactory, item_create
 
 pytestmark = pytest.mark.django_db

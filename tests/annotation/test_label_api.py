@@ -6,10 +6,10 @@ import pytest
 from django.urls import path
 from drf_spectacular.generators import SchemaGenerator
 
-from annotation import api_label
+from annotation.api import label as api_label
 from annotation.models import Completion, Judgment, Reservation
-from annotation.services.assignment import reservation_next
 from annotation.services.projects import criterion_create, guidelines_update
+from annotation.services.queue import reservation_next
 from tests.conftest import PERSONAS
 from tests.factories import ProjectFactory, item_create
 

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import Completion, Judgment, Reservation
-from annotation.services.assignment import reservation_next
 from annotation.services.projects import criterion_create, guidelines_update
-from annotation.views_label import render_markdown
+from annotation.services.queue import reservation_next
+from annotation.views.label import render_markdown
 from tests.conftest import PERSONAS
 from tests.factories import ProjectFactory, item_create
 

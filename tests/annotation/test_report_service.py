@@ -16,14 +16,10 @@ from annotation.models import (
     ProjectKind,
     ProjectReport,
 )
-from annotation.services import reports as service
+from annotation.selectors import reports as reads
+from annotation.selectors.reports import report_input_load, report_item_detail
 from annotation.services.labelers import user_create
-from annotation.services.reports import (
-    project_report_compute,
-    project_report_request,
-    report_input_load,
-    report_item_detail,
-)
+from annotation.services.reports import project_report_compute, project_report_request
 from annotation.services.screening import screening_update
 from tests.annotation.report_data import items_create, two_groups_project
 from tests.factories import ProjectFactory
@@ -109,7 +105,7 @@ def test_ranking_projects_load_ranks_as_average_ranks_and_the_best_vote(research
     assert inp.ranks.tolist() == [[2.5, 1.0, 2.5], [1.5, 1.5, 3.0]]
     assert inp.vote.tolist() == [1, 3]  # B best; A and B tied best
     assert inp.first_shown.tolist() == [2, 0]
-    payload, _ = service.report_payload(project)
+    payload, _ = reads.report_payload(project)
     assert payload["kind"] == "ranking" and payload["vote_labels"][-1] == "tied best"
 
 
@@ -157,7 +153,7 @@ def test_a_failed_computation_keeps_the_previous_report(
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service, "build_report", broken)
+    monkeypatch.setattr(reads, "build_report", broken)
     with django_capture_on_commit_callbacks(execute=False):
         project_report_request(project=project, requested_by=admin_user)
     with pytest.raises(RuntimeError):
@@ -240,7 +236,7 @@ def test_imported_judgments_count_for_biases_but_not_for_agreement(project):
             )
         )
     Judgment.objects.bulk_create(rows)
-    payload, judgments = service.report_payload(project)
+    payload, judgments = reads.report_payload(project)
     assert judgments == 0 and payload["totals"]["external_judgments"] == 30
     assert payload["agreement"]["all"]["judgments"] == 0 and payload["labelers"] == []
     assert payload["length_bias"]["imported"]["longer_wins"] == 1.0

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import JobStatus, LabelerProfile, ProjectReport
-from annotation.services import reports as service
+from annotation.selectors import reports as reads
 from annotation.services.reports import project_report_compute, project_report_request
 from tests.annotation.report_data import two_groups_project
 from tests.conftest import PERSONAS
@@ -161,8 +161,8 @@ def test_dashboard_only_reads_the_cache(
     def forbidden(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("the page must not compute")
 
-    monkeypatch.setattr(service, "report_input_load", forbidden)
-    monkeypatch.setattr(service, "build_report", forbidden)
+    monkeypatch.setattr(reads, "report_input_load", forbidden)
+    monkeypatch.setattr(reads, "build_report", forbidden)
     client = as_persona("researcher")
     with django_assert_max_num_queries(8):
         response = client.get(reverse("annotation:report_dashboard", args=[project.pk]))

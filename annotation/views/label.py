@@ -1,4 +1,5 @@
-"""The labeler's workbench: one page per project that swaps in the next item with htmx.
+"""The labeler's pages: their projects, and the workbench, one page per project that swaps in
+the next item with htmx.
 
 GET shows the current or next reserved item (or the guidelines first, when they changed);
 POST stores a judgment or a skip and answers with the next item. Errors leave the labeler's
@@ -22,15 +23,17 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
+from annotation.http import HtmxHttpRequest
 from annotation.models import FlagKind, Project, ProjectKind, Role
-from annotation.selectors import (
+from annotation.roles import is_labeler
+from annotation.selectors.labeling import (
     label_item_view,
     labeler_item_get,
     labeler_last_guideline_version,
     labeler_progress,
     labeler_project_get,
 )
-from annotation.services.assignment import reservation_next
+from annotation.selectors.projects import project_list_for_user
 from annotation.services.judgments import (
     Flag,
     JudgmentConflict,
@@ -38,6 +41,7 @@ from annotation.services.judgments import (
     judgment_submit,
     skip_create,
 )
+from annotation.services.queue import reservation_next
 
 SEEN = "chorus_guidelines_seen"  # session: project id -> guidelines version the labeler has read
 KIND_TEMPLATES = {
@@ -153,7 +157,7 @@ def _context(request: HttpRequest, project: Project) -> dict[str, Any]:
     }
 
 
-def _workbench(request: HttpRequest, project: Project, status: int = 200) -> HttpResponse:
+def _workbench(request: HtmxHttpRequest, project: Project, status: int = 200) -> HttpResponse:
     template = (
         "annotation/label_workbench.html#workbench"
         if request.htmx
@@ -164,8 +168,15 @@ def _workbench(request: HttpRequest, project: Project, status: int = 200) -> Htt
 
 @login_required
 @require_GET
+def labeler_home(request: HttpRequest) -> HttpResponse:
+    projects = project_list_for_user(request.user) if is_labeler(request.user) else []
+    return render(request, "annotation/labeler_home.html", {"projects": projects})
+
+
+@login_required
+@require_GET
 @vary_on_headers("HX-Request")
-def label_workbench(request: HttpRequest, project_id: int) -> HttpResponse:
+def label_workbench(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     return _workbench(request, labeler_project_get(request.user, project_id))
 
 
@@ -185,7 +196,7 @@ def label_guidelines(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def label_guidelines_read(request: HttpRequest, project_id: int) -> HttpResponse:
+def label_guidelines_read(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project = labeler_project_get(request.user, project_id)
     try:
         version = int(request.POST.get("version", ""))
@@ -271,7 +282,7 @@ def _parse_judgment(post: QueryDict) -> dict[str, Any]:
 
 
 def _problem(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     project: Project,
     context: dict[str, Any],
     status: int,
@@ -314,7 +325,7 @@ FIELD_LABELS = {
 
 @login_required
 @require_POST
-def label_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+def label_submit(request: HtmxHttpRequest, project_id: int, item_id: int) -> HttpResponse:
     project = labeler_project_get(request.user, project_id)
     item = labeler_item_get(request.user, item_id, project)
     try:
@@ -330,7 +341,7 @@ def label_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpRes
 
 @login_required
 @require_POST
-def label_skip(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+def label_skip(request: HtmxHttpRequest, project_id: int, item_id: int) -> HttpResponse:
     project = labeler_project_get(request.user, project_id)
     item = labeler_item_get(request.user, item_id, project)
     reason = (

@@ -9,16 +9,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from annotation.http import HtmxHttpRequest
 from annotation.models import JobStatus, Project
 from annotation.reports.dashboard import dashboard
 from annotation.roles import is_admin
-from annotation.selectors import project_get_for_researcher
-from annotation.services.reports import project_report_request, report_get, report_item_detail
+from annotation.selectors.projects import project_get_for_researcher
+from annotation.selectors.reports import report_get, report_item_detail
+from annotation.services.reports import project_report_request
 
 PAGE = "annotation/report_dashboard.html"
 
 
-def _render_dashboard(request: HttpRequest, project: Project) -> HttpResponse:
+def _render_dashboard(request: HtmxHttpRequest, project: Project) -> HttpResponse:
     report = report_get(project)
     payload = report.payload if report else None
     context = {
@@ -35,13 +37,13 @@ def _render_dashboard(request: HttpRequest, project: Project) -> HttpResponse:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def report_dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
+def report_dashboard(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     return _render_dashboard(request, project_get_for_researcher(request.user, project_id))
 
 
 @login_required
 @require_POST
-def report_recompute(request: HttpRequest, project_id: int) -> HttpResponse:
+def report_recompute(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if not is_admin(request.user):
         raise Http404
     project = project_get_for_researcher(request.user, project_id)

@@ -17,13 +17,12 @@ from rest_framework.views import APIView
 
 from annotation.models import FlagKind, PairwiseChoice
 from annotation.permissions import IsLabeler
-from annotation.selectors import (
+from annotation.selectors.labeling import (
     label_item_view,
     labeler_item_get,
     labeler_progress,
     labeler_project_get,
 )
-from annotation.services.assignment import reservation_next
 from annotation.services.judgments import (
     Flag,
     JudgmentConflict,
@@ -31,6 +30,7 @@ from annotation.services.judgments import (
     judgment_submit,
     skip_create,
 )
+from annotation.services.queue import reservation_next
 
 CHOICES = [
     (str(n), f"{n} on the scale as seen: 1 = Response 1 much better, 8 = Response 2 much better")
@@ -99,10 +99,7 @@ class LabelNextApi(APIView):
 
     permission_classes = [IsLabeler]
 
-    class OutputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "LabelNextOutput"
-
+    class LabelNextOutput(serializers.Serializer):
         item = LabelItemOutput(
             allow_null=True, help_text="null when nothing is left for this labeler."
         )
@@ -114,7 +111,7 @@ class LabelNextApi(APIView):
         )
         progress = LabelProgressOutput()
 
-    @extend_schema(operation_id="label_next", responses=OutputSerializer)
+    @extend_schema(operation_id="label_next", responses=LabelNextOutput)
     def get(self, request: Request, project_id: int) -> Response:
         project = labeler_project_get(request.user, project_id)
         reservation = reservation_next(labeler=request.user, project=project)
@@ -127,7 +124,7 @@ class LabelNextApi(APIView):
             "flags": [{"value": value, "label": label} for value, label in FlagKind.choices],
             "progress": labeler_progress(request.user, project),
         }
-        return Response(self.OutputSerializer(data).data)
+        return Response(self.LabelNextOutput(data).data)
 
 
 class JudgmentCreateApi(APIView):
@@ -135,22 +132,13 @@ class JudgmentCreateApi(APIView):
 
     permission_classes = [IsLabeler]
 
-    class InputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "JudgmentCreateInput"
-
-        class RatingInput(serializers.Serializer):
-            class Meta:
-                ref_name = "JudgmentRatingInput"
-
+    class JudgmentCreateInput(serializers.Serializer):
+        class JudgmentRatingInput(serializers.Serializer):
             criterion = serializers.IntegerField()
             response = serializers.IntegerField(min_value=1, max_value=9)
             value = serializers.IntegerField()
 
-        class FlagInput(serializers.Serializer):
-            class Meta:
-                ref_name = "JudgmentFlagInput"
-
+        class JudgmentFlagInput(serializers.Serializer):
             response = serializers.IntegerField(min_value=1, max_value=9)
             flag = serializers.ChoiceField(choices=FlagKind.choices)
 
@@ -172,10 +160,10 @@ class JudgmentCreateApi(APIView):
             default="", allow_blank=True, trim_whitespace=False, help_text="Demonstration only."
         )
         rationale = serializers.CharField(default="", allow_blank=True, trim_whitespace=False)
-        ratings = RatingInput(
+        ratings = JudgmentRatingInput(
             many=True, default=list, help_text="Rubric ratings per response number."
         )
-        flags = FlagInput(many=True, default=list)
+        flags = JudgmentFlagInput(many=True, default=list)
         seconds_spent = serializers.FloatField(required=False, allow_null=True)
         guideline_version = serializers.IntegerField(
             required=False,
@@ -183,10 +171,7 @@ class JudgmentCreateApi(APIView):
             help_text="The guidelines version the labeler read; 409 if it is no longer current.",
         )
 
-    class OutputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "JudgmentCreateOutput"
-
+    class JudgmentCreateOutput(serializers.Serializer):
         id = serializers.IntegerField()
         item = serializers.IntegerField(source="item_id")
         client_key = serializers.UUIDField()
@@ -197,11 +182,11 @@ class JudgmentCreateApi(APIView):
 
     @extend_schema(
         operation_id="label_judgment_create",
-        request=InputSerializer,
+        request=JudgmentCreateInput,
         responses={
-            201: OutputSerializer,
+            201: JudgmentCreateOutput,
             200: OpenApiResponse(
-                OutputSerializer,
+                JudgmentCreateOutput,
                 description="A retry: the judgment stored earlier with this client_key.",
             ),
             409: ConflictOutput,
@@ -209,7 +194,7 @@ class JudgmentCreateApi(APIView):
     )
     def post(self, request: Request, item_id: int) -> Response:
         item = labeler_item_get(request.user, item_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.JudgmentCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["ratings"] = [
@@ -226,7 +211,7 @@ class JudgmentCreateApi(APIView):
         except JudgmentConflict as exc:
             return _conflict(exc)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(self.OutputSerializer(result.judgment).data, status=code)
+        return Response(self.JudgmentCreateOutput(result.judgment).data, status=code)
 
 
 class SkipCreateApi(APIView):
@@ -234,16 +219,10 @@ class SkipCreateApi(APIView):
 
     permission_classes = [IsLabeler]
 
-    class InputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "SkipCreateInput"
-
+    class SkipCreateInput(serializers.Serializer):
         reason = serializers.CharField(max_length=300)
 
-    class OutputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "SkipCreateOutput"
-
+    class SkipCreateOutput(serializers.Serializer):
         id = serializers.IntegerField()
         item = serializers.IntegerField(source="item_id")
         reason = serializers.CharField()
@@ -251,12 +230,12 @@ class SkipCreateApi(APIView):
 
     @extend_schema(
         operation_id="label_skip_create",
-        request=InputSerializer,
-        responses={201: OutputSerializer, 409: ConflictOutput},
+        request=SkipCreateInput,
+        responses={201: SkipCreateOutput, 409: ConflictOutput},
     )
     def post(self, request: Request, item_id: int) -> Response:
         item = labeler_item_get(request.user, item_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.SkipCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             skip = skip_create(
@@ -266,4 +245,4 @@ class SkipCreateApi(APIView):
             raise serializers.ValidationError(exc.message_dict) from exc
         except JudgmentConflict as exc:
             return _conflict(exc)
-        return Response(self.OutputSerializer(skip).data, status=status.HTTP_201_CREATED)
+        return Response(self.SkipCreateOutput(skip).data, status=status.HTTP_201_CREATED)

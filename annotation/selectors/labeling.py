@@ -1,134 +1,31 @@
-"""Reads that enforce access rules. Outsiders get 404, never a hint that a thing exists."""
+"""The labeler's reads: their projects and items, the item as they see it, their progress.
+
+Blind: texts only, never model names or others' judgments. Outsiders get 404, never a hint
+that a thing exists.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count
 from django.http import Http404
 from django.utils import timezone
 
 from annotation.models import (
-    LABELER_ATTRIBUTES,
-    ExportJob,
-    GroupRule,
-    ImportJob,
     Item,
     ItemCompletion,
     ItemPurpose,
     Judgment,
-    LabelerGroup,
-    LabelerProfile,
     Project,
     Reservation,
     Skip,
     Turn,
 )
-from annotation.roles import is_labeler, is_researcher
-
-
-def project_list_for_user(user: Any) -> QuerySet[Project]:
-    if is_researcher(user):
-        return Project.objects.all()
-    if is_labeler(user):
-        return Project.objects.filter(Q(open_to_all_labelers=True) | Q(labelers=user)).distinct()
-    return Project.objects.none()
-
-
-def project_get_for_user(user: Any, project_id: int) -> Project:
-    """A project the user may see (labelers: only the ones they may work on)."""
-    try:
-        return project_list_for_user(user).get(pk=project_id)
-    except Project.DoesNotExist:
-        raise Http404("No such project.") from None
-
-
-def project_get_for_researcher(user: Any, project_id: int) -> Project:
-    """A project the user may manage: researchers and admins only."""
-    if not is_researcher(user):
-        raise Http404("No such project.")
-    return project_get_for_user(user, project_id)
-
-
-def project_stats(project: Project) -> dict[str, int]:
-    return {
-        "prompts": project.prompts.count(),
-        "items": project.items.count(),
-        **project.items.aggregate(
-            human_judgments=Count("judgments", filter=Q(judgments__source="human")),
-            external_judgments=Count("judgments", filter=Q(judgments__source="external")),
-        ),
-    }
-
-
-def import_job_get(user: Any, job_id: int) -> ImportJob:
-    if not is_researcher(user):
-        raise Http404
-    try:
-        return ImportJob.objects.select_related("project").get(pk=job_id)
-    except ImportJob.DoesNotExist:
-        raise Http404 from None
-
-
-def export_job_get(user: Any, job_id: int) -> ExportJob:
-    if not is_researcher(user):
-        raise Http404
-    try:
-        return ExportJob.objects.select_related("project").get(pk=job_id)
-    except ExportJob.DoesNotExist:
-        raise Http404 from None
-
-
-def labeler_group_map(user_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
-    """user id -> sorted names of the labeler groups they belong to (explicit or by rules).
-
-    Three queries whatever the number of labelers or groups: rules, explicit memberships (only
-    of the wanted users) and consenting profiles (likewise).
-    """
-    wanted = set(user_ids) if user_ids is not None else None
-    memberships = LabelerGroup.members.through.objects.values_list("user_id", "labelergroup__name")
-    profiles = LabelerProfile.objects.filter(consent_given_at__isnull=False)
-    if wanted is not None:
-        memberships = memberships.filter(user_id__in=wanted)
-        profiles = profiles.filter(user_id__in=wanted)
-    result: dict[int, set[str]] = defaultdict(set)
-    for user_id, name in memberships:
-        result[user_id].add(name)
-    rules: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for name, attribute, value in GroupRule.objects.values_list(
-        "group__name", "attribute", "value"
-    ):
-        rules[name][attribute].add(value)
-    if rules:
-        for profile in profiles.only("user_id", *LABELER_ATTRIBUTES):
-            values = {a: getattr(profile, a) for a in LABELER_ATTRIBUTES}
-            for name, by_attribute in rules.items():
-                if all(values[attribute] in allowed for attribute, allowed in by_attribute.items()):
-                    result[profile.user_id].add(name)
-    return {user_id: sorted(names) for user_id, names in result.items()}
-
-
-def group_members(group: LabelerGroup) -> list[int]:
-    """User ids in a group (explicit members and rule matches)."""
-    membership = labeler_group_map()
-    return sorted(uid for uid, names in membership.items() if group.name in names)
-
-
-def labelers_for_admin() -> QuerySet[Any]:
-    return (
-        get_user_model()
-        .objects.filter(groups__name="labeler")
-        .select_related("labeler_profile")
-        .order_by("username")
-    )
-
-
-# --- The labeler's workbench (blind: texts only, never model names or others' judgments) -------
+from annotation.roles import is_labeler
+from annotation.selectors.projects import project_get_for_user, project_list_for_user
 
 
 @dataclass(frozen=True)

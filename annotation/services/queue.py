@@ -31,7 +31,7 @@ from annotation.models import (
     Reservation,
     Skip,
 )
-from annotation.selectors import labeler_group_map
+from annotation.selectors.labelers import labeler_group_map
 
 WINDOW = 16  # candidate rows locked per query: small, so concurrent labelers rarely collide
 _rng = random.SystemRandom()

@@ -1,4 +1,7 @@
-"""HTML views: parse, call a service, render. htmx requests get the page's fragment."""
+"""Researchers' and admins' pages: projects, imports, exports, guidelines, labelers.
+
+Parse, call a service, render; htmx requests get the page's fragment.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from annotation.forms import ExportForm, GuidelinesForm, ImportForm, ProjectForm
+from annotation.http import HtmxHttpRequest
 from annotation.models import JobStatus, LabelerGroup
 from annotation.roles import is_admin, is_labeler, is_researcher
-from annotation.selectors import (
+from annotation.selectors.labelers import labeler_group_map, labelers_for_admin
+from annotation.selectors.projects import (
     export_job_get,
     import_job_get,
-    labeler_group_map,
-    labelers_for_admin,
     project_get_for_researcher,
     project_list_for_user,
     project_stats,
@@ -39,13 +42,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if is_researcher(request.user) or not is_labeler(request.user):
         return redirect("annotation:project_list")
     return redirect("annotation:labeler_home")
-
-
-@login_required
-@require_GET
-def labeler_home(request: HttpRequest) -> HttpResponse:
-    projects = project_list_for_user(request.user) if is_labeler(request.user) else []
-    return render(request, "annotation/labeler_home.html", {"projects": projects})
 
 
 @login_required
@@ -72,7 +68,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project = project_get_for_researcher(request.user, project_id)
     context = {
         "project": project,

@@ -15,8 +15,9 @@ from rest_framework.views import APIView
 
 from annotation.models import ProjectReport
 from annotation.permissions import IsAdmin, IsResearcher
-from annotation.selectors import project_get_for_researcher
-from annotation.services.reports import project_report_request, report_get, report_item_detail
+from annotation.selectors.projects import project_get_for_researcher
+from annotation.selectors.reports import report_get, report_item_detail
+from annotation.services.reports import project_report_request
 
 
 def _numbers() -> serializers.ListField:

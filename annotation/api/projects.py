@@ -18,11 +18,10 @@ from rest_framework.views import APIView
 
 from annotation.models import ExportFormat, ImportFormat, JobStatus, LabelerGroup, ProjectKind
 from annotation.permissions import IsAdmin, IsResearcher
-from annotation.selectors import (
+from annotation.selectors.labelers import labeler_group_map, labelers_for_admin
+from annotation.selectors.projects import (
     export_job_get,
     import_job_get,
-    labeler_group_map,
-    labelers_for_admin,
     project_get_for_researcher,
     project_get_for_user,
     project_list_for_user,
@@ -47,7 +46,7 @@ class ProjectOutput(serializers.Serializer):
 
 
 class ProjectListApi(APIView):
-    class ProjectListInputSerializer(serializers.Serializer):
+    class ProjectListInput(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         kind = serializers.ChoiceField(choices=ProjectKind.choices)
         guidelines = serializers.CharField()
@@ -63,31 +62,31 @@ class ProjectListApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(ProjectOutput(project_list_for_user(request.user), many=True).data)
 
-    @extend_schema(request=ProjectListInputSerializer, responses={201: ProjectOutput})
+    @extend_schema(request=ProjectListInput, responses={201: ProjectOutput})
     def post(self, request: Request) -> Response:
         if not IsResearcher().has_permission(request, self):
             return Response(
                 {"detail": "Only researchers create projects."}, status=status.HTTP_403_FORBIDDEN
             )
-        data = self.ProjectListInputSerializer(data=request.data)
+        data = self.ProjectListInput(data=request.data)
         data.is_valid(raise_exception=True)
         project = project_create(created_by=request.user, **data.validated_data)
         return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)
 
 
 class ProjectDetailApi(APIView):
-    class ProjectDetailOutputSerializer(ProjectOutput):
+    class ProjectDetailOutput(ProjectOutput):
         stats = serializers.DictField(child=serializers.IntegerField(), required=False)
         guidelines = serializers.CharField()
         guidelines_version = serializers.IntegerField()
 
-    @extend_schema(responses=ProjectDetailOutputSerializer)
+    @extend_schema(responses=ProjectDetailOutput)
     def get(self, request: Request, project_id: int) -> Response:
         project = project_get_for_user(request.user, project_id)
         guidelines = project.current_guidelines
         project.guidelines = guidelines.text if guidelines else ""
         project.guidelines_version = guidelines.version if guidelines else 0
-        data = self.ProjectDetailOutputSerializer(project).data
+        data = self.ProjectDetailOutput(project).data
         if IsResearcher().has_permission(request, self):
             data["stats"] = project_stats(project)
         return Response(data)
@@ -109,14 +108,14 @@ class ImportCreateApi(APIView):
     permission_classes = [IsResearcher]
     parser_classes = [MultiPartParser]
 
-    class ImportCreateInputSerializer(serializers.Serializer):
+    class ImportCreateInput(serializers.Serializer):
         format = serializers.ChoiceField(choices=ImportFormat.choices)
         file = serializers.FileField()
 
-    @extend_schema(request=ImportCreateInputSerializer, responses={201: ImportJobOutput})
+    @extend_schema(request=ImportCreateInput, responses={201: ImportJobOutput})
     def post(self, request: Request, project_id: int) -> Response:
         project = project_get_for_researcher(request.user, project_id)
-        data = self.ImportCreateInputSerializer(data=request.data)
+        data = self.ImportCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         job = import_job_create(
             project=project,
@@ -152,13 +151,13 @@ class ExportJobOutput(serializers.Serializer):
 class ExportCreateApi(APIView):
     permission_classes = [IsResearcher]
 
-    class ExportCreateInputSerializer(serializers.Serializer):
+    class ExportCreateInput(serializers.Serializer):
         format = serializers.ChoiceField(choices=ExportFormat.choices)
 
-    @extend_schema(request=ExportCreateInputSerializer, responses={201: ExportJobOutput})
+    @extend_schema(request=ExportCreateInput, responses={201: ExportJobOutput})
     def post(self, request: Request, project_id: int) -> Response:
         project = project_get_for_researcher(request.user, project_id)
-        data = self.ExportCreateInputSerializer(data=request.data)
+        data = self.ExportCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         job = export_job_create(
             project=project, fmt=data.validated_data["format"], created_by=request.user
@@ -214,14 +213,14 @@ class LabelerListApi(APIView):
 
     permission_classes = [IsAdmin]
 
-    class LabelerListOutputSerializer(serializers.Serializer):
+    class LabelerListOutput(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
         pseudonym = serializers.CharField()
         attributes = serializers.DictField()
         groups = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(responses=LabelerListOutputSerializer(many=True))
+    @extend_schema(responses=LabelerListOutput(many=True))
     def get(self, request: Request) -> Response:
         users = list(labelers_for_admin())
         membership = labeler_group_map([u.pk for u in users])
@@ -245,7 +244,7 @@ class LabelerListApi(APIView):
                     "groups": membership.get(user.pk, []),
                 }
             )
-        return Response(self.LabelerListOutputSerializer(rows, many=True).data)
+        return Response(self.LabelerListOutput(rows, many=True).data)
 
 
 class GroupOutput(serializers.Serializer):
@@ -266,7 +265,7 @@ class GroupListApi(APIView):
 
     permission_classes = [IsResearcher]
 
-    class GroupListInputSerializer(serializers.Serializer):
+    class GroupListInput(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         description = serializers.CharField(required=False, default="")
         rules = serializers.DictField(
@@ -278,13 +277,13 @@ class GroupListApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(GroupOutput(LabelerGroup.objects.prefetch_related("rules"), many=True).data)
 
-    @extend_schema(request=GroupListInputSerializer, responses={201: GroupOutput})
+    @extend_schema(request=GroupListInput, responses={201: GroupOutput})
     def post(self, request: Request) -> Response:
         if not IsAdmin().has_permission(request, self):
             return Response(
                 {"detail": "Only admins define labeler groups."}, status=status.HTTP_403_FORBIDDEN
             )
-        data = self.GroupListInputSerializer(data=request.data)
+        data = self.GroupListInput(data=request.data)
         data.is_valid(raise_exception=True)
         group = labeler_group_create(**data.validated_data)
         return Response(GroupOutput(group).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,56 @@
+"""Labelers and their groups: membership (explicit or by rules) and the admin's labeler list."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+
+from annotation.models import LABELER_ATTRIBUTES, GroupRule, LabelerGroup, LabelerProfile
+
+
+def labeler_group_map(user_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
+    """user id -> sorted names of the labeler groups they belong to (explicit or by rules).
+
+    Three queries whatever the number of labelers or groups: rules, explicit memberships (only
+    of the wanted users) and consenting profiles (likewise).
+    """
+    wanted = set(user_ids) if user_ids is not None else None
+    memberships = LabelerGroup.members.through.objects.values_list("user_id", "labelergroup__name")
+    profiles = LabelerProfile.objects.filter(consent_given_at__isnull=False)
+    if wanted is not None:
+        memberships = memberships.filter(user_id__in=wanted)
+        profiles = profiles.filter(user_id__in=wanted)
+    result: dict[int, set[str]] = defaultdict(set)
+    for user_id, name in memberships:
+        result[user_id].add(name)
+    rules: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for name, attribute, value in GroupRule.objects.values_list(
+        "group__name", "attribute", "value"
+    ):
+        rules[name][attribute].add(value)
+    if rules:
+        for profile in profiles.only("user_id", *LABELER_ATTRIBUTES):
+            values = {a: getattr(profile, a) for a in LABELER_ATTRIBUTES}
+            for name, by_attribute in rules.items():
+                if all(values[attribute] in allowed for attribute, allowed in by_attribute.items()):
+                    result[profile.user_id].add(name)
+    return {user_id: sorted(names) for user_id, names in result.items()}
+
+
+def group_members(group: LabelerGroup) -> list[int]:
+    """User ids in a group (explicit members and rule matches)."""
+    membership = labeler_group_map()
+    return sorted(uid for uid, names in membership.items() if group.name in names)
+
+
+def labelers_for_admin() -> QuerySet[Any]:
+    return (
+        get_user_model()
+        .objects.filter(groups__name="labeler")
+        .select_related("labeler_profile")
+        .order_by("username")
+    )
