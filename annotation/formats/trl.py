@@ -5,8 +5,8 @@ Plain rows hold strings; conversational rows hold message lists, where `chosen` 
 preference" format). An implicit-prompt row (no `prompt`, full conversations in chosen and
 rejected) is split at the last turn. The preference is kept as an external judgment.
 
-Export writes the same format; see `services/exports.py` for how ties, both-bad and
-rankings become rows.
+Export writes the same format (`services/exports.py`); `annotation/preferences.py` says how
+ties, both-bad and rankings become rows.
 """
 
 from __future__ import annotations
