@@ -13,7 +13,7 @@ from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
 SHARED_HH = (
-    Path(__file__).resolve().parents[2].parent
+    Path(__file__).resolve().parents[3].parent
     / "shared"
     / "data"
     / "hh-rlhf-harmless-base-test.jsonl.gz"
