@@ -28,15 +28,15 @@ Difference functions d2_ck for values v_c < v_k:
 * interval: (v_c - v_k) ** 2
 * ratio:    ((v_c - v_k) / (v_c + v_k)) ** 2   (values must be >= 0)
 
-Interval alpha of continuous values (`interval_alpha`: group means, not a scale) skips
-the count table: with d2 = (v - v')^2, sum_ck o_ck d2_ck = sum_u 2 m_u SS_u / (m_u - 1)
-and sum_ck n_c n_k d2_ck = 2 n SS, SS being sums of squares about the unit / overall
-mean over the pairable values, so alpha = 1 - (n - 1) D_o / D_e as above.
-
 Everything is a pair of matrix products over the count table, so a million
 judgments cost a few bincounts and an 8 x 8 matrix; no loop over units. The number
 of distinct values should stay modest (a rating scale, not raw floats): the count
 table is dense, units x distinct values. Alpha is nan when D_e = 0 (no variation).
+
+Interval alpha of continuous values (`interval_alpha`: group means, not a scale) skips
+the count table: with d2 = (v - v')^2, sum_ck o_ck d2_ck = sum_u 2 m_u SS_u / (m_u - 1)
+and sum_ck n_c n_k d2_ck = 2 n SS, SS being sums of squares about the unit / overall
+mean over the pairable values, so alpha = 1 - (n - 1) D_o / D_e as above.
 
 Kappas and AC1
 ==============

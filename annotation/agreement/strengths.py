@@ -42,11 +42,11 @@ optional ridge, X the design, y_r in [0, 1] (a tie is 0.5), w_r >= 0::
 
     sum_r w_r (y_r z_r - log(1 + e^z_r)) - sum_k lambda_k beta_k^2 / 2,   z = X beta
 
-by Newton's method (iteratively reweighted least squares), halving a step that would
-lower the objective; Wald standard errors come from the inverse information
-X^T diag(w p (1 - p)) X + diag(lambda) at the optimum. `logistic_fit_1d` is the one-covariate
-curve P(y = 1) = expit(a + b x): rows with equal x are pooled first (weights summed, y
-averaged), the same likelihood up to a constant, so a million comparisons shrink to the
+by Newton's method (iteratively reweighted least squares; McCullagh & Nelder 1989),
+halving a step that would lower the objective; Wald standard errors come from the inverse
+information X^T diag(w p (1 - p)) X + diag(lambda) at the optimum. `logistic_fit_1d` is
+the curve P(y = 1) = expit(a + b x): rows with equal x are pooled first (weights summed,
+y averaged), the same likelihood up to a constant, so a million comparisons shrink to the
 distinct x.
 
 Bradley-Terry is a logistic regression on difference-coded rows: row (a, b) has +1 in

@@ -126,15 +126,9 @@ def _model_strengths(
         np.float64
     )
     boot = [fit(d) for d in draws]
-    tail = (1 - cfg.confidence) / 2
-    s_low, s_high = np.quantile(np.array([x[0] for x in boot]), [tail, 1 - tail], axis=0)
-    rates = np.array([x[1] for x in boot])
+    s_low, s_high = ag.percentile_interval(np.array([x[0] for x in boot]), cfg.confidence)
     played = games > 0
-    r_low, r_high = np.full(n, np.nan), np.full(n, np.nan)
-    for m in np.flatnonzero(played):  # a resample may miss a rarely compared model: skip it
-        finite = rates[:, m][np.isfinite(rates[:, m])]
-        if finite.size:
-            r_low[m], r_high[m] = np.quantile(finite, [tail, 1 - tail])
+    r_low, r_high = _finite_percentiles(np.array([x[1] for x in boot]), played, cfg.confidence)
     return {
         "comparisons": int(a.size),
         "games": games.tolist(),
@@ -145,6 +139,19 @@ def _model_strengths(
         "strength_low": np.where(played, s_low, np.nan).tolist(),
         "strength_high": np.where(played, s_high, np.nan).tolist(),
     }
+
+
+def _finite_percentiles(
+    draws: FloatArray, columns: BoolArray, confidence: float
+) -> tuple[FloatArray, FloatArray]:
+    """Percentile interval of each wanted column over its finite draws only (a resample may
+    miss a rarely compared model, whose win rate is then nan); nan elsewhere."""
+    low, high = np.full(draws.shape[1], np.nan), np.full(draws.shape[1], np.nan)
+    for m in np.flatnonzero(columns):
+        finite = draws[:, m][np.isfinite(draws[:, m])]
+        if finite.size:
+            low[m], high[m] = ag.percentile_interval(finite, confidence)
+    return low, high
 
 
 def length_bias(

@@ -54,3 +54,12 @@ def test_alpha_bootstrap_without_pairable_units():
         np.array([[1.0, 0.0], [0.0, 1.0]]), [0, 1], "nominal", 10, 0.95, np.random.default_rng(0)
     )
     assert est.units == 0 and np.isnan(est.value)
+
+
+def test_percentile_interval_per_column_and_without_draws():
+    draws = np.c_[np.arange(101.0), np.arange(101.0) * 2]
+    low, high = ag.percentile_interval(draws, 0.9)
+    assert low.tolist() == pytest.approx([5, 10]) and high.tolist() == pytest.approx([95, 190])
+    none_low, none_high = ag.percentile_interval(np.zeros((0, 3)), 0.95, width=3)
+    assert none_low.shape == (3,) and np.isnan(none_low).all() and np.isnan(none_high).all()
+    assert np.isnan(ag.percentile_interval(np.zeros(0), 0.95)[0])
