@@ -1,15 +1,25 @@
-"""Labelers and their groups: membership (explicit or by rules) and the admin's labeler list."""
+"""Labelers and their groups: membership (explicit or by rules), pseudonyms, the admin's list."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from annotation.models import LABELER_ATTRIBUTES, GroupRule, LabelerGroup, LabelerProfile
+from annotation.models import (
+    LABELER_ATTRIBUTES,
+    GroupRule,
+    Judgment,
+    LabelerGroup,
+    LabelerProfile,
+    Project,
+)
 
 
 def labeler_group_map(user_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
@@ -54,3 +64,20 @@ def labelers_for_admin() -> QuerySet[Any]:
         .select_related("labeler_profile")
         .order_by("username")
     )
+
+
+def pseudonym_map(project: Project) -> dict[int, str]:
+    """user id -> pseudonym of everyone who judged in the project: the one they chose, else a
+    keyed hash of their id (stable, never their name)."""
+    ids = (
+        Judgment.objects.filter(item__project=project, labeler__isnull=False)
+        .values_list("labeler_id", flat=True)
+        .distinct()
+    )
+    known = dict(LabelerProfile.objects.filter(user_id__in=ids).values_list("user_id", "pseudonym"))
+    key = settings.SECRET_KEY.encode()
+    return {
+        uid: known.get(uid)
+        or "L-" + hmac.new(key, str(uid).encode(), hashlib.sha256).hexdigest()[:12]
+        for uid in ids
+    }

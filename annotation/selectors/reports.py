@@ -35,8 +35,7 @@ from annotation.models import (
 )
 from annotation.reports import CriterionData, ReportConfig, ReportInput, build_report
 from annotation.reports.inputs import PAIRWISE_VOTES, RANKING
-from annotation.selectors.labelers import labeler_group_map
-from annotation.services.exports import pseudonym_map
+from annotation.selectors.labelers import labeler_group_map, pseudonym_map
 
 CHUNK = 50_000
 PURPOSES = {ItemPurpose.REGULAR: 0, ItemPurpose.GOLD: 1, ItemPurpose.SCREENING: 2}

@@ -14,8 +14,6 @@ Labelers appear only as pseudonyms, with the names of the groups they belong to.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from collections import defaultdict
@@ -40,29 +38,13 @@ from annotation.models import (
     JobStatus,
     Judgment,
     JudgmentRank,
-    LabelerProfile,
     Project,
     Turn,
 )
 from annotation.preferences import CHOICE_BOTH_BAD, CHOICE_TIE, judgment_pairs
-from annotation.selectors.labelers import labeler_group_map
+from annotation.selectors.labelers import labeler_group_map, pseudonym_map
 
 logger = logging.getLogger(__name__)
-
-
-def pseudonym_map(project: Project) -> dict[int, str]:
-    ids = (
-        Judgment.objects.filter(item__project=project, labeler__isnull=False)
-        .values_list("labeler_id", flat=True)
-        .distinct()
-    )
-    known = dict(LabelerProfile.objects.filter(user_id__in=ids).values_list("user_id", "pseudonym"))
-    key = settings.SECRET_KEY.encode()
-    return {
-        uid: known.get(uid)
-        or "L-" + hmac.new(key, str(uid).encode(), hashlib.sha256).hexdigest()[:12]
-        for uid in ids
-    }
 
 
 ITEM_CHUNK = 1000
