@@ -7,8 +7,8 @@ Which judgments
 - those on items of the chosen projects, made within [date_from, date_to] (whole UTC days);
 - no groups chosen: every labeler's judgments, plus imported ones if `include_external`;
 - groups chosen: only judgments by members of at least one of them (explicit or by rules,
-  `annotation.selectors.labeler_group_map`); imported judgments belong to no group, so they
-  are left out. A row's `groups` are its labeler's groups (only the chosen ones, if any).
+  `annotation.selectors.labelers.labeler_group_map`); imported judgments belong to no group,
+  so they are left out. A row's `groups` are its labeler's groups (only the chosen ones, if any).
 
 Preference pairs and weights come from `annotation.preferences` (its docstring gives the rules:
 pairwise 1, rankings 1/C(K,2), and the spec's `tie_policy` and `both_bad_policy`); what it

@@ -1,12 +1,12 @@
 """A project's agreement report: judgment arrays in, a JSON-ready dict out. No Django.
 
-`services/reports.py` loads a project's judgments into a `ReportInput` (numpy arrays, one
-entry per judgment, read with values_list) and caches what `build_report` returns; the
-dashboard and the API only read the cached dict. Every statistic comes from annotation.agreement;
-`reports.groups` (agreement, contested items, criteria), `reports.wins` (which response
-sources win, length bias) and `reports.quality` (labelers) assemble the figures, and
-`reports.dashboard` and `reports.charts` turn the cached dict into tables and inline-SVG
-geometry.
+`selectors/reports.py` loads a project's judgments into a `ReportInput` (numpy arrays, one
+entry per judgment, read with values_list), `services/reports.py` caches what `build_report`
+returns; the dashboard and the API only read the cached dict. Every statistic comes from
+annotation.agreement; `reports.groups` (agreement, contested items, criteria), `reports.wins`
+(which response sources win, length bias) and `reports.quality` (labelers) assemble the
+figures, and `reports.dashboard` and `reports.charts` turn the cached dict into tables and
+inline-SVG geometry.
 
 How judgments map to metrics
 ----------------------------
