@@ -12,7 +12,7 @@ function draftKey(item) {
   return DRAFT + user() + ":" + item;
 }
 
-export function draftSave(form) {
+function draftSave(form) {
   const fields = fieldsOf(form).filter(([name]) => !SKIP_FIELDS.has(name));
   store(draftKey(form.dataset.item), { fields, savedAt: Date.now() });
 }
@@ -21,7 +21,7 @@ export function draftDrop(item) {
   localStorage.removeItem(draftKey(item));
 }
 
-export function draftRestore(form) {
+function draftRestore(form) {
   const draft = load(draftKey(form.dataset.item), null);
   if (!draft) return;
   const ranks = {};

@@ -6,7 +6,7 @@
 //   #workbench; the answer is swapped in only if the workbench still shows that item, and a
 //   refusal (409, 422, ...) shows the kept text in the network banner instead.
 import { draftDrop } from "./drafts.js";
-import { fieldsOf, labelForm, load, store, user } from "./page.js";
+import { bench, fieldsOf, labelForm, load, store, user } from "./page.js";
 
 const PENDING = "chorus:pending"; // client key -> {user, url, item, fields, savedAt}
 const inFlight = new Set(); // client keys being sent now
@@ -64,11 +64,7 @@ function resend(key, entry) {
   resends.set(key, entry);
   const values = new FormData();
   entry.fields.forEach(([name, value]) => values.append(name, value));
-  const request = htmx.ajax("POST", entry.url, {
-    target: "#workbench",
-    swap: "outerHTML",
-    values,
-  });
+  const request = htmx.ajax("POST", entry.url, { target: "#workbench", swap: "outerHTML", values });
   return request.finally(() => {
     inFlight.delete(key);
     resends.delete(key);
@@ -91,14 +87,14 @@ function resendInTurn(keys, all) {
 }
 
 // Send again every kept judgment of this labeler that is not on its way already.
-export function outboxFlush() {
+function outboxFlush() {
   const all = pendingAll();
   const form = labelForm();
   const keys = Object.keys(all).filter((key) => all[key].user === user() && !inFlight.has(key));
-  const live = form && keys.includes(form.dataset.clientKey);
-  if (live) form.requestSubmit(); // hx-sync drops a duplicate while one is in flight
+  const onPage = (key) => form && key === form.dataset.clientKey;
+  if (keys.some(onPage)) form.requestSubmit(); // htmx sends it again (hx-sync drops a duplicate)
   resendInTurn(
-    keys.filter((key) => !live || key !== form.dataset.clientKey),
+    keys.filter((key) => !onPage(key)),
     all,
   );
 }
@@ -145,7 +141,7 @@ function onBeforeSwap(event) {
   banner("");
   if (status < 300) draftDrop(item);
   if (judgment.form) return;
-  const workbench = document.getElementById("workbench");
+  const workbench = bench();
   const showing = workbench && workbench.dataset.item === item;
   if (status >= 300 || !showing) event.detail.shouldSwap = false;
   if (status >= 300) {
