@@ -16,9 +16,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import ExportFormat, ImportFormat, JobStatus, LabelerGroup, ProjectKind
+from annotation.models import (
+    LABELER_ATTRIBUTES,
+    ExportFormat,
+    ImportFormat,
+    JobStatus,
+    LabelerGroup,
+    ProjectKind,
+)
 from annotation.permissions import IsAdmin, IsResearcher
-from annotation.selectors.labelers import labeler_group_map, labelers_for_admin
+from annotation.selectors.labelers import labelers_for_admin
 from annotation.selectors.projects import (
     export_job_get,
     import_job_get,
@@ -222,28 +229,18 @@ class LabelerListApi(APIView):
 
     @extend_schema(responses=LabelerListOutput(many=True))
     def get(self, request: Request) -> Response:
-        users = list(labelers_for_admin())
-        membership = labeler_group_map([u.pk for u in users])
-        rows = []
-        for user in users:
-            profile = getattr(user, "labeler_profile", None)
-            attributes = (
-                {
-                    a: getattr(profile, a)
-                    for a in ("age_range", "gender", "region", "language", "education")
-                }
-                if profile
-                else {}
-            )
-            rows.append(
-                {
-                    "id": user.pk,
-                    "username": user.username,
-                    "pseudonym": profile.pseudonym if profile else "",
-                    "attributes": attributes,
-                    "groups": membership.get(user.pk, []),
-                }
-            )
+        rows = [
+            {
+                "id": row.user.pk,
+                "username": row.user.username,
+                "pseudonym": row.profile.pseudonym if row.profile else "",
+                "attributes": (
+                    {a: getattr(row.profile, a) for a in LABELER_ATTRIBUTES} if row.profile else {}
+                ),
+                "groups": row.groups,
+            }
+            for row in labelers_for_admin()
+        ]
         return Response(self.LabelerListOutput(rows, many=True).data)
 
 

@@ -6,11 +6,10 @@ import hashlib
 import hmac
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
 
 from annotation.models import (
     LABELER_ATTRIBUTES,
@@ -57,13 +56,25 @@ def group_members(group: LabelerGroup) -> list[int]:
     return sorted(uid for uid, names in membership.items() if group.name in names)
 
 
-def labelers_for_admin() -> QuerySet[Any]:
-    return (
+class LabelerRow(NamedTuple):
+    user: Any
+    profile: LabelerProfile | None
+    groups: list[str]  # names of the labeler groups they belong to
+
+
+def labelers_for_admin() -> list[LabelerRow]:
+    """Every labeler by username, with their profile (attributes) and groups: for admins only."""
+    users = list(
         get_user_model()
         .objects.filter(groups__name="labeler")
         .select_related("labeler_profile")
         .order_by("username")
     )
+    membership = labeler_group_map([u.pk for u in users])
+    return [
+        LabelerRow(user, getattr(user, "labeler_profile", None), membership.get(user.pk, []))
+        for user in users
+    ]
 
 
 def pseudonym_map(project: Project) -> dict[int, str]:

@@ -19,7 +19,7 @@ from annotation.forms import ExportForm, GuidelinesForm, ImportForm, ProjectForm
 from annotation.http import HtmxHttpRequest
 from annotation.models import JobStatus, LabelerGroup
 from annotation.roles import is_admin, is_labeler, is_researcher
-from annotation.selectors.labelers import labeler_group_map, labelers_for_admin
+from annotation.selectors.labelers import labelers_for_admin
 from annotation.selectors.projects import (
     export_job_get,
     import_job_get,
@@ -150,8 +150,6 @@ def export_download(request: HttpRequest, job_id: int) -> FileResponse:
 def labeler_list(request: HttpRequest) -> HttpResponse:
     if not is_admin(request.user):
         raise Http404
-    labelers = list(labelers_for_admin())
-    membership = labeler_group_map([u.pk for u in labelers])
-    rows = [(u, getattr(u, "labeler_profile", None), membership.get(u.pk, [])) for u in labelers]
+    rows = labelers_for_admin()  # (user, profile, groups)
     groups = LabelerGroup.objects.prefetch_related("rules").all()
     return render(request, "annotation/labeler_list.html", {"rows": rows, "groups": groups})
