@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from tests.annotation.reports.synth import ranking, replace, two_groups
 
 from annotation import agreement as ag
 from annotation.reports import ReportConfig, build_report
 from annotation.reports.inputs import GOLD, VOTE_A, VOTE_B
+from tests.annotation.reports.synth import ranking, replace, two_groups
 
 FAST = ReportConfig(n_resamples=50, n_permutations=499)
 
