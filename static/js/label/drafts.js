@@ -6,7 +6,12 @@ import { fieldsOf, load, store, user } from "./page.js";
 
 const DRAFT = "chorus:draft:"; // + user + ":" + item -> {fields, savedAt}
 const DRAFT_DAYS = 7;
-const SKIP_FIELDS = new Set(["csrfmiddlewaretoken", "client_key", "guideline_version", "seconds_spent"]);
+const SKIP_FIELDS = new Set([
+  "csrfmiddlewaretoken",
+  "client_key",
+  "guideline_version",
+  "seconds_spent",
+]);
 
 function draftKey(item) {
   return DRAFT + user() + ":" + item;

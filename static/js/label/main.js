@@ -31,6 +31,7 @@ keysInit();
 timerInit();
 draftsPrune();
 htmx.onLoad((elt) => {
-  const workbench = elt.id === "workbench" ? elt : elt.querySelector && elt.querySelector("#workbench");
+  const workbench =
+    elt.id === "workbench" ? elt : elt.querySelector && elt.querySelector("#workbench");
   if (workbench) itemInit(workbench);
 });

@@ -9,6 +9,11 @@ import { draftDrop } from "./drafts.js";
 import { bench, fieldsOf, labelForm, load, store, user } from "./page.js";
 
 const PENDING = "chorus:pending"; // client key -> {user, url, item, fields, savedAt}
+const NETWORK_PROBLEM =
+  "Network problem: your judgment is kept on this device and will be resent automatically.";
+const STILL_OFFLINE =
+  "Still offline: your judgment is kept on this device and will be sent when the connection " +
+  "is back.";
 const inFlight = new Set(); // client keys being sent now
 const resends = new Map(); // client key -> kept entry, for resends whose form is gone
 let resending = false;
@@ -132,22 +137,29 @@ function onBeforeRequest(event) {
 function onBeforeSwap(event) {
   const judgment = judgmentOf(event);
   if (!judgment) return;
-  const status = event.detail.xhr.status;
-  const item = judgment.form ? judgment.form.dataset.item : judgment.kept.item;
   if (judgment.form) inFlight.delete(judgment.key);
+  const status = event.detail.xhr.status;
   if (status >= 500) return;
-  drop(judgment.key); // the server has decided: stored, or told us why not
+  answered(judgment.key, judgment.form ? judgment.form.dataset.item : judgment.kept.item, status);
+  if (!judgment.kept) return;
+  const workbench = bench();
+  const showing = workbench && workbench.dataset.item === judgment.kept.item;
+  if (status >= 300 || !showing) event.detail.shouldSwap = false;
+  if (status >= 300) refused(status, judgment.kept);
+}
+
+// The server has decided (stored, or told us why not): drop the kept copy, and a stored one's draft.
+function answered(key, item, status) {
+  drop(key);
   retryDelay = 1000;
   banner("");
   if (status < 300) draftDrop(item);
-  if (judgment.form) return;
-  const workbench = bench();
-  const showing = workbench && workbench.dataset.item === item;
-  if (status >= 300 || !showing) event.detail.shouldSwap = false;
-  if (status >= 300) {
-    const message = "An earlier judgment could not be stored (" + status + ").";
-    banner(message + " Your text is kept here:", keptText(judgment.kept.fields));
-  }
+}
+
+// A resend the server refused (409, 422, ...): its form is gone, so the labeler gets the text.
+function refused(status, kept) {
+  const message = "An earlier judgment could not be stored (" + status + ").";
+  banner(message + " Your text is kept here:", keptText(kept.fields));
 }
 
 function onFailure(event) {
@@ -156,9 +168,9 @@ function onFailure(event) {
   const status = event.detail.xhr.status;
   if (judgment.form) {
     inFlight.delete(judgment.key);
-    banner("Network problem: your judgment is kept on this device and will be resent automatically.");
+    banner(NETWORK_PROBLEM);
   } else if (status === 0) {
-    banner("Still offline: your judgment is kept on this device and will be sent when the connection is back.");
+    banner(STILL_OFFLINE);
   } else if (status < 500) {
     return; // refused: onBeforeSwap has shown why
   }

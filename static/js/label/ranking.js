@@ -24,7 +24,8 @@ function renumber(list) {
     const name = "Response " + li.dataset.number;
     const tied = tie.checked ? ", tied with the one above" : "";
     li.setAttribute("aria-label", "Rank " + rank + ": " + name + tied);
-    parts.push((tie.checked ? " = " : index ? " · " : "") + (tie.checked ? "" : rank + ". ") + name);
+    const joint = tie.checked ? " = " : index ? " · " : "";
+    parts.push(joint + (tie.checked ? "" : rank + ". ") + name);
   });
   const summary = document.getElementById("rank-summary");
   if (summary) summary.textContent = "Ranking: " + parts.join("");
