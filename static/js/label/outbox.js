@@ -148,7 +148,7 @@ function onBeforeSwap(event) {
   if (status >= 300) refused(status, judgment.kept);
 }
 
-// The server has decided (stored, or told us why not): drop the kept copy, and a stored one's draft.
+// The server has decided (stored, or told us why not): drop the kept copy and a stored one's draft.
 function answered(key, item, status) {
   drop(key);
   retryDelay = 1000;
