@@ -32,7 +32,7 @@ def generation_job_task(self: Any, job_id: int) -> None:
     generation_job_execute(job_id=job_id, hostname=self.request.hostname or "")
 
 
-@shared_task(ignore_result=True, queue="default")
+@shared_task(ignore_result=True)
 def sweep_lost_workers_task() -> int:
     from training.services.sweeps import jobs_fail_stale
 

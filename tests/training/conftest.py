@@ -6,9 +6,19 @@ from collections.abc import Sequence
 
 import pytest
 
-from annotation.models import Judgment, JudgmentRank, JudgmentSource, ProjectKind
+from annotation.models import Completion, Judgment, JudgmentRank, JudgmentSource, ProjectKind
 from annotation.services.labelers import labeler_group_create
-from tests.factories import ProjectFactory, item_create
+from tests.factories import ProjectFactory, PromptFactory, item_create
+from tests.training.fixtures import finished_run
+from training.models import (
+    GenerationJob,
+    GenerationPurpose,
+    RunKind,
+    RunMetric,
+    RunStatus,
+    TrainingRun,
+)
+from training.services.runs import run_create
 
 
 def judge(
@@ -86,3 +96,79 @@ def ml_in_process(monkeypatch):
     from tests.training.fixtures import relay_in_process
 
     monkeypatch.setattr("training.worker.relay_process", relay_in_process)
+
+
+@pytest.fixture
+def run(judged_project, researcher, base_model_dir, runs_dir):
+    return run_create(
+        created_by=researcher,
+        kind="reward",
+        base_model=base_model_dir,
+        projects=[judged_project],
+        hyperparameters={"max_steps": 5, "eval_fraction": 0.5},
+        name="happy rm",
+    )
+
+
+@pytest.fixture
+def succeeded_run(run, settings):
+    """The run as a worker leaves it: succeeded, with curves, group accuracy and a 'model'."""
+    settings.CHORUS_MIN_GROUP_SIZE = 1
+    (run.run_dir / "model.safetensors").write_bytes(b"\0" * 1000)
+    (run.run_dir / "CANCEL").touch()
+    RunMetric.objects.bulk_create(
+        RunMetric(run=run, name=name, step=step, value=value)
+        for step in range(1, 6)
+        for name, value in (("train/loss", 0.7 - step / 20), ("train/accuracy", 0.5 + step / 20))
+    )
+    final = {
+        "eval/accuracy": 0.8,
+        "group_accuracy": {"senior": 0.75, "young": 0.85},
+        "cross_group_accuracy": {
+            "pooled": {"senior": 0.75, "young": 0.85},
+            "senior": {"senior": 0.8, "young": 0.4},
+            "young": {"senior": 0.55, "young": 0.9},
+        },
+    }
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.SUCCEEDED, step=5, total_steps=5, final_metrics=final, per_group=True
+    )
+    run.refresh_from_db()
+    return run
+
+
+@pytest.fixture
+def generated(researcher, tmp_path):
+    """A project with an evaluation job, a finished policy run and a reward run."""
+    project = ProjectFactory(created_by=researcher, name="Eval")
+    prompt = PromptFactory(project=project)
+    Completion.objects.create(prompt=prompt, text="an answer", source_model="base")
+    run = finished_run(tmp_path)
+    reward = finished_run(tmp_path, kind=RunKind.REWARD, name="rm")
+    job = GenerationJob.objects.create(
+        project=project, purpose=GenerationPurpose.EVALUATION, prompt_ids=[prompt.pk], samples_per_prompt=1,
+        sources=[{"kind": "model", "path": str(tmp_path), "label": "base"}, {"kind": "run", "run": run.pk, "label": f"run:{run.pk}"}],
+    )  # fmt: skip
+    return {
+        "project": project,
+        "prompt": prompt,
+        "run": run,
+        "reward": reward,
+        "job": job,
+        "dir": str(tmp_path),
+    }
+
+
+@pytest.fixture
+def make_run(judged_project, researcher, base_model_dir, runs_dir):
+    def make(**overrides) -> TrainingRun:  # noqa: ANN003
+        options = {
+            "created_by": researcher,
+            "kind": "reward",
+            "base_model": base_model_dir,
+            "projects": [judged_project],
+            "hyperparameters": {"max_steps": 3, "eval_fraction": 0.5},
+        }
+        return run_create(**{**options, **overrides})
+
+    return make

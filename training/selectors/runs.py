@@ -1,4 +1,5 @@
-"""Reads of the training side. Only researchers and admins see runs; everyone else gets 404."""
+"""Reads of training runs: lists and pages (researchers and admins only; 404 for everyone else),
+metric charts, the per-group report, and the run directory as a streamed zip."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.http import Http404
 from annotation.roles import is_researcher
 from training.charts import LineChart, Series, downsample, heat_color, line_chart, text_color
 from training.ml.data import NO_GROUP
+from training.ml.protocol import CANCEL_FILE
 from training.models import RunKind, RunMetric, RunStatus, TrainingRun
 
 CHART_POINTS = 300
@@ -25,7 +27,7 @@ CHARTS = {
     "Loss": re.compile(r"(^|/)loss($|/)"),
     "Accuracy and reward": re.compile(r"accurac|^train/reward/mean$"),
 }
-ZIP_SKIP = {"CANCEL", "ref_logps.pt"}
+ZIP_SKIP = {CANCEL_FILE, "ref_logps.pt"}
 # What the snapshot counts as left out, in words (keys of dataset_counts["skipped"]).
 SKIPPED_LABELS = {
     "tie": "ties",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests.training.fixtures import finished_run
 from training.models import RunStatus, TrainingRun
+from training.services.sweeps import jobs_fail_orphaned, runs_fail_stale
 from training.tasks import sweep_lost_workers_task
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +56,36 @@ def test_reading_a_stale_run_writes_nothing(as_persona, tmp_path, settings):
     ):
         assert client.get(url).status_code == 200
     assert TrainingRun.objects.get(pk=run.pk).status == RunStatus.RUNNING
+
+
+def test_sweep_fails_runs_with_a_stale_heartbeat_only(make_run, settings):
+    settings.CHORUS_TRAINING_STALE_SECONDS = 60
+    stale, fresh = make_run(), make_run()
+    old = timezone.now() - timedelta(seconds=61)
+    TrainingRun.objects.filter(pk=stale.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=old, worker_hostname="w1"
+    )
+    TrainingRun.objects.filter(pk=fresh.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now()
+    )
+    assert runs_fail_stale() == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == RunStatus.FAILED and stale.finished_at
+    assert stale.error.startswith(
+        f"worker lost: no heartbeat since {old:%Y-%m-%d %H:%M:%S} UTC (worker w1)"
+    )
+    assert fresh.status == RunStatus.RUNNING
+
+
+def test_a_restarted_worker_fails_the_runs_it_had(make_run):
+    mine, other = make_run(), make_run()
+    TrainingRun.objects.filter(pk=mine.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now(), worker_hostname="a@h"
+    )
+    TrainingRun.objects.filter(pk=other.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now(), worker_hostname="b@h"
+    )
+    assert jobs_fail_orphaned(hostname="a@h") == 1
+    assert TrainingRun.objects.get(pk=mine.pk).error.startswith("worker lost: a@h restarted")
+    assert TrainingRun.objects.get(pk=other.pk).status == RunStatus.RUNNING
