@@ -178,6 +178,49 @@ def _canonical_choice(choice: int | str | None, order: list[int]) -> tuple[str, 
     return (PairwiseChoice.A if scale <= 4 else PairwiseChoice.B), scale
 
 
+def _validate(
+    item: Item,
+    size: int,
+    *,
+    choice: int | str | None,
+    ranks: Sequence[int] | None,
+    none_acceptable: bool,
+    demonstration: str,
+    rationale: str,
+    ratings: Sequence[Rating],
+    flags: Sequence[Flag],
+    seconds_spent: float | None,
+) -> None:
+    """Raise ValidationError naming every field that is wrong for this item's project."""
+    errors: dict[str, list[str]] = {}
+    _check_choice(item.project.kind, choice, errors)
+    _check_ranks(item.project.kind, ranks, size, errors)
+    _check_texts(item, demonstration=demonstration, rationale=rationale, errors=errors)
+    _check_ratings(item, ratings, size, errors)
+    _check_flags(flags, size, errors)
+    if none_acceptable and item.project.kind != ProjectKind.RANKING:
+        errors["none_acceptable"] = [
+            "Only ranking projects take 'none acceptable'; use 'both bad' for pairs."
+        ]
+    if seconds_spent is not None and not 0 <= seconds_spent <= 86_400:
+        errors["seconds_spent"] = ["Between 0 and 86400 seconds."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _judgment_save(judgment: Judgment) -> Judgment:
+    # Its relations were just read (the item under lock); the unique and check constraints are
+    # enforced by the database in this transaction and were checked above, so full_clean
+    # validates the fields only, sparing a dozen queries on the busiest write path.
+    judgment.full_clean(
+        exclude=["item", "labeler", "guideline_version"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    judgment.save()
+    return judgment
+
+
 def _store_details(
     judgment: Judgment,
     order: list[int],
@@ -245,20 +288,11 @@ def judgment_submit(
             return SubmitResult(stored, created=False)
         raise _conflict("already_judged" if stored is not None else "not_reserved")
     order = list(reservation.display_order)
-    errors: dict[str, list[str]] = {}
-    _check_choice(item.project.kind, choice, errors)
-    _check_ranks(item.project.kind, ranks, len(order), errors)
-    _check_texts(item, demonstration=demonstration, rationale=rationale, errors=errors)
-    _check_ratings(item, ratings, len(order), errors)
-    _check_flags(flags, len(order), errors)
-    if none_acceptable and item.project.kind != ProjectKind.RANKING:
-        errors["none_acceptable"] = [
-            "Only ranking projects take 'none acceptable'; use 'both bad' for pairs."
-        ]
-    if seconds_spent is not None and not 0 <= seconds_spent <= 86_400:
-        errors["seconds_spent"] = ["Between 0 and 86400 seconds."]
-    if errors:
-        raise ValidationError(errors)
+    _validate(
+        item, len(order), choice=choice, ranks=ranks, none_acceptable=none_acceptable,
+        demonstration=demonstration, rationale=rationale, ratings=ratings, flags=flags,
+        seconds_spent=seconds_spent,
+    )  # fmt: skip
     with transaction.atomic():
         _lock(item)
         stored = Judgment.objects.filter(item=item, labeler=labeler).first()
@@ -278,30 +312,16 @@ def judgment_submit(
         ):
             raise _conflict("no_longer_needed")
         pairwise_choice, scale = _canonical_choice(choice, order)
-        judgment = Judgment(
-            item=item,
-            labeler=labeler,
-            guideline_version=guidelines,
-            pairwise_choice=pairwise_choice,
-            scale=scale,
-            none_acceptable=none_acceptable,
-            demonstration=demonstration,
-            rationale=rationale,
-            display_order=order,
-            seconds_spent=seconds_spent
-            if seconds_spent is not None
-            else (now - reservation.created_at).total_seconds(),
-            client_key=client_key,
-        )
-        # Its relations were just read (the item under lock); the unique and check constraints are
-        # enforced by the database in this transaction and were checked above, so full_clean
-        # validates the fields only, sparing a dozen queries on the busiest write path.
-        judgment.full_clean(
-            exclude=["item", "labeler", "guideline_version"],
-            validate_unique=False,
-            validate_constraints=False,
-        )
-        judgment.save()
+        judgment = _judgment_save(
+            Judgment(
+                item=item, labeler=labeler, guideline_version=guidelines,
+                pairwise_choice=pairwise_choice, scale=scale, none_acceptable=none_acceptable,
+                demonstration=demonstration, rationale=rationale, display_order=order,
+                seconds_spent=seconds_spent if seconds_spent is not None
+                else (now - reservation.created_at).total_seconds(),
+                client_key=client_key,
+            )
+        )  # fmt: skip
         _store_details(judgment, order, ranks, ratings, flags)
         Item.objects.filter(pk=item.pk).update(human_judgment_count=F("human_judgment_count") + 1)
         reservation.delete()
