@@ -172,3 +172,17 @@ def make_run(judged_project, researcher, base_model_dir, runs_dir):
         return run_create(**{**options, **overrides})
 
     return make
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    (tmp_path / "base").mkdir()
+    return str(tmp_path / "base")
+
+
+@pytest.fixture
+def pairwise(researcher):
+    project = ProjectFactory(created_by=researcher, kind=ProjectKind.PAIRWISE, name="Candidates")
+    for _ in range(3):
+        PromptFactory(project=project)
+    return project

@@ -79,3 +79,19 @@ def relay_in_process(
     assert command[1:3] == ["-m", "training.ml"], command
     with mock.patch.dict(os.environ, env):
         return main(command[3:], out=_Lines(on_line, on_tick))  # type: ignore[arg-type]
+
+
+def generation_job_for(researcher: Any, project: Any, model_dir: str) -> Any:
+    """A queued job sampling K=2 from the model in `model_dir` for every prompt of `project`."""
+    from training.services.generation import generation_job_create
+
+    return generation_job_create(
+        created_by=researcher, project=project, sources=[{"model": model_dir}], samples_per_prompt=2
+    )
+
+
+def fake_score_local(path, pairs, batch_size=16, max_length=512, on_batch=None):  # noqa: ANN001, ANN201
+    """Longer completions score higher; reports one batch."""
+    if on_batch:
+        on_batch(len(pairs), len(pairs))
+    return [float(len(text)) for _, text in pairs]

@@ -4,16 +4,19 @@ by the periodic task while nobody looks at it, and pages and API reads leave it 
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
 
-from tests.training.fixtures import finished_run
-from training.models import RunStatus, TrainingRun
-from training.services.sweeps import jobs_fail_orphaned, runs_fail_stale
-from training.tasks import sweep_lost_workers_task
+from annotation.models import Item
+from tests.training.fixtures import fake_generate_local, finished_run, generation_job_for
+from training.models import GenerationJob, RunStatus, TrainingRun
+from training.services.generation import generation_job_execute
+from training.services.sweeps import generation_jobs_fail_stale, jobs_fail_orphaned, runs_fail_stale
+from training.tasks import _fail_jobs_of_lost_workers, sweep_lost_workers_task
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ml_in_process")]
 
 
 def test_the_beat_schedule_runs_the_sweep_on_the_default_queue(settings):
@@ -89,3 +92,62 @@ def test_a_restarted_worker_fails_the_runs_it_had(make_run):
     assert jobs_fail_orphaned(hostname="a@h") == 1
     assert TrainingRun.objects.get(pk=mine.pk).error.startswith("worker lost: a@h restarted")
     assert TrainingRun.objects.get(pk=other.pk).status == RunStatus.RUNNING
+
+
+def _running(job, beat, hostname="w1"):  # noqa: ANN001, ANN202
+    GenerationJob.objects.filter(pk=job.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=beat, started_at=beat, worker_hostname=hostname
+    )
+
+
+def test_a_job_with_a_stale_heartbeat_fails_on_the_periodic_sweep_not_on_a_read(
+    as_persona, researcher, pairwise, model_dir, settings
+):
+    settings.CHORUS_TRAINING_STALE_SECONDS = 60
+    stale, fresh = (
+        generation_job_for(researcher, pairwise, model_dir),
+        generation_job_for(researcher, pairwise, model_dir),
+    )
+    old = timezone.now() - timedelta(seconds=61)
+    _running(stale, old)
+    _running(fresh, timezone.now())
+    as_persona("researcher").get("/training/loop/")
+    as_persona("researcher").get(f"/api/training/generation-jobs/{stale.pk}/")
+    assert GenerationJob.objects.get(pk=stale.pk).status == RunStatus.RUNNING  # GETs never write
+    assert sweep_lost_workers_task.run() == 1  # what Celery beat runs
+    stale.refresh_from_db()
+    assert stale.status == RunStatus.FAILED and stale.finished_at
+    assert (
+        stale.error == f"worker lost: no heartbeat since {old:%Y-%m-%d %H:%M:%S} UTC (worker w1)."
+    )
+    assert GenerationJob.objects.get(pk=fresh.pk).status == RunStatus.RUNNING
+    _running(fresh, old)
+    sweep_lost_workers_task.run()
+    body = as_persona("researcher").get(f"/api/training/generation-jobs/{fresh.pk}/").json()
+    assert body["status"] == "failed" and body["error"].startswith("worker lost")
+
+
+def test_a_starting_worker_fails_the_jobs_it_had(researcher, pairwise, model_dir):
+    mine, other = (
+        generation_job_for(researcher, pairwise, model_dir),
+        generation_job_for(researcher, pairwise, model_dir),
+    )
+    _running(mine, timezone.now(), "a@h")
+    _running(other, timezone.now(), "b@h")
+    _fail_jobs_of_lost_workers(sender=SimpleNamespace(hostname="a@h"))
+    assert GenerationJob.objects.get(pk=mine.pk).error.startswith("worker lost: a@h restarted")
+    assert GenerationJob.objects.get(pk=other.pk).status == RunStatus.RUNNING
+    assert jobs_fail_orphaned(hostname="a@h") == 0 and generation_jobs_fail_stale() == 0
+
+
+def test_a_job_failed_by_the_sweep_stays_failed(researcher, pairwise, model_dir, monkeypatch):
+    def generate(path, prompts, k, settings, on_batch=None):  # noqa: ANN001, ANN202
+        GenerationJob.objects.update(status=RunStatus.FAILED, error="worker lost: test")
+        return fake_generate_local(path, prompts, k, settings, on_batch)
+
+    monkeypatch.setattr("training.ml.generate.generate_local", generate)
+    job = generation_job_for(researcher, pairwise, model_dir)
+    generation_job_execute(job_id=job.pk, hostname="w")
+    job.refresh_from_db()
+    assert (job.status, job.error) == (RunStatus.FAILED, "worker lost: test")
+    assert not Item.objects.exists()
