@@ -27,6 +27,7 @@ from annotation.http import HtmxHttpRequest
 from annotation.models import FlagKind, Project, ProjectKind, Role
 from annotation.roles import is_labeler
 from annotation.selectors.labeling import (
+    LabelItem,
     label_item_view,
     labeler_item_get,
     labeler_last_guideline_version,
@@ -132,10 +133,13 @@ def _context(request: HttpRequest, project: Project) -> dict[str, Any]:
     reservation = reservation_next(labeler=request.user, project=project)
     if reservation is None:
         return {**context, "state": "done"}
-    item = label_item_view(reservation, project)
+    return {**context, **_item_context(label_item_view(reservation, project), project)}
+
+
+def _item_context(item: LabelItem, project: Project) -> dict[str, Any]:
+    """The reserved item as the workbench shows it: markdown rendered, in display order."""
     roles = dict(Role.choices)
     return {
-        **context,
         "state": "item",
         "item": item,
         "kind_template": KIND_TEMPLATES[project.kind],
