@@ -67,6 +67,12 @@ def _parser(project: Project, fmt: str) -> Callable[[Any], Iterator[ParsedItem]]
 
 
 def _check_fits(project: Project, item: ParsedItem) -> None:
+    """Raise ImportFileError, naming the line, if the item does not fit the project's kind."""
+    _check_completions(project, item)
+    _check_judgments(project, item)
+
+
+def _check_completions(project: Project, item: ParsedItem) -> None:
     count = len(item.completions)
     if project.kind == ProjectKind.PAIRWISE and count != 2:
         raise ImportFileError(
@@ -86,6 +92,9 @@ def _check_fits(project: Project, item: ParsedItem) -> None:
             line=item.line,
             field="completions",
         )
+
+
+def _check_judgments(project: Project, item: ParsedItem) -> None:
     for index, judgment in enumerate(item.judgments):
         if project.kind == ProjectKind.PAIRWISE and not judgment.pairwise_choice:
             raise ImportFileError(
