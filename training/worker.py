@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -87,6 +88,18 @@ def job_claim(model: type[WorkerJob], *, job_id: int, hostname: str, **fields: A
             **fields,
         )  # fmt: skip
     )
+
+
+def job_cancel(job: WorkerJob, *, ended: str, **fields: Any) -> None:
+    """A queued job is cancelled at once (with `fields`); a running one is marked
+    cancel-requested and its child stops at its next step or batch. ValidationError(`ended`)
+    if it has already ended."""
+    jobs = type(job).objects.filter(pk=job.pk)
+    cancelled = jobs.filter(status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now(), **fields
+    )
+    if not cancelled and not jobs.filter(status=RunStatus.RUNNING).update(cancel_requested=True):
+        raise ValidationError(ended)
 
 
 def heartbeat(job: WorkerJob, **fields: Any) -> None:

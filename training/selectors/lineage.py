@@ -6,21 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count
 
 from annotation.models import ItemCompletion
-from training.ml.data import NO_GROUP
 from training.models import GenerationJob, TrainingRun
 from training.selectors.evaluation import evaluation_projects, evaluation_report, model_labels
-from training.selectors.runs import run_get_for_user
+from training.selectors.runs import run_get_for_user, run_hidden_groups
 
 
 def _snapshot(run: TrainingRun) -> dict[str, Any]:
     counts = run.dataset_counts or {}
     sizes = counts.get("labelers_per_group", {})
     rows = counts.get("rows_per_group", {})
-    small = {g for g, n in sizes.items() if g != NO_GROUP and n < settings.CHORUS_MIN_GROUP_SIZE}
+    small = run_hidden_groups(run)
     return {
         "projects": list(run.projects.all()),
         "judgments": counts.get("judgments"),

@@ -76,7 +76,7 @@ def run_charts(series: dict[str, Series]) -> list[LineChart]:
     return charts
 
 
-def _hidden_groups(run: TrainingRun) -> set[str]:
+def run_hidden_groups(run: TrainingRun) -> set[str]:
     """Groups with fewer labelers in the snapshot than CHORUS_MIN_GROUP_SIZE (identities)."""
     sizes = run.dataset_counts.get("labelers_per_group", {})
     return {g for g, n in sizes.items() if g != NO_GROUP and n < settings.CHORUS_MIN_GROUP_SIZE}
@@ -86,7 +86,7 @@ def run_group_report(run: TrainingRun) -> dict[str, Any]:
     """Held-out accuracy per labeler group and, for per-group reward runs, the cross-group matrix
     (row: the model trained on a group, column: the group whose held-out pairs it is scored on).
     Small groups are left out and counted in `hidden`."""
-    hidden = _hidden_groups(run)
+    hidden = run_hidden_groups(run)
     accuracy = run.final_metrics.get("group_accuracy") or {}
     rows_per_group = run.dataset_counts.get("rows_per_group", {})
     groups = sorted(g for g in accuracy if g not in hidden)  # jsonb does not keep key order

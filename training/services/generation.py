@@ -43,7 +43,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from annotation.models import Completion, Project, ProjectKind, Prompt, Role
 from annotation.services.items import (
@@ -69,7 +68,15 @@ from training.models import (
 from training.selectors.generation import prompt_conversations
 from training.services.runs import base_model_path
 from training.services.scoring import completions_score, score_project
-from training.worker import ChildFailed, JobStopped, checkpoint, child_rows, job_claim, job_finish
+from training.worker import (
+    ChildFailed,
+    JobStopped,
+    checkpoint,
+    child_rows,
+    job_cancel,
+    job_claim,
+    job_finish,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -341,11 +348,6 @@ def _item_groups(
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
     """A queued job is cancelled at once; a running one stops at its next batch. Items are made
     only when every model has finished, so a job stopped while generating keeps none."""
-    jobs = GenerationJob.objects.filter(pk=job.pk)
-    cancelled = jobs.filter(status=RunStatus.QUEUED).update(
-        status=RunStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now()
-    )
-    if not cancelled and not jobs.filter(status=RunStatus.RUNNING).update(cancel_requested=True):
-        raise ValidationError("The job has already ended.")
+    job_cancel(job, ended="The job has already ended.")
     job.refresh_from_db()
     return job

@@ -33,13 +33,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from annotation.models import LabelerGroup, Project
 from training.datasets import DatasetSpec, dataset_write
 from training.ml.config import CONFIG_CLASSES, ConfigError, check_fields, from_dict, to_dict
 from training.models import RunKind, RunMetric, RunStatus, TrainingRun
-from training.worker import OnProgress, Outcome, job_claim, job_finish, run_child
+from training.worker import OnProgress, Outcome, job_cancel, job_claim, job_finish, run_child
 
 logger = logging.getLogger(__name__)
 
@@ -234,16 +233,7 @@ def _snapshot(
 
 def run_cancel(*, run: TrainingRun) -> TrainingRun:
     """A queued run is cancelled at once; a running one stops at the trainer's next step."""
-    runs = TrainingRun.objects.filter(pk=run.pk)
-    now = timezone.now()
-    cancelled = runs.filter(status=RunStatus.QUEUED).update(
-        status=RunStatus.CANCELLED,
-        cancel_requested=True,
-        finished_at=now,
-        message="cancelled before it started",
-    )
-    if not cancelled and not runs.filter(status=RunStatus.RUNNING).update(cancel_requested=True):
-        raise ValidationError("The run has already ended.")
+    job_cancel(run, ended="The run has already ended.", message="cancelled before it started")
     run.refresh_from_db()
     return run
 
