@@ -14,6 +14,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms.utils import ErrorDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -25,6 +27,7 @@ from training.services.runs import hyperparameters_parse
 HYPERPARAMETERS_EXAMPLE = '{"max_steps": 50, "batch_size": 8, "learning_rate": 1e-05}'
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
 class HyperparametersField(serializers.Field):
     """A JSON object: a dict (API) or its text (the HTML form's textarea)."""
 
