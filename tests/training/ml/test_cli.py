@@ -194,7 +194,7 @@ def _prompts(path: Path, n: int) -> Path:
 
 
 def test_generate_from_an_endpoint_writes_rows_and_progress(tmp_path: Path, capsys) -> None:
-    from tests.training.loop_stub import openai_stub, stub_url
+    from tests.training.openai_stub import openai_stub, stub_url
     from training.ml.__main__ import main
 
     data = _prompts(tmp_path / "prompts.jsonl", 3)
@@ -223,7 +223,7 @@ def test_generate_from_an_endpoint_writes_rows_and_progress(tmp_path: Path, caps
 
 
 def test_generate_stops_at_the_cancel_file_and_writes_nothing(tmp_path: Path, capsys) -> None:
-    from tests.training.loop_stub import openai_stub, stub_url
+    from tests.training.openai_stub import openai_stub, stub_url
     from training.ml.__main__ import main
 
     data = _prompts(tmp_path / "prompts.jsonl", 4)
