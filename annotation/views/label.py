@@ -46,9 +46,9 @@ from annotation.services.queue import reservation_next
 
 SEEN = "chorus_guidelines_seen"  # session: project id -> guidelines version the labeler has read
 KIND_TEMPLATES = {
-    ProjectKind.PAIRWISE: "annotation/label_pairwise.html",
-    ProjectKind.RANKING: "annotation/label_ranking.html",
-    ProjectKind.DEMONSTRATION: "annotation/label_demonstration.html",
+    ProjectKind.PAIRWISE: "annotation/_label_pairwise.html",
+    ProjectKind.RANKING: "annotation/_label_ranking.html",
+    ProjectKind.DEMONSTRATION: "annotation/_label_demonstration.html",
 }
 SCALE_WORDS = ("much better", "better", "slightly better", "marginally better")
 SKIP_REASONS = (
@@ -294,7 +294,7 @@ def _problem(
 ) -> HttpResponse:
     """Show errors in the form's error box without touching what the labeler entered."""
     context = {"project": project, **context}
-    response = render(request, "annotation/label_problem.html", context, status=status)
+    response = render(request, "annotation/_label_problem.html", context, status=status)
     return reswap(retarget(response, target), "innerHTML") if request.htmx else response
 
 
