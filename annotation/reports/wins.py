@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from annotation import agreement as ag
+from annotation.preferences import ranking_weight
 from annotation.reports.inputs import (
     PAIRWISE,
     VOTE_A,
@@ -41,13 +42,15 @@ def comparisons(inp: ReportInput) -> Comparisons:
         zeros = np.zeros(j.size, dtype=np.int64)
         return Comparisons(j, zeros, zeros + 1, score, np.ones(j.size))
     ranked = (~np.isnan(inp.ranks)).sum(axis=1)
+    # Each pair of a K-way ranking weighs 1/C(K, 2), by the one rule in annotation.preferences.
+    pair_weight = np.array([0.0, 0.0] + [ranking_weight(k) for k in range(2, inp.k + 1)])
     parts = []
     for p in range(inp.k):
         for q in range(p + 1, inp.k):
             rp, rq = inp.ranks[:, p], inp.ranks[:, q]
             j = np.flatnonzero(~np.isnan(rp) & ~np.isnan(rq))
             score = np.where(rp[j] < rq[j], 1.0, np.where(rp[j] > rq[j], 0.0, 0.5))
-            weight = 2.0 / (ranked[j] * (ranked[j] - 1.0))
+            weight = pair_weight[ranked[j]]
             parts.append((j, np.full(j.size, p), np.full(j.size, q), score, weight))
     return Comparisons(*(np.concatenate([part[f] for part in parts]) for f in range(5)))
 
