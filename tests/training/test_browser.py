@@ -156,7 +156,7 @@ def test_a_real_run_moves_live_in_the_browser(
         page.select_option("#id_projects", label=judged_project.name)
         page.fill(
             "#id_hyperparameters",
-            '{"max_steps": 120, "batch_size": 2, "learning_rate": 0.001, "eval_fraction": 0.5}',
+            '{"max_steps": 600, "batch_size": 2, "learning_rate": 0.001, "eval_fraction": 0.5}',
         )
         page.click("form.run-form button[type=submit]")
         page.wait_for_url("**/training/*/")
