@@ -107,7 +107,8 @@ def main() -> None:
 
     import torch
 
-    from training.ml.generate import SamplingSettings, load_causal_lm
+    from training.ml.config import SamplingSettings
+    from training.ml.generate import load_causal_lm
     from training.ml.tiny import build_tiny_causal_lm
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -253,7 +253,7 @@ class GenerationJob(WorkerJob):
         default=2, help_text="K: completions per prompt from each model (1 for evaluations)."
     )
     sampling = models.JSONField(
-        default=dict, help_text="training.ml.generate.SamplingSettings, defaults included."
+        default=dict, help_text="training.ml.config.SamplingSettings, defaults included."
     )
     reward_run = models.ForeignKey(
         TrainingRun, null=True, blank=True, on_delete=models.PROTECT, related_name="scoring_jobs",

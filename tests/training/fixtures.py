@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from training.ml.generate import Generated
+from training.ml.protocol import Generated
 from training.models import RunKind, RunStatus, TrainingRun
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from training.ml.generate import SamplingSettings, generate_local, load_causal_lm
+from training.ml.config import SamplingSettings
+from training.ml.generate import generate_local, load_causal_lm
 
 pytestmark = pytest.mark.slow
 

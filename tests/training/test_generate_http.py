@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.training.openai_stub import openai_stub, stub_url
-from training.ml.generate import GenerationError, SamplingSettings, endpoint_url, generate_http
+from training.ml.config import SamplingSettings
+from training.ml.generate import GenerationError, endpoint_url, generate_http
 
 PROMPTS = [
     [{"role": "user", "content": "hello there"}],

@@ -1,5 +1,5 @@
 """TrainingRun and GenerationJob share their worker fields through the abstract WorkerJob model;
-only the help texts change (no SQL)."""
+only the help texts change (no SQL). SamplingSettings moved to training.ml.config."""
 
 from django.db import migrations, models
 
@@ -33,4 +33,14 @@ class Migration(migrations.Migration):
         ("training", "0003_loop_cancel"),
     ]
 
-    operations = [*_fields("generationjob"), *_fields("trainingrun")]
+    operations = [
+        *_fields("generationjob"),
+        *_fields("trainingrun"),
+        migrations.AlterField(
+            model_name="generationjob",
+            name="sampling",
+            field=models.JSONField(
+                default=dict, help_text="training.ml.config.SamplingSettings, defaults included."
+            ),
+        ),
+    ]

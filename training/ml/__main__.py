@@ -10,7 +10,7 @@
 ``generate`` samples K completions per prompt (rows ``{"prompt": [messages]}``) from a local
 model (``"model"``) or an OpenAI-compatible server (``"endpoint"``, ``"api_model"``,
 ``"chat"``; the key, if any, in the environment variable CHORUS_INFERENCE_API_KEY), with
-``"sampling"`` as in generate.SamplingSettings; it writes OUT/generated.jsonl, one
+``"sampling"`` as in config.SamplingSettings; it writes OUT/generated.jsonl, one
 ``{"prompt_index", "sample", "text", "tokens", "finished"}`` per (prompt, sample) in prompt
 order. ``score`` scores rows ``{"prompt": [messages], "completion": "..."}`` with a reward
 model (``"batch_size"``, ``"max_length"`` optional) and writes OUT/scores.jsonl, one
@@ -159,8 +159,9 @@ def _option(config: dict[str, Any], name: str, kind: type, default: Any = None) 
 def _generate(config: dict[str, Any], data: str, on_batch: Any) -> list[dict[str, Any]]:
     from dataclasses import asdict
 
+    from training.ml.config import SamplingSettings
     from training.ml.data import load_prompt_rows
-    from training.ml.generate import SamplingSettings, generate_http, generate_local
+    from training.ml.generate import generate_http, generate_local
 
     fields = {"model", "endpoint", "api_model", "chat", "samples_per_prompt", "sampling"}
     unknown = sorted(set(config) - fields)

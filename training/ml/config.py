@@ -23,7 +23,7 @@ import difflib
 import json
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -204,6 +204,33 @@ class SFTConfig(TrainConfig):
     """Supervised fine-tuning on demonstrations, loss on completion tokens only."""
 
     learning_rate: float = 2e-5
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How completions are sampled; recorded on every completion (Completion.generation_settings)."""
+
+    # Tokens generated per completion at most.
+    max_new_tokens: int = 64
+    # Softmax temperature; 0 means greedy decoding.
+    temperature: float = 1.0
+    # Nucleus sampling: keep the smallest set of tokens with this much probability.
+    top_p: float = 1.0
+    # Base seed; batch b is seeded with seed + b.
+    seed: int = 0
+    # (prompt, sample) pairs per forward batch, or concurrent requests for the HTTP path.
+    batch_size: int = 8
+    # Prompt tokens kept at most (the most recent ones).
+    max_prompt_tokens: int = 512
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1 or self.batch_size < 1 or self.max_prompt_tokens < 1:
+            raise ValueError("max_new_tokens, batch_size and max_prompt_tokens must be >= 1")
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ValueError("need temperature >= 0 and 0 < top_p <= 1")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 CONFIG_CLASSES: dict[str, type[TrainConfig]] = {

@@ -43,6 +43,7 @@ from typing import Any, Protocol, TypeVar
 
 ROLES = ("system", "user", "assistant")
 NO_GROUP = "(none)"  # the bucket of rows whose labeler is in no group
+POOLED = "pooled"  # the reward model trained on every group's rows (beside one per group)
 SPLITS = ("train", "eval")
 HH_ROLE_NAMES = {"system": "System", "user": "Human", "assistant": "Assistant"}
 

@@ -22,10 +22,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from typing import Any
 
+from training.ml.config import SamplingSettings
 from training.ml.data import Message, format_example, hh_prompt
+from training.ml.protocol import Generated
 
 # An HH-format model continues the dialogue; its next "Human:" turn is not part of the answer.
 HH_STOP = "\n\nHuman:"
@@ -35,42 +36,6 @@ BatchCallback = Callable[[int, int], None]
 
 class GenerationError(RuntimeError):
     """The model or the endpoint could not produce completions; the message says why."""
-
-
-@dataclass(frozen=True)
-class SamplingSettings:
-    """How completions are sampled; recorded on every completion (Completion.generation_settings)."""
-
-    # Tokens generated per completion at most.
-    max_new_tokens: int = 64
-    # Softmax temperature; 0 means greedy decoding.
-    temperature: float = 1.0
-    # Nucleus sampling: keep the smallest set of tokens with this much probability.
-    top_p: float = 1.0
-    # Base seed; batch b is seeded with seed + b.
-    seed: int = 0
-    # (prompt, sample) pairs per forward batch, or concurrent requests for the HTTP path.
-    batch_size: int = 8
-    # Prompt tokens kept at most (the most recent ones).
-    max_prompt_tokens: int = 512
-
-    def __post_init__(self) -> None:
-        if self.max_new_tokens < 1 or self.batch_size < 1 or self.max_prompt_tokens < 1:
-            raise ValueError("max_new_tokens, batch_size and max_prompt_tokens must be >= 1")
-        if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError("need temperature >= 0 and 0 < top_p <= 1")
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Generated:
-    prompt_index: int  # index into the prompts given
-    sample: int  # 0..K-1
-    text: str  # the completion, special tokens and a trailing HH turn removed
-    tokens: int  # completion tokens generated (the endpoint's count on the HTTP path)
-    finished: bool  # it ended by itself (EOS / stop), not at max_new_tokens
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 PROGRESS, RESULT, ERROR = "progress", "result", "error"  # the event names
@@ -48,3 +49,14 @@ def parse(line: str) -> tuple[str, dict[str, Any]] | None:
         return None
     event = data.pop("event")
     return event, data
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One completion, as the generate child writes it (a line of generated.jsonl)."""
+
+    prompt_index: int  # index into the prompts given
+    sample: int  # 0..K-1
+    text: str  # the completion, special tokens and a trailing HH turn removed
+    tokens: int  # completion tokens generated (the endpoint's count on the HTTP path)
+    finished: bool  # it ended by itself (EOS / stop), not at max_new_tokens

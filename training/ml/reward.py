@@ -49,6 +49,7 @@ from training.ml.batches import (
 from training.ml.config import RewardConfig
 from training.ml.data import (
     NO_GROUP,
+    POOLED,
     DataError,
     PreferenceRow,
     as_rows,
@@ -72,8 +73,6 @@ from training.ml.runtime import (
 )
 
 log = logging.getLogger(__name__)
-
-POOLED = "pooled"  # the model trained on every group's pairs
 
 
 def bradley_terry_loss(

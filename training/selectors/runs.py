@@ -16,12 +16,11 @@ from django.http import Http404
 
 from annotation.roles import is_researcher
 from training.charts import LineChart, Series, downsample, heat_color, line_chart, text_color
-from training.ml.data import NO_GROUP
+from training.ml.data import NO_GROUP, POOLED
 from training.ml.protocol import CANCEL_FILE
 from training.models import RunKind, RunMetric, RunStatus, TrainingRun
 
 CHART_POINTS = 300
-POOLED = "pooled"  # the trainer's name for the model trained on every group
 # Charts of a run page: title -> which metric names go on it.
 CHARTS = {
     "Loss": re.compile(r"(^|/)loss($|/)"),

@@ -55,8 +55,8 @@ from annotation.services.items import (
     prompts_create,
 )
 from annotation.services.projects import project_create
-from training.ml.generate import Generated, SamplingSettings
-from training.ml.protocol import API_KEY_ENV
+from training.ml.config import SamplingSettings
+from training.ml.protocol import API_KEY_ENV, Generated
 from training.models import (
     POLICY_KINDS,
     GenerationJob,
