@@ -1,4 +1,5 @@
-"""Role personas and shared fixtures. Every view has an access test per persona."""
+"""Role personas and shared fixtures. Every view has an access test per persona
+(tests/access.py lists the personas and what each may do)."""
 
 from __future__ import annotations
 
@@ -11,28 +12,25 @@ from tests.factories import ProjectFactory
 PASSWORD = "test-persona-pass"  # test-only login for the personas
 
 
-@pytest.fixture
-def labeler(db):
+def _labeler(username: str, *, age_range: str, region: str):
     return user_create(
-        username="lara",
+        username=username,
         password=PASSWORD,
         role="labeler",
         consent=True,
-        age_range="18-29",
-        region="EU",
+        age_range=age_range,
+        region=region,
     )
+
+
+@pytest.fixture
+def labeler(db):
+    return _labeler("lara", age_range="18-29", region="EU")
 
 
 @pytest.fixture
 def other_labeler(db):
-    return user_create(
-        username="omar",
-        password=PASSWORD,
-        role="labeler",
-        consent=True,
-        age_range="60+",
-        region="US",
-    )
+    return _labeler("omar", age_range="60+", region="US")
 
 
 @pytest.fixture
@@ -50,9 +48,6 @@ def outsider(db):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_user(username="otto", password=PASSWORD)
-
-
-PERSONAS = ["labeler", "other_labeler", "researcher", "admin_user", "outsider", "anonymous"]
 
 
 @pytest.fixture

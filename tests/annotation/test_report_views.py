@@ -11,36 +11,13 @@ from django.urls import reverse
 from annotation.models import JobStatus, LabelerProfile, ProjectReport
 from annotation.selectors import reports as reads
 from annotation.services.reports import project_report_compute, project_report_request
+from tests.access import ADMIN_API, ADMIN_PAGE, PERSONAS, RESEARCH_API, RESEARCH_PAGE
 from tests.annotation.report_data import two_groups_project
-from tests.conftest import PERSONAS
 
 pytestmark = pytest.mark.django_db
 
-PAGE = {
-    "researcher": 200,
-    "admin_user": 200,
-    "labeler": 404,
-    "other_labeler": 404,
-    "outsider": 404,
-    "anonymous": 302,
-}
-ADMIN_POST = {
-    "researcher": 404,
-    "admin_user": 302,
-    "labeler": 404,
-    "other_labeler": 404,
-    "outsider": 404,
-    "anonymous": 302,
-}
-API_READ = {
-    "researcher": 200,
-    "admin_user": 200,
-    "labeler": 403,
-    "other_labeler": 403,
-    "outsider": 403,
-    "anonymous": 403,
-}
-API_ADMIN = {**API_READ, "researcher": 403, "admin_user": 202}
+ADMIN_POST = {**ADMIN_PAGE, "admin_user": 302}
+ADMIN_QUEUE = {**ADMIN_API, "admin_user": 202}
 SECTIONS = ["agreement", "between", "preferences", "contested", "labelers", "length-bias"]
 
 
@@ -56,7 +33,7 @@ def computed(project, admin_user, django_capture_on_commit_callbacks):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_dashboard_access(as_persona, project, computed, persona):
     response = as_persona(persona).get(reverse("annotation:report_dashboard", args=[project.pk]))
-    assert response.status_code == PAGE[persona]
+    assert response.status_code == RESEARCH_PAGE[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -65,7 +42,7 @@ def test_item_page_access(as_persona, project, computed, persona):
     response = as_persona(persona).get(
         reverse("annotation:report_item", args=[project.pk, item.pk])
     )
-    assert response.status_code == PAGE[persona]
+    assert response.status_code == RESEARCH_PAGE[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -81,16 +58,16 @@ def test_recompute_is_admin_only(as_persona, project, persona, django_capture_on
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_report_access(as_persona, project, computed, persona):
     client = as_persona(persona)
-    assert client.get(f"/api/projects/{project.pk}/report/").status_code == API_READ[persona]
+    assert client.get(f"/api/projects/{project.pk}/report/").status_code == RESEARCH_API[persona]
     for section in SECTIONS:
         assert (
             client.get(f"/api/projects/{project.pk}/report/{section}/").status_code
-            == API_READ[persona]
+            == RESEARCH_API[persona]
         )
     item = computed.items[0].pk
     assert (
         client.get(f"/api/projects/{project.pk}/items/{item}/votes/").status_code
-        == API_READ[persona]
+        == RESEARCH_API[persona]
     )
 
 
@@ -98,7 +75,7 @@ def test_api_report_access(as_persona, project, computed, persona):
 def test_api_recompute_access(as_persona, project, persona, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         response = as_persona(persona).post(f"/api/projects/{project.pk}/report/recompute/")
-    assert response.status_code == API_ADMIN[persona]
+    assert response.status_code == ADMIN_QUEUE[persona]
     if persona == "admin_user":
         assert response.json()["status"] == "queued"
 

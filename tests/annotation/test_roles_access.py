@@ -3,40 +3,30 @@
 import pytest
 from django.urls import reverse
 
-from tests.conftest import PERSONAS
+from tests.access import (
+    ADMIN_API,
+    ADMIN_PAGE,
+    PERSONAS,
+    RESEARCH_API,
+    RESEARCH_CREATE,
+    RESEARCH_PAGE,
+    RESEARCH_POST,
+)
 from tests.factories import item_create
 
 pytestmark = pytest.mark.django_db
-
-# (url name, kwargs builder, {persona: expected status})
-RESEARCH = {
-    "researcher": 200,
-    "admin_user": 200,
-    "labeler": 404,
-    "other_labeler": 404,
-    "outsider": 404,
-    "anonymous": 302,
-}
-ADMIN_ONLY = {
-    "researcher": 404,
-    "admin_user": 200,
-    "labeler": 404,
-    "other_labeler": 404,
-    "outsider": 404,
-    "anonymous": 302,
-}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_project_detail_page(as_persona, project, persona):
     response = as_persona(persona).get(reverse("annotation:project_detail", args=[project.pk]))
-    assert response.status_code == RESEARCH[persona]
+    assert response.status_code == RESEARCH_PAGE[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_labeler_list_page_is_admin_only(as_persona, persona, labeler):
     response = as_persona(persona).get(reverse("annotation:labeler_list"))
-    assert response.status_code == ADMIN_ONLY[persona]
+    assert response.status_code == ADMIN_PAGE[persona]
     if persona == "admin_user":
         assert b"18-29" in response.content and b"lara" in response.content
 
@@ -44,31 +34,14 @@ def test_labeler_list_page_is_admin_only(as_persona, persona, labeler):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_project_list_page(as_persona, project, persona):
     response = as_persona(persona).get(reverse("annotation:project_list"))
-    expected = {
-        "researcher": 200,
-        "admin_user": 200,
-        "labeler": 302,
-        "other_labeler": 302,
-        "outsider": 403,
-        "anonymous": 302,
-    }
+    expected = {**RESEARCH_PAGE, "labeler": 302, "other_labeler": 302, "outsider": 403}
     assert response.status_code == expected[persona]
-
-
-API_RESEARCH = {
-    "researcher": 200,
-    "admin_user": 200,
-    "labeler": 403,
-    "other_labeler": 403,
-    "outsider": 403,
-    "anonymous": 403,
-}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_project_list(as_persona, project, persona):
     response = as_persona(persona).get("/api/projects/")
-    expected = {**API_RESEARCH, "labeler": 200, "other_labeler": 200, "outsider": 200}
+    expected = {**RESEARCH_API, "labeler": 200, "other_labeler": 200, "outsider": 200}
     assert response.status_code == expected[persona]
     if persona == "outsider":
         assert response.json() == []
@@ -77,7 +50,7 @@ def test_api_project_list(as_persona, project, persona):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_project_detail_hides_stats_from_labelers(as_persona, project, persona):
     response = as_persona(persona).get(f"/api/projects/{project.pk}/")
-    expected = {**API_RESEARCH, "labeler": 200, "other_labeler": 200, "outsider": 404}
+    expected = {**RESEARCH_API, "labeler": 200, "other_labeler": 200, "outsider": 404}
     assert response.status_code == expected[persona]
     if persona in ("labeler", "other_labeler"):
         assert "stats" not in response.json()
@@ -86,8 +59,7 @@ def test_api_project_detail_hides_stats_from_labelers(as_persona, project, perso
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_labelers_admin_only(as_persona, persona, labeler):
     response = as_persona(persona).get("/api/labelers/")
-    expected = {**API_RESEARCH, "researcher": 403}
-    assert response.status_code == expected[persona]
+    assert response.status_code == ADMIN_API[persona]
     if persona == "admin_user":
         assert response.json()[0]["attributes"]["age_range"] == "18-29"
 
@@ -99,14 +71,7 @@ def test_api_group_create_admin_only(as_persona, persona):
         {"name": f"young-{persona}", "rules": {"age_range": ["18-29"]}},
         content_type="application/json",
     )
-    expected = {
-        "admin_user": 201,
-        "researcher": 403,
-        "labeler": 403,
-        "other_labeler": 403,
-        "outsider": 403,
-        "anonymous": 403,
-    }
+    expected = {**ADMIN_API, "admin_user": 201}
     assert response.status_code == expected[persona]
 
 
@@ -114,7 +79,7 @@ def test_api_group_create_admin_only(as_persona, persona):
 def test_api_export_stream(as_persona, project, persona):
     item_create(project)
     response = as_persona(persona).get(f"/api/projects/{project.pk}/export-stream/?format=raw")
-    assert response.status_code == API_RESEARCH[persona]
+    assert response.status_code == RESEARCH_API[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -124,7 +89,7 @@ def test_api_project_create(as_persona, persona):
         {"name": f"P-{persona}", "kind": "pairwise", "guidelines": "Be kind."},
         content_type="application/json",
     )
-    expected = {**API_RESEARCH, "researcher": 201, "admin_user": 201}
+    expected = RESEARCH_CREATE
     assert response.status_code == expected[persona]
 
 
@@ -133,16 +98,6 @@ def test_schema_and_docs_served(as_persona):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
-
-
-POST_RESEARCH = {
-    "researcher": 302,
-    "admin_user": 302,
-    "labeler": 404,
-    "other_labeler": 404,
-    "outsider": 404,
-    "anonymous": 302,
-}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -156,11 +111,11 @@ def test_export_create_and_guidelines_edit_pages(
         response = client.post(
             reverse("annotation:export_create", args=[project.pk]), {"export-format": "trl"}
         )
-    assert response.status_code == POST_RESEARCH[persona]
+    assert response.status_code == RESEARCH_POST[persona]
     response = client.post(
         reverse("annotation:guidelines_edit", args=[project.pk]), {"text": "v2 rules"}
     )
-    assert response.status_code == POST_RESEARCH[persona]
+    assert response.status_code == RESEARCH_POST[persona]
     allowed = persona in ("researcher", "admin_user")
     assert ExportJob.objects.exists() == allowed
     assert GuidelineVersion.objects.filter(project=project, version=2).exists() == allowed
@@ -177,7 +132,7 @@ def test_import_create_page(as_persona, project, persona):
         reverse("annotation:import_create", args=[project.pk]),
         {"import-format": "hh_rlhf", "import-file": SimpleUploadedFile("x.jsonl", row)},
     )
-    assert response.status_code == POST_RESEARCH[persona]
+    assert response.status_code == RESEARCH_POST[persona]
     assert Item.objects.filter(project=project).exists() == (
         persona in ("researcher", "admin_user")
     )
@@ -197,13 +152,13 @@ def test_job_pages_and_downloads(as_persona, project, researcher, persona, tmp_p
         project=project, format="trl", file="imports/x.jsonl", original_name="x.jsonl"
     )
     client = as_persona(persona)
-    expected = RESEARCH[persona]
+    expected = RESEARCH_PAGE[persona]
     assert client.get(reverse("annotation:import_detail", args=[job.pk])).status_code == expected
     download = client.get(reverse("annotation:export_download", args=[export.pk]))
     assert download.status_code == expected
     if expected == 200:
         assert b"".join(download.streaming_content) == b"{}\n"
-    api_expected = API_RESEARCH[persona]
+    api_expected = RESEARCH_API[persona]
     assert client.get(f"/api/imports/{job.pk}/").status_code == api_expected
     assert client.get(f"/api/exports/{export.pk}/").status_code == api_expected
     api_download = client.get(f"/api/exports/{export.pk}/download/")
@@ -225,7 +180,7 @@ def test_api_export_and_import_create(
             {"format": "raw"},
             content_type="application/json",
         )
-    expected = {**API_RESEARCH, "researcher": 201, "admin_user": 201}
+    expected = RESEARCH_CREATE
     assert response.status_code == expected[persona]
     row = b'{"prompt": "p", "chosen": "a", "rejected": "b"}\n'
     response = client.post(

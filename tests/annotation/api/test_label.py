@@ -10,19 +10,10 @@ from annotation.api import label as api_label
 from annotation.models import Completion, Judgment, Reservation
 from annotation.services.projects import criterion_create, guidelines_update
 from annotation.services.queue import reservation_next
-from tests.conftest import PERSONAS
+from tests.access import LABELER_API, PERSONAS
 from tests.factories import ProjectFactory, item_create
 
 pytestmark = pytest.mark.django_db
-
-API_LABELERS = {
-    "labeler": 200,
-    "other_labeler": 200,
-    "researcher": 403,
-    "admin_user": 403,
-    "outsider": 403,
-    "anonymous": 403,
-}
 
 
 def _post(client, url, body):
@@ -33,7 +24,7 @@ def _post(client, url, body):
 def test_next_access(as_persona, project, persona):
     item_create(project)
     response = as_persona(persona).get(f"/api/label/projects/{project.pk}/next/")
-    assert response.status_code == API_LABELERS[persona]
+    assert response.status_code == LABELER_API[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -45,7 +36,7 @@ def test_judgment_access(as_persona, project, labeler, persona):
         f"/api/label/items/{item.pk}/judgments/",
         {"client_key": str(uuid.uuid4()), "choice": 2},
     )
-    assert response.status_code == {**API_LABELERS, "labeler": 201, "other_labeler": 409}[persona]
+    assert response.status_code == {**LABELER_API, "labeler": 201, "other_labeler": 409}[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -55,7 +46,7 @@ def test_skip_access(as_persona, project, labeler, persona):
     response = _post(
         as_persona(persona), f"/api/label/items/{item.pk}/skips/", {"reason": "Not my field"}
     )
-    assert response.status_code == {**API_LABELERS, "labeler": 201, "other_labeler": 409}[persona]
+    assert response.status_code == {**LABELER_API, "labeler": 201, "other_labeler": 409}[persona]
 
 
 def test_hidden_project_and_foreign_items_are_404(as_persona, researcher, labeler):

@@ -9,19 +9,10 @@ from annotation.models import Completion, Judgment, Reservation
 from annotation.services.projects import criterion_create, guidelines_update
 from annotation.services.queue import reservation_next
 from annotation.views.label import render_markdown
-from tests.conftest import PERSONAS
+from tests.access import LABELER_PAGE, PERSONAS
 from tests.factories import ProjectFactory, item_create
 
 pytestmark = pytest.mark.django_db
-
-LABELERS_ONLY = {
-    "labeler": 200,
-    "other_labeler": 200,
-    "researcher": 404,
-    "admin_user": 404,
-    "outsider": 404,
-    "anonymous": 302,
-}
 
 
 def _read_guidelines(client, project, version=1):
@@ -41,13 +32,13 @@ def _form(html):
 def test_workbench_page_access(as_persona, project, persona):
     item_create(project)
     response = as_persona(persona).get(reverse("annotation:label_workbench", args=[project.pk]))
-    assert response.status_code == LABELERS_ONLY[persona]
+    assert response.status_code == LABELER_PAGE[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_guidelines_page_access(as_persona, project, persona):
     response = as_persona(persona).get(reverse("annotation:label_guidelines", args=[project.pk]))
-    assert response.status_code == LABELERS_ONLY[persona]
+    assert response.status_code == LABELER_PAGE[persona]
     if response.status_code == 200:
         assert b"<h1>Guidelines</h1>" in response.content  # markdown rendered
 
@@ -57,7 +48,7 @@ def test_guidelines_read_access(as_persona, project, persona):
     response = as_persona(persona).post(
         reverse("annotation:label_guidelines_read", args=[project.pk]), {"version": 1}
     )
-    assert response.status_code == {**LABELERS_ONLY, "labeler": 302, "other_labeler": 302}[persona]
+    assert response.status_code == {**LABELER_PAGE, "labeler": 302, "other_labeler": 302}[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -69,7 +60,7 @@ def test_submit_access(as_persona, project, labeler, persona):
         url, {"client_key": "4b0a8a9e-58a4-4a8e-9a55-3f2f7b7e5e11", "choice": "3"}
     )
     expected = {
-        **LABELERS_ONLY,
+        **LABELER_PAGE,
         "labeler": 302,
         "other_labeler": 409,
     }  # other_labeler holds no reservation
@@ -83,7 +74,7 @@ def test_skip_access(as_persona, project, labeler, persona):
     reservation_next(labeler=labeler, project=project)
     url = reverse("annotation:label_skip", args=[project.pk, item.pk])
     response = as_persona(persona).post(url, {"reason": "The item is broken or unreadable"})
-    assert response.status_code == {**LABELERS_ONLY, "labeler": 302, "other_labeler": 409}[persona]
+    assert response.status_code == {**LABELER_PAGE, "labeler": 302, "other_labeler": 409}[persona]
 
 
 def test_closed_project_is_hidden_from_unassigned_labelers(as_persona, researcher, labeler):

@@ -5,19 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PERSONAS
+from tests.access import PERSONAS, RESEARCH_API, RESEARCH_CREATE
 
 pytestmark = pytest.mark.django_db
-
-PAGE = {
-    "labeler": 404,
-    "other_labeler": 404,
-    "researcher": 200,
-    "admin_user": 200,
-    "outsider": 404,
-    "anonymous": 302,
-}
-API = {**PAGE, "labeler": 403, "other_labeler": 403, "outsider": 403, "anonymous": 403}
 
 
 def _gets(generated):  # noqa: ANN001, ANN202
@@ -35,7 +25,7 @@ def _gets(generated):  # noqa: ANN001, ANN202
 def test_api_reads(as_persona, generated, persona):
     client = as_persona(persona)
     for url in _gets(generated):
-        assert client.get(url).status_code == API[persona], url
+        assert client.get(url).status_code == RESEARCH_API[persona], url
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -59,7 +49,7 @@ def test_api_writes(as_persona, generated, persona):
         },
         content_type="application/json",
     )
-    expected = {**API, "researcher": 201, "admin_user": 201}[persona]
+    expected = RESEARCH_CREATE[persona]
     assert (job.status_code, evaluation.status_code) == (expected, expected), (
         job.content,
         evaluation.content,
@@ -75,10 +65,8 @@ def test_api_cancel_and_scoring(as_persona, generated, persona):
         {"project": generated["project"].pk, "reward_run": generated["reward"].pk},
         content_type="application/json",
     )
-    assert cancel.status_code == API[persona], cancel.content
-    assert scoring.status_code == {**API, "researcher": 201, "admin_user": 201}[persona], (
-        scoring.content
-    )
+    assert cancel.status_code == RESEARCH_API[persona], cancel.content
+    assert scoring.status_code == RESEARCH_CREATE[persona], scoring.content
 
 
 def test_a_bad_job_is_a_400_with_the_reason(as_persona, generated):

@@ -8,24 +8,15 @@ import zipfile
 
 import pytest
 
-from tests.conftest import PERSONAS
+from tests.access import PERSONAS, RESEARCH_API, RESEARCH_CREATE
 
 pytestmark = pytest.mark.django_db
-
-API = {
-    "researcher": 200,
-    "admin_user": 200,
-    "labeler": 403,
-    "other_labeler": 403,
-    "outsider": 403,
-    "anonymous": 403,
-}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_run_list(as_persona, persona, run):
     response = as_persona(persona).get("/api/training/runs/")
-    assert response.status_code == API[persona]
+    assert response.status_code == RESEARCH_API[persona]
     if response.status_code == 200:
         body = response.json()
         assert body["count"] == 1 and body["results"][0]["name"] == "happy rm"
@@ -44,7 +35,7 @@ def test_api_run_create(as_persona, persona, judged_project, groups, base_model_
     response = as_persona(persona).post(
         "/api/training/runs/", payload, content_type="application/json"
     )
-    assert response.status_code == {**API, "researcher": 201, "admin_user": 201}[persona]
+    assert response.status_code == RESEARCH_CREATE[persona]
     if response.status_code == 201:
         body = response.json()
         assert body["status"] == "queued" and body["labeler_groups"] == ["senior"]
@@ -69,7 +60,7 @@ def test_api_create_explains_what_is_wrong(as_persona, judged_project, base_mode
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_run_detail(as_persona, persona, succeeded_run):
     response = as_persona(persona).get(f"/api/training/runs/{succeeded_run.pk}/")
-    assert response.status_code == API[persona]
+    assert response.status_code == RESEARCH_API[persona]
     if response.status_code == 200:
         body = response.json()
         assert body["metrics"]["train/loss"][0] == [1, pytest.approx(0.65)]
@@ -85,7 +76,7 @@ def test_api_detail_of_a_missing_run_is_404(as_persona, run):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_run_cancel(as_persona, persona, run):
     response = as_persona(persona).post(f"/api/training/runs/{run.pk}/cancel/")
-    assert response.status_code == API[persona]
+    assert response.status_code == RESEARCH_API[persona]
     if response.status_code == 200:
         assert response.json()["status"] == "cancelled"
         again = as_persona(persona).post(f"/api/training/runs/{run.pk}/cancel/")
@@ -95,7 +86,7 @@ def test_api_run_cancel(as_persona, persona, run):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api_run_artifacts(as_persona, persona, succeeded_run):
     response = as_persona(persona).get(f"/api/training/runs/{succeeded_run.pk}/artifacts/")
-    assert response.status_code == API[persona]
+    assert response.status_code == RESEARCH_API[persona]
     if response.status_code == 200:
         assert response["Content-Type"] == "application/zip"
         archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))

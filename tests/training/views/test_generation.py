@@ -5,18 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PERSONAS
+from tests.access import PERSONAS, RESEARCH_PAGE, RESEARCH_POST
 
 pytestmark = pytest.mark.django_db
-
-PAGE = {
-    "labeler": 404,
-    "other_labeler": 404,
-    "researcher": 200,
-    "admin_user": 200,
-    "outsider": 404,
-    "anonymous": 302,
-}
 
 
 def _pages(generated):  # noqa: ANN001, ANN202
@@ -36,7 +27,7 @@ def test_pages(as_persona, generated, persona):
     client = as_persona(persona)
     for url in _pages(generated):
         response = client.get(url)
-        assert response.status_code == PAGE[persona], url
+        assert response.status_code == RESEARCH_PAGE[persona], url
         if persona == "anonymous":
             assert response["Location"].startswith("/accounts/login/")
 
@@ -62,7 +53,7 @@ def test_form_posts(as_persona, generated, persona):
     }  # fmt: skip
     for url, data in posts.items():
         response = client.post(url, data)
-        expected = {**PAGE, "researcher": 302, "admin_user": 302}[persona]
+        expected = RESEARCH_POST[persona]
         assert response.status_code == expected, (url, response.content[-2000:])
         if persona == "anonymous":
             assert response["Location"].startswith("/accounts/login/")

@@ -8,25 +8,16 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from tests.conftest import PERSONAS
+from tests.access import PERSONAS, RESEARCH_PAGE, RESEARCH_POST
 from training.models import RunStatus, TrainingRun
 
 pytestmark = pytest.mark.django_db
-
-PAGE = {
-    "researcher": 200,
-    "admin_user": 200,
-    "labeler": 404,
-    "other_labeler": 404,
-    "outsider": 404,
-    "anonymous": 302,
-}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_run_list_page(as_persona, persona, run):
     response = as_persona(persona).get(reverse("training:run_list"))
-    assert response.status_code == PAGE[persona]
+    assert response.status_code == RESEARCH_PAGE[persona]
     if response.status_code == 200:
         assert b"happy rm" in response.content and b'hx-trigger="every 2s"' in response.content
 
@@ -34,7 +25,7 @@ def test_run_list_page(as_persona, persona, run):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_run_new_page(as_persona, persona, judged_project):
     response = as_persona(persona).get(reverse("training:run_new"))
-    assert response.status_code == PAGE[persona]
+    assert response.status_code == RESEARCH_PAGE[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -49,7 +40,7 @@ def test_run_create_form(as_persona, persona, judged_project, base_model_dir, ru
         "hyperparameters": '{"max_steps": 2, "beta": 0.2}',
     }
     response = as_persona(persona).post(reverse("training:run_new"), data)
-    assert response.status_code == {**PAGE, "researcher": 302, "admin_user": 302}[persona]
+    assert response.status_code == RESEARCH_POST[persona]
     assert TrainingRun.objects.exists() == (response.status_code == 302 and persona != "anonymous")
     if persona == "researcher":
         run = TrainingRun.objects.get()
@@ -71,7 +62,7 @@ def test_run_create_form_shows_the_configs_complaint(
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_run_detail_page(as_persona, persona, succeeded_run):
     response = as_persona(persona).get(reverse("training:run_detail", args=[succeeded_run.pk]))
-    assert response.status_code == PAGE[persona]
+    assert response.status_code == RESEARCH_PAGE[persona]
     if response.status_code == 200:
         html = response.content.decode()
         assert "Cross-group accuracy" in html and "<polyline" in html and "Download model" in html
@@ -102,7 +93,7 @@ def test_small_groups_are_hidden_from_the_report(as_persona, succeeded_run, sett
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_run_cancel(as_persona, persona, run):
     response = as_persona(persona).post(reverse("training:run_cancel", args=[run.pk]))
-    assert response.status_code == {**PAGE, "researcher": 302, "admin_user": 302}[persona]
+    assert response.status_code == RESEARCH_POST[persona]
     run.refresh_from_db()
     assert (run.status == RunStatus.CANCELLED) == (persona in ("researcher", "admin_user"))
 
@@ -110,7 +101,7 @@ def test_run_cancel(as_persona, persona, run):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_run_download(as_persona, persona, succeeded_run):
     response = as_persona(persona).get(reverse("training:run_download", args=[succeeded_run.pk]))
-    assert response.status_code == PAGE[persona]
+    assert response.status_code == RESEARCH_PAGE[persona]
     if response.status_code == 200:
         archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
         names = set(archive.namelist())
