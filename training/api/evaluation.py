@@ -6,18 +6,16 @@ else); a missing object is 404.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Project, Prompt
 from annotation.permissions import IsResearcher
-from training.api.errors import service_errors
+from training.api.common import created, paginated
 from training.api.generation import (
     GenerationJobOutput,
     GenerationSamplingInput,
@@ -83,9 +81,7 @@ class EvaluationCreateApi(APIView):
     def get(self, request: Request) -> Response:
         job_list_for_user(request.user)  # researchers only
         projects = evaluation_projects().prefetch_related("generation_jobs")
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(projects, request, view=self)
-        return paginator.get_paginated_response(EvaluationListOutput(page, many=True).data)
+        return paginated(request, self, projects, EvaluationListOutput)
 
     @extend_schema(
         operation_id="evaluation_create",
@@ -95,11 +91,9 @@ class EvaluationCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = EvaluationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            job = evaluation_create(created_by=request.user, **data.validated_data)
-        except DjangoValidationError as exc:
-            raise service_errors(exc) from exc
-        return Response(GenerationJobOutput(job).data, status=status.HTTP_201_CREATED)
+        return created(
+            evaluation_create, GenerationJobOutput, created_by=request.user, **data.validated_data
+        )
 
 
 class EvaluationWinRateOutput(serializers.Serializer):

@@ -6,17 +6,15 @@ else); a missing object is 404.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Project, Prompt
 from annotation.permissions import IsResearcher
-from training.api.errors import service_errors
+from training.api.common import cancelled, created, paginated
 from training.models import GenerationPurpose, TrainingRun
 from training.selectors.generation import job_get_for_user, job_list_for_user
 from training.services.generation import generation_job_cancel, generation_job_create
@@ -103,10 +101,7 @@ class GenerationJobCreateApi(APIView):
 
     @extend_schema(operation_id="generation_job_list", responses=GenerationJobOutput(many=True))
     def get(self, request: Request) -> Response:
-        jobs = job_list_for_user(request.user)
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response(GenerationJobOutput(page, many=True).data)
+        return paginated(request, self, job_list_for_user(request.user), GenerationJobOutput)
 
     @extend_schema(
         operation_id="generation_job_create",
@@ -116,13 +111,13 @@ class GenerationJobCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = GenerationJobCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            job = generation_job_create(
-                created_by=request.user, purpose=GenerationPurpose.CANDIDATES, **data.validated_data
-            )
-        except DjangoValidationError as exc:
-            raise service_errors(exc) from exc
-        return Response(GenerationJobOutput(job).data, status=status.HTTP_201_CREATED)
+        return created(
+            generation_job_create,
+            GenerationJobOutput,
+            created_by=request.user,
+            purpose=GenerationPurpose.CANDIDATES,
+            **data.validated_data,
+        )
 
 
 class GenerationJobDetailApi(APIView):
@@ -146,11 +141,7 @@ class GenerationJobCancelApi(APIView):
     )
     def post(self, request: Request, job_id: int) -> Response:
         job = job_get_for_user(request.user, job_id)
-        try:
-            job = generation_job_cancel(job=job)
-        except DjangoValidationError as exc:
-            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
-        return Response(GenerationJobOutput(job).data)
+        return cancelled(generation_job_cancel, GenerationJobOutput, job=job)
 
 
 class ScoringJobCreateInput(serializers.Serializer):
@@ -174,8 +165,6 @@ class ScoringJobCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = ScoringJobCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            job = scoring_job_create(created_by=request.user, **data.validated_data)
-        except DjangoValidationError as exc:
-            raise service_errors(exc) from exc
-        return Response(GenerationJobOutput(job).data, status=status.HTTP_201_CREATED)
+        return created(
+            scoring_job_create, GenerationJobOutput, created_by=request.user, **data.validated_data
+        )

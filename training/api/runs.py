@@ -7,24 +7,21 @@ for a run that does not exist gets 404.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.permissions import IsResearcher
-from training.api.errors import service_errors
+from training.api.common import cancelled, created, paginated
 from training.forms.runs import RunInput
 from training.models import TrainingRun
 from training.selectors.runs import (
-    run_artifact_chunks,
+    run_artifacts_download,
     run_get_for_user,
     run_group_report,
-    run_has_artifacts,
     run_list_for_user,
     run_metric_series,
 )
@@ -77,22 +74,14 @@ class RunListApi(APIView):
 
     @extend_schema(responses=RunOutput(many=True))
     def get(self, request: Request) -> Response:
-        runs = run_list_for_user(request.user)
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(
-            runs.prefetch_related("labeler_groups"), request, view=self
-        )
-        return paginator.get_paginated_response(RunOutput(page, many=True).data)
+        runs = run_list_for_user(request.user).prefetch_related("labeler_groups")
+        return paginated(request, self, runs, RunOutput)
 
     @extend_schema(request=RunInput, responses={201: RunOutput})
     def post(self, request: Request) -> Response:
         data = RunInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            run = run_create(created_by=request.user, **data.validated_data)
-        except DjangoValidationError as exc:
-            raise service_errors(exc) from exc
-        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+        return created(run_create, RunOutput, created_by=request.user, **data.validated_data)
 
 
 class RunDetailOutput(RunOutput):
@@ -126,12 +115,7 @@ class RunCancelApi(APIView):
 
     @extend_schema(request=None, responses={200: RunOutput, 409: dict})
     def post(self, request: Request, run_id: int) -> Response:
-        run = run_get_for_user(request.user, run_id)
-        try:
-            run = run_cancel(run=run)
-        except DjangoValidationError as exc:
-            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
-        return Response(RunOutput(run).data)
+        return cancelled(run_cancel, RunOutput, run=run_get_for_user(request.user, run_id))
 
 
 class RunArtifactsApi(APIView):
@@ -141,9 +125,4 @@ class RunArtifactsApi(APIView):
 
     @extend_schema(responses={(200, "application/zip"): bytes})
     def get(self, request: Request, run_id: int) -> StreamingHttpResponse:
-        run = run_get_for_user(request.user, run_id)
-        if not run_has_artifacts(run):
-            raise Http404("The run has no artifacts yet.")
-        response = StreamingHttpResponse(run_artifact_chunks(run), content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="chorus-run-{run.pk}.zip"'
-        return response
+        return run_artifacts_download(run_get_for_user(request.user, run_id))

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 
 from annotation.roles import is_researcher
 from training.charts import LineChart, Series, downsample, heat_color, line_chart, text_color
@@ -178,3 +178,12 @@ def run_artifact_chunks(run: TrainingRun, chunk_size: int = 1 << 20) -> Iterator
                     target.write(chunk)
                     yield sink.drain()
     yield sink.drain()
+
+
+def run_artifacts_download(run: TrainingRun) -> StreamingHttpResponse:
+    """The run directory as a zip attachment, streamed (page and API); 404 while it has none."""
+    if not run_has_artifacts(run):
+        raise Http404("The run has no artifacts yet.")
+    response = StreamingHttpResponse(run_artifact_chunks(run), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="chorus-run-{run.pk}.zip"'
+    return response

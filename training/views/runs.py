@@ -6,7 +6,7 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from annotation.http import HtmxHttpRequest
 from training.forms.runs import RunForm
 from training.selectors.runs import (
-    run_artifact_chunks,
+    run_artifacts_download,
     run_charts,
     run_final_scalars,
     run_get_for_user,
@@ -88,9 +88,4 @@ def run_cancel_view(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def run_download(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
-    run = run_get_for_user(request.user, run_id)
-    if not run_has_artifacts(run):
-        raise Http404("The run has no artifacts yet.")
-    response = StreamingHttpResponse(run_artifact_chunks(run), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="chorus-run-{run.pk}.zip"'
-    return response
+    return run_artifacts_download(run_get_for_user(request.user, run_id))
