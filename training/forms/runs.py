@@ -153,3 +153,6 @@ class RunForm(forms.Form):
             return
         for name, errors in spec.errors.items():
             self.add_error(name if name in self.fields else None, [str(e) for e in errors])
+
+    def service_arguments(self) -> dict[str, Any]:
+        return self.cleaned_data

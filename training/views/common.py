@@ -22,14 +22,19 @@ def add_service_errors(form: Form, exc: ValidationError) -> None:
 
 
 def create_page(
-    request: HttpRequest, form: Form, create: Callable[..., Any], template: str
+    request: HttpRequest,
+    form: Form,
+    create: Callable[..., Any],
+    template: str,
+    detail: str = "training:loop_job",
 ) -> HttpResponse:
-    """Parse the form, call the service, go to the new job; or show the form with its errors."""
+    """Parse the form, call the service, go to the new object's page (`detail`, a URL name that
+    takes its id); or show the form with its errors."""
     if request.method == "POST" and form.is_valid():
         try:
-            job = create(created_by=request.user, **form.service_arguments())  # type: ignore[attr-defined]
+            made = create(created_by=request.user, **form.service_arguments())  # type: ignore[attr-defined]
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            return redirect("training:loop_job", job_id=job.pk)
+            return redirect(detail, made.pk)
     return render(request, template, {"form": form})

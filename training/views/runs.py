@@ -25,7 +25,7 @@ from training.selectors.runs import (
     run_skipped,
 )
 from training.services.runs import run_cancel, run_create
-from training.views.common import add_service_errors
+from training.views.common import create_page
 
 
 @login_required
@@ -46,14 +46,7 @@ def run_list(request: HtmxHttpRequest) -> HttpResponse:
 def run_new(request: HttpRequest) -> HttpResponse:
     run_list_for_user(request.user)  # 404 for anyone but researchers
     form = RunForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            run = run_create(created_by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return redirect("training:run_detail", run_id=run.pk)
-    return render(request, "training/run_new.html", {"form": form})
+    return create_page(request, form, run_create, "training/run_new.html", "training:run_detail")
 
 
 @login_required
