@@ -570,16 +570,12 @@ class ImportFormat(models.TextChoices):
     OASST = "oasst", "OpenAssistant message trees"  # ranked sibling replies
 
 
-class ImportJob(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
-    format = models.CharField(max_length=10, choices=ImportFormat.choices)
-    file = models.FileField(upload_to="imports/%Y/%m/")
-    original_name = models.CharField(max_length=300)
+class FileJob(models.Model):
+    """What an import and an export job have: state, error, who asked and when.
+
+    Abstract: ImportJob and ExportJob each keep these columns in their own table."""
+
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    lines_done = models.PositiveIntegerField(default=0)
-    lines_total = models.PositiveIntegerField(null=True, blank=True)
-    items_created = models.PositiveIntegerField(default=0)
-    judgments_created = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -588,7 +584,19 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
+
+
+class ImportJob(FileJob):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
+    format = models.CharField(max_length=10, choices=ImportFormat.choices)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=300)
+    lines_done = models.PositiveIntegerField(default=0)
+    lines_total = models.PositiveIntegerField(null=True, blank=True)
+    items_created = models.PositiveIntegerField(default=0)
+    judgments_created = models.PositiveIntegerField(default=0)
 
 
 class ExportFormat(models.TextChoices):
@@ -597,21 +605,11 @@ class ExportFormat(models.TextChoices):
     HH_RLHF = "hh_rlhf", "Anthropic HH-RLHF JSONL"  # chosen/rejected full dialogues
 
 
-class ExportJob(models.Model):
+class ExportJob(FileJob):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
     format = models.CharField(max_length=10, choices=ExportFormat.choices)
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
     rows_written = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
 
 # --- Agreement report ----------------------------------------------------------------------
