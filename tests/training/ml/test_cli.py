@@ -19,22 +19,27 @@ def _lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def _args(command: str, config: dict | str | Path, data: Path, out: Path) -> list[str]:
+    """The arguments after ``python -m training.ml``; a dict config is passed as JSON."""
+    config = json.dumps(config) if isinstance(config, dict) else str(config)
+    return [command, "--config", config, "--data", str(data), "--output-dir", str(out)]
+
+
+def _run_module(
+    args: list[str], *, launcher: tuple[str, ...] = (sys.executable,), **kwargs
+) -> subprocess.CompletedProcess[str]:
+    """``python -m training.ml ARGS`` (or under another launcher) in a child process, from the
+    repository root, with stdout and stderr captured as text."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **kwargs.pop("env", {})}
+    command = [*launcher, "-m", "training.ml", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, **kwargs)
+
+
 def test_bad_config_exits_2_naming_the_field(tmp_path: Path, capsys) -> None:
     from training.ml.__main__ import main
 
     data = write_jsonl(tmp_path / "rows.jsonl", preference_rows(2))
-    code = main(
-        [
-            "reward",
-            "--config",
-            '{"base_model": "m", "lr": 1}',
-            "--data",
-            str(data),
-            "--output-dir",
-            str(tmp_path),
-        ]
-    )
-    assert code == 2
+    assert main(_args("reward", '{"base_model": "m", "lr": 1}', data, tmp_path)) == 2
     (event,) = _lines(capsys.readouterr().out)
     assert event == {
         "event": "error",
@@ -43,10 +48,7 @@ def test_bad_config_exits_2_naming_the_field(tmp_path: Path, capsys) -> None:
     }
     config = tmp_path / "config.json"
     config.write_text('{"base_model": "m", "batch_size": "big"}')
-    assert (
-        main(["sft", "--config", str(config), "--data", str(data), "--output-dir", str(tmp_path)])
-        == 2
-    )
+    assert main(_args("sft", config, data, tmp_path)) == 2
     assert "field 'batch_size' must be int" in _lines(capsys.readouterr().out)[0]["message"]
 
 
@@ -58,18 +60,7 @@ def test_bad_data_exits_2_naming_line_and_field(tiny_lm: str, tmp_path: Path, ca
     lines = data.read_text().splitlines()
     lines[2] = lines[2].replace('"weight": 1.0', '"weight": -1')
     data.write_text("\n".join(lines))
-    code = main(
-        [
-            "dpo",
-            "--config",
-            json.dumps({"base_model": tiny_lm}),
-            "--data",
-            str(data),
-            "--output-dir",
-            str(tmp_path / "o"),
-        ]
-    )
-    assert code == 2
+    assert main(_args("dpo", {"base_model": tiny_lm}, data, tmp_path / "o")) == 2
     (event,) = _lines(capsys.readouterr().out)
     assert event["kind"] == "data"
     assert event["message"].endswith(
@@ -84,9 +75,8 @@ def test_train_emits_progress_and_result_and_honours_cancel(
     from training.ml.__main__ import main
 
     data = write_jsonl(tmp_path / "rows.jsonl", preference_rows(64))
-    config = json.dumps({"base_model": tiny_lm, "batch_size": 8, "max_length": 48})
-    out = tmp_path / "run"
-    assert main(["reward", "--config", config, "--data", str(data), "--output-dir", str(out)]) == 0
+    config = {"base_model": tiny_lm, "batch_size": 8, "max_length": 48}
+    assert main(_args("reward", config, data, tmp_path / "run")) == 0
     events = _lines(capsys.readouterr().out)
     assert {e["event"] for e in events[:-1]} == {"progress"}
     assert events[-1]["event"] == "result" and events[-1]["cancelled"] is False
@@ -96,7 +86,7 @@ def test_train_emits_progress_and_result_and_honours_cancel(
     out2 = tmp_path / "cancelled"
     out2.mkdir()
     (out2 / "CANCEL").touch()
-    assert main(["reward", "--config", config, "--data", str(data), "--output-dir", str(out2)]) == 0
+    assert main(_args("reward", config, data, out2)) == 0
     result = _lines(capsys.readouterr().out)[-1]
     assert result["cancelled"] is True and result["steps"] == 1
     assert (out2 / "model.safetensors").exists()
@@ -104,38 +94,14 @@ def test_train_emits_progress_and_result_and_honours_cancel(
 
 @pytest.mark.slow
 def test_subprocess_stdout_is_only_json(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    tiny = subprocess.run(
-        [sys.executable, "-m", "training.ml", "tiny", "--output-dir", str(tmp_path / "tiny")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    tiny = _run_module(["tiny", "--output-dir", str(tmp_path / "tiny")], check=True)
     assert _lines(tiny.stdout) == [{"event": "result", "output_dir": str(tmp_path / "tiny")}]
     data = tmp_path / "demos.jsonl"
     data.write_text(
         json.dumps({"prompt": [{"role": "user", "content": "hi"}], "completion": "hello"}) + "\n"
     )
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "training.ml",
-            "sft",
-            "--config",
-            json.dumps({"base_model": str(tmp_path / "tiny"), "eval_fraction": 0}),
-            "--data",
-            str(data),
-            "--output-dir",
-            str(tmp_path / "sft"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
+    config = {"base_model": str(tmp_path / "tiny"), "eval_fraction": 0}
+    run = _run_module(_args("sft", config, data, tmp_path / "sft"))
     assert run.returncode == 0, run.stderr
     events = _lines(run.stdout)  # every line parses
     assert events[-1]["event"] == "result" and events[-1]["steps"] == 1
@@ -148,32 +114,11 @@ def test_two_processes_under_torchrun_split_the_batches(tiny_lm: str, tmp_path: 
     if not torchrun.exists():
         pytest.skip("torchrun not installed beside this Python")
     data = write_jsonl(tmp_path / "rows.jsonl", preference_rows(64, eval_every=4))
-    config = json.dumps({"base_model": tiny_lm, "batch_size": 8, "max_length": 48})
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "ACCELERATE_USE_CPU": "true",
-        "OMP_NUM_THREADS": "1",
-    }
-    run = subprocess.run(
-        [
-            str(torchrun),
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "training.ml",
-            "dpo",
-            "--config",
-            config,
-            "--data",
-            str(data),
-            "--output-dir",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
+    config = {"base_model": tiny_lm, "batch_size": 8, "max_length": 48}
+    run = _run_module(
+        _args("dpo", config, data, tmp_path / "out"),
+        launcher=(str(torchrun), "--nproc_per_node", "2"),
+        env={"ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1"},
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
@@ -203,8 +148,7 @@ def test_generate_from_an_endpoint_writes_rows_and_progress(tmp_path: Path, caps
             "endpoint": stub_url(server), "api_model": "served", "samples_per_prompt": 2,
             "sampling": {"batch_size": 2},
         }  # fmt: skip
-        args = ["generate", "--config", json.dumps(config), "--data", str(data)]
-        assert main([*args, "--output-dir", str(tmp_path / "out")]) == 0
+        assert main(_args("generate", config, data, tmp_path / "out")) == 0
     events = _lines(capsys.readouterr().out)
     assert [(e["event"], e.get("step"), e.get("total_steps")) for e in events] == [
         ("progress", 4, 6),
@@ -232,8 +176,7 @@ def test_generate_stops_at_the_cancel_file_and_writes_nothing(tmp_path: Path, ca
     (out / "CANCEL").touch()
     with openai_stub() as server:
         config = {"endpoint": stub_url(server), "api_model": "m", "sampling": {"batch_size": 1}}
-        args = ["generate", "--config", json.dumps(config), "--data", str(data)]
-        assert main([*args, "--output-dir", str(out)]) == 0
+        assert main(_args("generate", config, data, out)) == 0
     assert len(server.requests) == 1  # it stopped after the first batch
     events = _lines(capsys.readouterr().out)
     assert events[-1] == {"event": "result", "output": None, "cancelled": True, "rows": 0}
@@ -256,8 +199,7 @@ def test_generate_and_score_exit_2_naming_the_bad_line_and_field(
     good = {"prompt": PROMPT, "completion": "hi"}
     data = tmp_path / "rows.jsonl"
     data.write_text(json.dumps(good) + "\n" + line + "\n")
-    args = [command, "--config", json.dumps(config), "--data", str(data)]
-    assert main([*args, "--output-dir", str(tmp_path / "out")]) == 2
+    assert main(_args(command, config, data, tmp_path / "out")) == 2
     (event,) = _lines(capsys.readouterr().out)
     assert event["kind"] == "data" and f"rows.jsonl: {message}" in event["message"]
 
@@ -277,26 +219,20 @@ def test_generate_exits_2_naming_a_bad_config_field(
     from training.ml.__main__ import main
 
     data = _prompts(tmp_path / "prompts.jsonl", 1)
-    args = ["generate", "--config", json.dumps(config), "--data", str(data)]
-    assert main([*args, "--output-dir", str(tmp_path / "out")]) == 2
+    assert main(_args("generate", config, data, tmp_path / "out")) == 2
     (event,) = _lines(capsys.readouterr().out)
     assert event["kind"] == "config" and message in event["message"]
 
 
 @pytest.mark.slow
 def test_generate_and_score_a_local_model_in_a_subprocess(tiny_lm: str, tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     data = _prompts(tmp_path / "prompts.jsonl", 3)
     config = {
         "model": tiny_lm,
         "samples_per_prompt": 2,
         "sampling": {"max_new_tokens": 4, "batch_size": 4},
     }
-    generate = subprocess.run(
-        [sys.executable, "-m", "training.ml", "generate", "--config", json.dumps(config),
-         "--data", str(data), "--output-dir", str(tmp_path / "gen")],
-        capture_output=True, text=True, cwd=ROOT, env=env,
-    )  # fmt: skip
+    generate = _run_module(_args("generate", config, data, tmp_path / "gen"))
     assert generate.returncode == 0, generate.stderr
     events = _lines(generate.stdout)
     assert [e["step"] for e in events[:-1]] == [4, 6] and events[-1]["rows"] == 6
@@ -305,11 +241,9 @@ def test_generate_and_score_a_local_model_in_a_subprocess(tiny_lm: str, tmp_path
     pairs.write_text(
         "".join(json.dumps({"prompt": PROMPT, "completion": r["text"]}) + "\n" for r in rows)
     )
-    score = subprocess.run(
-        [sys.executable, "-m", "training.ml", "score", "--config", json.dumps({"model": tiny_lm, "batch_size": 4}),
-         "--data", str(pairs), "--output-dir", str(tmp_path / "score")],
-        capture_output=True, text=True, cwd=ROOT, env=env,
-    )  # fmt: skip
+    score = _run_module(
+        _args("score", {"model": tiny_lm, "batch_size": 4}, pairs, tmp_path / "score")
+    )
     assert score.returncode == 0, score.stderr
     assert [e["phase"] for e in _lines(score.stdout)[:-1]] == ["score", "score"]
     scores = _lines((tmp_path / "score" / "scores.jsonl").read_text())
