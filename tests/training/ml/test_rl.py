@@ -15,6 +15,18 @@ def _means(events, key: str) -> list[float]:
     return [e.metrics[key] for e in events if key in e.metrics and e.phase == "train"]
 
 
+def _train_on_prompts(train, config, output_dir: Path):  # noqa: ANN001, ANN202
+    """Train on 64 prompts; return the result and the mean reward of each training step."""
+    events = []
+    result = train(config, prompt_rows(64), output_dir, on_progress=events.append)
+    return result, _means(events, "train/reward/mean"), events
+
+
+def _reward_rose(rewards: list[float], by: float) -> bool:
+    """The mean of the last four steps beats the mean of the first three by more than `by`."""
+    return sum(rewards[-4:]) / 4 > sum(rewards[:3]) / 3 + by
+
+
 def test_ppo_raises_the_reward_with_bounded_kl(sft_policy_and_reward_model, tmp_path: Path) -> None:
     from safetensors import safe_open
     from transformers import AutoModelForCausalLM
@@ -35,12 +47,10 @@ def test_ppo_raises_the_reward_with_bounded_kl(sft_policy_and_reward_model, tmp_
         kl_coef=0.05,
         max_length=48,
     )
-    events = []
-    result = train_ppo(config, prompt_rows(64), tmp_path, on_progress=events.append)
-    rewards = _means(events, "train/reward/mean")
+    result, rewards, events = _train_on_prompts(train_ppo, config, tmp_path)
     kls = _means(events, "train/kl")
     assert len(rewards) == 16 and result.steps == 16
-    assert sum(rewards[-4:]) / 4 > sum(rewards[:3]) / 3 + 0.3
+    assert _reward_rose(rewards, by=0.3)
     assert max(kls) < 10.0  # nats per completion
     for key in ("train/entropy", "train/clipfrac", "train/loss/value", "train/loss/policy"):
         assert key in result.metrics
@@ -67,10 +77,8 @@ def test_grpo_improves_a_rule_based_reward(sft_policy_and_reward_model, tmp_path
         max_steps=14,
         max_length=48,
     )
-    events = []
-    result = train_grpo(config, prompt_rows(64), tmp_path, on_progress=events.append)
-    rewards = _means(events, "train/reward/mean")
-    assert sum(rewards[-4:]) / 4 > sum(rewards[:3]) / 3 + 0.2
+    result, rewards, _ = _train_on_prompts(train_grpo, config, tmp_path)
+    assert _reward_rose(rewards, by=0.2)
     assert result.metrics["train/kl"] < 1.0
     AutoModelForCausalLM.from_pretrained(tmp_path)
 
