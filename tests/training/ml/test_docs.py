@@ -3,24 +3,17 @@ doctest examples of the light modules run (a light module with no example fails)
 
 from __future__ import annotations
 
-import doctest
 import importlib
 import types
 
 import pytest
 
-
-def examples(module: types.ModuleType) -> int:
-    """Docstring examples doctest finds in the module (not in what it imports)."""
-    return sum(len(test.examples) for test in doctest.DocTestFinder().find(module))
+from tests.docstrings import check_examples_run, examples
 
 
 @pytest.mark.parametrize("name", ["config", "progress", "data"])
 def test_light_module_examples_run(name: str) -> None:
-    module = importlib.import_module(f"training.ml.{name}")
-    assert examples(module) > 0, f"training.ml.{name} has no docstring example"
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0
+    check_examples_run(importlib.import_module(f"training.ml.{name}"))
 
 
 def test_a_module_without_examples_is_caught():
