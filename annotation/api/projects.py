@@ -28,6 +28,7 @@ from annotation.permissions import IsAdmin, IsResearcher
 from annotation.selectors.labelers import labelers_for_admin
 from annotation.selectors.projects import (
     export_job_get,
+    export_job_get_ready,
     import_job_get,
     project_get_for_researcher,
     project_get_for_user,
@@ -185,9 +186,7 @@ class ExportDownloadApi(APIView):
 
     @extend_schema(responses={(200, "application/jsonl"): bytes})
     def get(self, request: Request, job_id: int) -> FileResponse:
-        job = export_job_get(request.user, job_id)
-        if job.status != JobStatus.SUCCEEDED or not job.file:
-            raise Http404("The export is not ready.")
+        job = export_job_get_ready(request.user, job_id)
         return FileResponse(
             job.file.open("rb"), as_attachment=True, filename=f"export-{job.pk}-{job.format}.jsonl"
         )

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from annotation.models import ExportJob, ImportJob, Project
+from annotation.models import ExportJob, ImportJob, JobStatus, Project
 from annotation.roles import is_labeler, is_researcher
 
 
@@ -62,3 +62,11 @@ def export_job_get(user: Any, job_id: int) -> ExportJob:
         return ExportJob.objects.select_related("project").get(pk=job_id)
     except ExportJob.DoesNotExist:
         raise Http404 from None
+
+
+def export_job_get_ready(user: Any, job_id: int) -> ExportJob:
+    """An export job whose file can be downloaded; 404 while it is not written (or failed)."""
+    job = export_job_get(user, job_id)
+    if job.status != JobStatus.SUCCEEDED or not job.file:
+        raise Http404("The export is not ready.")
+    return job

@@ -21,7 +21,7 @@ from annotation.models import JobStatus, LabelerGroup
 from annotation.roles import is_admin, is_labeler, is_researcher
 from annotation.selectors.labelers import labelers_for_admin
 from annotation.selectors.projects import (
-    export_job_get,
+    export_job_get_ready,
     import_job_get,
     project_get_for_researcher,
     project_list_for_user,
@@ -137,9 +137,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def export_download(request: HttpRequest, job_id: int) -> FileResponse:
-    job = export_job_get(request.user, job_id)
-    if job.status != JobStatus.SUCCEEDED or not job.file:
-        raise Http404("The export is not ready.")
+    job = export_job_get_ready(request.user, job_id)
     return FileResponse(
         job.file.open("rb"), as_attachment=True, filename=f"{job.project.name}-{job.format}.jsonl"
     )
