@@ -89,8 +89,7 @@ def test_api_project_create(as_persona, persona):
         {"name": f"P-{persona}", "kind": "pairwise", "guidelines": "Be kind."},
         content_type="application/json",
     )
-    expected = RESEARCH_CREATE
-    assert response.status_code == expected[persona]
+    assert response.status_code == RESEARCH_CREATE[persona]
 
 
 def test_schema_and_docs_served(as_persona):
@@ -180,14 +179,13 @@ def test_api_export_and_import_create(
             {"format": "raw"},
             content_type="application/json",
         )
-    expected = RESEARCH_CREATE
-    assert response.status_code == expected[persona]
+    assert response.status_code == RESEARCH_CREATE[persona]
     row = b'{"prompt": "p", "chosen": "a", "rejected": "b"}\n'
     response = client.post(
         f"/api/projects/{project.pk}/imports/",
         {"format": "trl", "file": SimpleUploadedFile("t.jsonl", row)},
     )
-    assert response.status_code == expected[persona]
+    assert response.status_code == RESEARCH_CREATE[persona]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
