@@ -4,9 +4,12 @@ Playwright's sync API runs an event loop in this thread, so Django's async-safet
 here (and only here). Screenshots go to test-artifacts/ (gitignored).
 """
 
+from functools import partial
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -53,17 +56,36 @@ def page(browser):
     assert not errors, f"JavaScript errors: {errors}"
 
 
+def screenshot(page, name: str, full_page: bool = True) -> Path:  # noqa: ANN001
+    """Save a screenshot of `page` to test-artifacts/<name>.png for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
 @pytest.fixture
 def shot(page):
-    """shot("name") saves a full-page screenshot to test-artifacts/<name>.png."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    """shot("name") saves a full-page screenshot of `page` to test-artifacts/<name>.png."""
+    return partial(screenshot, page)
 
-    def take(name: str, full_page: bool = True) -> Path:
-        path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
-        return path
 
-    return take
+@pytest.fixture
+def page_as(browser, live_server):
+    """page_as(user): a new page in a browser context of its own, logged in as `user` through
+    the session cookie of a Django test client (no login form)."""
+
+    def make(user):  # noqa: ANN001, ANN202
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+        )
+        return context.new_page()
+
+    return make
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ tests/training/worker/test_generation_end_to_end.py). Screenshots go to test-art
 from __future__ import annotations
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 
 from annotation.services.labelers import labeler_group_create
+from tests.browser.conftest import screenshot
 from tests.factories import ProjectFactory, PromptFactory
 from tests.training.conftest import judge
 from tests.training.fixtures import fake_generate_local, finished_run, relay_in_process
@@ -29,11 +28,6 @@ PROMPTS = [
     "why is the sky blue",
     "name a river",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _async_unsafe(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
 
 @pytest.fixture
@@ -76,21 +70,10 @@ def _candidates(researcher, name, source):  # noqa: ANN001, ANN202
     return project
 
 
-def _page(browser, live_server, user):  # noqa: ANN001, ANN202
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    return context.new_page()
-
-
 def test_the_evaluation_report_shows_win_rates_per_group_and_leaderboards(
-    browser, live_server, researcher, evaluated, shot_dir
+    page_as, live_server, researcher, evaluated
 ):
-    page = _page(browser, live_server, researcher)
+    page = page_as(researcher)
     page.goto(f"{live_server.url}/training/loop/projects/{evaluated['project'].pk}/")
     assert page.get_by_role("heading", name="Evaluation: Round 2 evaluation").is_visible()
     assert page.locator("#groups .group-winrates").count() == 2
@@ -103,13 +86,13 @@ def test_the_evaluation_report_shows_win_rates_per_group_and_leaderboards(
         page.locator("#leaderboard table").first.locator("tbody tr th").first.inner_text()
         == f"#{evaluated['run'].pk} dpo round 2 (DPO)"
     )
-    page.screenshot(path=str(shot_dir / "loop-evaluation-report.png"), full_page=True)
+    screenshot(page, "loop-evaluation-report")
 
 
 def test_the_lineage_view_links_rounds_snapshot_and_evaluations(
-    browser, live_server, researcher, evaluated, shot_dir
+    page_as, live_server, researcher, evaluated
 ):
-    page = _page(browser, live_server, researcher)
+    page = page_as(researcher)
     page.goto(f"{live_server.url}/training/{evaluated['run'].pk}/lineage/")
     assert page.get_by_role("heading", name="Lineage of dpo round 2").is_visible()
     assert page.locator("#snapshot-judgments").inner_text() == "6"
@@ -119,15 +102,7 @@ def test_the_lineage_view_links_rounds_snapshot_and_evaluations(
         "dpo round 1" in page.locator("#lineage-candidates").inner_text()
     )  # the last round wrote them
     assert "Round 2 candidates" in page.locator("#lineage-snapshot").inner_text()
-    page.screenshot(path=str(shot_dir / "loop-lineage.png"), full_page=True)
+    screenshot(page, "loop-lineage")
     page.locator("#lineage-base").get_by_role("link").click()
     page.wait_for_url(f"**/training/{evaluated['first'].pk}/lineage/")
     assert "dpo round 2" in page.content()  # the parent lists what was made from it
-
-
-@pytest.fixture
-def shot_dir():
-    from tests.browser.conftest import ARTIFACTS
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS

@@ -6,36 +6,17 @@ Screenshots go to test-artifacts/ for a person to look at.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from annotation.models import JobStatus, ProjectReport
 from annotation.services.labelers import labeler_group_create
 from annotation.services.reports import project_report_compute, project_report_request
 from tests.annotation.report_data import ranking_judgments, two_groups_project
+from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-
-def page_as(browser, live_server, user):  # noqa: ANN001, ANN201
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    return context.new_page()
-
-
-def shot(page, name: str) -> None:  # noqa: ANN001
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -48,9 +29,9 @@ def computed(project, admin_user):  # noqa: ANN001, ANN201
 
 
 def test_admin_dashboard_recompute_and_item_page(
-    browser, live_server, project, admin_user, computed
+    page_as, live_server, project, admin_user, computed
 ):
-    page = page_as(browser, live_server, admin_user)
+    page = page_as(admin_user)
     page.goto(f"{live_server.url}/projects/{project.pk}/report/")
     page.get_by_role("heading", name="Agreement and disagreement").wait_for()
     assert page.get_by_role("img", name="How often the groups' majorities agree").is_visible()
@@ -59,12 +40,12 @@ def test_admin_dashboard_recompute_and_item_page(
     assert page.get_by_role("img", name=re.compile("Probability that a response wins")).is_visible()
     contested_rows = page.locator("#h-contested ~ div tr.hot")
     assert contested_rows.count() == len(computed.contested)
-    shot(page, "report-dashboard-admin")
+    screenshot(page, "report-dashboard-admin")
 
     page.get_by_role("button", name="Recompute").click()
     page.get_by_text("Computing…").wait_for()
     assert page.get_by_role("button", name="Recompute").is_disabled()
-    shot(page, "report-dashboard-computing")
+    screenshot(page, "report-dashboard-computing")
     report = ProjectReport.objects.get(project=project)
     assert report.status == JobStatus.QUEUED
     project_report_compute(report_id=report.pk)  # what the worker would do; the page polls
@@ -77,24 +58,24 @@ def test_admin_dashboard_recompute_and_item_page(
     votes = page.get_by_role("table").first.inner_text()
     assert "north" in votes and "south" in votes
     assert page.get_by_text("model-chat").first.is_visible()
-    shot(page, "report-item")
+    screenshot(page, "report-item")
 
 
 def test_researcher_reads_without_recompute_and_labeler_gets_404(
-    browser, live_server, project, researcher, labeler, computed
+    page_as, live_server, project, researcher, labeler, computed
 ):
-    page = page_as(browser, live_server, researcher)
+    page = page_as(researcher)
     page.goto(f"{live_server.url}/projects/{project.pk}/report/")
     page.get_by_role("heading", name="Labeler quality").wait_for()
     assert page.get_by_role("button", name="Recompute").count() == 0
     assert "30-44" not in page.content()
-    shot(page, "report-dashboard-researcher")
-    other = page_as(browser, live_server, labeler)
+    screenshot(page, "report-dashboard-researcher")
+    other = page_as(labeler)
     response = other.goto(f"{live_server.url}/projects/{project.pk}/report/")
     assert response.status == 404
 
 
-def test_demo_projects_dashboards(browser, live_server, admin_user):
+def test_demo_projects_dashboards(page_as, live_server, admin_user):
     """The demo's HH-RLHF sample with two simulated labeler groups, and its ranking project."""
     from annotation.models import Project
 
@@ -112,7 +93,7 @@ def test_demo_projects_dashboards(browser, live_server, admin_user):
         flip="older",
         contested={1, 4},
     )
-    page = page_as(browser, live_server, admin_user)
+    page = page_as(admin_user)
     for project, name in [
         (Project.objects.get(kind="pairwise"), "report-demo-pairwise"),
         (Project.objects.get(kind="ranking"), "report-demo-ranking"),
@@ -121,6 +102,6 @@ def test_demo_projects_dashboards(browser, live_server, admin_user):
         project_report_compute(report_id=report.pk)
         page.goto(f"{live_server.url}/projects/{project.pk}/report/")
         page.get_by_role("heading", name="Labeler quality").wait_for()
-        shot(page, name)
+        screenshot(page, name)
     contested = page.locator("#h-contested ~ div table").first
     assert contested.count() in (0, 1)

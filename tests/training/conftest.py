@@ -99,15 +99,8 @@ def ml_in_process(monkeypatch):
 
 
 @pytest.fixture
-def run(judged_project, researcher, base_model_dir, runs_dir):
-    return run_create(
-        created_by=researcher,
-        kind="reward",
-        base_model=base_model_dir,
-        projects=[judged_project],
-        hyperparameters={"max_steps": 5, "eval_fraction": 0.5},
-        name="happy rm",
-    )
+def run(make_run):
+    return make_run(hyperparameters={"max_steps": 5, "eval_fraction": 0.5}, name="happy rm")
 
 
 @pytest.fixture

@@ -9,15 +9,13 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.conftest import PASSWORD
 from training.models import RunMetric, RunStatus, TrainingRun
-from training.services.runs import run_create
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+FORTY_STEPS = {"max_steps": 40, "eval_fraction": 0.5}
 
 
 @pytest.fixture
@@ -33,7 +31,6 @@ def browser_page(live_server, researcher, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -57,21 +54,10 @@ def add_points(run: TrainingRun, steps: range) -> None:
     )
 
 
-def make_run(researcher, judged_project, base_model_dir, **options):  # noqa: ANN001, ANN003, ANN201
-    return run_create(
-        created_by=researcher,
-        kind="reward",
-        base_model=base_model_dir,
-        projects=[judged_project],
-        hyperparameters={"max_steps": 40, "eval_fraction": 0.5},
-        **options,
-    )
-
-
 def test_run_page_shows_live_progress_then_stops_polling(
-    no_broker, browser_page, live_server, researcher, judged_project, base_model_dir
+    no_broker, browser_page, live_server, make_run
 ):
-    run = make_run(researcher, judged_project, base_model_dir, name="live reward model")
+    run = make_run(hyperparameters=FORTY_STEPS, name="live reward model")
     TrainingRun.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING, step=10, total_steps=40, phase="train", heartbeat_at=timezone.now(),
         started_at=timezone.now(), worker_hostname="celery@gpu-1",
@@ -83,7 +69,7 @@ def test_run_page_shows_live_progress_then_stops_polling(
     page.goto(f"{live_server.url}/training/{run.pk}/")
     bar = page.locator("#live .bar")
     assert bar.get_attribute("aria-valuenow") == "25"
-    page.screenshot(path=str(ARTIFACTS / "training-run-running.png"), full_page=True)
+    screenshot(page, "training-run-running")
 
     TrainingRun.objects.filter(pk=run.pk).update(step=30, heartbeat_at=timezone.now())
     add_points(run, range(11, 31))
@@ -105,16 +91,14 @@ def test_run_page_shows_live_progress_then_stops_polling(
     settled = len(polls)
     time.sleep(4.5)  # two polling periods
     assert len(polls) == settled, "the page kept polling after the run ended"
-    page.screenshot(path=str(ARTIFACTS / "training-run-finished.png"), full_page=True)
+    screenshot(page, "training-run-finished")
 
 
 def test_per_group_reward_run_shows_the_cross_group_heatmap(
-    no_broker, browser_page, live_server, settings, researcher, judged_project, base_model_dir
+    no_broker, browser_page, live_server, settings, make_run
 ):
     settings.CHORUS_MIN_GROUP_SIZE = 1
-    run = make_run(
-        researcher, judged_project, base_model_dir, name="per-group reward models", per_group=True
-    )
+    run = make_run(hyperparameters=FORTY_STEPS, name="per-group reward models", per_group=True)
     add_points(run, range(1, 41))
     cross = {
         "pooled": {"senior": 0.74, "young": 0.86},
@@ -133,20 +117,20 @@ def test_per_group_reward_run_shows_the_cross_group_heatmap(
     assert heatmap.locator("tbody tr").count() == 3
     assert heatmap.locator("tbody tr").first.locator("th").inner_text() == "pooled"
     assert "0.41" in heatmap.inner_text()
-    page.screenshot(path=str(ARTIFACTS / "training-run-per-group.png"), full_page=True)
+    screenshot(page, "training-run-per-group")
 
     page.goto(f"{live_server.url}/training/")
     assert page.locator("#runs tbody tr").count() == 1
-    page.screenshot(path=str(ARTIFACTS / "training-run-list.png"), full_page=True)
+    screenshot(page, "training-run-list")
     page.goto(f"{live_server.url}/training/new/")
-    page.screenshot(path=str(ARTIFACTS / "training-run-new.png"), full_page=True)
+    screenshot(page, "training-run-new")
 
 
 def test_a_real_run_moves_live_in_the_browser(
     browser_page, live_server, researcher, judged_project, tiny_base_model
 ):
     """Created in the form, trained by a real worker, watched live until it ends."""
-    from tests.worker import celery_worker, wait_for
+    from tests.worker import celery_worker, wait_for_row
 
     page = browser_page
     with celery_worker(queues="default,training") as worker:
@@ -165,14 +149,9 @@ def test_a_real_run_moves_live_in_the_browser(
             "(() => { const v = +document.querySelector('#live .bar').getAttribute('aria-valuenow'); return v >= 10 && v < 100; })()",
             timeout=120_000,
         )
-        page.screenshot(path=str(ARTIFACTS / "training-run-real-live.png"), full_page=True)
-        wait_for(
-            lambda: TrainingRun.objects.filter(
-                pk=run.pk, status__in=["succeeded", "failed"]
-            ).exists(),
-            timeout=180,
-            worker=worker,
-        )
+        screenshot(page, "training-run-real-live")
+        ended = [RunStatus.SUCCEEDED, RunStatus.FAILED]
+        wait_for_row(TrainingRun, run.pk, worker, timeout=180, status__in=ended)
     page.wait_for_selector("#live .badge.status-succeeded", timeout=10_000)
     assert page.locator("#live figure.chart").count() == 2
-    page.screenshot(path=str(ARTIFACTS / "training-run-real-done.png"), full_page=True)
+    screenshot(page, "training-run-real-done")

@@ -67,12 +67,18 @@ def fake_trainer(tmp_path, monkeypatch):
     return use
 
 
+def _execute(run: TrainingRun, hostname: str = "w@h") -> TrainingRun:
+    """Execute the run in this thread as the worker `hostname` would; return it as stored."""
+    run_execute(run_id=run.pk, hostname=hostname)
+    run.refresh_from_db()
+    return run
+
+
 def test_execute_relays_progress_throttled_and_stores_the_result(make_run, fake_trainer):
     fake_trainer("ok")
     run = make_run()
     with CaptureQueriesContext(connection) as queries:
-        run_execute(run_id=run.pk, hostname="w@h")
-    run.refresh_from_db()
+        run = _execute(run)
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert (run.step, run.total_steps, run.worker_hostname) == (50, 50, "w@h")
     assert run.final_metrics["group_accuracy"] == {"young": 0.8, "senior": 0.7}
@@ -90,8 +96,7 @@ def test_execute_does_not_rerun_a_run_that_is_not_queued(make_run, fake_trainer)
     TrainingRun.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING, worker_hostname="first@h"
     )
-    run_execute(run_id=run.pk, hostname="second@h")  # a redelivered message
-    run.refresh_from_db()
+    run = _execute(run, "second@h")  # a redelivered message
     assert run.status == RunStatus.RUNNING and run.worker_hostname == "first@h"
     assert not (run.run_dir / "trainer.log").exists()
 
@@ -99,8 +104,7 @@ def test_execute_does_not_rerun_a_run_that_is_not_queued(make_run, fake_trainer)
 def test_a_crash_fails_the_run_with_the_trainers_message_and_log(make_run, fake_trainer):
     fake_trainer("crash")
     run = make_run()
-    run_execute(run_id=run.pk, hostname="w@h")
-    run.refresh_from_db()
+    run = _execute(run)
     assert run.status == RunStatus.FAILED
     assert run.error.startswith(
         "The trainer stopped (internal error): RuntimeError: CUDA out of memory"
@@ -112,8 +116,7 @@ def test_a_crash_fails_the_run_with_the_trainers_message_and_log(make_run, fake_
 def test_a_killed_trainer_fails_the_run_not_the_worker(make_run, fake_trainer):
     fake_trainer("sigkill")
     run = make_run()
-    run_execute(run_id=run.pk, hostname="w@h")
-    run.refresh_from_db()
+    run = _execute(run)
     assert run.status == RunStatus.FAILED
     assert run.error.startswith("The trainer was killed by SIGKILL (out of memory?)")
     assert "about to be killed" in run.error
@@ -123,8 +126,7 @@ def test_cancel_request_reaches_the_trainer_through_the_cancel_file(make_run, fa
     fake_trainer("cancel")
     run = make_run()
     TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    run_execute(run_id=run.pk, hostname="w@h")
-    run.refresh_from_db()
+    run = _execute(run)
     assert run.status == RunStatus.CANCELLED and run.error == ""
     assert (run.run_dir / "CANCEL").exists() and run.message.startswith("cancelled after")
 
@@ -136,8 +138,7 @@ def test_a_trainer_ignoring_cancel_is_killed_after_the_grace_period(
     fake_trainer("ignore_cancel")
     run = make_run()
     TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    run_execute(run_id=run.pk, hostname="w@h")
-    run.refresh_from_db()
+    run = _execute(run)
     assert run.status == RunStatus.CANCELLED
     assert run.error.startswith("The trainer was killed by SIGKILL")
 
