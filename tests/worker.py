@@ -126,3 +126,11 @@ def wait_for(
     raise AssertionError(
         "timed out waiting" + (f"; worker log:\n{worker.log[-4000:]}" if worker else "")
     )
+
+
+def wait_for_row(model, pk: int, worker: WorkerProcess, timeout: float = 60, **lookup):  # noqa: ANN001, ANN003, ANN201
+    """Poll until the row `pk` of `model` matches `lookup` (``status__in=...``, ``step__gte=...``)
+    and return it; on timeout, fail with the worker's log."""
+    return wait_for(
+        lambda: model.objects.filter(pk=pk, **lookup).first(), timeout=timeout, worker=worker
+    )

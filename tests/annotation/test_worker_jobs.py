@@ -7,7 +7,7 @@ import pytest
 
 from annotation.models import ExportJob, ImportFormat, ImportJob, JobStatus
 from annotation.services.exports import export_job_create
-from tests.worker import wait_for
+from tests.worker import wait_for_row
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -35,20 +35,13 @@ def test_background_import_and_export_through_worker(
         created_by=researcher,
     )
     assert job.status == JobStatus.QUEUED
-    done = wait_for(
-        lambda: ImportJob.objects.filter(
-            pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
-        ).first(),
-        worker=celery_worker_process,
-    )
+    ended = [JobStatus.SUCCEEDED, JobStatus.FAILED]
+    done = wait_for_row(ImportJob, job.pk, celery_worker_process, status__in=ended)
     assert done.status == JobStatus.SUCCEEDED, done.error
     assert done.items_created == 50 and done.judgments_created == 50
 
     export = export_job_create(project=project, fmt="trl", created_by=researcher)
-    finished = wait_for(
-        lambda: ExportJob.objects.filter(pk=export.pk, status=JobStatus.SUCCEEDED).first(),
-        worker=celery_worker_process,
-    )
+    finished = wait_for_row(ExportJob, export.pk, celery_worker_process, status=JobStatus.SUCCEEDED)
     with finished.file.open("rb") as handle:
         lines = handle.read().decode().splitlines()
     assert len(lines) == 50

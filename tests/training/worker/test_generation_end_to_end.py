@@ -15,7 +15,7 @@ from django.test import Client
 
 from annotation.models import Judgment, ProjectKind
 from tests.factories import ProjectFactory, PromptFactory
-from tests.worker import celery_worker, wait_for
+from tests.worker import celery_worker, wait_for_row
 from training.models import GenerationJob, RunStatus, TrainingRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -37,11 +37,7 @@ def _post(client: Client, url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ended(model: Any, pk: int, worker: Any, timeout: float = 240) -> Any:
-    found = wait_for(
-        lambda: model.objects.filter(pk=pk, status__in=ENDED).first(),
-        timeout=timeout,
-        worker=worker,
-    )
+    found = wait_for_row(model, pk, worker, timeout=timeout, status__in=ENDED)
     assert found.status == RunStatus.SUCCEEDED, found.error
     return found
 

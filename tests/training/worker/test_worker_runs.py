@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 
 from tests.training.conftest import preference_project
-from tests.worker import celery_worker, wait_for
+from tests.worker import celery_worker, wait_for, wait_for_row
 from training.models import RunMetric, RunStatus, TrainingRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -54,10 +54,6 @@ def create_run(api, project, base_model, options=None, **hyperparameters):  # no
     return response.json()["id"]
 
 
-def run_state(run_id: int, *statuses: str) -> TrainingRun | None:
-    return TrainingRun.objects.filter(pk=run_id, status__in=statuses).first()
-
-
 def test_a_run_created_through_the_api_is_trained_by_the_worker(
     api, project, tiny_base_model, tmp_path, settings
 ):
@@ -66,7 +62,7 @@ def test_a_run_created_through_the_api_is_trained_by_the_worker(
     settings.CHORUS_MIN_GROUP_SIZE = 1  # one labeler per group here
     with celery_worker(queues="default,training") as worker:
         run_id = create_run(api, project, tiny_base_model, {"per_group": True}, max_steps=4)
-        run = wait_for(lambda: run_state(run_id, *ENDED), timeout=240, worker=worker)
+        run = wait_for_row(TrainingRun, run_id, worker, timeout=240, status__in=ENDED)
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert (run.step, run.total_steps, run.phase) == (
         12,
@@ -105,13 +101,9 @@ def test_a_run_created_through_the_api_is_trained_by_the_worker(
 def test_cancel_stops_the_run_at_the_next_step_and_keeps_the_model(api, project, tiny_base_model):
     with celery_worker(queues="default,training") as worker:
         run_id = create_run(api, project, tiny_base_model, max_steps=100_000)
-        wait_for(
-            lambda: TrainingRun.objects.filter(pk=run_id, step__gte=2).exists(),
-            timeout=120,
-            worker=worker,
-        )
+        wait_for_row(TrainingRun, run_id, worker, timeout=120, step__gte=2)
         assert api.post(f"/api/training/runs/{run_id}/cancel/").status_code == 200
-        run = wait_for(lambda: run_state(run_id, *ENDED), timeout=60, worker=worker)
+        run = wait_for_row(TrainingRun, run_id, worker, status__in=ENDED)
     assert run.status == RunStatus.CANCELLED, run.error
     assert 2 <= run.step < 100_000 and run.final_metrics["cancelled"] is True
     assert (run.run_dir / "model.safetensors").exists()  # what was trained is saved
@@ -130,11 +122,7 @@ def _trainer_of(worker_pid: int) -> psutil.Process:
 def test_a_killed_worker_leaves_a_failed_run_with_the_reason(api, project, tiny_base_model):
     with celery_worker(queues="default,training") as worker:
         run_id = create_run(api, project, tiny_base_model, max_steps=100_000)
-        wait_for(
-            lambda: TrainingRun.objects.filter(pk=run_id, step__gte=1).exists(),
-            timeout=120,
-            worker=worker,
-        )
+        wait_for_row(TrainingRun, run_id, worker, timeout=120, step__gte=1)
         trainer = _trainer_of(worker.proc.pid)
         pool = [p for p in psutil.Process(worker.proc.pid).children() if p.pid != trainer.pid]
         for process in [worker.proc, *pool]:  # the worker and its pool child; not the trainer
@@ -142,10 +130,10 @@ def test_a_killed_worker_leaves_a_failed_run_with_the_reason(api, project, tiny_
         worker.proc.wait(timeout=10)
         psutil.wait_procs([trainer], timeout=15)  # it dies with its parent (PR_SET_PDEATHSIG)
         assert not trainer.is_running() or trainer.status() == psutil.STATUS_ZOMBIE
-    assert run_state(run_id, RunStatus.RUNNING)  # nobody has noticed yet
+    assert TrainingRun.objects.get(pk=run_id).status == RunStatus.RUNNING  # nobody noticed yet
     time.sleep(2.5)
     # A new worker starting up sweeps runs whose heartbeat is stale.
     with celery_worker(queues="default,training", CHORUS_TRAINING_STALE_SECONDS="2") as worker:
-        run = wait_for(lambda: run_state(run_id, RunStatus.FAILED), timeout=30, worker=worker)
+        run = wait_for_row(TrainingRun, run_id, worker, timeout=30, status=RunStatus.FAILED)
     assert run.error.startswith("worker lost: no heartbeat since ")
     assert run.step >= 1 and RunMetric.objects.filter(run=run).exists()  # nothing is lost
