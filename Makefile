@@ -18,7 +18,7 @@ run: install
 	CHORUS_DEBUG=1 CHORUS_SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py chorus_start
 
 test: install
-	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium docker-compose >/dev/null) || echo "chromium unavailable: browser tests will be skipped"
+	@(command -v chromium && command -v docker-compose) >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium docker-compose >/dev/null) || echo "chromium or docker-compose unavailable: the browser tests or the compose check will be skipped"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
