@@ -2,7 +2,8 @@
 
 Beat schedule: every CHORUS_SWEEP_SECONDS the lost-worker sweep fails training runs and
 generation jobs whose worker stopped beating (training.tasks.sweep_lost_workers_task). `make run`
-starts beat inside its single worker (`--beat`); docker-compose runs a `beat` service.
+starts beat inside its single worker (`--beat`), and so does docker-compose's one worker; extra
+(GPU) workers start without `--beat`, so exactly one scheduler runs.
 """
 
 import os
