@@ -1,0 +1,101 @@
+"""The preference data model: projects, prompts, completions, items, judgments, labelers.
+
+Vocabulary
+- A *project* is one labeling effort with one kind of work (pairwise, ranking, demonstration).
+- A *prompt* is a conversation (one or more turns) that ends where the model should answer.
+- A *completion* is one candidate answer to a prompt; its source model is hidden from labelers.
+- An *item* is what a labeler judges: a prompt with 2..9 of its completions in a fixed
+  canonical order (`ItemCompletion.position`); labelers see them in a shuffled display order.
+- A *judgment* is one labeler's (or an external source's) verdict on one item.
+
+All choices are stored in canonical positions: for pairwise, "A" is position 0 and "B" is
+position 1, whatever side the labeler saw them on; `Judgment.display_order` records that.
+
+One module per part: projects, items, judgments, labelers, jobs.
+"""
+
+from annotation.models.items import (
+    Completion,
+    Item,
+    ItemCompletion,
+    ItemPurpose,
+    Prompt,
+    Role,
+    Turn,
+)
+from annotation.models.jobs import (
+    ExportFormat,
+    ExportJob,
+    FileJob,
+    ImportFormat,
+    ImportJob,
+    JobStatus,
+    ProjectReport,
+)
+from annotation.models.judgments import (
+    SCALE_LABELS,
+    CompletionFlag,
+    CriterionRating,
+    FlagKind,
+    Judgment,
+    JudgmentRank,
+    JudgmentSource,
+    PairwiseChoice,
+    Reservation,
+    Skip,
+)
+from annotation.models.labelers import (
+    LABELER_ATTRIBUTES,
+    AgeRange,
+    Education,
+    GroupQuota,
+    GroupRule,
+    LabelerGroup,
+    LabelerProfile,
+    new_pseudonym,
+)
+from annotation.models.projects import (
+    Criterion,
+    GuidelineVersion,
+    Project,
+    ProjectKind,
+)
+
+__all__ = [
+    "ProjectKind",
+    "Project",
+    "GuidelineVersion",
+    "Criterion",
+    "Prompt",
+    "Role",
+    "Turn",
+    "Completion",
+    "ItemPurpose",
+    "Item",
+    "ItemCompletion",
+    "JudgmentSource",
+    "PairwiseChoice",
+    "SCALE_LABELS",
+    "Judgment",
+    "JudgmentRank",
+    "CriterionRating",
+    "FlagKind",
+    "CompletionFlag",
+    "Reservation",
+    "Skip",
+    "AgeRange",
+    "Education",
+    "new_pseudonym",
+    "LABELER_ATTRIBUTES",
+    "LabelerProfile",
+    "LabelerGroup",
+    "GroupRule",
+    "GroupQuota",
+    "JobStatus",
+    "ImportFormat",
+    "FileJob",
+    "ImportJob",
+    "ExportFormat",
+    "ExportJob",
+    "ProjectReport",
+]

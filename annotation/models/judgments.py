@@ -1,0 +1,221 @@
+"""Judgments (one labeler's verdict on one item, in canonical positions), their ranks, rubric
+ratings and flags, and the queue's reservations and skips."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from annotation.models.items import Item
+from annotation.models.projects import Criterion, GuidelineVersion
+
+
+class JudgmentSource(models.TextChoices):
+    HUMAN = "human", "Labeler in Chorus"  # made in the workbench or API by a labeler
+    EXTERNAL = "external", "Imported"  # came with an import (e.g. HH-RLHF's original choice)
+
+
+class PairwiseChoice(models.TextChoices):
+    A = "a", "A is better"  # position 0 preferred; `scale` 1..4 says how much
+    B = "b", "B is better"  # position 1 preferred; `scale` 5..8 says how much
+    TIE = "tie", "About the same"  # neither is better
+    BOTH_BAD = "both_bad", "Both are bad"  # neither is acceptable
+
+
+# The 8-point scale, Anthropic HH style. 1..4 prefer A (position 0), 5..8 prefer B.
+SCALE_LABELS = {
+    1: "A is much better",
+    2: "A is better",
+    3: "A is slightly better",
+    4: "A is marginally better",
+    5: "B is marginally better",
+    6: "B is slightly better",
+    7: "B is better",
+    8: "B is much better",
+}
+
+
+class Judgment(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="judgments")
+    source = models.CharField(
+        max_length=10, choices=JudgmentSource.choices, default=JudgmentSource.HUMAN
+    )
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="judgments",
+        help_text="Empty for external judgments.",
+    )
+    external_source = models.CharField(
+        max_length=100, blank=True, help_text="For external judgments: where it came from."
+    )
+    guideline_version = models.ForeignKey(
+        GuidelineVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Pairwise
+    pairwise_choice = models.CharField(max_length=12, choices=PairwiseChoice.choices, blank=True)
+    scale = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(8)],
+        help_text="1 = A much better ... 8 = B much better (canonical positions). Labelers always "
+        "give it; imported binary preferences (HH-RLHF, TRL) may leave it empty.",
+    )
+    # Ranking
+    none_acceptable = models.BooleanField(
+        default=False, help_text="Ranking: no response is acceptable."
+    )
+    # Demonstration
+    demonstration = models.TextField(blank=True)
+    rationale = models.TextField(blank=True)
+    display_order = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Canonical positions in the order the labeler saw them, e.g. [1, 0].",
+    )
+    seconds_spent = models.FloatField(null=True, blank=True)
+    client_key = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="Client-generated idempotency key: a retry stores nothing new.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "labeler"],
+                condition=Q(labeler__isnull=False),
+                name="judgment_once_per_labeler",
+            ),
+            models.UniqueConstraint(
+                fields=["labeler", "client_key"],
+                condition=Q(client_key__isnull=False),
+                name="judgment_client_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=(Q(source="human") & Q(labeler__isnull=False))
+                | (Q(source="external") & Q(labeler__isnull=True)),
+                name="judgment_source_matches_labeler",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(pairwise_choice="a") & (Q(scale__isnull=True) | Q(scale__gte=1, scale__lte=4))
+                )
+                | (Q(pairwise_choice="b") & (Q(scale__isnull=True) | Q(scale__gte=5, scale__lte=8)))
+                | (Q(pairwise_choice__in=["", "tie", "both_bad"]) & Q(scale__isnull=True)),
+                name="judgment_scale_matches_choice",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["item", "created_at"]),
+            models.Index(fields=["labeler", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"judgment {self.pk} on {self.item_id}"
+
+    @property
+    def preferred_position(self) -> int | None:
+        """Pairwise: 0 if A preferred, 1 if B, None for tie/both-bad."""
+        return {PairwiseChoice.A: 0, PairwiseChoice.B: 1}.get(self.pairwise_choice)
+
+
+class JudgmentRank(models.Model):
+    """Ranking judgments: the rank of each response (1 = best; equal ranks are ties)."""
+
+    judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="ranks")
+    position = models.PositiveSmallIntegerField(help_text="Canonical position of the response.")
+    rank = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(9)])
+
+    class Meta:
+        ordering = ["judgment", "rank", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["judgment", "position"], name="rank_position_unique"),
+            models.CheckConstraint(condition=Q(rank__gte=1) & Q(rank__lte=9), name="rank_1_to_9"),
+        ]
+
+
+class CriterionRating(models.Model):
+    judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="ratings")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="ratings")
+    position = models.PositiveSmallIntegerField(
+        help_text="Canonical position of the rated response."
+    )
+    value = models.SmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["judgment", "criterion", "position"], name="rating_unique_per_response"
+            )
+        ]
+
+
+class FlagKind(models.TextChoices):
+    """InstructGPT's per-output metadata (Ouyang et al. 2022, Table 3)."""
+
+    FAILS_INSTRUCTION = "fails_instruction", "Fails to follow the instruction"  # wrong task
+    INAPPROPRIATE = "inappropriate", "Inappropriate for a customer assistant"  # off-tone
+    HALLUCINATION = "hallucination", "Makes up facts (hallucination)"  # false claims
+    HARMFUL = "harmful", "Gives harmful advice"  # could hurt someone
+    SEXUAL = "sexual", "Contains sexual content"  # sexual material
+    VIOLENT = "violent", "Contains violent content"  # violence
+    ENCOURAGES_VIOLENCE = "encourages_violence", "Encourages violence, abuse or self-harm"
+    DENIGRATES = "denigrates", "Denigrates a protected class"  # hateful
+    OPINION = "opinion", "Expresses an opinion"  # takes sides
+    MORAL_JUDGMENT = "moral_judgment", "Expresses a moral judgment"  # moralises
+
+
+class CompletionFlag(models.Model):
+    judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="flags")
+    position = models.PositiveSmallIntegerField(
+        help_text="Canonical position of the flagged response."
+    )
+    flag = models.CharField(max_length=30, choices=FlagKind.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["judgment", "position", "flag"], name="flag_unique")
+        ]
+
+
+class Reservation(models.Model):
+    """An item handed to a labeler; it expires and is handed on if abandoned."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reservations")
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reservations"
+    )
+    display_order = models.JSONField(help_text="Shuffled canonical positions for this labeler.")
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "labeler"], name="reservation_once_per_labeler")
+        ]
+        indexes = [models.Index(fields=["item", "expires_at"])]
+
+
+class Skip(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="skips")
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips"
+    )
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "labeler"], name="skip_once_per_labeler")
+        ]
+
+
+# --- Labelers and groups ---------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""Projects: one labeling effort each, with its versioned guidelines and rubric criteria."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class ProjectKind(models.TextChoices):
+    PAIRWISE = "pairwise", "Pairwise comparison"  # two responses on the 8-point scale
+    RANKING = "ranking", "K-way ranking"  # order K = 2..9 responses, ties allowed
+    DEMONSTRATION = "demonstration", "Demonstration"  # write the ideal response (SFT data)
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=ProjectKind.choices)
+    ranking_size = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(2), MaxValueValidator(9)],
+        help_text="K, the number of responses per item (2 for pairwise; 2..9 for rankings).",
+    )
+    overlap_target = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="How many distinct labelers should judge each item.",
+    )
+    open_to_all_labelers = models.BooleanField(
+        default=True, help_text="Every labeler may work on it; otherwise only those in `labelers`."
+    )
+    labelers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="labeling_projects",
+        help_text="Assigned labelers.",
+    )
+    rationale_required = models.BooleanField(
+        default=False, help_text="Labelers must write a rationale with every judgment."
+    )
+    gold_threshold = models.FloatField(
+        default=0.7,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="The agreement report flags labelers whose accuracy on gold items is below this.",
+    )
+    screening_threshold = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of this project's screening items a new labeler must get right to pass.",
+    )
+    screening_min_items = models.PositiveSmallIntegerField(
+        default=5, help_text="Screening items a labeler must judge before they can pass."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ranking_size__gte=2) & Q(ranking_size__lte=9),
+                name="project_ranking_size_2_to_9",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="pairwise") | Q(ranking_size=2),
+                name="project_pairwise_has_two",
+            ),
+            models.CheckConstraint(condition=Q(overlap_target__gte=1), name="project_overlap_ge_1"),
+            models.CheckConstraint(
+                condition=Q(gold_threshold__gte=0, gold_threshold__lte=1)
+                & Q(screening_threshold__gte=0, screening_threshold__lte=1),
+                name="project_thresholds_0_to_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def current_guidelines(self) -> GuidelineVersion | None:
+        return self.guideline_versions.order_by("-version").first()
+
+
+class GuidelineVersion(models.Model):
+    """Guidelines are versioned: every judgment records the version it was made under."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="guideline_versions"
+    )
+    version = models.PositiveIntegerField()
+    text = models.TextField(help_text="Markdown.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="guideline_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} v{self.version}"
+
+
+class Criterion(models.Model):
+    """A rubric criterion that labelers rate each response on (e.g. helpfulness 1..7)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="criteria")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    scale_min = models.SmallIntegerField(default=1)
+    scale_max = models.SmallIntegerField(default=7)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="criterion_name_unique"),
+            models.CheckConstraint(
+                condition=Q(scale_max__gt=models.F("scale_min")), name="criterion_scale_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
