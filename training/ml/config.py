@@ -132,6 +132,10 @@ class RolloutConfig(TrainConfig):
     kl_coef: float = 0.05
     # PPO-style ratio clipping range epsilon.
     cliprange: float = 0.2
+    # Subtracted from the reward of every completion cut at max_new_tokens without an EOS
+    # (lm-human-preferences; TRL's missing_eos_penalty); None leaves rewards unchanged, as
+    # TRL does by default.
+    missing_eos_penalty: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -172,6 +176,9 @@ class PPOConfig(RolloutConfig):
         _check(self, not 0 <= self.lam <= 1, "lam", "must be in [0, 1]")
 
 
+GRPO_LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
+
+
 @dataclass(frozen=True, kw_only=True)
 class GRPOConfig(RolloutConfig):
     """GRPO: group-relative advantages over several samples per prompt, no value model."""
@@ -181,17 +188,28 @@ class GRPOConfig(RolloutConfig):
     num_generations: int = 4
     # Reward-model run directory; exactly one of reward_model and reward_rule is set.
     reward_model: str | None = None
-    # Name of a rule-based reward in training.ml.verifiers (e.g. "exact_answer", "regex",
-    # "max_length").
+    # Name of a rule-based reward in training.ml.verifiers (e.g. "exact_answer",
+    # "final_answer", "answer_format", "regex", "max_length").
     reward_rule: str | None = None
     # Keyword arguments of the rule (e.g. {"pattern": "\\d+"} for "regex").
     reward_rule_args: dict[str, Any] = field(default_factory=dict)
     # Optimisation passes over each batch of samples (1 = on-policy, the ratio is then 1).
     updates_per_batch: int = 1
+    # How token losses become the batch loss: "grpo" (each sequence's token mean, then the mean
+    # over sequences; Shao et al. 2024), "dr_grpo" (token sum over sequences x max_new_tokens,
+    # advantages not divided by the group std; Liu et al. 2025, "Understanding R1-Zero-Like
+    # Training"), "dapo" (mean over all completion tokens of the batch; Yu et al. 2025, DAPO).
+    loss_type: str = "grpo"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check(self, self.num_generations < 2, "num_generations", "must be >= 2")
+        _check(
+            self,
+            self.loss_type not in GRPO_LOSS_TYPES,
+            "loss_type",
+            f"must be one of {', '.join(GRPO_LOSS_TYPES)}",
+        )
         _check(self, self.updates_per_batch < 1, "updates_per_batch", "must be >= 1")
         both_or_neither = (self.reward_model is None) == (self.reward_rule is None)
         _check(

@@ -8,9 +8,31 @@ Language Models" (arXiv:2402.03300), section 4.1.
 
 Each step samples ``num_generations`` completions for each of ``batch_size`` prompts, scores
 them with a reward model run directory or a rule from ``verifiers.RULES`` (``exact_answer``,
-``regex``, ``max_length``), and makes ``updates_per_batch`` optimizer steps on them. The KL
-term is the unbiased "k3" estimator to the frozen reference. A group whose samples all score
-the same has zero advantage and teaches nothing but the KL term.
+``final_answer``, ``answer_format``, ``regex``, ``max_length``), and makes
+``updates_per_batch`` optimizer steps on them. The KL term is the unbiased "k3" estimator to
+the frozen reference. A group whose samples all score the same has zero advantage and teaches
+nothing but the KL term.
+
+``loss_type`` (issue 11) picks how token losses l_it (the bracket above, negated) make the
+batch loss over the step's N sequences:
+
+- ``grpo`` (default, as before): 1/N sum_i 1/|y_i| sum_t l_it, the paper's form. A long
+  sequence's tokens each weigh less, which Liu et al. 2025 show biases towards long wrong
+  answers.
+- ``dr_grpo``: 1/(N L) sum_i sum_t l_it with L = ``max_new_tokens`` a constant, and advantages
+  not divided by the group's std (which favours prompts that are too easy or too hard): Liu
+  et al. 2025, "Understanding R1-Zero-Like Training: A Critical Perspective" (Dr. GRPO).
+- ``dapo``: sum_i sum_t l_it / sum_i |y_i|, every token of the batch weighs the same: Yu et
+  al. 2025, "DAPO: An Open-Source LLM Reinforcement Learning System at Scale" (the token-level
+  loss only; clip-higher and dynamic sampling are not implemented).
+
+The step's samples run in micro-batches whose losses are normalised by the whole batch's
+sequence and token counts, so they add up to the loss above whatever the chunking.
+
+Also from issue 11: rollouts sample the plain policy (``rollout.sample``), dropout is off in
+policy and reference (``runtime.disable_dropout``; ``train/ratio_dev`` logs mean |ratio - 1|),
+a reward model scores the generated token ids, and ``missing_eos_penalty`` (off by default)
+is taken off the reward of completions cut at ``max_new_tokens``; see ppo.py.
 
 Example::
 
@@ -37,9 +59,10 @@ from training.ml.config import GRPOConfig
 from training.ml.data import PromptRow, as_rows
 from training.ml.logprobs import CompletionLogProbs, completion_logprobs
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
-from training.ml.rollout import masked_mean, sample
+from training.ml.rollout import masked_mean, missing_eos_penalty, sample
 from training.ml.runtime import (
     Reporter,
+    disable_dropout,
     finish,
     frozen_dtype,
     load_tokenizer,
@@ -53,12 +76,14 @@ from training.ml.runtime import (
 from training.ml.verifiers import make_scorer
 
 
-def group_advantages(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
-    """(r - group mean) / (group std + 1e-4) for rewards laid out group after group."""
+def group_advantages(rewards: torch.Tensor, group_size: int, scale: bool = True) -> torch.Tensor:
+    """(r - group mean) / (group std + 1e-4) for rewards laid out group after group; without
+    ``scale``, r - group mean (Dr. GRPO)."""
     grouped = rewards.view(-1, group_size)
-    mean = grouped.mean(-1, keepdim=True)
-    std = grouped.std(-1, keepdim=True)
-    return ((grouped - mean) / (std + 1e-4)).view(-1)
+    centred = grouped - grouped.mean(-1, keepdim=True)
+    if not scale:
+        return centred.view(-1)
+    return (centred / (grouped.std(-1, keepdim=True) + 1e-4)).view(-1)
 
 
 def grpo_loss(
@@ -69,19 +94,39 @@ def grpo_loss(
     mask: torch.Tensor,
     cliprange: float,
     kl_coef: float,
+    loss_type: str = "grpo",
+    max_tokens: int | None = None,
+    batch_rows: int | None = None,
+    batch_tokens: float | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Per-token clipped objective plus k3 KL, averaged per sequence then over sequences."""
+    """Per-token clipped objective plus k3 KL, reduced by ``loss_type`` (module docstring).
+
+    ``max_tokens`` is Dr. GRPO's constant L (default: the width of ``mask``); ``batch_rows``
+    and ``batch_tokens`` are the sequences and completion tokens of the whole step when these
+    tensors are one micro-batch of it (default: these tensors'), so micro-batch losses sum to
+    the step's loss.
+    """
     ratio = torch.exp(logps - old_logps)
     adv = advantages.unsqueeze(-1)
     surrogate = torch.min(ratio * adv, ratio.clamp(1 - cliprange, 1 + cliprange) * adv)
     log_ref_ratio = ref_logps - logps
     kl = torch.exp(log_ref_ratio) - log_ref_ratio - 1
     per_token = -(surrogate - kl_coef * kl)
-    loss = masked_mean(per_token, mask, dim=-1).mean()
+    rows = batch_rows if batch_rows is not None else mask.size(0)
+    if loss_type == "grpo":
+        loss = masked_mean(per_token, mask, dim=-1).sum() / rows
+    elif loss_type == "dr_grpo":
+        loss = (per_token * mask).sum() / (rows * (max_tokens or mask.size(1)))
+    elif loss_type == "dapo":
+        tokens = batch_tokens if batch_tokens is not None else mask.sum()
+        loss = (per_token * mask).sum() / max(float(tokens), 1.0)
+    else:
+        raise ValueError(f"unknown GRPO loss_type {loss_type!r}")
     clipped = ((ratio - 1).abs() > cliprange).float()
     return loss, {
         "kl": masked_mean(kl.detach(), mask),
         "clipfrac": masked_mean(clipped, mask),
+        "ratio_dev": masked_mean((ratio.detach() - 1).abs(), mask),
     }
 
 
@@ -98,6 +143,7 @@ def train_grpo(
     rows = [r for r in as_rows(data, PromptRow) if r.split != "eval"]
     accelerator = make_accelerator(config)
     device = accelerator.device
+    tokenizer = load_tokenizer(config.base_model)
     score = make_scorer(
         config.reward_model,
         config.reward_rule,
@@ -105,8 +151,8 @@ def train_grpo(
         device,
         config.max_length,
         frozen_dtype(accelerator),
+        policy_tokenizer=tokenizer,
     )
-    tokenizer = load_tokenizer(config.base_model)
     prompt_budget = max(8, config.max_length - config.max_new_tokens)
     prompts = [encode_prompt(tokenizer, r.prompt, prompt_budget) for r in rows]
     per_iteration = config.batch_size * accelerator.num_processes
@@ -117,10 +163,12 @@ def train_grpo(
     reporter.emit(0, {}, "setup", f"{len(rows)} prompts, reward from {source}")
 
     ref = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=frozen_dtype(accelerator))
-    ref = ref.to(device)
+    ref = disable_dropout(ref).to(device)
     ref.eval().requires_grad_(False)
     model = CompletionLogProbs(
-        AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32),
+        disable_dropout(
+            AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
+        ),
         temperature=config.temperature,
     )
     optimizer, scheduler = make_optimizer(
@@ -148,8 +196,9 @@ def train_grpo(
             )
         w = roll.window()
         with torch.no_grad(), accelerator.autocast():
-            rewards = score(group_rows, roll.texts)
-            advantages = group_advantages(rewards, G)
+            raw_rewards = score(group_rows, roll)
+            rewards = missing_eos_penalty(raw_rewards, roll.finished, config.missing_eos_penalty)
+            advantages = group_advantages(rewards, G, scale=config.loss_type != "dr_grpo")
             ref_logps = completion_logprobs(
                 ref,
                 roll.input_ids,
@@ -167,8 +216,10 @@ def train_grpo(
         chunks = [
             slice(k, k + config.batch_size) for k in range(0, len(group_rows), config.batch_size)
         ]
-        logs: dict[str, list[float]] = {"loss": [], "kl": [], "clipfrac": []}
+        logs: dict[str, list[float]] = {"loss": [], "kl": [], "clipfrac": [], "ratio_dev": []}
+        batch_tokens = roll.completion_mask.sum().item()
         for _ in range(config.updates_per_batch):
+            step_loss = 0.0
             for k, c in enumerate(chunks):
                 sync = k == len(chunks) - 1
                 with contextlib.nullcontext() if sync else accelerator.no_sync(model):
@@ -183,11 +234,17 @@ def train_grpo(
                         mask,
                         config.cliprange,
                         config.kl_coef,
+                        loss_type=config.loss_type,
+                        max_tokens=config.max_new_tokens,
+                        batch_rows=len(group_rows),
+                        batch_tokens=batch_tokens,
                     )
-                    accelerator.backward(loss / len(chunks))
-                logs["loss"].append(loss.item())
+                    accelerator.backward(loss)
+                step_loss += loss.item()
                 logs["kl"].append(parts["kl"].item())
                 logs["clipfrac"].append(parts["clipfrac"].item())
+                logs["ratio_dev"].append(parts["ratio_dev"].item())
+            logs["loss"].append(step_loss)
             if config.max_grad_norm:
                 accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
@@ -200,6 +257,7 @@ def train_grpo(
             "reward/mean": rewards.mean().item(),
             "reward/std": rewards.std().item(),
             "reward/group_std": rewards.view(-1, G).std(-1).mean().item(),
+            "reward/raw": raw_rewards.mean().item(),
             "completion_length": mask.sum(-1).mean().item(),
             "finished": roll.finished.float().mean().item(),
             "learning_rate": float(scheduler.get_last_lr()[0]),

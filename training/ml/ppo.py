@@ -14,6 +14,18 @@ passes of clipped-surrogate + clipped value loss over minibatches. The value hea
 layer on the policy's own backbone (InstructGPT uses a separate value model initialised from
 the reward model; sharing halves the memory). The policy is saved as a plain causal LM.
 
+On-policy details (issue 11):
+
+- Rollouts sample from exactly the distribution the ratio and KL score (``rollout.sample``
+  ignores the checkpoint's generation_config: no repetition penalty, top-k, ...).
+- Dropout is off in the policy and the reference, during rollouts and updates alike
+  (``runtime.disable_dropout``, as TRL): otherwise the ratio of an unchanged policy is not 1
+  (|ratio - 1| was 0.03-0.04 with dropout 0.1). ``train/ratio_dev`` logs mean |ratio - 1|.
+- The reward model scores the token ids that were generated, read at the last real token
+  (``verifiers.RewardModelScorer``); ``missing_eos_penalty`` (off by default, as TRL) is taken
+  off the score of every completion cut at ``max_new_tokens`` without an EOS, as in
+  lm-human-preferences (Ziegler et al. 2019) and TRL.
+
 Example::
 
     python -m training.ml ppo --config '{"base_model": "/tmp/sft", "reward_model": "/tmp/rm"}' \\
@@ -39,9 +51,10 @@ from training.ml.config import PPOConfig
 from training.ml.data import PromptRow, as_rows
 from training.ml.logprobs import LogProbs, completion_logprobs
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
-from training.ml.rollout import masked_mean, sample
+from training.ml.rollout import masked_mean, missing_eos_penalty, sample
 from training.ml.runtime import (
     Reporter,
+    disable_dropout,
     finish,
     frozen_dtype,
     load_tokenizer,
@@ -148,13 +161,21 @@ def train_ppo(
     reporter.emit(0, {}, "setup", f"{len(rows)} prompts, reward model {config.reward_model}")
 
     score = make_scorer(
-        config.reward_model, None, {}, device, config.max_length, frozen_dtype(accelerator)
+        config.reward_model,
+        None,
+        {},
+        device,
+        config.max_length,
+        frozen_dtype(accelerator),
+        policy_tokenizer=tokenizer,
     )
     ref = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=frozen_dtype(accelerator))
-    ref = ref.to(device)
+    ref = disable_dropout(ref).to(device)
     ref.eval().requires_grad_(False)
     model = PolicyWithValue(
-        AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32),
+        disable_dropout(
+            AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
+        ),
         config.temperature,
     )
     minibatches = math.ceil(config.batch_size / config.mini_batch_size)
@@ -184,7 +205,8 @@ def train_ppo(
                 config.temperature,
             )
         with torch.no_grad(), accelerator.autocast():
-            scores = score([rows[i] for i in picked], roll.texts)
+            raw_scores = score([rows[i] for i in picked], roll)
+            scores = missing_eos_penalty(raw_scores, roll.finished, config.missing_eos_penalty)
             old, old_values = model(roll.input_ids, roll.attention_mask, roll.completion_mask)
             ref_logps = completion_logprobs(
                 ref,
@@ -210,6 +232,7 @@ def train_ppo(
             "loss/value": [],
             "clipfrac": [],
             "approx_kl": [],
+            "ratio_dev": [],
         }
         for _ in range(config.ppo_epochs):
             perm = torch.randperm(
@@ -241,9 +264,9 @@ def train_ppo(
                 stats["loss/policy"].append(pg.item())
                 stats["loss/value"].append(vf.item())
                 stats["clipfrac"].append(clipfrac.item())
-                stats["approx_kl"].append(
-                    masked_mean(old_logps[mb] - out.logps[:, w].detach(), m).item()
-                )
+                log_ratio = out.logps[:, w].detach() - old_logps[mb]
+                stats["approx_kl"].append(masked_mean(-log_ratio, m).item())
+                stats["ratio_dev"].append(masked_mean((log_ratio.exp() - 1).abs(), m).item())
         step += 1
 
         assert old.entropy is not None
@@ -251,6 +274,7 @@ def train_ppo(
         metrics = {
             "reward/mean": scores.mean().item(),
             "reward/std": scores.std().item() if len(scores) > 1 else 0.0,
+            "reward/raw": raw_scores.mean().item(),
             "kl": kl.sum(-1).mean().item(),
             "entropy": entropy.item(),
             "completion_length": mask.sum(-1).float().mean().item(),

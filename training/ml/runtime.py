@@ -1,4 +1,5 @@
-"""Plumbing every trainer shares: device and precision, seeds, optimizer, progress, saving.
+"""Plumbing every trainer shares: device and precision, seeds, dropout, optimizer, progress,
+saving.
 
 Distribution is Hugging Face Accelerate's: the same code runs on one CPU, one GPU, or several
 GPUs under ``accelerate launch -m training.ml ...`` / ``torchrun`` (DDP). Each process takes
@@ -13,9 +14,9 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from accelerate import Accelerator, PartialState
@@ -33,6 +34,8 @@ from training.ml.progress import (
 )
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=torch.nn.Module)
 
 
 def use_bf16(config: TrainConfig) -> bool:
@@ -67,6 +70,20 @@ def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
+def disable_dropout(model: M) -> M:
+    """Switch dropout off for good, in train mode too (TRL's ``disable_dropout_in_model``), so
+    a policy's log-probs during updates match those taken at rollout time and the reference's:
+    every ``nn.Dropout`` gets p = 0, and so do float attributes named like ``attention_dropout``
+    (dropout applied functionally, as Llama's attention does). Returns ``model``."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.dropout._DropoutNd):
+            module.p = 0.0
+        rates = [k for k, v in vars(module).items() if "dropout" in k and isinstance(v, float)]
+        for name in rates:
+            setattr(module, name, 0.0)
+    return model
+
+
 def make_optimizer(
     params: Iterable[torch.nn.Parameter], config: TrainConfig, total_steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
@@ -92,9 +109,18 @@ def steps_per_epoch(config: TrainConfig, batches_per_epoch: int) -> int:
     return max(1, math.ceil(batches_per_epoch / config.grad_accumulation))
 
 
-def planned_steps(config: TrainConfig, batches_per_epoch: int) -> int:
-    """Optimizer steps for the run: ``max_steps`` if set, else epochs x steps per epoch."""
-    return config.max_steps or config.epochs * steps_per_epoch(config, batches_per_epoch)
+def planned_steps(config: TrainConfig, batches_per_epoch: int | Sequence[int]) -> int:
+    """Optimizer steps for the run: ``max_steps`` if set, else the steps of every epoch.
+
+    ``batches_per_epoch`` is one count for all epochs, or each epoch's own count: batches that
+    keep a ranking's pairs together pack into a number that depends on the lengths and on each
+    epoch's shuffle, so the schedule (which decays to zero at the planned step) must be planned
+    from the batches really made (issue 11)."""
+    if config.max_steps:
+        return config.max_steps
+    if isinstance(batches_per_epoch, int):
+        return config.epochs * steps_per_epoch(config, batches_per_epoch)
+    return sum(steps_per_epoch(config, n) for n in batches_per_epoch)
 
 
 def stop_requested(accelerator: Accelerator, should_stop: StopCheck) -> bool:

@@ -3,6 +3,13 @@
 The pairs are encoded exactly as the reward trainer encodes them (``batches.encode``, the
 chat template or the HH format, EOS appended), sorted by length and run in batches.
 
+A causal reward model reads its score at the last real token of each (right-padded) row:
+``last_token_rewards`` (issue 11). Hugging Face's ``*ForSequenceClassification`` looks for the
+last token that differs from ``pad_token_id``, so when the tokenizer pads with EOS it read the
+token *before* a final EOS, and a completion that stopped looked like one cut short. PPO and
+GRPO score their rollouts through the same helper (``verifiers.RewardModelScorer``), on the
+token ids that were generated.
+
 Example::
 
     >>> score_local("/runs/7", [([{"role": "user", "content": "hi"}], "hello")])  # doctest: +SKIP
@@ -12,8 +19,35 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from training.ml.data import Message
+
+if TYPE_CHECKING:
+    import torch
+
+
+def last_token_rewards(
+    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> torch.Tensor:
+    """(batch,) scores of a sequence classifier on right-padded rows, read at each row's last
+    real token (``attention_mask``), whatever ``pad_token_id`` is (EOS included).
+
+    The padding is refilled with an id that no row ends with and the model is told that id
+    is padding, so its own last-non-pad lookup lands on the last real token; encoders, which
+    pool [CLS], are unaffected (padding is masked out of attention either way).
+    """
+    last = input_ids.gather(1, (attention_mask.sum(-1, keepdim=True) - 1).clamp(min=0))
+    ends = set(last.view(-1).tolist())
+    fill = next(i for i in range(len(ends) + 1) if i not in ends)
+    ids = input_ids.masked_fill(attention_mask == 0, fill)
+    saved = model.config.pad_token_id
+    model.config.pad_token_id = fill
+    try:
+        logits = model(input_ids=ids, attention_mask=attention_mask).logits
+    finally:
+        model.config.pad_token_id = saved
+    return logits.squeeze(-1).float()
 
 
 def score_local(
@@ -40,10 +74,8 @@ def score_local(
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             batch = collate_sequences([encoded[i] for i in chunk], tokenizer.pad_token_id)
-            logits = model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).logits
-            for i, value in zip(chunk, logits.squeeze(-1).float().tolist(), strict=True):
+            rewards = last_token_rewards(model, batch["input_ids"], batch["attention_mask"])
+            for i, value in zip(chunk, rewards.tolist(), strict=True):
                 scores[i] = float(value)
             if on_batch is not None:
                 on_batch(min(start + batch_size, len(order)), len(order))

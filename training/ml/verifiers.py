@@ -3,8 +3,30 @@ chosen by name (reward.py, by contrast, trains reward models).
 
 A rule is ``f(completion, row, **args) -> float`` registered in ``RULES``; GRPO picks one with
 ``reward_rule`` and passes ``reward_rule_args``. A reward model is a finished reward run
-directory, loaded with ``AutoModelForSequenceClassification`` and its own tokenizer (it may
-differ from the policy's: completions are scored as text).
+directory, loaded with ``AutoModelForSequenceClassification`` and its own tokenizer.
+
+Verifiable rewards (issue 11; RLVR as in DeepSeekMath, Shao et al. 2024, and Tülu 3, Lambert
+et al. 2024). ``exact_answer`` used to be substring containment (for answer 42, "142" scored
+1.0); the rules now are:
+
+- ``exact_answer``: the answer appears whole: not inside a longer word or number ("142",
+  "-42", "42.5" and "x42y" do not contain the answer 42; "it is 42." does).
+- ``final_answer``: the completion's final answer (``extract_final_answer``: the last
+  ``\\boxed{...}``, braces nested, else the last ``#### ...`` line, else the last number)
+  equals the row's answer: as numbers within ``tolerance`` when both parse
+  (``parse_number``: "42.0" = "42", "1/2" = "0.5", "1,234" = "1234"), else as text (case and
+  surrounding space ignored). As in the GSM8K and MATH graders: only the final answer counts.
+- ``answer_format``: the answer is given in the expected format ("boxed": a non-empty
+  ``\\boxed{}`` with balanced braces; "hashes": a last line ``#### <answer>``, GSM8K style),
+  whatever its value: the format reward of DeepSeek-R1 (DeepSeek-AI 2025), a control of how
+  much of a run's gain is formatting.
+
+PPO and GRPO score their rollouts with ``make_scorer(...)(rows, rollout)``. A reward model
+whose tokenizer is the policy's reads the exact token ids that were generated (a completion
+cut at max_new_tokens has no EOS; one that stopped ends with it); with another tokenizer the
+text is re-encoded and EOS appended only to completions that stopped. Either way the score is
+read at the last real token (``score.last_token_rewards``), so when the tokenizer pads with
+EOS a finished completion and a truncated one no longer look alike (issue 11).
 
 Example::
 
@@ -12,13 +34,19 @@ Example::
     1.0
     >>> make_rule("exact_answer", {})("it is 42.", PromptRow(prompt=[], answer="42"))
     1.0
+    >>> make_rule("exact_answer", {})("it is 142.", PromptRow(prompt=[], answer="42"))
+    0.0
+    >>> make_rule("final_answer", {})("so \\boxed{0.5}", PromptRow(prompt=[], answer="1/2"))
+    1.0
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +56,9 @@ from transformers import AutoModelForSequenceClassification
 from training.ml.batches import collate_sequences, encode, to_device
 from training.ml.config import ConfigError
 from training.ml.data import PromptRow
+from training.ml.rollout import Rollout
 from training.ml.runtime import load_tokenizer
+from training.ml.score import last_token_rewards
 
 RULES: dict[str, Callable[..., float]] = {}
 
@@ -43,12 +73,93 @@ def rule(name: str) -> Callable[[Callable[..., float]], Callable[..., float]]:
 
 @rule("exact_answer")
 def exact_answer(completion: str, row: PromptRow, case_sensitive: bool = False) -> float:
-    """1 if the row's ``answer`` appears in the completion, else 0."""
+    """1 if the row's ``answer`` appears whole in the completion (not inside a longer word or
+    number, not signed), else 0."""
+    answer = (row.answer or "").strip()
+    if not answer:
+        return 0.0
+    pattern = r"(?<![\w.\-+])" + re.escape(answer) + r"(?!\w|[.,]\d)"
+    return float(re.search(pattern, completion, 0 if case_sensitive else re.IGNORECASE) is not None)
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+(?:\.\d+)?)?")
+_HASHES = re.compile(r"^####(?!#)[ \t]*(\S.*?)\s*$", re.MULTILINE)
+
+
+def _boxed(text: str) -> list[str | None]:
+    """The contents of every ``\\boxed{...}`` (braces nested), None for an unclosed one."""
+    found: list[str | None] = []
+    for match in re.finditer(r"\\boxed\s*\{", text):
+        depth, start = 1, match.end()
+        for i in range(start, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                found.append(text[start:i])
+                break
+        else:
+            found.append(None)
+    return found
+
+
+def extract_final_answer(text: str) -> str | None:
+    """The last ``\\boxed{...}``, else the last ``#### ...`` line, else the last number."""
+    boxed = _boxed(text)
+    if boxed:
+        return boxed[-1].strip() if boxed[-1] is not None else None
+    hashes = _HASHES.findall(text)
+    if hashes:
+        return str(hashes[-1]).strip()
+    numbers = _NUMBER.findall(text)
+    return numbers[-1] if numbers else None
+
+
+def parse_number(text: str) -> float | None:
+    """A plain number ("42", "-4.5", "1,234", "1/2", "{42}", "$42") as a float, else None."""
+    text = text.strip().strip("{}$ ").rstrip(".")
+    text = re.sub(r"^\\frac\{(\d+)\}\{(\d+)\}$", r"\1/\2", text)
+    if not re.fullmatch(_NUMBER, text):
+        return None
+    try:
+        value = Fraction(text.replace(",", ""))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return float(value)
+
+
+def answers_match(given: str, expected: str, tolerance: float = 1e-6) -> bool:
+    """Numerically equal within ``tolerance`` (relative, and absolute near 0) when both parse
+    as numbers, else equal as text (case, surrounding space and a final period ignored)."""
+    a, b = parse_number(given), parse_number(expected)
+    if a is not None and b is not None:
+        return math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance)
+
+    def norm(s: str) -> str:
+        return " ".join(s.strip().strip("{}").rstrip(".").lower().split())
+
+    return norm(given) == norm(expected)
+
+
+@rule("final_answer")
+def final_answer(completion: str, row: PromptRow, tolerance: float = 1e-6) -> float:
+    """1 if the completion's final answer (``extract_final_answer``) matches the row's
+    ``answer`` (``answers_match``), else 0."""
     if not row.answer:
         return 0.0
-    if case_sensitive:
-        return float(row.answer.strip() in completion)
-    return float(row.answer.strip().lower() in completion.lower())
+    given = extract_final_answer(completion)
+    return float(given is not None and answers_match(given, row.answer, tolerance))
+
+
+ANSWER_FORMATS = ("boxed", "hashes")
+
+
+@rule("answer_format")
+def answer_format(completion: str, row: PromptRow, format: str = "boxed") -> float:
+    """1 if the completion gives an answer in ``format`` ("boxed": a non-empty, closed
+    ``\\boxed{}``; "hashes": its last non-empty line is ``#### <answer>``), else 0."""
+    if format == "boxed":
+        return float(any(b is not None and b.strip() for b in _boxed(completion)))
+    lines = [line for line in completion.splitlines() if line.strip()]
+    return float(bool(lines) and _HASHES.fullmatch(lines[-1].strip()) is not None)
 
 
 @rule("regex")
@@ -77,6 +188,10 @@ def make_rule(name: str, args: dict[str, Any]) -> Callable[[str, PromptRow], flo
             f"reward_rule_args for {name!r}: unknown {sorted(unknown)}, missing {sorted(missing)};"
             f" accepted: {sorted(allowed)}"
         )
+    if name == "answer_format" and args.get("format", "boxed") not in ANSWER_FORMATS:
+        raise ConfigError(
+            f"reward_rule_args.format: {args['format']!r} is not one of {', '.join(ANSWER_FORMATS)}"
+        )
     if name == "regex":
         try:
             re.compile(args["pattern"])
@@ -89,8 +204,12 @@ def make_rule(name: str, args: dict[str, Any]) -> Callable[[str, PromptRow], flo
     return bound
 
 
+Scorer = Callable[[Sequence[PromptRow], Rollout], torch.Tensor]
+
+
 class RewardModelScorer:
-    """Scores (prompt, completion) text with a reward model from a finished reward run."""
+    """Scores rollouts with a reward model from a finished reward run: the generated token ids
+    when the reward model's tokenizer is the policy's, else the re-encoded text."""
 
     def __init__(
         self,
@@ -98,6 +217,7 @@ class RewardModelScorer:
         device: torch.device,
         max_length: int = 512,
         dtype: torch.dtype = torch.float32,
+        policy_tokenizer: Any = None,
     ):
         self.tokenizer = load_tokenizer(str(run_dir))
         model = AutoModelForSequenceClassification.from_pretrained(str(run_dir), dtype=dtype)
@@ -106,16 +226,36 @@ class RewardModelScorer:
         self.model.eval().requires_grad_(False)
         self.device = device
         self.max_length = max_length
+        self.same_tokens = policy_tokenizer is not None and (
+            policy_tokenizer.get_vocab() == self.tokenizer.get_vocab()
+            and getattr(policy_tokenizer, "chat_template", None)
+            == getattr(self.tokenizer, "chat_template", None)
+        )
+
+    def _token_batch(self, roll: Rollout) -> dict[str, torch.Tensor]:
+        """The rollout's real tokens, right-padded, keeping the last ``max_length``."""
+        rows = [
+            ids[mask.bool()][-self.max_length :]
+            for ids, mask in zip(roll.input_ids, roll.attention_mask, strict=True)
+        ]
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)], mask[i, : len(r)] = r, 1
+        return to_device({"input_ids": ids, "attention_mask": mask}, self.device)
+
+    def _text_batch(self, rows: Sequence[PromptRow], roll: Rollout) -> dict[str, torch.Tensor]:
+        items = [
+            encode(self.tokenizer, r.prompt, text, self.max_length, add_eos=bool(done))
+            for r, text, done in zip(rows, roll.texts, roll.finished.tolist(), strict=True)
+        ]
+        return to_device(collate_sequences(items, self.tokenizer.pad_token_id), self.device)
 
     @torch.no_grad()
-    def __call__(self, rows: Sequence[PromptRow], completions: Sequence[str]) -> torch.Tensor:
-        items = [
-            encode(self.tokenizer, r.prompt, c, self.max_length)
-            for r, c in zip(rows, completions, strict=True)
-        ]
-        batch = to_device(collate_sequences(items, self.tokenizer.pad_token_id), self.device)
-        out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        return out.logits.squeeze(-1).float()
+    def __call__(self, rows: Sequence[PromptRow], roll: Rollout) -> torch.Tensor:
+        batch = self._token_batch(roll) if self.same_tokens else self._text_batch(rows, roll)
+        return last_token_rewards(self.model, batch["input_ids"], batch["attention_mask"])
 
 
 def make_scorer(
@@ -125,19 +265,21 @@ def make_scorer(
     device: torch.device,
     max_length: int,
     dtype: torch.dtype = torch.float32,
-) -> Callable[[Sequence[PromptRow], Sequence[str]], torch.Tensor]:
-    """One callable for either kind of reward: (rows, completions) -> rewards tensor."""
+    policy_tokenizer: Any = None,
+) -> Scorer:
+    """One callable for either kind of reward: (rows, rollout) -> rewards tensor.
+    ``policy_tokenizer`` lets a reward model that shares it read the generated token ids."""
     if reward_model is not None:
         if not (Path(reward_model) / "config.json").exists():
             raise ConfigError(
                 f"reward_model {reward_model!r} is not a finished reward run directory"
             )
-        return RewardModelScorer(reward_model, device, max_length, dtype)
+        return RewardModelScorer(reward_model, device, max_length, dtype, policy_tokenizer)
     assert reward_rule is not None
     fn = make_rule(reward_rule, rule_args)
 
-    def score(rows: Sequence[PromptRow], completions: Sequence[str]) -> torch.Tensor:
-        values = [fn(c, r) for r, c in zip(rows, completions, strict=True)]
+    def score(rows: Sequence[PromptRow], roll: Rollout) -> torch.Tensor:
+        values = [fn(c, r) for r, c in zip(rows, roll.texts, strict=True)]
         return torch.tensor(values, dtype=torch.float32, device=device)
 
     return score
