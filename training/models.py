@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotation.models import LabelerGroup, Project
+from training.ml.data import NO_GROUP
 
 
 class RunKind(models.TextChoices):
@@ -133,6 +134,11 @@ class TrainingRun(WorkerJob):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="policy_runs",
         help_text="PPO/GRPO: the succeeded reward-model run to optimise against.",
     )  # fmt: skip
+    reward_group = models.CharField(
+        max_length=100, blank=True,
+        help_text="PPO/GRPO: which model of the reward run; empty is its pooled model, else the "
+        "name of a labeler group it trained a model for (per-group reward runs).",
+    )  # fmt: skip
     reward_rule = models.CharField(
         max_length=30, blank=True, choices=[(r, r) for r in REWARD_RULES],
         help_text="GRPO: a rule-based reward instead of a reward-model run.",
@@ -179,6 +185,10 @@ class TrainingRun(WorkerJob):
                 name="run_grpo_one_reward",
             ),
             models.CheckConstraint(
+                condition=Q(reward_group="") | Q(reward_run__isnull=False),
+                name="run_reward_group_needs_reward_run",
+            ),
+            models.CheckConstraint(
                 condition=Q(kind="reward") | Q(per_group=False), name="run_per_group_reward_only"
             ),
             models.CheckConstraint(
@@ -194,6 +204,24 @@ class TrainingRun(WorkerJob):
     def run_dir(self) -> Path:
         """Where the dataset, the trainer's log and the model (Hugging Face format) live."""
         return Path(self.artifacts_dir or Path(settings.CHORUS_RUNS_DIR) / str(self.pk))
+
+    @property
+    def hidden_groups(self) -> set[str]:
+        """Groups with fewer labelers in the snapshot than CHORUS_MIN_GROUP_SIZE: their results
+        are not shown (identities) and their models are not offered."""
+        sizes = self.dataset_counts.get("labelers_per_group", {})
+        return {g for g, n in sizes.items() if g != NO_GROUP and n < settings.CHORUS_MIN_GROUP_SIZE}
+
+    def group_models(self) -> dict[str, Path]:
+        """A succeeded per-group reward run's group models a PPO/GRPO run may use: group name ->
+        its directory (the trainer's `group_dirs`, e.g. groups/01-young), small groups left out
+        and only directories that hold a model. Empty for any other run."""
+        if self.kind != RunKind.REWARD or self.status != RunStatus.SUCCEEDED:
+            return {}
+        dirs = self.final_metrics.get("group_dirs") or {}
+        hidden = self.hidden_groups
+        paths = {g: self.run_dir / d for g, d in dirs.items() if g not in hidden}
+        return {g: p for g, p in sorted(paths.items()) if (p / "config.json").is_file()}
 
     @property
     def base_model_label(self) -> str:

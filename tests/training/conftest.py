@@ -131,6 +131,24 @@ def succeeded_run(run, settings):
 
 
 @pytest.fixture
+def group_reward_run(tmp_path, settings):
+    """A succeeded per-group reward run with models for 'young' (2 labelers) and 'senior'
+    (1 labeler: below CHORUS_MIN_GROUP_SIZE = 2, so never offered), laid out as the trainer
+    saves them."""
+    settings.CHORUS_MIN_GROUP_SIZE = 2
+    run = finished_run(tmp_path, kind=RunKind.REWARD, name="rm per group")
+    dirs = {"young": "groups/01-young", "senior": "groups/02-senior"}
+    for path in [run.run_dir, *(run.run_dir / d for d in dirs.values())]:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text("{}")
+    run.per_group = True
+    run.dataset_counts["labelers_per_group"] = {"young": 2, "senior": 1}
+    run.final_metrics = {"eval/accuracy": 0.7, "group_dirs": dirs}
+    run.save()
+    return run
+
+
+@pytest.fixture
 def generated(researcher, tmp_path):
     """A project with an evaluation job, a finished policy run and a reward run."""
     project = ProjectFactory(created_by=researcher, name="Eval")

@@ -52,6 +52,7 @@ class RunOutput(serializers.Serializer):
     per_group = serializers.BooleanField()
     group_balance = serializers.BooleanField()
     reward_run = serializers.IntegerField(source="reward_run_id", allow_null=True)
+    reward_group = serializers.CharField(help_text="Empty: the reward run's pooled model.")
     reward_rule = serializers.CharField()
     dataset_counts = serializers.DictField()
     artifacts_dir = serializers.CharField()

@@ -3,6 +3,10 @@ default, label and validation, and the typed hyperparameters (services.runs.Hype
 checked against the trainer's config class). The API validates with it directly; the HTML page
 renders `RunForm`, whose widgets are derived from RunInput and which validates through it, so
 both give the service the same arguments and name the same fields in their errors.
+
+PPO/GRPO runs choose a reward run and which of its models (`reward_group`: pooled, or a group's
+model of a per-group reward run; issue 11). The API takes the group's name; the page offers the
+groups some usable reward run has a model for, and the service checks the chosen run has it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from rest_framework.fields import empty
 
 from annotation.models import LabelerGroup, Project
 from training.models import REWARD_RULES, BothBadPolicy, RunKind, TiePolicy, TrainingRun
-from training.selectors.runs import reward_runs_usable
+from training.selectors.runs import reward_group_choices, reward_runs_usable
 from training.services.runs import hyperparameters_parse
 
 HYPERPARAMETERS_EXAMPLE = '{"max_steps": 50, "batch_size": 8, "learning_rate": 1e-05}'
@@ -82,6 +86,12 @@ class RunInput(serializers.Serializer):
         queryset=TrainingRun.objects.all(), required=False, allow_null=True, default=None,
         label="Reward model run (PPO/GRPO)",
     )  # fmt: skip
+    reward_group = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="",
+        label="Which of its models",
+        help_text='PPO/GRPO: "pooled" (or empty) for the reward run\'s pooled model, or the name '
+        "of a labeler group it trained a model for (per-group reward runs).",
+    )  # fmt: skip
     reward_rule = serializers.ChoiceField(
         choices=REWARD_RULES, required=False, allow_blank=True, default="",
         label="Or a rule-based reward (GRPO)",
@@ -133,6 +143,10 @@ class RunForm(forms.Form):
             if field.default is not empty and not callable(field.default):
                 self.fields[name].initial = field.default
         self.fields["reward_run"].queryset = reward_runs_usable()  # type: ignore[attr-defined]
+        self.fields["reward_group"] = forms.ChoiceField(
+            choices=reward_group_choices(), required=False,
+            label=self.fields["reward_group"].label, help_text=self.fields["reward_group"].help_text,
+        )  # fmt: skip
         self.fields["hyperparameters"].initial = HYPERPARAMETERS_EXAMPLE
         demo_model = settings.VAR_DIR / "models" / "tiny-lm"
         if (demo_model / "config.json").exists():

@@ -16,7 +16,7 @@ from django.http import Http404, StreamingHttpResponse
 
 from annotation.roles import is_researcher
 from training.charts import LineChart, Series, downsample, heat_color, line_chart, text_color
-from training.ml.data import NO_GROUP, POOLED
+from training.ml.data import POOLED
 from training.ml.protocol import CANCEL_FILE
 from training.models import RunKind, RunMetric, RunStatus, TrainingRun
 
@@ -58,6 +58,20 @@ def reward_runs_usable() -> QuerySet[TrainingRun]:
     return TrainingRun.objects.filter(kind=RunKind.REWARD, status=RunStatus.SUCCEEDED)
 
 
+def reward_group_choices() -> list[tuple[str, str]]:
+    """The run form's choices of which reward model to use: the pooled one, or a group's model
+    of a usable per-group reward run (labelled with the runs that have one); small groups are
+    not offered (TrainingRun.group_models)."""
+    runs_of: dict[str, list[str]] = defaultdict(list)
+    for run in reward_runs_usable().filter(per_group=True).order_by("pk"):
+        for group in run.group_models():
+            runs_of[group].append(str(run.pk))
+    offered = [
+        (g, f"group {g} (reward runs {', '.join(ids)})") for g, ids in sorted(runs_of.items())
+    ]
+    return [("", "Pooled model (every group)"), *offered]
+
+
 def run_metric_series(run: TrainingRun, limit: int = CHART_POINTS) -> dict[str, Series]:
     """metric name -> [(step, value)], at most `limit` points each."""
     series: dict[str, Series] = defaultdict(list)
@@ -77,8 +91,7 @@ def run_charts(series: dict[str, Series]) -> list[LineChart]:
 
 def run_hidden_groups(run: TrainingRun) -> set[str]:
     """Groups with fewer labelers in the snapshot than CHORUS_MIN_GROUP_SIZE (identities)."""
-    sizes = run.dataset_counts.get("labelers_per_group", {})
-    return {g for g, n in sizes.items() if g != NO_GROUP and n < settings.CHORUS_MIN_GROUP_SIZE}
+    return run.hidden_groups
 
 
 def run_group_report(run: TrainingRun) -> dict[str, Any]:

@@ -15,6 +15,11 @@ training/worker.py, as generation jobs do:
    trainer's message and the last lines of its log in `error`. Nothing written is deleted.
 
 A worker killed mid-run cannot say so: services/sweeps.py fails runs whose worker is lost.
+
+A PPO/GRPO run optimises against a succeeded reward run's pooled model or, with `reward_group`
+(issue 11), against one of its per-group models: the trainer lists them in the run's result as
+`group_dirs` (group name -> groups/NN-slug); only groups with CHORUS_MIN_GROUP_SIZE labelers
+are accepted, as only those are shown (TrainingRun.group_models).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ logger = logging.getLogger(__name__)
 DATASET_FILE, CONFIG_FILE, LOG_FILE = "dataset.jsonl", "config.json", "trainer.log"
 # Set on the run, not in `hyperparameters`.
 RUN_FIELDS_IN_CONFIG = ("base_model", "reward_model", "reward_rule", "per_group", "group_balance")
+POOLED_REWARD = "pooled"  # `reward_group`'s name for the reward run's pooled model (stored as "")
 
 
 # --- create and cancel ---------------------------------------------------------------------
@@ -82,16 +88,20 @@ def run_config(
     per_group: bool = False,
     group_balance: bool = False,
     reward_run: TrainingRun | None = None,
+    reward_group: str = "",
     reward_rule: str = "",
 ) -> dict[str, Any]:
-    """The trainer's full configuration, validated by training.ml.config (ValidationError if not)."""
+    """The trainer's full configuration, validated by training.ml.config (ValidationError if not).
+    The reward model is the reward run's pooled model (its run directory) or, with
+    `reward_group`, that group's model (checked by `_check_options`)."""
     data: dict[str, Any] = {**hyperparameters.values, "base_model": base_model}
     if kind == RunKind.REWARD:
         data.update(per_group=per_group)
     if kind in (RunKind.REWARD, RunKind.DPO):
         data.update(group_balance=group_balance)
     if reward_run is not None:
-        data["reward_model"] = str(reward_run.run_dir)
+        path = reward_run.group_models()[reward_group] if reward_group else reward_run.run_dir
+        data["reward_model"] = str(path)
     if reward_rule:
         data["reward_rule"] = reward_rule
     try:
@@ -119,6 +129,7 @@ def _check_options(
     per_group: bool,
     group_balance: bool,
     reward_run: TrainingRun | None,
+    reward_group: str,
     reward_rule: str,
 ) -> None:
     errors: dict[str, str] = {}
@@ -140,6 +151,16 @@ def _check_options(
             errors["reward_run"] = "GRPO needs either a succeeded reward run or a rule, not both."
     elif reward_run is not None or reward_rule:
         errors["reward_run"] = "Only PPO and GRPO runs use a reward model or rule."
+    if reward_group and "reward_run" not in errors:
+        offered = reward_run.group_models() if reward_run is not None else {}
+        if reward_run is None:
+            errors["reward_group"] = "A group's reward model needs a reward run."
+        elif reward_group not in offered:
+            names = ", ".join(offered) or "none (train the reward run with per-group models)"
+            errors["reward_group"] = (
+                f"{reward_run} has no model for group {reward_group!r} that may be used "
+                f"(groups need {settings.CHORUS_MIN_GROUP_SIZE}+ labelers). Its group models: {names}."
+            )
     if errors:
         raise ValidationError(errors)
 
@@ -159,19 +180,23 @@ def run_create(
     per_group: bool = False,
     group_balance: bool = False,
     reward_run: TrainingRun | None = None,
+    reward_group: str = "",
     reward_rule: str = "",
     hyperparameters: Hyperparameters | Mapping[str, Any] | None = None,
     name: str = "",
 ) -> TrainingRun:
-    """Validate a run, freeze its dataset into the run directory, and queue it."""
+    """Validate a run, freeze its dataset into the run directory, and queue it. PPO/GRPO:
+    `reward_group` picks one of the reward run's models, "" or "pooled" for the pooled one."""
     projects, labeler_groups = list(projects), list(labeler_groups)
     if not projects:
         raise ValidationError({"projects": "Choose at least one project."})
     base_model = base_model_path(base_model.strip())
+    reward_group = "" if reward_group == POOLED_REWARD else reward_group
     options = dict(
         per_group=per_group,
         group_balance=group_balance,
         reward_run=reward_run,
+        reward_group=reward_group,
         reward_rule=reward_rule,
     )
     _check_options(kind=kind, base_model=base_model, **options)

@@ -1,0 +1,42 @@
+"""The run API: a PPO/GRPO run names the reward run and which of its models (issue 11, defect 9)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.access import PERSONAS, RESEARCH_CREATE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_api_ppo_on_a_group_model(as_persona, persona, judged_project, base_model_dir, runs_dir, group_reward_run):  # fmt: skip
+    payload = {
+        "kind": "ppo",
+        "base_model": base_model_dir,
+        "projects": [judged_project.pk],
+        "reward_run": group_reward_run.pk,
+        "reward_group": "young",
+    }
+    response = as_persona(persona).post(
+        "/api/training/runs/", payload, content_type="application/json"
+    )
+    assert response.status_code == RESEARCH_CREATE[persona]
+    if response.status_code == 201:
+        body = as_persona(persona).get(f"/api/training/runs/{response.json()['id']}/").json()
+        assert body["reward_run"] == group_reward_run.pk and body["reward_group"] == "young"
+        assert body["config"]["reward_model"].endswith("groups/01-young")
+
+
+def test_api_refuses_a_small_groups_model(as_persona, judged_project, base_model_dir, runs_dir, group_reward_run):  # fmt: skip
+    payload = {
+        "kind": "grpo",
+        "base_model": base_model_dir,
+        "projects": [judged_project.pk],
+        "reward_run": group_reward_run.pk,
+        "reward_group": "senior",
+    }
+    response = as_persona("researcher").post(
+        "/api/training/runs/", payload, content_type="application/json"
+    )
+    assert response.status_code == 400 and "reward_group" in response.json()
