@@ -1,7 +1,9 @@
 """Scoring (prompt, completion) pairs with a trained reward model: one scalar per pair.
 
-The pairs are encoded exactly as the reward trainer encodes them (``batches.encode``, the
-chat template or the HH format, EOS appended), sorted by length and run in batches.
+The pairs are encoded exactly as the reward trainer encodes them (the chat template or the HH
+format, EOS appended), sorted by length and run in batches. Completions of one conversation
+share one truncation of its prompt (``batches.encode_by_prompt``, issue 11), so completions
+compared for a prompt are scored on the same context, as the trainer's pairs are.
 
 A causal reward model reads its score at the last real token of each (right-padded) row:
 ``last_token_rewards`` (issue 11). Hugging Face's ``*ForSequenceClassification`` looks for the
@@ -61,13 +63,13 @@ def score_local(
     total)`` after every batch."""
     import torch
 
-    from training.ml.batches import collate_sequences, encode
+    from training.ml.batches import collate_sequences, encode_by_prompt
     from training.ml.reward import load_reward_backbone
     from training.ml.runtime import load_tokenizer
 
     tokenizer = load_tokenizer(model_path)
     model = load_reward_backbone(model_path, tokenizer).eval()
-    encoded = [encode(tokenizer, list(m), c, max_length) for m, c in pairs]
+    encoded = encode_by_prompt(tokenizer, pairs, max_length)
     order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
     scores = [0.0] * len(encoded)
     with torch.no_grad():
