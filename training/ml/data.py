@@ -21,6 +21,14 @@ Group balancing is done here, once, for every trainer with ``group_balance`` (re
 total. A row's weight is split evenly among its groups; rows of labelers in no group form one
 more bucket, ``NO_GROUP``. Files hold the raw weights (the Django side never balances).
 
+Weights must survive batching (issue 11): the trainers divide each batch's weighted loss sum by
+one global constant, ``loss_denominator`` (mean training weight x batch size), never by the
+batch's own weight sum. Length-grouped batches hold rows of similar weight (a group whose
+responses are longer lands in its own batches; a ranking's pairs share a batch), so a per-batch
+sum(w) cancelled the weights: with 90/10 groups the majority kept 64-90 % of the influence
+instead of 50 %, and a K=4 ranking counted 1.8x a pairwise judgment. ``influence_shares``
+reports each group's resulting share of the influence.
+
 Example::
 
     >>> rows = parse_preference_lines(['{"prompt": [{"role": "user", "content": "2+2?"}],'
@@ -273,6 +281,25 @@ def balanced_weights(rows: Sequence[PreferenceRow]) -> list[float]:
 def row_weights(rows: Sequence[PreferenceRow], *, group_balance: bool) -> list[float]:
     """The weights a trainer gives its training rows: their own, or group-balanced."""
     return balanced_weights(rows) if group_balance else [row.weight for row in rows]
+
+
+def loss_denominator(weights: Sequence[float], batch_size: int) -> float:
+    """The one constant every batch's weighted loss sum is divided by: the mean training weight
+    times the batch size. A constant (not the batch's own weight sum) keeps each pair's
+    influence proportional to its weight whatever the batch it lands in; with unit weights and
+    a full batch the loss is the batch mean."""
+    return sum(weights) / len(weights) * batch_size if weights else float(batch_size)
+
+
+def influence_shares(rows: Sequence[PreferenceRow], weights: Sequence[float]) -> dict[str, float]:
+    """Each labeler group's share of the total training weight (a row's weight split evenly
+    among its groups): with ``loss_denominator``, its share of the influence on training."""
+    mass: dict[str, float] = {}
+    for row, weight in zip(rows, weights, strict=True):
+        for g in row_groups(row):
+            mass[g] = mass.get(g, 0.0) + weight / len(row_groups(row))
+    total = sum(mass.values())
+    return {g: m / total for g, m in sorted(mass.items())} if total else {}
 
 
 # --- chat formatting -----------------------------------------------------------------------

@@ -14,6 +14,18 @@ margin and how often the chosen one wins ("rewards/accuracies"). Each pair's los
 by the row's weight (1/C(K, 2) for ranking pairs) times, with ``group_balance``, a factor giving
 every labeler group the same total weight (``training.ml.data.row_weights``).
 
+Issue 11 changes: (1) each batch's weighted loss sum is divided by one global constant, the
+mean training weight times the batch size (``data.loss_denominator``), not by the batch's own
+weight sum, so group balance and ranking weights survive length-grouped batching;
+``train/influence/<group>`` records each group's share. The training "rewards/accuracies" and
+the evaluation loss and accuracy are weighted the same way (the eval set's own weights, over the
+whole set). (2) A pair's chosen and rejected share one truncated prompt
+(``batches.encode_pairs``). (4) Dropout is off in the policy (``runtime.disable_dropout``), as
+TRL's DPOTrainer does: the reference log-probs are taken in eval mode, so with dropout on in
+training the log-ratio was not 0 before any update (|ratio - 1| ~ 0.04 with dropout 0.1).
+(10) Total steps are planned from every epoch's real batches, so the learning rate reaches
+zero at the last step.
+
 Example::
 
     python -m training.ml tiny --output-dir /tmp/tiny
@@ -47,11 +59,20 @@ from training.ml.batches import (
     to_device,
 )
 from training.ml.config import DPOConfig
-from training.ml.data import DataError, PreferenceRow, as_rows, row_weights, split_rows
+from training.ml.data import (
+    DataError,
+    PreferenceRow,
+    as_rows,
+    influence_shares,
+    loss_denominator,
+    row_weights,
+    split_rows,
+)
 from training.ml.logprobs import CompletionLogProbs
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.runtime import (
     Reporter,
+    disable_dropout,
     finish,
     last_train_metrics,
     load_tokenizer,
@@ -74,25 +95,44 @@ def dpo_loss(
     ref_rejected_logps: torch.Tensor,
     beta: float,
     weights: torch.Tensor | None = None,
+    denominator: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(loss, chosen_rewards, rejected_rewards) from sequence log-probs.
 
     Rewards are ``beta * (log pi - log pi_ref)``, detached. Unweighted, the loss is the batch
-    mean, as TRL's DPOTrainer ("sigmoid" loss); weighted, sum(w * l) / sum(w).
+    mean, as TRL's DPOTrainer ("sigmoid" loss); weighted, sum(w * l) / ``denominator``: one
+    global constant when training in batches (``data.loss_denominator``), or None for sum(w),
+    right only when the batch is the whole set.
     """
     chosen_logratios = policy_chosen_logps - ref_chosen_logps
     rejected_logratios = policy_rejected_logps - ref_rejected_logps
     losses = -F.logsigmoid(beta * (chosen_logratios - rejected_logratios))
-    loss = losses.mean() if weights is None else (losses * weights).sum() / weights.sum()
+    if weights is None:
+        loss = losses.mean()
+    else:
+        loss = (losses * weights).sum() / (weights.sum() if denominator is None else denominator)
     return loss, beta * chosen_logratios.detach(), beta * rejected_logratios.detach()
 
 
-def reward_metrics(chosen: torch.Tensor, rejected: torch.Tensor) -> dict[str, float]:
+def reward_metrics(
+    chosen: torch.Tensor,
+    rejected: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    denominator: float | None = None,
+) -> dict[str, float]:
+    """Implicit-reward metrics; "rewards/accuracies" is weighted like the loss when given
+    weights (sum(w * [chosen > rejected]) / denominator, sum(w) by default)."""
+    wins = (chosen > rejected).float()
+    if weights is None:
+        accuracy = wins.mean().item()
+    else:
+        total = weights.sum().item() if denominator is None else denominator
+        accuracy = (wins * weights.to(wins.device)).sum().item() / total
     return {
         "rewards/chosen": chosen.mean().item(),
         "rewards/rejected": rejected.mean().item(),
         "rewards/margins": (chosen - rejected).mean().item(),
-        "rewards/accuracies": (chosen > rejected).float().mean().item(),
+        "rewards/accuracies": accuracy,
     }
 
 
@@ -183,9 +223,9 @@ def train_dpo(
     pad_id = tokenizer.pad_token_id
     pairs = encode_pairs(tokenizer, [*train_rows, *eval_rows], config.max_length)
     train_pairs, eval_pairs = pairs[: len(train_rows)], pairs[len(train_rows) :]
-    weights = torch.tensor(
-        row_weights(train_rows, group_balance=config.group_balance), device=accelerator.device
-    )
+    train_weights = row_weights(train_rows, group_balance=config.group_balance)
+    weights = torch.tensor(train_weights, device=accelerator.device)
+    denominator = loss_denominator(train_weights, config.batch_size)
 
     lengths, keys = [len(p) for p in train_pairs], [p.prompt_id for p in train_pairs]
 
@@ -194,11 +234,13 @@ def train_dpo(
         return shard(batches, accelerator.process_index, accelerator.num_processes)
 
     per_epoch = steps_per_epoch(config, len(plan(0)))
-    total_steps = planned_steps(config, len(plan(0)))
+    total_steps = planned_steps(config, [len(plan(e)) for e in range(config.epochs)])
     reporter = Reporter(accelerator, on_progress, total_steps, per_epoch)
     reporter.emit(0, {}, "setup", f"{len(train_rows)} train / {len(eval_rows)} eval pairs")
 
-    lm = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
+    lm = disable_dropout(
+        AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
+    )
     policy = CompletionLogProbs(lm)
     optimizer, scheduler = make_optimizer(policy.parameters(), config, total_steps)
     policy, optimizer = accelerator.prepare(policy, optimizer)
@@ -220,12 +262,13 @@ def train_dpo(
         ).logps.sum(-1)
         chosen, rejected = seq[batch["chosen_index"]], seq[batch["rejected_index"]]
         idx = batch["pair_index"]
+        w = weights[idx]
         loss, chosen_rewards, rejected_rewards = dpo_loss(
-            chosen, rejected, ref_chosen[idx], ref_rejected[idx], config.beta, weights[idx]
+            chosen, rejected, ref_chosen[idx], ref_rejected[idx], config.beta, w, denominator
         )
         return loss, {
             "loss": loss.item(),
-            **reward_metrics(chosen_rewards, rejected_rewards),
+            **reward_metrics(chosen_rewards, rejected_rewards, w, denominator),
             "logps/chosen": chosen.detach().mean().item(),
             "logps/rejected": rejected.detach().mean().item(),
         }
@@ -244,16 +287,24 @@ def train_dpo(
     )
 
     final: dict[str, object] = {"train/pairs": len(train_rows), "eval/pairs": len(eval_rows)}
+    shares = influence_shares(train_rows, train_weights)
+    final.update({f"train/influence/{g}": share for g, share in shares.items()})
     if eval_pairs:
         chosen, rejected = sequence_logps(
             accelerator, policy, eval_pairs, pad_id, config.batch_size
         )
         n = len(train_pairs)
         ref_c, ref_r = ref_chosen[n:].cpu(), ref_rejected[n:].cpu()
-        loss, chosen_rewards, rejected_rewards = dpo_loss(
-            chosen, rejected, ref_c, ref_r, config.beta
-        )
-        evals = {"loss": loss.item(), **reward_metrics(chosen_rewards, rejected_rewards)}
+        # The whole eval set is one batch: sum(w) is the global normaliser.
+        eval_weights = torch.tensor(row_weights(eval_rows, group_balance=config.group_balance))
+        with torch.no_grad():
+            loss, chosen_rewards, rejected_rewards = dpo_loss(
+                chosen, rejected, ref_c, ref_r, config.beta, eval_weights
+            )
+        evals = {
+            "loss": loss.item(),
+            **reward_metrics(chosen_rewards, rejected_rewards, eval_weights),
+        }
         evals = {f"eval/{k}": v for k, v in evals.items()}
         reporter.emit(steps, evals, phase="eval")
         final.update(evals)

@@ -1,6 +1,7 @@
 """Reward model: a scalar head on any backbone, trained on human comparisons.
 
-    loss = -sum_i w_i log sigmoid(r(x_i, y_w,i) - r(x_i, y_l,i)) / sum_i w_i     (Bradley-Terry)
+    loss = -sum_(i in batch) w_i log sigmoid(r(x_i, y_w,i) - r(x_i, y_l,i)) / (mean(w) B)
+                                                                              (Bradley-Terry)
 
 Paper: Ouyang et al. 2022, "Training language models to follow instructions with human
 feedback" (InstructGPT), section 3.5; Stiennon et al. 2020; Bradley & Terry 1952.
@@ -12,6 +13,17 @@ prompt_id, go in one batch, and each distinct completion is scored once. Weights
 the same total weight (``training.ml.data.row_weights``). Held-out accuracy is reported overall and per labeler group; with
 ``per_group``, one more model per group is trained and the cross-group accuracy matrix
 (group g's model on group h's held-out pairs) lands in metrics.json.
+
+Issue 11 changes: (1) each batch's weighted loss sum is divided by one global constant, the
+mean training weight times the batch size (``data.loss_denominator``), not by the batch's own
+weight sum, so group balance and ranking weights survive length-grouped batching (each pair's
+influence is proportional to its weight; a K-way ranking counts as one judgment); the training
+accuracy metric is weighted the same way, and ``train/influence/<group>`` records each group's
+share of the influence. (2) A pair's chosen and rejected share one truncated prompt
+(``batches.encode_pairs``). (4) Dropout is off in the backbone (``runtime.disable_dropout``), as
+TRL's RewardTrainer does by default, so train-mode rewards are the rewards the model gives.
+(10) Total steps are planned from the batches the trainer really makes (real lengths, every
+epoch), so the learning rate reaches zero at the last step.
 
 Example::
 
@@ -28,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +65,8 @@ from training.ml.data import (
     DataError,
     PreferenceRow,
     as_rows,
+    influence_shares,
+    loss_denominator,
     row_groups,
     row_weights,
     split_rows,
@@ -60,6 +74,7 @@ from training.ml.data import (
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.runtime import (
     Reporter,
+    disable_dropout,
     finish,
     last_train_metrics,
     load_tokenizer,
@@ -79,12 +94,15 @@ def bradley_terry_loss(
     chosen_rewards: torch.Tensor,
     rejected_rewards: torch.Tensor,
     weights: torch.Tensor | None = None,
+    denominator: float | None = None,
 ) -> torch.Tensor:
-    """Weighted mean of -log sigmoid(r_chosen - r_rejected); unweighted = TRL's RewardTrainer."""
+    """-log sigmoid(r_chosen - r_rejected): the mean (= TRL's RewardTrainer) unweighted, else
+    sum(w * loss) / ``denominator``. Training in batches passes one global denominator
+    (``data.loss_denominator``); None uses sum(w), right only when the batch is the whole set."""
     losses = -F.logsigmoid(chosen_rewards - rejected_rewards)
     if weights is None:
         return losses.mean()
-    return (losses * weights).sum() / weights.sum()
+    return (losses * weights).sum() / (weights.sum() if denominator is None else denominator)
 
 
 @dataclass
@@ -115,7 +133,7 @@ def load_reward_backbone(path: str, tokenizer: PreTrainedTokenizerBase) -> torch
         path, num_labels=1, dtype=torch.float32
     )
     model.config.pad_token_id = tokenizer.pad_token_id
-    return model
+    return disable_dropout(model)
 
 
 def pair_rewards(
@@ -170,22 +188,19 @@ def _fit(
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     weight_of = torch.tensor(weights, dtype=torch.float32, device=accelerator.device)
-    lengths = [len(p) for p in pairs]
-    keys = [p.prompt_id for p in pairs]
-
-    def plan(epoch: int) -> list[list[int]]:
-        batches = length_grouped_batches(lengths, config.batch_size, config.seed + epoch, keys)
-        return shard(batches, accelerator.process_index, accelerator.num_processes)
+    denominator = loss_denominator([weights[p.index] for p in pairs], config.batch_size)
+    plan = _planner(accelerator, config, pairs)
 
     def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
         batch = collate_pairs([pairs[i] for i in indices], tokenizer.pad_token_id)
         batch = to_device(batch, accelerator.device)
         chosen, rejected = pair_rewards(model, batch)
-        loss = bradley_terry_loss(chosen, rejected, weight_of[batch["pair_index"]])
+        w = weight_of[batch["pair_index"]]
+        loss = bradley_terry_loss(chosen, rejected, w, denominator)
         margin = (chosen - rejected).detach()
         return loss, {
             "loss": loss.item(),
-            "accuracy": (margin > 0).float().mean().item(),
+            "accuracy": ((margin > 0).float() * w).sum().item() / denominator,
             "margin": margin.mean().item(),
         }
 
@@ -207,12 +222,19 @@ def _fit(
     return unwrapped, steps, cancelled
 
 
-def _batches_per_process(
+def _planner(
     accelerator: Accelerator, config: RewardConfig, pairs: Sequence[EncodedPair]
-) -> int:
+) -> Callable[[int], list[list[int]]]:
+    """This process's batches of each epoch (indices into ``pairs``): what ``_fit`` trains on
+    and what its steps are planned from."""
+    lengths = [len(p) for p in pairs]
     keys = [p.prompt_id for p in pairs]
-    batches = length_grouped_batches([0] * len(pairs), config.batch_size, 0, keys)
-    return len(batches) // accelerator.num_processes
+
+    def plan(epoch: int) -> list[list[int]]:
+        batches = length_grouped_batches(lengths, config.batch_size, config.seed + epoch, keys)
+        return shard(batches, accelerator.process_index, accelerator.num_processes)
+
+    return plan
 
 
 def _slug(name: str, i: int) -> str:
@@ -246,15 +268,16 @@ def train_reward(
     if config.per_group:
         trained = [g for g in groups if g != NO_GROUP]
         runs += [(g, [i for i, r in enumerate(train_rows) if g in r.groups]) for g in trained]
-    batches_of = [
-        _batches_per_process(accelerator, config, [train_pairs[i] for i in m]) for _, m in runs
-    ]
+    plans = [_planner(accelerator, config, [train_pairs[i] for i in m]) for _, m in runs]
+    batches_of = [[len(plan(e)) for e in range(config.epochs)] for plan in plans]
     run_steps = [planned_steps(config, n) for n in batches_of]
-    per_epoch = steps_per_epoch(config, batches_of[0])
+    per_epoch = steps_per_epoch(config, batches_of[0][0])
     reporter = Reporter(accelerator, on_progress, sum(run_steps), per_epoch)
     reporter.emit(0, {}, "setup", f"{len(train_rows)} train / {len(eval_rows)} eval pairs")
 
     final: dict[str, object] = {"train/pairs": len(train_rows), "eval/pairs": len(eval_rows)}
+    shares = influence_shares(train_rows, weights)
+    final.update({f"train/influence/{g}": share for g, share in shares.items()})
     cross: dict[str, dict[str, float | None]] = {}
     group_dirs: dict[str, str] = {}
     done = 0
