@@ -6,9 +6,23 @@ runs, sft rows (demonstrations) for SFT runs, prompt rows for PPO and GRPO runs.
 Which judgments
 - those on items of the chosen projects, made within [date_from, date_to] (whole UTC days);
 - no groups chosen: every labeler's judgments, plus imported ones if `include_external`;
-- groups chosen: only judgments by members of at least one of them (explicit or by rules,
-  `annotation.selectors.labelers.labeler_group_map`); imported judgments belong to no group,
-  so they are left out. A row's `groups` are its labeler's groups (only the chosen ones, if any).
+- groups chosen: only judgments whose labeler was a member of at least one of them when
+  judging; imported judgments belong to no group, so they are left out.
+
+Groups (issue 11)
+- Membership is the one recorded on the judgment when it was saved
+  (`Judgment.labeler_group_ids`, set by annotation.services.judgments; the migration that added
+  it filled older judgments with the membership as of that migration), so editing a labeler's
+  attributes, a group's rules or its members later does not move past judgments. A judgment
+  with nothing recorded (saved outside the submit path) falls back to membership now.
+- A labeler in several groups: each judgment counts in ONE group, the one with the lowest
+  `LabelerGroup.priority` (then by name) among the run's groups (the chosen ones, or all) that
+  the labeler belonged to. A row's `groups` is therefore [that group] or [] (no group). Counting
+  it in every group instead would train each overlapping group's model on the same people's
+  judgments and score it on them in the other groups' columns of the cross-group matrix,
+  inflating their agreement; and group balancing would count those judgments several times.
+  With one group per judgment, per-group models, the per-group and cross-group accuracy,
+  `rows_per_group` and `labelers_per_group` all partition the same rows.
 
 Preference pairs and weights come from `annotation.preferences` (its docstring gives the rules:
 pairwise 1, rankings 1/C(K,2), and the spec's `tie_policy` and `both_bad_policy`); what it
@@ -38,9 +52,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from annotation.models import Judgment, Prompt
+from annotation.models import Judgment, LabelerGroup, Prompt
 from annotation.preferences import Pair, judgment_pairs
-from annotation.selectors.labelers import labeler_group_map
+from annotation.selectors.labelers import labeler_group_id_map
 from training.ml.data import NO_GROUP
 
 CHUNK = 2000
@@ -122,25 +136,53 @@ def _messages(prompt: Prompt) -> list[dict[str, str]]:
     return [{"role": t.role, "content": t.content} for t in prompt.turns.all()]
 
 
-def _judgments(spec: DatasetSpec) -> tuple[QuerySet[Judgment], dict[int, list[str]]]:
-    """The judgments the spec selects, and labeler id -> groups to record on their rows."""
-    membership = labeler_group_map()
-    qs = Judgment.objects.filter(item__project_id__in=spec.project_ids)
+class GroupOf:
+    """A judgment -> the one labeler group it counts in (as a list: [] for none); see the module
+    docstring. One query for the groups (id, name, priority); membership at snapshot time is
+    read (three queries, once) only if some judgment has none recorded."""
+
+    def __init__(self, spec: DatasetSpec) -> None:
+        table = LabelerGroup.objects.values_list("pk", "priority", "name")
+        self.by_id = {pk: (priority, name) for pk, priority, name in table}
+        self.id_of = {name: pk for pk, (_, name) in self.by_id.items()}
+        self.wanted = {self.id_of[n] for n in spec.group_names if n in self.id_of}
+        self.current: dict[int, list[int]] | None = None
+
+    def __call__(self, judgment: Judgment) -> list[str]:
+        if judgment.labeler_id is None:
+            return []
+        ids = judgment.labeler_group_ids
+        if ids is None:  # not recorded (saved outside judgment_submit): membership now
+            if self.current is None:
+                self.current = labeler_group_id_map()
+            ids = self.current.get(judgment.labeler_id, [])
+        pool = self.wanted or self.by_id
+        candidates = [self.by_id[i] for i in ids if i in pool]
+        return [min(candidates)[1]] if candidates else []
+
+
+def _selected(
+    spec: DatasetSpec, qs: QuerySet[Judgment] | None = None
+) -> Iterator[tuple[Judgment, list[str]]]:
+    """The judgments the spec selects, each with the group it counts in (GroupOf)."""
+    group_of = GroupOf(spec)
+    if qs is None:
+        qs = Judgment.objects.all()
+    qs = qs.filter(item__project_id__in=spec.project_ids)
     if spec.date_from:
         qs = qs.filter(created_at__date__gte=spec.date_from)
     if spec.date_to:
         qs = qs.filter(created_at__date__lte=spec.date_to)
-    if spec.group_names:
-        wanted = set(spec.group_names)
-        membership = {uid: sorted(wanted & set(names)) for uid, names in membership.items()}
-        membership = {uid: names for uid, names in membership.items() if names}
-        qs = qs.filter(labeler_id__in=list(membership))
-    elif not spec.include_external:
+    if spec.group_names or not spec.include_external:
         qs = qs.filter(labeler__isnull=False)
     qs = qs.select_related("item__prompt").prefetch_related(
         "ranks", "item__slots__completion", "item__prompt__turns"
     )
-    return qs.order_by("pk"), membership
+    for judgment in qs.order_by("pk").iterator(chunk_size=CHUNK):
+        groups = group_of(judgment)
+        if spec.group_names and not groups:
+            continue  # its labeler was in none of the chosen groups when judging
+        yield judgment, groups
 
 
 def _pairs(judgment: Judgment, spec: DatasetSpec, counts: Counts) -> list[Pair]:
@@ -156,8 +198,7 @@ def _pairs(judgment: Judgment, spec: DatasetSpec, counts: Counts) -> list[Pair]:
 
 
 def preference_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:
-    judgments, membership = _judgments(spec)
-    for judgment in judgments.iterator(chunk_size=CHUNK):
+    for judgment, groups in _selected(spec):
         counts.judgments += 1
         pairs = _pairs(judgment, spec, counts)
         if not pairs:
@@ -165,7 +206,6 @@ def preference_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any
         messages = _messages(judgment.item.prompt)
         key = prompt_key(messages)
         texts = {slot.position: slot.completion.text for slot in judgment.item.slots.all()}
-        groups = membership.get(judgment.labeler_id, []) if judgment.labeler_id else []
         for chosen, rejected, weight in pairs:
             row = {
                 "prompt": messages,
@@ -181,15 +221,14 @@ def preference_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any
 
 
 def sft_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:
-    judgments, membership = _judgments(spec)
-    for judgment in judgments.exclude(demonstration="").iterator(chunk_size=CHUNK):
+    for judgment, groups in _selected(spec, Judgment.objects.exclude(demonstration="")):
         counts.judgments += 1
         messages = _messages(judgment.item.prompt)
         key = prompt_key(messages)
         row = {
             "prompt": messages,
             "completion": judgment.demonstration,
-            "groups": membership.get(judgment.labeler_id, []) if judgment.labeler_id else [],
+            "groups": groups,
             "prompt_id": key,
             "split": split_of(key, spec.eval_fraction, spec.seed),
         }

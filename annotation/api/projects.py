@@ -247,6 +247,7 @@ class GroupOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
+    priority = serializers.IntegerField()
     rules = serializers.SerializerMethodField()
 
     def get_rules(self, group: LabelerGroup) -> dict[str, list[str]]:
@@ -268,6 +269,11 @@ class GroupListApi(APIView):
             child=serializers.ListField(child=serializers.CharField()), required=False
         )
         member_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+        priority = serializers.IntegerField(
+            required=False, default=100, min_value=0, max_value=32767,
+            help_text="A labeler in several groups counts, in training runs, in the group with "
+            "the lowest priority number (then by name).",
+        )  # fmt: skip
 
     @extend_schema(responses=GroupOutput(many=True))
     def get(self, request: Request) -> Response:

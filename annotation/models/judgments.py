@@ -83,6 +83,14 @@ class Judgment(models.Model):
         blank=True,
         help_text="Client-generated idempotency key: a retry stores nothing new.",
     )
+    labeler_group_ids = models.JSONField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="Ids of the labeler groups the labeler belonged to when the judgment was saved "
+        "(training snapshots read these, so later edits of attributes, rules or members do not "
+        "rewrite history); [] for imported judgments; empty (null) when not recorded.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

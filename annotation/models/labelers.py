@@ -70,6 +70,11 @@ class LabelerGroup(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    priority = models.PositiveSmallIntegerField(
+        default=100,
+        help_text="A labeler in several groups counts, in training runs, in only one of them: "
+        "the one with the lowest priority number (then by name) among the run's groups.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,

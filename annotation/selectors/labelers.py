@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Subquery
 
 from annotation.models import (
     LABELER_ATTRIBUTES,
@@ -21,33 +22,79 @@ from annotation.models import (
 )
 
 
+def _membership(user_ids: Iterable[int] | None) -> dict[int, dict[int, str]]:
+    """user id -> {group id: group name} of the groups they belong to (explicit or by rules);
+    three queries: rules, explicit memberships and consenting profiles (of the wanted users)."""
+    wanted = set(user_ids) if user_ids is not None else None
+    memberships = LabelerGroup.members.through.objects.values_list(
+        "user_id", "labelergroup_id", "labelergroup__name"
+    )
+    profiles = LabelerProfile.objects.filter(consent_given_at__isnull=False)
+    if wanted is not None:
+        memberships = memberships.filter(user_id__in=wanted)
+        profiles = profiles.filter(user_id__in=wanted)
+    result: dict[int, dict[int, str]] = defaultdict(dict)
+    for user_id, group_id, name in memberships:
+        result[user_id][group_id] = name
+    rules: dict[tuple[int, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for group_id, name, attribute, value in GroupRule.objects.values_list(
+        "group_id", "group__name", "attribute", "value"
+    ):
+        rules[group_id, name][attribute].add(value)
+    if rules:
+        for profile in profiles.only("user_id", *LABELER_ATTRIBUTES):
+            values = {a: getattr(profile, a) for a in LABELER_ATTRIBUTES}
+            for (group_id, name), by_attribute in rules.items():
+                if _matches(values, by_attribute):
+                    result[profile.user_id][group_id] = name
+    return result
+
+
+def _matches(values: dict[str, Any], by_attribute: dict[str, set[str]]) -> bool:
+    """Every attribute named in a group's rules has one of the values given for it."""
+    return bool(by_attribute) and all(
+        values[attribute] in allowed for attribute, allowed in by_attribute.items()
+    )
+
+
 def labeler_group_map(user_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
     """user id -> sorted names of the labeler groups they belong to (explicit or by rules).
 
     Three queries whatever the number of labelers or groups: rules, explicit memberships (only
     of the wanted users) and consenting profiles (likewise).
     """
-    wanted = set(user_ids) if user_ids is not None else None
-    memberships = LabelerGroup.members.through.objects.values_list("user_id", "labelergroup__name")
-    profiles = LabelerProfile.objects.filter(consent_given_at__isnull=False)
-    if wanted is not None:
-        memberships = memberships.filter(user_id__in=wanted)
-        profiles = profiles.filter(user_id__in=wanted)
-    result: dict[int, set[str]] = defaultdict(set)
-    for user_id, name in memberships:
-        result[user_id].add(name)
-    rules: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for name, attribute, value in GroupRule.objects.values_list(
-        "group__name", "attribute", "value"
-    ):
-        rules[name][attribute].add(value)
-    if rules:
-        for profile in profiles.only("user_id", *LABELER_ATTRIBUTES):
-            values = {a: getattr(profile, a) for a in LABELER_ATTRIBUTES}
-            for name, by_attribute in rules.items():
-                if all(values[attribute] in allowed for attribute, allowed in by_attribute.items()):
-                    result[profile.user_id].add(name)
-    return {user_id: sorted(names) for user_id, names in result.items()}
+    return {uid: sorted(groups.values()) for uid, groups in _membership(user_ids).items()}
+
+
+def labeler_group_id_map(user_ids: Iterable[int] | None = None) -> dict[int, list[int]]:
+    """user id -> sorted ids of the labeler groups they belong to (three queries, as above)."""
+    return {uid: sorted(groups) for uid, groups in _membership(user_ids).items()}
+
+
+def labeler_group_ids(user_id: int) -> list[int]:
+    """Sorted ids of the groups one labeler belongs to now, in ONE query (the judgment submit
+    path records them on each judgment): every group with its rules, whether the user is an
+    explicit member, and the user's consenting profile's attributes as subqueries."""
+    profile = LabelerProfile.objects.filter(user_id=user_id, consent_given_at__isnull=False)
+    attributes = {f"profile_{a}": Subquery(profile.values(a)[:1]) for a in LABELER_ATTRIBUTES}
+    explicit = LabelerGroup.members.through.objects.filter(
+        labelergroup_id=OuterRef("pk"), user_id=user_id
+    )
+    rows = LabelerGroup.objects.annotate(explicit=Exists(explicit), **attributes).values_list(
+        "pk", "explicit", "rules__attribute", "rules__value", *attributes
+    )
+    member: set[int] = set()
+    rules: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    values: dict[str, Any] = {}
+    for group_id, is_member, attribute, value, *profile_values in rows:
+        if is_member:
+            member.add(group_id)
+        if attribute is not None:
+            rules[group_id][attribute].add(value)
+        values = dict(zip(LABELER_ATTRIBUTES, profile_values, strict=True))
+    has_profile = any(v is not None for v in values.values())
+    member |= {g for g, by in rules.items() if has_profile and _matches(values, by)}
+    return sorted(member)
 
 
 def group_members(group: LabelerGroup) -> list[int]:

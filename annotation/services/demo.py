@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 
 from annotation.models import Item, Judgment, Project
+from annotation.selectors.labelers import labeler_group_id_map
 from annotation.services.imports import items_import
 from annotation.services.labelers import labeler_group_create, user_create
 from annotation.services.projects import project_create
@@ -131,6 +132,7 @@ def _simulate_judgments(project: Project) -> None:
     older = [users[f"labeler{i}"] for i in range(7, 13)]
     version = project.current_guidelines
     items = list(Item.objects.filter(project=project).order_by("pk")[:48])
+    groups = labeler_group_id_map([u.pk for u in young + older])
     judgments = []
     for index, item in enumerate(items):
         contested = 24 <= index < 36
@@ -144,7 +146,7 @@ def _simulate_judgments(project: Project) -> None:
                 Judgment(
                     item=item, labeler=labeler, guideline_version=version, pairwise_choice="a" if prefers_a else "b",
                     scale=scale, display_order=rng.sample([0, 1], 2), seconds_spent=round(rng.uniform(15, 90), 1),
-                    rationale="(simulated demo judgment)",
+                    rationale="(simulated demo judgment)", labeler_group_ids=groups.get(labeler.pk, []),
                 )
             )  # fmt: skip
     Judgment.objects.bulk_create(judgments)

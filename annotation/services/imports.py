@@ -195,6 +195,7 @@ def _judgments_write(items: list[Item], batch: list[ParsedItem]) -> int:
             scale=j.scale,
             none_acceptable=j.none_acceptable,
             display_order=list(range(len(parsed.completions))),
+            labeler_group_ids=[],  # imported: no labeler, no group
         )
         for item, parsed in zip(items, batch, strict=True)
         for j in parsed.judgments

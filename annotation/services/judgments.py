@@ -3,6 +3,11 @@
 Labelers answer in *display* terms ("Response 1", the scale as they saw it); `judgment_submit`
 maps everything to canonical positions through the reservation's `display_order`.
 Submitting is idempotent on `client_key`: a retry returns the stored judgment and writes nothing.
+
+Each judgment records the labeler's groups when it is saved (`Judgment.labeler_group_ids`,
+issue 11), so training snapshots use the membership of the moment of judging and later edits of
+attributes, rules or members do not rewrite history. It costs one query per submit
+(`selectors.labelers.labeler_group_ids`), made before the item's lock is taken.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from annotation.models import (
     Reservation,
     Skip,
 )
+from annotation.selectors.labelers import labeler_group_ids
 from annotation.services.queue import item_takes_late_judgment
 from annotation.services.screening import screening_update
 
@@ -293,6 +299,7 @@ def judgment_submit(
         demonstration=demonstration, rationale=rationale, ratings=ratings, flags=flags,
         seconds_spent=seconds_spent,
     )  # fmt: skip
+    group_ids = labeler_group_ids(labeler.pk)  # one query; outside the item's lock
     with transaction.atomic():
         _lock(item)
         stored = Judgment.objects.filter(item=item, labeler=labeler).first()
@@ -319,7 +326,7 @@ def judgment_submit(
                 demonstration=demonstration, rationale=rationale, display_order=order,
                 seconds_spent=seconds_spent if seconds_spent is not None
                 else (now - reservation.created_at).total_seconds(),
-                client_key=client_key,
+                client_key=client_key, labeler_group_ids=group_ids,
             )
         )  # fmt: skip
         _store_details(judgment, order, ranks, ratings, flags)

@@ -1,3 +1,7 @@
+"""Labelers and groups: users with roles and consented attributes, and labeler groups (by rule,
+explicit members, or both; `priority` decides the one group a labeler in several counts in
+for training runs, issue 11)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -48,9 +52,11 @@ def labeler_group_create(
     description: str = "",
     rules: dict[str, list[str]] | None = None,
     member_ids: list[int] | None = None,
+    priority: int = 100,
 ) -> LabelerGroup:
-    """A group by attribute rules ({"age_range": ["18-29"]}), explicit members, or both."""
-    group = LabelerGroup(name=name, description=description)
+    """A group by attribute rules ({"age_range": ["18-29"]}), explicit members, or both.
+    `priority`: a labeler in several groups counts, in training runs, in the lowest-numbered."""
+    group = LabelerGroup(name=name, description=description, priority=priority)
     group.full_clean()
     group.save()
     for attribute, values in (rules or {}).items():

@@ -1,5 +1,8 @@
 """Reads of training runs: lists and pages (researchers and admins only; 404 for everyone else),
-metric charts, the per-group report, and the run directory as a streamed zip."""
+metric charts, the per-group report, and the run directory as a streamed zip.
+
+Issue 11: the form's choices of a reward run's group models (`reward_group_choices`); the group
+report reads the snapshot's groups, recorded at judgment time with one group per judgment."""
 
 from __future__ import annotations
 
@@ -97,7 +100,9 @@ def run_hidden_groups(run: TrainingRun) -> set[str]:
 def run_group_report(run: TrainingRun) -> dict[str, Any]:
     """Held-out accuracy per labeler group and, for per-group reward runs, the cross-group matrix
     (row: the model trained on a group, column: the group whose held-out pairs it is scored on).
-    Small groups are left out and counted in `hidden`."""
+    Small groups are left out and counted in `hidden`. Groups are the snapshot's: the membership
+    recorded on each judgment when it was made, one group per judgment for labelers in several
+    (training/datasets.py), so rows and columns partition the pairs (issue 11)."""
     hidden = run_hidden_groups(run)
     accuracy = run.final_metrics.get("group_accuracy") or {}
     rows_per_group = run.dataset_counts.get("rows_per_group", {})
