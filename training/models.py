@@ -85,8 +85,9 @@ class BothBadPolicy(models.TextChoices):
     AS_TIE = "as_tie", "Treat as a tie"  # then the tie policy decides
 
 
-# Rule-based rewards the GRPO trainer knows (training/ml/verifiers.py RULES, which imports torch).
-REWARD_RULES = ("exact_answer", "regex", "max_length")
+# Rule-based rewards the GRPO trainer knows: the names of training/ml/verifiers.py RULES (which
+# imports torch, so the web process keeps this copy; a test checks that the two agree).
+REWARD_RULES = ("exact_answer", "final_answer", "answer_format", "regex", "max_length")
 
 
 class TrainingRun(WorkerJob):

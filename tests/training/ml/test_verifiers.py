@@ -132,3 +132,10 @@ def test_answer_format_is_checked() -> None:
 
     with pytest.raises(ConfigError, match="format"):
         _rule("answer_format", format="latex")
+
+
+def test_the_web_side_offers_exactly_the_rules_the_trainer_knows():
+    from training.ml.verifiers import RULES
+    from training.models import REWARD_RULES
+
+    assert sorted(REWARD_RULES) == sorted(RULES)
