@@ -4,6 +4,9 @@ Standard library only: the web process imports this module to validate and store
 configuration without loading torch.
 
 Models and data have no defaults (``base_model``, ``reward_model``); hyperparameters do.
+PPO's reward normalisation, adaptive KL controller and separate critic (``reward_norm``,
+``target_kl``/``kl_horizon``, ``critic``; issue 11) are off by default and described with their
+papers in ``training.ml.ppo``.
 Every field is keyword-only, so a config reads like its JSON::
 
     >>> from training.ml.config import RewardConfig, to_dict, from_dict
@@ -145,6 +148,10 @@ class RolloutConfig(TrainConfig):
         _check(self, self.cliprange <= 0, "cliprange", "must be > 0")
 
 
+PPO_CRITICS = ("shared", "reward_model")
+PPO_REWARD_NORMS = (None, "running", "reference")
+
+
 @dataclass(frozen=True, kw_only=True)
 class PPOConfig(RolloutConfig):
     """PPO with a value head, per-token KL penalty and GAE, as in InstructGPT."""
@@ -166,6 +173,30 @@ class PPOConfig(RolloutConfig):
     cliprange_value: float = 0.2
     # Normalise advantages to zero mean and unit variance within each rollout batch.
     whiten_advantages: bool = True
+    # Reward normalisation: None (the reward model's raw scores, as before), "running" (each
+    # score minus the running mean, over the running std, of every score seen so far, this batch
+    # included; TRL's RunningMoments) or "reference" (minus the mean, over the std, of the scores
+    # of reference-policy samples drawn before training, so the reference's mean reward is 0;
+    # lm-human-preferences' gain and bias, InstructGPT's bias). Applied before
+    # missing_eos_penalty.
+    reward_norm: str | None = None
+    # Prompts sampled (one completion each) from the reference policy to measure its reward
+    # mean and std for reward_norm "reference".
+    reward_norm_samples: int = 256
+    # Target KL to the reference (nats per completion) of the adaptive KL controller (Ziegler et
+    # al. 2019); None keeps kl_coef fixed. kl_coef is then the initial coefficient.
+    target_kl: float | None = None
+    # Horizon of the adaptive KL controller in samples: with n samples per rollout the
+    # coefficient moves by at most 20 % x n / kl_horizon per rollout.
+    kl_horizon: int = 10000
+    # Value model: "shared" (a linear head on the policy's own backbone) or "reward_model" (a
+    # separate backbone and head loaded from reward_model, trained by the value loss; InstructGPT,
+    # OpenRLHF). "reward_model" needs a reward model with the policy's tokenizer, and costs a
+    # second trainable model: its weights, gradients and AdamW state (about 16 bytes per
+    # parameter in float32) and its activations.
+    critic: str = "shared"
+    # Learning rate of the separate critic's optimizer param group; None uses learning_rate.
+    critic_learning_rate: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -174,6 +205,22 @@ class PPOConfig(RolloutConfig):
         _check(self, self.mini_batch_size < 1, "mini_batch_size", "must be >= 1")
         _check(self, not 0 < self.gamma <= 1, "gamma", "must be in (0, 1]")
         _check(self, not 0 <= self.lam <= 1, "lam", "must be in [0, 1]")
+        _check(
+            self,
+            self.reward_norm not in PPO_REWARD_NORMS,
+            "reward_norm",
+            f"must be one of {PPO_REWARD_NORMS}",
+        )
+        _check(self, self.target_kl is not None and self.target_kl <= 0, "target_kl", "must be > 0")
+        _check(self, self.reward_norm_samples < 2, "reward_norm_samples", "must be >= 2")
+        _check(self, self.kl_horizon < 1, "kl_horizon", "must be >= 1")
+        _check(self, self.critic not in PPO_CRITICS, "critic", f"must be one of {PPO_CRITICS}")
+        _check(
+            self,
+            self.critic_learning_rate is not None and self.critic_learning_rate <= 0,
+            "critic_learning_rate",
+            "must be > 0",
+        )
 
 
 GRPO_LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
