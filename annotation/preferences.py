@@ -1,4 +1,4 @@
-"""Judgment -> (chosen, rejected, weight) pairs: the one home of that rule.
+"""Judgment -> (chosen, rejected, weight, strength) pairs: the one home of that rule.
 
 Pure Python (no Django), used by the TRL/HH exports (`annotation.services.exports`) and by the
 training snapshots (`training.datasets`), so both always give the same pairs and weights.
@@ -23,18 +23,27 @@ Both bad, `both_bad_policy` (pairwise "both_bad")
 - "skip" (default): no pair: no reply is acceptable, so none can be `chosen` ("both_bad").
 - "as_tie": treated as a tie; then the tie policy decides.
 
+Strength (issue 11): how strongly the chosen reply won, from the pairwise judgment's 8-point
+`scale` (`annotation.models.SCALE_LABELS`), as Llama 2's four levels (Touvron et al. 2023,
+sec. 3.2.2) normalised to 0..1 (`scale_strength`): "much better" (1 or 8) 1, "better" (2 or 7)
+2/3, "slightly better" (3 or 6) 1/3, "marginally better" (4 or 5) 0. Pairwise judgments
+without a scale, ties and rankings carry `strength=None` (no scale says how much). The trainers
+use it only when asked (`training.ml.config` `strength`: "margin" or "weight"; default "ignore").
+
 The string values are those of `annotation.models.PairwiseChoice` and of
 `training.models.TiePolicy` / `BothBadPolicy` (tests check that they match).
 
 Example::
 
     >>> judgment_pairs("b", {})
-    Expansion(pairs=[Pair(chosen=1, rejected=0, weight=1.0)], skipped={})
+    Expansion(pairs=[Pair(chosen=1, rejected=0, weight=1.0, strength=None)], skipped={})
+    >>> judgment_pairs("a", {}, scale=2).pairs[0].strength  # "A is better"
+    0.6666666666666666
     >>> ranked = judgment_pairs("", {0: 2, 1: 1, 2: 2})  # reply 1 best, 0 and 2 tied
     >>> [(p.chosen, p.rejected, round(p.weight, 3)) for p in ranked.pairs], ranked.skipped
     ([(1, 0, 0.333), (1, 2, 0.333)], {'tied_ranking_pair': 1})
     >>> judgment_pairs("both_bad", {}, tie_policy="both_ways", both_bad_policy="as_tie").pairs
-    [Pair(chosen=0, rejected=1, weight=0.5), Pair(chosen=1, rejected=0, weight=0.5)]
+    [Pair(chosen=0, rejected=1, weight=0.5, strength=None), Pair(chosen=1, rejected=0, weight=0.5, strength=None)]
 """
 
 from __future__ import annotations
@@ -55,11 +64,13 @@ BOTH_BAD_POLICIES = (BOTH_BAD_SKIP, BOTH_BAD_AS_TIE)
 
 
 class Pair(NamedTuple):
-    """`chosen` (a canonical position) was preferred to `rejected`, counting `weight`."""
+    """`chosen` (a canonical position) was preferred to `rejected`, counting `weight`, by
+    `strength` (0..1, from the 8-point scale; None without one)."""
 
     chosen: int
     rejected: int
     weight: float
+    strength: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,14 +86,27 @@ def ranking_weight(k: int) -> float:
     return 2.0 / (k * (k - 1))
 
 
+def scale_strength(scale: int | None) -> float | None:
+    """The strength of an 8-point `scale` value: 1, 2/3, 1/3, 0 for "much better", "better",
+    "slightly better", "marginally better" (either side); None for no scale."""
+    if scale is None:
+        return None
+    if not 1 <= scale <= 8:
+        raise ValueError(f"scale must be 1..8, got {scale!r}")
+    distance = scale - 1 if scale <= 4 else 8 - scale  # 0 = much better .. 3 = marginally
+    return (3 - distance) / 3
+
+
 def judgment_pairs(
     choice: str,
     ranks: Mapping[int, int],
     *,
+    scale: int | None = None,
     tie_policy: str = TIE_SKIP,
     both_bad_policy: str = BOTH_BAD_SKIP,
 ) -> Expansion:
-    """The pairs of one judgment: a pairwise `choice`, or else `ranks` (position -> rank)."""
+    """The pairs of one judgment: a pairwise `choice`, or else `ranks` (position -> rank);
+    `scale` (1..8, pairwise only) gives a decided pair its strength."""
     if tie_policy not in TIE_POLICIES:
         raise ValueError(f"tie_policy must be one of {TIE_POLICIES}, got {tie_policy!r}")
     if both_bad_policy not in BOTH_BAD_POLICIES:
@@ -91,7 +115,7 @@ def judgment_pairs(
         )
     if choice in (CHOICE_A, CHOICE_B):
         best = 0 if choice == CHOICE_A else 1
-        return Expansion([Pair(best, 1 - best, 1.0)])
+        return Expansion([Pair(best, 1 - best, 1.0, scale_strength(scale))])
     if choice == CHOICE_BOTH_BAD and both_bad_policy == BOTH_BAD_SKIP:
         return Expansion([], {"both_bad": 1})
     if choice in (CHOICE_TIE, CHOICE_BOTH_BAD):
@@ -117,6 +141,6 @@ def _ranking_pairs(ranks: Mapping[int, int], tie_policy: str) -> Expansion:
 def _ties(tied: list[Pair], tie_policy: str, reason: str) -> Expansion:
     """Tied pairs: both orders at half weight, or none (counted under `reason`)."""
     if tie_policy == TIE_BOTH_WAYS:
-        halves = [(Pair(i, j, w / 2), Pair(j, i, w / 2)) for i, j, w in tied]
+        halves = [(Pair(i, j, w / 2), Pair(j, i, w / 2)) for i, j, w, _ in tied]
         return Expansion([pair for both in halves for pair in both])
     return Expansion([], {reason: len(tied)} if tied else {})

@@ -28,7 +28,8 @@ Preference pairs and weights come from `annotation.preferences` (its docstring g
 pairwise 1, rankings 1/C(K,2), and the spec's `tie_policy` and `both_bad_policy`); what it
 leaves out is counted in `skipped`. Weights are written as they are: group balancing is the
 trainer's (`training.ml.data.row_weights`, from the run config's `group_balance`), so it is
-applied exactly once.
+applied exactly once. A pairwise judgment with an 8-point `scale` also writes `strength` (0..1,
+`annotation.preferences.scale_strength`, issue 11); rows without one have no `strength` field.
 
 Split: every row of one prompt lands on the same side. The side is decided by
 sha256("<seed>:<prompt key>") < eval_fraction, where the prompt key hashes the conversation
@@ -190,6 +191,7 @@ def _pairs(judgment: Judgment, spec: DatasetSpec, counts: Counts) -> list[Pair]:
     expansion = judgment_pairs(
         judgment.pairwise_choice,
         {r.position: r.rank for r in judgment.ranks.all()},
+        scale=judgment.scale,
         tie_policy=spec.tie_policy,
         both_bad_policy=spec.both_bad_policy,
     )
@@ -206,12 +208,13 @@ def preference_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any
         messages = _messages(judgment.item.prompt)
         key = prompt_key(messages)
         texts = {slot.position: slot.completion.text for slot in judgment.item.slots.all()}
-        for chosen, rejected, weight in pairs:
+        for chosen, rejected, weight, strength in pairs:
             row = {
                 "prompt": messages,
                 "chosen": texts[chosen],
                 "rejected": texts[rejected],
                 "weight": weight,
+                **({} if strength is None else {"strength": strength}),
                 "groups": groups,
                 "prompt_id": key,
                 "split": split_of(key, spec.eval_fraction, spec.seed),

@@ -178,7 +178,7 @@ def _preference_rows(
     for reason in (CHOICE_TIE, CHOICE_BOTH_BAD):
         stats[f"skipped_{reason}"] += expansion.skipped.get(reason, 0)
     prompt = [{"role": role, "content": content} for role, content in record.turns]
-    for chosen, rejected, weight in expansion.pairs:
+    for chosen, rejected, weight, _strength in expansion.pairs:
         if fmt == ExportFormat.HH_RLHF:
             turns = [ParsedTurn(role, content) for role, content in record.turns]
             yield {

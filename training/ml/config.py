@@ -7,6 +7,8 @@ Models and data have no defaults (``base_model``, ``reward_model``); hyperparame
 PPO's reward normalisation, adaptive KL controller and separate critic (``reward_norm``,
 ``target_kl``/``kl_horizon``, ``critic``; issue 11) are off by default and described with their
 papers in ``training.ml.ppo``.
+Reward and DPO can use a pair's 8-point strength (``strength``: "ignore" by default, "margin"
+or "weight", with ``margin_scale``; issue 11), described in ``training.ml.reward`` / ``dpo``.
 Every field is keyword-only, so a config reads like its JSON::
 
     >>> from training.ml.config import RewardConfig, to_dict, from_dict
@@ -33,6 +35,10 @@ from typing import Any, TypeVar
 
 class ConfigError(ValueError):
     """A configuration is invalid; the message names the class and the field."""
+
+
+# How RewardConfig / DPOConfig use a pair's 8-point strength (issue 11; see their `strength`).
+STRENGTH_MODES = ("ignore", "margin", "weight")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +102,18 @@ class RewardConfig(TrainConfig):
     # Also train one reward model per labeler group (besides the pooled one) and report the
     # cross-group accuracy matrix: group g's model on group h's held-out pairs.
     per_group: bool = False
+    # How a pair's 8-point strength (the row's optional `strength`, 0..1) is used: "ignore"
+    # (default), "margin" (loss -log s(r_c - r_r - margin_scale * strength), Llama 2) or
+    # "weight" (the pair's weight times (1 + 3 * strength) / 4). Rows without one: margin 0,
+    # factor 1.
+    strength: str = "ignore"
+    # With strength "margin": the margin of a "much better" pair (strength 1). 1.0 gives
+    # Llama 2's small margins 1, 2/3, 1/3, 0; 3.0 its large ones 3, 2, 1, 0.
+    margin_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_strength(self, allowed=STRENGTH_MODES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,10 +129,19 @@ class DPOConfig(TrainConfig):
     # File holding the reference log-probs; None means <output_dir>/ref_logps.pt. Reused when
     # its fingerprint (model, data, max_length) matches.
     ref_logps_cache: str | None = None
+    # How a pair's 8-point strength (the row's optional `strength`, 0..1) is used: "ignore"
+    # (default), "margin" (ODPO-style offset: -log s(beta * (chosen - rejected log-ratio) -
+    # margin_scale * strength), Amini et al. 2024) or "weight" (the pair's weight times
+    # (1 + 3 * strength) / 4). Rows without one: offset 0, factor 1.
+    strength: str = "ignore"
+    # With strength "margin": the offset of a "much better" pair (strength 1), in implicit
+    # reward units (beta * log-ratio).
+    margin_scale: float = 1.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check(self, self.beta <= 0, "beta", "must be > 0")
+        _check_strength(self, allowed=STRENGTH_MODES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -373,6 +400,11 @@ def load_config(cls: type[C], path: str | Path) -> C:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
     return from_dict(cls, data)
+
+
+def _check_strength(config: Any, allowed: tuple[str, ...]) -> None:
+    _check(config, config.strength not in allowed, "strength", f"must be one of {allowed}")
+    _check(config, config.margin_scale < 0, "margin_scale", "must be >= 0")
 
 
 def _check(config: object, bad: bool, name: str, message: str) -> None:

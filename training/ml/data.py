@@ -14,7 +14,10 @@ Row formats, one JSON object per line (what the Django side writes with each run
 
 A K-way ranking arrives already expanded to its C(K, 2) pairs, each with weight 1/C(K, 2) and
 one shared prompt_id. Optional fields: weight (1.0), groups ([]), prompt_id (the line number),
-split (null: decided by ``split_rows``), answer (null). Unknown fields are ignored.
+split (null: decided by ``split_rows``), answer (null), strength (null; preference rows: how
+strongly chosen won, 0..1 from the 8-point scale, ``annotation.preferences.scale_strength``;
+used by reward/DPO only with their ``strength`` option, see ``row_weights`` and
+``row_margins``). Unknown fields are ignored.
 
 Group balancing is done here, once, for every trainer with ``group_balance`` (reward, DPO):
 ``row_weights`` rescales the training rows' weights so that every labeler group carries the same
@@ -45,7 +48,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -73,6 +76,8 @@ class PreferenceRow:
     groups: list[str] = field(default_factory=list)
     prompt_id: str = ""
     split: str | None = None
+    # How strongly ``chosen`` won, 0..1 from the 8-point scale; None when not judged on it.
+    strength: float | None = None
 
 
 @dataclass(frozen=True)
@@ -147,11 +152,19 @@ def _preference(obj: dict[str, Any], where: str, lineno: int) -> PreferenceRow:
     groups = obj.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         raise DataError(f"{where}: field 'groups' must be a list of str, got {groups!r:.60}")
+    strength = obj.get("strength")
+    if strength is not None and (
+        not isinstance(strength, int | float)
+        or isinstance(strength, bool)
+        or not 0 <= strength <= 1
+    ):
+        raise DataError(f"{where}: field 'strength' must be a number in 0..1, got {strength!r:.60}")
     return PreferenceRow(
         chosen=_field(obj, "chosen", str, where),
         rejected=_field(obj, "rejected", str, where),
         weight=float(weight),
         groups=list(groups),
+        strength=None if strength is None else float(strength),
         **common,
     )
 
@@ -278,9 +291,33 @@ def balanced_weights(rows: Sequence[PreferenceRow]) -> list[float]:
     ]
 
 
-def row_weights(rows: Sequence[PreferenceRow], *, group_balance: bool) -> list[float]:
-    """The weights a trainer gives its training rows: their own, or group-balanced."""
+def row_weights(
+    rows: Sequence[PreferenceRow], *, group_balance: bool, strength: str = "ignore"
+) -> list[float]:
+    """The weights a trainer gives its training rows: their own, or group-balanced; with
+    ``strength`` "weight", each row's own weight is first multiplied by ``strength_factor``,
+    then balanced, so strength moves influence within a group and balance still gives every
+    group the same total."""
+    if strength == "weight":
+        rows = [replace(row, weight=row.weight * strength_factor(row)) for row in rows]
     return balanced_weights(rows) if group_balance else [row.weight for row in rows]
+
+
+def strength_factor(row: PreferenceRow) -> float:
+    """A row's weight factor under strength "weight": (1 + 3 * strength) / 4, i.e. 1, 3/4, 1/2,
+    1/4 for "much better" .. "marginally better" (never 0, so a marginal preference still
+    counts); 1 for a row without a strength."""
+    return 1.0 if row.strength is None else (1.0 + 3.0 * row.strength) / 4.0
+
+
+def row_margins(
+    rows: Sequence[PreferenceRow], *, strength: str, margin_scale: float
+) -> list[float]:
+    """Each row's loss margin m: ``margin_scale * strength`` with strength "margin" (Llama 2's
+    -log s(r_c - r_r - m)), else 0; 0 for a row without a strength."""
+    if strength != "margin":
+        return [0.0] * len(rows)
+    return [0.0 if r.strength is None else margin_scale * r.strength for r in rows]
 
 
 def loss_denominator(weights: Sequence[float], batch_size: int) -> float:

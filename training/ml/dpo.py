@@ -24,7 +24,16 @@ whole set). (2) A pair's chosen and rejected share one truncated prompt
 TRL's DPOTrainer does: the reference log-probs are taken in eval mode, so with dropout on in
 training the log-ratio was not 0 before any update (|ratio - 1| ~ 0.04 with dropout 0.1).
 (10) Total steps are planned from every epoch's real batches, so the learning rate reaches
-zero at the last step.
+zero at the last step. (7) The 8-point strength (the row's optional ``strength``, 0..1,
+``annotation.preferences.scale_strength``) can be used, by ``strength`` (default "ignore", the
+loss above): "margin" subtracts an offset, as ODPO does (Amini et al. 2024, "Direct Preference
+Optimization with an Offset"), the DPO analogue of Llama 2's reward-model margin,
+
+    loss_i = -log sigmoid(beta [log-ratio(y_w) - log-ratio(y_l)] - m_i),   m_i = margin_scale * strength_i
+
+(in implicit-reward units; applied to the eval loss too); "weight" multiplies each row's weight
+by (1 + 3 strength) / 4 before balancing and the global normalisation (``data.row_weights``).
+Rows without a strength get offset 0 and factor 1.
 
 Example::
 
@@ -65,6 +74,7 @@ from training.ml.data import (
     as_rows,
     influence_shares,
     loss_denominator,
+    row_margins,
     row_weights,
     split_rows,
 )
@@ -96,17 +106,20 @@ def dpo_loss(
     beta: float,
     weights: torch.Tensor | None = None,
     denominator: float | None = None,
+    margins: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(loss, chosen_rewards, rejected_rewards) from sequence log-probs.
 
     Rewards are ``beta * (log pi - log pi_ref)``, detached. Unweighted, the loss is the batch
     mean, as TRL's DPOTrainer ("sigmoid" loss); weighted, sum(w * l) / ``denominator``: one
     global constant when training in batches (``data.loss_denominator``), or None for sum(w),
-    right only when the batch is the whole set.
+    right only when the batch is the whole set. ``margins`` (ODPO's offset; None = 0) are
+    subtracted from each pair's beta-scaled log-ratio difference.
     """
     chosen_logratios = policy_chosen_logps - ref_chosen_logps
     rejected_logratios = policy_rejected_logps - ref_rejected_logps
-    losses = -F.logsigmoid(beta * (chosen_logratios - rejected_logratios))
+    logits = beta * (chosen_logratios - rejected_logratios)
+    losses = -F.logsigmoid(logits if margins is None else logits - margins)
     if weights is None:
         loss = losses.mean()
     else:
@@ -223,7 +236,16 @@ def train_dpo(
     pad_id = tokenizer.pad_token_id
     pairs = encode_pairs(tokenizer, [*train_rows, *eval_rows], config.max_length)
     train_pairs, eval_pairs = pairs[: len(train_rows)], pairs[len(train_rows) :]
-    train_weights = row_weights(train_rows, group_balance=config.group_balance)
+    train_weights = row_weights(
+        train_rows, group_balance=config.group_balance, strength=config.strength
+    )
+    use_margins = config.strength == "margin"
+    margins = torch.tensor(
+        row_margins(
+            [*train_rows, *eval_rows], strength=config.strength, margin_scale=config.margin_scale
+        ),
+        device=accelerator.device,
+    )
     weights = torch.tensor(train_weights, device=accelerator.device)
     denominator = loss_denominator(train_weights, config.batch_size)
 
@@ -264,7 +286,14 @@ def train_dpo(
         idx = batch["pair_index"]
         w = weights[idx]
         loss, chosen_rewards, rejected_rewards = dpo_loss(
-            chosen, rejected, ref_chosen[idx], ref_rejected[idx], config.beta, w, denominator
+            chosen,
+            rejected,
+            ref_chosen[idx],
+            ref_rejected[idx],
+            config.beta,
+            w,
+            denominator,
+            margins[idx] if use_margins else None,
         )
         return loss, {
             "loss": loss.item(),
@@ -296,10 +325,13 @@ def train_dpo(
         n = len(train_pairs)
         ref_c, ref_r = ref_chosen[n:].cpu(), ref_rejected[n:].cpu()
         # The whole eval set is one batch: sum(w) is the global normaliser.
-        eval_weights = torch.tensor(row_weights(eval_rows, group_balance=config.group_balance))
+        eval_weights = torch.tensor(
+            row_weights(eval_rows, group_balance=config.group_balance, strength=config.strength)
+        )
+        eval_margins = margins[n:].cpu() if use_margins else None
         with torch.no_grad():
             loss, chosen_rewards, rejected_rewards = dpo_loss(
-                chosen, rejected, ref_c, ref_r, config.beta, eval_weights
+                chosen, rejected, ref_c, ref_r, config.beta, eval_weights, None, eval_margins
             )
         evals = {
             "loss": loss.item(),

@@ -23,7 +23,18 @@ share of the influence. (2) A pair's chosen and rejected share one truncated pro
 (``batches.encode_pairs``). (4) Dropout is off in the backbone (``runtime.disable_dropout``), as
 TRL's RewardTrainer does by default, so train-mode rewards are the rewards the model gives.
 (10) Total steps are planned from the batches the trainer really makes (real lengths, every
-epoch), so the learning rate reaches zero at the last step.
+epoch), so the learning rate reaches zero at the last step. (7) The 8-point strength
+(the row's optional ``strength``, 0..1, ``annotation.preferences.scale_strength``) can be used,
+by ``strength`` (default "ignore", the loss above): "margin" is Llama 2's margin loss (Touvron
+et al. 2023, sec. 3.2.2),
+
+    loss_i = -log sigmoid(r(x_i, y_w,i) - r(x_i, y_l,i) - m_i),   m_i = margin_scale * strength_i
+
+(``margin_scale`` 1 gives Llama 2's small margins 1, 2/3, 1/3, 0 for "much better" ..
+"marginally better"; 3 its large ones 3, 2, 1, 0), so a clear preference must be won by more;
+"weight" multiplies each row's weight by (1 + 3 strength) / 4 before balancing and the global
+normalisation (``data.row_weights``), so strong preferences pull harder. Rows without a
+strength get margin 0 and factor 1.
 
 Example::
 
@@ -68,6 +79,7 @@ from training.ml.data import (
     influence_shares,
     loss_denominator,
     row_groups,
+    row_margins,
     row_weights,
     split_rows,
 )
@@ -95,11 +107,14 @@ def bradley_terry_loss(
     rejected_rewards: torch.Tensor,
     weights: torch.Tensor | None = None,
     denominator: float | None = None,
+    margins: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """-log sigmoid(r_chosen - r_rejected): the mean (= TRL's RewardTrainer) unweighted, else
-    sum(w * loss) / ``denominator``. Training in batches passes one global denominator
-    (``data.loss_denominator``); None uses sum(w), right only when the batch is the whole set."""
-    losses = -F.logsigmoid(chosen_rewards - rejected_rewards)
+    """-log sigmoid(r_chosen - r_rejected - margin): the mean (= TRL's RewardTrainer)
+    unweighted, else sum(w * loss) / ``denominator``. Training in batches passes one global
+    denominator (``data.loss_denominator``); None uses sum(w), right only when the batch is the
+    whole set. ``margins`` (Llama 2's m(strength); None = 0) per pair."""
+    difference = chosen_rewards - rejected_rewards
+    losses = -F.logsigmoid(difference if margins is None else difference - margins)
     if weights is None:
         return losses.mean()
     return (losses * weights).sum() / (weights.sum() if denominator is None else denominator)
@@ -175,6 +190,7 @@ def _fit(
     tokenizer: PreTrainedTokenizerBase,
     pairs: list[EncodedPair],
     weights: list[float],
+    margins: list[float],
     reporter: Reporter,
     should_stop: StopCheck,
     total_steps: int,
@@ -182,12 +198,14 @@ def _fit(
 ) -> tuple[torch.nn.Module, int, bool]:
     """Train one reward model on ``pairs``; returns (unwrapped model, steps, cancelled).
 
-    ``weights`` are indexed by ``pair.index`` (the position in the full training rows)."""
+    ``weights`` and ``margins`` are indexed by ``pair.index`` (the position in the full
+    training rows)."""
     set_seed(config.seed)
     model = load_reward_backbone(config.base_model, tokenizer)
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     weight_of = torch.tensor(weights, dtype=torch.float32, device=accelerator.device)
+    margin_of = torch.tensor(margins, dtype=torch.float32, device=accelerator.device)
     denominator = loss_denominator([weights[p.index] for p in pairs], config.batch_size)
     plan = _planner(accelerator, config, pairs)
 
@@ -196,7 +214,8 @@ def _fit(
         batch = to_device(batch, accelerator.device)
         chosen, rejected = pair_rewards(model, batch)
         w = weight_of[batch["pair_index"]]
-        loss = bradley_terry_loss(chosen, rejected, w, denominator)
+        m = margin_of[batch["pair_index"]] if config.strength == "margin" else None
+        loss = bradley_terry_loss(chosen, rejected, w, denominator, m)
         margin = (chosen - rejected).detach()
         return loss, {
             "loss": loss.item(),
@@ -261,7 +280,10 @@ def train_reward(
     train_pairs = encode_pairs(tokenizer, train_rows, config.max_length)
     eval_pairs = encode_pairs(tokenizer, eval_rows, config.max_length)
     groups = sorted({g for r in rows for g in row_groups(r)})
-    weights = row_weights(train_rows, group_balance=config.group_balance)
+    weights = row_weights(train_rows, group_balance=config.group_balance, strength=config.strength)
+    pair_margins = row_margins(
+        train_rows, strength=config.strength, margin_scale=config.margin_scale
+    )
 
     # Runs to make: the pooled model first (it is the product), then one per group.
     runs: list[tuple[str, list[int]]] = [(POOLED, list(range(len(train_pairs))))]
@@ -295,7 +317,10 @@ def train_reward(
             config=config,
             tokenizer=tokenizer,
             pairs=[train_pairs[i] for i in members],
-            weights=weights if name == POOLED else [r.weight for r in train_rows],
+            weights=weights
+            if name == POOLED
+            else row_weights(train_rows, group_balance=False, strength=config.strength),
+            margins=pair_margins,
             reporter=reporter,
             should_stop=should_stop,
             total_steps=total,
