@@ -53,9 +53,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from annotation.models import Judgment, LabelerGroup, Prompt
+from annotation.models import Judgment, Prompt
 from annotation.preferences import Pair, judgment_pairs
-from annotation.selectors.labelers import labeler_group_id_map
+from annotation.selectors.labelers import JudgmentGroup
 from training.ml.data import NO_GROUP
 
 CHUNK = 2000
@@ -138,28 +138,15 @@ def _messages(prompt: Prompt) -> list[dict[str, str]]:
 
 
 class GroupOf:
-    """A judgment -> the one labeler group it counts in (as a list: [] for none); see the module
-    docstring. One query for the groups (id, name, priority); membership at snapshot time is
-    read (three queries, once) only if some judgment has none recorded."""
+    """A judgment -> the one labeler group it counts in, as a list ([] for none), by the policy
+    of `annotation.selectors.labelers.JudgmentGroup` among the run's groups (chosen, or all)."""
 
     def __init__(self, spec: DatasetSpec) -> None:
-        table = LabelerGroup.objects.values_list("pk", "priority", "name")
-        self.by_id = {pk: (priority, name) for pk, priority, name in table}
-        self.id_of = {name: pk for pk, (_, name) in self.by_id.items()}
-        self.wanted = {self.id_of[n] for n in spec.group_names if n in self.id_of}
-        self.current: dict[int, list[int]] | None = None
+        self.groups = JudgmentGroup(spec.group_names)
 
     def __call__(self, judgment: Judgment) -> list[str]:
-        if judgment.labeler_id is None:
-            return []
-        ids = judgment.labeler_group_ids
-        if ids is None:  # not recorded (saved outside judgment_submit): membership now
-            if self.current is None:
-                self.current = labeler_group_id_map()
-            ids = self.current.get(judgment.labeler_id, [])
-        pool = self.wanted or self.by_id
-        candidates = [self.by_id[i] for i in ids if i in pool]
-        return [min(candidates)[1]] if candidates else []
+        name = self.groups.resolve(judgment.labeler_id, judgment.labeler_group_ids)
+        return [name] if name else []
 
 
 def _selected(

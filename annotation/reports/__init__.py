@@ -38,8 +38,10 @@ ordinal and interval per criterion.
 Groups
 ------
 A group is shown only when at least `min_group_size` of its members judged regular items:
-smaller groups are left out of every figure (not even named). A labeler in two groups counts
-in both. Between two groups, an item is compared only when each group gave it at least
+smaller groups are left out of every figure (not even named). Each judgment counts in ONE
+group: the one recorded when it was made, by `LabelerGroup.priority` for a labeler in several
+(`selectors.labelers.JudgmentGroup`, the same policy as training runs), so overlapping groups
+never share votes. Between two groups, an item is compared only when each group gave it at least
 `min_votes_per_group` votes.
 * majority agreement: share of the compared items where both groups' unique plurality
   votes are the same.
@@ -95,7 +97,7 @@ def build_report(inp: ReportInput, cfg: ReportConfig) -> dict[str, Any]:
     rng = np.random.default_rng(cfg.seed)
     regular = inp.item_purpose[inp.item] == REGULAR
     shown = _shown_groups(inp, regular, cfg)
-    masks = {name: inp.groups[name][inp.labeler] & regular for name in shown}
+    masks = {name: inp.group_mask(name) & regular for name in shown}
     counts = {name: vote_counts(inp, mask) for name, mask in {"": regular, **masks}.items()}
     values = {name: unit_values(inp, masks[name]) for name in shown}
     comp = comparisons(inp)

@@ -62,7 +62,7 @@ class ReportInput:
     slot_length: FloatArray  # items x K: characters of each response, nan if empty
     models: list[str]  # response sources (Completion.source_model)
     labelers: list[str]  # pseudonyms
-    groups: dict[str, BoolArray]  # group name -> membership over labelers
+    groups: dict[str, BoolArray]  # group name -> labelers with a judgment counted in it
     item: IntArray  # per judgment: item index
     labeler: IntArray  # per judgment: labeler index
     vote: IntArray  # per judgment: vote category (see module doc), -1 if none
@@ -75,6 +75,15 @@ class ReportInput:
     shown_order: IntArray | None = None  # ranking: judgments x K positions as displayed, -1 pad
     imported: ReportInput | None = None  # imported judgments (same items), for biases only
     external_judgments: int = 0  # how many judgments were imported
+    # group name -> the judgments counted in it (one group per judgment, selectors.labelers.
+    # JudgmentGroup); None: every judgment of a member (`groups[name][labeler]`)
+    judgment_groups: dict[str, BoolArray] | None = None
+
+    def group_mask(self, name: str) -> BoolArray:
+        """The judgments that count in group `name`."""
+        if self.judgment_groups is not None:
+            return self.judgment_groups[name]
+        return self.groups[name][self.labeler]
 
     @property
     def k(self) -> int:

@@ -44,8 +44,8 @@ def labeler_quality(
     comparable, agrees = loo_agreement(item, vote, inp.item_ids.size, n_votes(inp))
     overall = rate_by(who[comparable], agrees[comparable], n)
     in_group = np.full(n, np.nan)
-    for members in inp.groups.values():
-        mine = members[who]
+    for name, members in inp.groups.items():
+        mine = inp.group_mask(name)[voted]
         c, a = loo_agreement(item[mine], vote[mine], inp.item_ids.size, n_votes(inp))
         rate, _ = rate_by(who[mine][c], a[c], n)
         in_group = np.fmax(in_group, np.where(members, rate, np.nan))

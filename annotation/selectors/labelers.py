@@ -97,6 +97,40 @@ def labeler_group_ids(user_id: int) -> list[int]:
     return sorted(member)
 
 
+class JudgmentGroup:
+    """The one labeler group a judgment counts in: the policy every per-group figure shares
+    (training rows, the report's group figures, evaluation win rates, reward agreement).
+
+    - Membership is the one recorded on the judgment when it was saved
+      (`Judgment.labeler_group_ids`); a judgment with none recorded (saved outside the submit
+      path) falls back to the labeler's membership now, read once (three queries).
+    - A labeler in several groups counts in ONE: the group with the lowest
+      `LabelerGroup.priority` (then by name) among `among` (group names; all groups if empty).
+    Counting a judgment in every group its labeler belongs to would make overlapping groups
+    share votes and inflate their agreement with each other.
+
+    One query for the group table; then `resolve(labeler_id, recorded)` per judgment.
+    """
+
+    def __init__(self, among: Iterable[str] = ()) -> None:
+        table = LabelerGroup.objects.values_list("pk", "priority", "name")
+        self.by_id: dict[int, tuple[int, str]] = {pk: (prio, name) for pk, prio, name in table}
+        id_of = {name: pk for pk, (_, name) in self.by_id.items()}
+        self.pool = {id_of[n] for n in among if n in id_of} or set(self.by_id)
+        self._now: dict[int, list[int]] | None = None
+
+    def resolve(self, labeler_id: int | None, recorded: list[int] | None) -> str | None:
+        """The group's name, or None (imported judgment, or no group of the pool)."""
+        if labeler_id is None:
+            return None
+        if recorded is None:
+            if self._now is None:
+                self._now = labeler_group_id_map()
+            recorded = self._now.get(labeler_id, [])
+        candidates = [self.by_id[i] for i in recorded if i in self.pool]
+        return min(candidates)[1] if candidates else None
+
+
 def group_members(group: LabelerGroup) -> list[int]:
     """User ids in a group (explicit members and rule matches)."""
     membership = labeler_group_map()

@@ -35,7 +35,7 @@ from annotation.models import (
 )
 from annotation.reports import CriterionData, ReportConfig, ReportInput, build_report
 from annotation.reports.inputs import PAIRWISE_VOTES, RANKING
-from annotation.selectors.labelers import labeler_group_map, pseudonym_map
+from annotation.selectors.labelers import JudgmentGroup, pseudonym_map
 
 CHUNK = 50_000
 PURPOSES = {ItemPurpose.REGULAR: 0, ItemPurpose.GOLD: 1, ItemPurpose.SCREENING: 2}
@@ -110,7 +110,7 @@ def report_input_load(project: Project) -> ReportInput:
         **shared,
         **human,
         criteria=_criteria(project, judgment_ids),
-        **_labelers(project, user_ids),
+        **_labelers(project, user_ids, human["labeler"]),
         imported=ReportInput(**shared, **imported, labelers=["imported"], groups={}),
         external_judgments=int(imported["item"].size),
     )
@@ -234,12 +234,29 @@ def _criteria(project: Project, judgment_ids: np.ndarray) -> list[CriterionData]
     return out
 
 
-def _labelers(project: Project, user_ids: np.ndarray) -> dict[str, Any]:
-    """Pseudonyms (never names), group membership and screening, per labeler index."""
+def _labelers(project: Project, user_ids: np.ndarray, labeler: np.ndarray) -> dict[str, Any]:
+    """Pseudonyms (never names), screening per labeler index, and the group each human
+    judgment counts in (`JudgmentGroup`: recorded at judgment time, one group by priority) as
+    per-judgment masks, with per-labeler masks of who has a judgment in each group."""
     names = pseudonym_map(project)
     ids = [int(u) for u in user_ids]
-    membership = labeler_group_map(ids)
-    group_names = sorted({g for names_ in membership.values() for g in names_})
+    resolver = JudgmentGroup()
+    counted = [
+        resolver.resolve(uid, recorded)
+        for uid, recorded in Judgment.objects.filter(
+            item__project=project, source=JudgmentSource.HUMAN
+        )
+        .order_by("id")
+        .values_list("labeler_id", "labeler_group_ids")
+    ]
+    group_names = sorted({g for g in counted if g})
+    by_judgment = np.array([g or "" for g in counted], dtype=object)
+    judgment_groups = {g: by_judgment == g for g in group_names}
+    groups = {}
+    for g, mask in judgment_groups.items():
+        members = np.zeros(len(ids), dtype=bool)
+        members[labeler[mask]] = True
+        groups[g] = members
     screened = set(
         LabelerProfile.objects.filter(
             user_id__in=ids, screening_passed_at__isnull=False
@@ -247,9 +264,8 @@ def _labelers(project: Project, user_ids: np.ndarray) -> dict[str, Any]:
     )
     return {
         "labelers": [names.get(u, f"L-{u}") for u in ids],
-        "groups": {
-            g: np.array([g in membership.get(u, []) for u in ids], dtype=bool) for g in group_names
-        },
+        "groups": groups,
+        "judgment_groups": judgment_groups,
         "screened": np.array([u in screened for u in ids], dtype=bool),
     }
 
@@ -271,13 +287,10 @@ def report_item_detail(project: Project, item_id: int) -> dict[str, Any]:
     report = report_get(project)
     shown = [g["name"] for g in (report.payload or {}).get("groups", [])] if report else []
     votes, labels = _item_votes(project, item)
-    membership = labeler_group_map([uid for uid, _ in votes if uid is not None])
-    tally = {"All labelers": _tally([v for uid, v in votes if uid is not None], len(labels))}
+    tally = {"All labelers": _tally([v for uid, v, _ in votes if uid is not None], len(labels))}
     for name in shown:
-        tally[name] = _tally(
-            [v for uid, v in votes if name in membership.get(uid, [])], len(labels)
-        )
-    imported = _tally([v for uid, v in votes if uid is None], len(labels))
+        tally[name] = _tally([v for _, v, group in votes if group == name], len(labels))
+    imported = _tally([v for uid, v, _ in votes if uid is None], len(labels))
     return {
         "item": item,
         "turns": list(item.prompt.turns.all()),
@@ -297,13 +310,22 @@ def _distribution(name: str, counts: list[int], labels: list[str]) -> dict[str, 
     return {"group": name, "votes": counts, "total": total, "cells": cells}
 
 
-def _item_votes(project: Project, item: Item) -> tuple[list[tuple[int | None, int]], list[str]]:
-    """(labeler id or None for imported, vote code) per judgment, and the vote labels."""
+def _item_votes(
+    project: Project, item: Item
+) -> tuple[list[tuple[int | None, int, str | None]], list[str]]:
+    """(labeler id or None for imported, vote code, the group the judgment counts in) per
+    judgment, and the vote labels."""
+    resolver = JudgmentGroup()
     if project.kind == RANKING:
         k = max(project.ranking_size, 2)
         labels = [chr(ord("A") + p) for p in range(k)] + ["tied best"]
         best: dict[int, list[tuple[int, int]]] = {}
-        owners = dict(item.judgments.values_list("id", "labeler_id"))
+        owners = {
+            pk: (uid, resolver.resolve(uid, recorded))
+            for pk, uid, recorded in item.judgments.values_list(
+                "id", "labeler_id", "labeler_group_ids"
+            )
+        }
         for judgment_id, position, rank in JudgmentRank.objects.filter(
             judgment__item=item
         ).values_list("judgment_id", "position", "rank"):
@@ -312,10 +334,14 @@ def _item_votes(project: Project, item: Item) -> tuple[list[tuple[int | None, in
         for judgment_id, ranked in best.items():
             top = min(r for r, _ in ranked)
             at_top = [p for r, p in ranked if r == top]
-            votes.append((owners.get(judgment_id), at_top[0] if len(at_top) == 1 else k))
+            uid, group = owners.get(judgment_id, (None, None))
+            votes.append((uid, at_top[0] if len(at_top) == 1 else k, group))
         return votes, labels
-    rows = item.judgments.annotate(vote=VOTE_SQL).values_list("labeler_id", "vote")
-    return [(uid, v) for uid, v in rows if v >= 0], list(PAIRWISE_VOTES)
+    rows = item.judgments.annotate(vote=VOTE_SQL).values_list(
+        "labeler_id", "vote", "labeler_group_ids"
+    )
+    votes = [(uid, v, resolver.resolve(uid, rec)) for uid, v, rec in rows if v >= 0]
+    return votes, list(PAIRWISE_VOTES)
 
 
 def _tally(votes: list[int], n: int) -> list[int]:

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from annotation.models import ItemCompletion, Judgment, JudgmentSource, PairwiseChoice, Project
-from annotation.selectors.labelers import labeler_group_map
+from annotation.selectors.labelers import JudgmentGroup
 from training.evaluation import (
     Comparison,
     agreement_rates,
@@ -94,20 +94,27 @@ def _slots(project: Project) -> dict[int, dict[int, tuple[int, str, str]]]:
     return slots
 
 
-def _human_pairwise(project: Project) -> list[tuple[int, int, str]]:
-    return list(
+def _human_pairwise(project: Project) -> list[tuple[int, int, str, tuple[str, ...]]]:
+    """(item, labeler, choice, the one group the judgment counts in) per human pairwise
+    judgment; the group follows `JudgmentGroup` (recorded at judgment time, by priority)."""
+    rows = (
         Judgment.objects.filter(item__project=project, source=JudgmentSource.HUMAN)
         .exclude(pairwise_choice="")
-        .values_list("item_id", "labeler_id", "pairwise_choice")
+        .values_list("item_id", "labeler_id", "pairwise_choice", "labeler_group_ids")
     )
+    groups = JudgmentGroup()
+    out = []
+    for item_id, labeler, choice, recorded in rows:
+        name = groups.resolve(labeler, recorded)
+        out.append((item_id, labeler, choice, (name,) if name else ()))
+    return out
 
 
 def evaluation_comparisons(project: Project) -> list[Comparison]:
     """Every human pairwise judgment of an item whose two completions come from two models."""
     slots, judgments = _slots(project), _human_pairwise(project)
-    groups = labeler_group_map({labeler for _, labeler, _ in judgments})
     comparisons = []
-    for item_id, labeler, choice in judgments:
+    for item_id, labeler, choice, groups in judgments:
         pair = slots.get(item_id, {})
         if set(pair) != {0, 1} or not pair[0][1] or not pair[1][1] or pair[0][1] == pair[1][1]:
             continue
@@ -119,7 +126,7 @@ def evaluation_comparisons(project: Project) -> list[Comparison]:
                 SCORE_A[choice],
                 len(text_a.split()),
                 len(text_b.split()),
-                tuple(groups.get(labeler, ())),
+                groups,
                 labeler,
             )
         )
@@ -169,9 +176,8 @@ def reward_agreement(project: Project, reward_run: TrainingRun) -> dict[str, Any
         ).values_list("completion_id", "score")
     )
     slots, judgments = _slots(project), _human_pairwise(project)
-    groups = labeler_group_map({labeler for _, labeler, _ in judgments})
     verdicts = []
-    for item_id, labeler, choice in judgments:
+    for item_id, labeler, choice, groups in judgments:
         pair = slots.get(item_id, {})
         if choice not in (PairwiseChoice.A, PairwiseChoice.B) or set(pair) != {0, 1}:
             continue
@@ -182,7 +188,7 @@ def reward_agreement(project: Project, reward_run: TrainingRun) -> dict[str, Any
         verdicts.append(
             (
                 (score_a > score_b) == preferred_a and score_a != score_b,
-                tuple(groups.get(labeler, ())),
+                groups,
                 labeler,
             )
         )
