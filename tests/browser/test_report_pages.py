@@ -22,7 +22,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def computed(project, admin_user):  # noqa: ANN001, ANN201
     data = two_groups_project(project, n_items=24, per_group=6, contested=(1, 6, 11, 17))
-    labeler_group_create(name="aged 30 to 44", rules={"age_range": ["30-44"]})  # everyone: overlaps
+    # Everyone is also in this group; ranked after the regions (higher priority number), each
+    # judgment still counts in its region group (the one-group-per-judgment policy).
+    labeler_group_create(name="aged 30 to 44", rules={"age_range": ["30-44"]}, priority=200)
     report = project_report_request(project=project, requested_by=admin_user)
     project_report_compute(report_id=report.pk)
     return data
