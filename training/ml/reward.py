@@ -98,6 +98,7 @@ from training.ml.runtime import (
     steps_per_epoch,
     train_loop,
 )
+from training.ml.score import last_token_rewards
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +155,9 @@ def load_reward_backbone(path: str, tokenizer: PreTrainedTokenizerBase) -> torch
 def pair_rewards(
     model: torch.nn.Module, batch: dict[str, torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(r_chosen, r_rejected) for a ``collate_pairs`` batch (each distinct sequence run once)."""
-    rewards = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-    scores = rewards.logits.squeeze(-1).float()
+    """(r_chosen, r_rejected) for a ``collate_pairs`` batch (each distinct sequence run once),
+    read at each sequence's last real token exactly as the scorer reads them."""
+    scores = last_token_rewards(model, batch["input_ids"], batch["attention_mask"])
     return scores[batch["chosen_index"]], scores[batch["rejected_index"]]
 
 

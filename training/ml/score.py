@@ -37,18 +37,21 @@ def last_token_rewards(
 
     The padding is refilled with an id that no row ends with and the model is told that id
     is padding, so its own last-non-pad lookup lands on the last real token; encoders, which
-    pool [CLS], are unaffected (padding is masked out of attention either way).
+    pool [CLS], are unaffected (padding is masked out of attention either way). The reward
+    trainer reads its scores here too, so training and scoring read the same position; a
+    model wrapped for data parallelism (``.module``) keeps its config on the wrapped module.
     """
     last = input_ids.gather(1, (attention_mask.sum(-1, keepdim=True) - 1).clamp(min=0))
     ends = set(last.view(-1).tolist())
     fill = next(i for i in range(len(ends) + 1) if i not in ends)
     ids = input_ids.masked_fill(attention_mask == 0, fill)
-    saved = model.config.pad_token_id
-    model.config.pad_token_id = fill
+    config = getattr(model, "module", model).config
+    saved = config.pad_token_id
+    config.pad_token_id = fill
     try:
         logits = model(input_ids=ids, attention_mask=attention_mask).logits
     finally:
-        model.config.pad_token_id = saved
+        config.pad_token_id = saved
     return logits.squeeze(-1).float()
 
 

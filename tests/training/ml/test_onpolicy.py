@@ -216,3 +216,30 @@ def test_reward_model_scores_the_generated_tokens(causal_reward_model: str) -> N
         for i, n in enumerate(real.sum(-1).tolist()):
             expected = model(input_ids=finished_ids[i : i + 1, :n]).logits.squeeze()
             assert scores[i].item() == pytest.approx(expected.item(), abs=1e-5)
+
+
+def test_the_reward_trainer_reads_scores_where_the_scorer_does(causal_reward_model: str) -> None:
+    """The reward trainer's r_chosen/r_rejected (pair_rewards) are read at each sequence's last
+    real token, the EOS it was trained with, as the scorer reads them; with pad == EOS the
+    model's own lookup would stop one token early and train a position the scorer never reads."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from training.ml.batches import Encoded, EncodedPair, collate_pairs
+    from training.ml.reward import pair_rewards
+    from training.ml.runtime import load_tokenizer
+
+    tokenizer = load_tokenizer(causal_reward_model)
+    eos = tokenizer.eos_token_id
+    prompt = tokenizer("hello there", add_special_tokens=False)["input_ids"]
+    long = tokenizer("so very happy today", add_special_tokens=False)["input_ids"] + [eos]
+    short = tokenizer("sad", add_special_tokens=False)["input_ids"] + [eos]
+    pair = EncodedPair(Encoded(prompt, long), Encoded(prompt, short), 1.0, (), "p", 0)
+    batch = collate_pairs([pair], tokenizer.pad_token_id)
+    model = AutoModelForSequenceClassification.from_pretrained(causal_reward_model).eval()
+    with torch.no_grad():
+        chosen, rejected = pair_rewards(model, batch)
+        model.config.pad_token_id = None  # by hand: each sequence alone, read at its last token
+        for got, enc in ((chosen, pair.chosen), (rejected, pair.rejected)):
+            expected = model(input_ids=torch.tensor([enc.ids])).logits.squeeze()
+            assert got.item() == pytest.approx(expected.item(), abs=1e-5)
