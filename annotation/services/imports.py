@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.formats import hh_rlhf, jsonl, oasst, trl
-from annotation.formats.base import ImportFileError, ParsedItem, read_lines
+from annotation.formats.base import ImportFileError, Limits, ParsedItem, read_lines
 from annotation.models import (
     ImportFormat,
     ImportJob,
@@ -66,10 +66,29 @@ def _parser(project: Project, fmt: str) -> Callable[[Any], Iterator[ParsedItem]]
     return parsers[fmt]
 
 
+def _limits() -> Limits:
+    return Limits(
+        import_bytes=settings.CHORUS_MAX_IMPORT_BYTES, line_bytes=settings.CHORUS_MAX_LINE_BYTES
+    )
+
+
 def _check_fits(project: Project, item: ParsedItem) -> None:
     """Raise ImportFileError, naming the line, if the item does not fit the project's kind."""
+    _check_text_sizes(item)
     _check_completions(project, item)
     _check_judgments(project, item)
+
+
+def _check_text_sizes(item: ParsedItem) -> None:
+    """Every prompt turn and completion within CHORUS_MAX_TEXT_CHARS."""
+    cap = settings.CHORUS_MAX_TEXT_CHARS
+    texts = [(f"prompt[{i}]", t.content) for i, t in enumerate(item.prompt)]
+    texts += [(f"completions[{i}]", c.text) for i, c in enumerate(item.completions)]
+    for name, text in texts:
+        if len(text) > cap:
+            raise ImportFileError(
+                f"longer than {cap} characters ({len(text)})", line=item.line, field=name
+            )
 
 
 def _check_completions(project: Project, item: ParsedItem) -> None:
@@ -122,7 +141,7 @@ def items_import(
     """Validate the whole file, then write it in one transaction. Raises ImportFileError."""
     parse = _parser(project, fmt)
     lines = 0
-    for item in parse(read_lines(path)):
+    for item in parse(read_lines(path, _limits())):
         _check_fits(project, item)
         lines = item.line
         if on_progress and lines % 1000 == 0:
@@ -132,7 +151,7 @@ def items_import(
     items = judgments = 0
     with transaction.atomic():
         batch: list[ParsedItem] = []
-        for item in parse(read_lines(path)):
+        for item in parse(read_lines(path, _limits())):
             batch.append(item)
             if len(batch) == BATCH:
                 judgments += _write(project, batch)
