@@ -8,14 +8,17 @@ came with them here. Any problem raises `ImportFileError` and leaves the databas
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -288,3 +291,39 @@ def import_run(*, job_id: int) -> None:
         judgments_created=result.judgments,
         finished_at=timezone.now(),
     )
+
+
+def import_uploads_purge(*, now: datetime | None = None) -> int:
+    """Delete uploaded import files older than CHORUS_UPLOAD_RETENTION_DAYS (0: keep them).
+
+    A finished job older than that loses its file (the job row, its counts and error stay);
+    files of queued or running jobs are kept; a file under media/imports/ that no job names
+    (its project was deleted) goes once it is that old too. Returns how many files went."""
+    days = settings.CHORUS_UPLOAD_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    storage = default_storage
+    removed = 0
+    old = ImportJob.objects.filter(created_at__lt=cutoff).exclude(file="")
+    for pk, name in old.exclude(status__in=_ACTIVE).values_list("pk", "file"):
+        if storage.exists(name):
+            storage.delete(name)
+            removed += 1
+        ImportJob.objects.filter(pk=pk).update(file="")
+    kept = set(ImportJob.objects.exclude(file="").values_list("file", flat=True))
+    root = Path(settings.MEDIA_ROOT) / "imports"
+    for path in root.rglob("*") if root.is_dir() else ():
+        name = path.relative_to(settings.MEDIA_ROOT).as_posix()
+        if not path.is_file() or name in kept:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) < cutoff:
+                path.unlink()
+                removed += 1
+    if removed:
+        logger.info("deleted %d uploaded import files older than %d days", removed, days)
+    return removed
+
+
+_ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
