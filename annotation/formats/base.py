@@ -79,7 +79,7 @@ class Limits:
 
 
 CHUNK = 64 * 1024  # bytes read (and, for gzip, inflated) at a time
-MAX_DEPTH = 100  # JSON nesting (an OpenAssistant tree of 40 turns nests about 80 deep)
+MAX_DEPTH = 200  # JSON nesting: an OpenAssistant tree nests two levels per turn
 MAX_INT_DIGITS = 30  # JSON integers; counts, ranks and scales need a handful
 
 
