@@ -47,3 +47,9 @@ def test_page_refuses_an_upload_over_the_cap_with_413(as_persona, project, setti
     assert response.status_code == 413
     assert b"the file is larger than 5000 bytes" in response.content
     assert not ImportJob.objects.exists() and not Item.objects.exists()
+
+
+def test_the_import_form_says_the_cap(as_persona, project, settings):
+    settings.CHORUS_MAX_UPLOAD_BYTES = 5 * 2**20
+    page = as_persona("researcher").get(reverse("annotation:project_detail", args=[project.pk]))
+    assert "at most 5.0\xa0MB" in page.content.decode()
