@@ -1,4 +1,8 @@
+from typing import Any
+
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from annotation.models import ExportFormat, ImportFormat, ProjectKind
 
@@ -34,6 +38,11 @@ class ProjectForm(forms.Form):
 class ImportForm(forms.Form):
     format = forms.ChoiceField(choices=ImportFormat.choices)
     file = forms.FileField(help_text="JSONL, optionally gzip-compressed.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cap = filesizeformat(settings.CHORUS_MAX_UPLOAD_BYTES)
+        self.fields["file"].help_text = f"JSONL, optionally gzip-compressed; at most {cap}."
 
 
 class ExportForm(forms.Form):

@@ -22,3 +22,10 @@ def report_compute_task(report_id: int) -> None:
     from annotation.services.reports import project_report_compute
 
     project_report_compute(report_id=report_id)
+
+
+@shared_task
+def import_uploads_purge_task() -> None:
+    from annotation.services.imports import import_uploads_purge
+
+    import_uploads_purge()

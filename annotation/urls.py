@@ -21,6 +21,11 @@ urlpatterns = [
         name="label_submit",
     ),
     path(
+        "label/<int:project_id>/items/<int:item_id>/<str:part>/<int:number>/text/",
+        label.label_text,
+        name="label_text",
+    ),
+    path(
         "label/<int:project_id>/items/<int:item_id>/skip/",
         label.label_skip,
         name="label_skip",

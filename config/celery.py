@@ -1,7 +1,9 @@
 """The Celery app. Tasks live in `<app>/tasks.py`; training runs on its own queue.
 
 Beat schedule: every CHORUS_SWEEP_SECONDS the lost-worker sweep fails training runs and
-generation jobs whose worker stopped beating (training.tasks.sweep_lost_workers_task). `make run`
+generation jobs whose worker stopped beating (training.tasks.sweep_lost_workers_task); once a
+day uploaded import files older than CHORUS_UPLOAD_RETENTION_DAYS are deleted
+(annotation.tasks.import_uploads_purge_task). `make run`
 starts beat inside its single worker (`--beat`), and so does docker-compose's one worker; extra
 (GPU) workers start without `--beat`, so exactly one scheduler runs.
 """
@@ -29,6 +31,7 @@ def _ensure_filesystem_broker_dirs(sender: Celery, **kwargs: object) -> None:
 
 
 SWEEP_TASK = "training.tasks.sweep_lost_workers_task"
+PURGE_UPLOADS_TASK = "annotation.tasks.import_uploads_purge_task"  # CHORUS_UPLOAD_RETENTION_DAYS
 
 
 @app.on_after_configure.connect
@@ -39,3 +42,6 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     every = float(settings.CHORUS_SWEEP_SECONDS)
     sweep = sender.signature(SWEEP_TASK, options={"expires": every})  # a busy worker skips old ones
     sender.add_periodic_task(every, sweep, name="sweep-lost-workers")
+    day = 24 * 3600.0
+    purge = sender.signature(PURGE_UPLOADS_TASK, options={"expires": day})
+    sender.add_periodic_task(day, purge, name="purge-old-uploads")

@@ -131,6 +131,13 @@ STORAGES = {
 # Uploads above this size are streamed to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
+# The first handler counts bytes while the upload streams in and stops it past
+# CHORUS_MAX_UPLOAD_BYTES (annotation/uploads.py); the view then answers 413.
+FILE_UPLOAD_HANDLERS = [
+    "annotation.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Security: strict unless DEBUG. Behind a TLS proxy set CHORUS_SECURE_PROXY=1.
 SECURE = not DEBUG and env_bool("CHORUS_SECURE", True)
@@ -210,6 +217,19 @@ CHORUS_INFERENCE_API_KEY = os.environ.get("CHORUS_INFERENCE_API_KEY", "")
 CHORUS_MIN_GROUP_SIZE = int(os.environ.get("CHORUS_MIN_GROUP_SIZE", "5"))
 # Imports with more lines than this run as a background job.
 CHORUS_IMPORT_INLINE_MAX_BYTES = int(os.environ.get("CHORUS_IMPORT_INLINE_MAX_BYTES", "1000000"))
+# Size caps (annotation/formats/base.py reads the import ones while streaming, never more).
+# Largest upload accepted, in bytes (as sent: gzip counts compressed).
+CHORUS_MAX_UPLOAD_BYTES = int(os.environ.get("CHORUS_MAX_UPLOAD_BYTES", str(512 * 2**20)))
+# Largest import once decompressed, in bytes.
+CHORUS_MAX_IMPORT_BYTES = int(os.environ.get("CHORUS_MAX_IMPORT_BYTES", str(4 * 2**30)))
+# Longest line of an import file, in bytes.
+CHORUS_MAX_LINE_BYTES = int(os.environ.get("CHORUS_MAX_LINE_BYTES", str(8 * 2**20)))
+# Longest text (a prompt turn or a completion) an import may hold, in characters.
+CHORUS_MAX_TEXT_CHARS = int(os.environ.get("CHORUS_MAX_TEXT_CHARS", "500000"))
+# The workbench shows this many characters of a text; the rest behind a "show all" expander.
+CHORUS_LABEL_TEXT_CHARS = int(os.environ.get("CHORUS_LABEL_TEXT_CHARS", "20000"))
+# Uploaded import files older than this many days are deleted by Celery beat (0: keep forever).
+CHORUS_UPLOAD_RETENTION_DAYS = int(os.environ.get("CHORUS_UPLOAD_RETENTION_DAYS", "30"))
 # How long an item stays reserved for a labeler.
 CHORUS_RESERVATION_SECONDS = int(os.environ.get("CHORUS_RESERVATION_SECONDS", "1800"))
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 
 from django.http import FileResponse, Http404, StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -39,6 +39,7 @@ from annotation.services.exports import export_job_create, export_rows
 from annotation.services.imports import import_job_create
 from annotation.services.labelers import labeler_group_create
 from annotation.services.projects import project_create
+from annotation.uploads import upload_refusal
 
 
 class ProjectOutput(serializers.Serializer):
@@ -120,10 +121,19 @@ class ImportCreateApi(APIView):
         format = serializers.ChoiceField(choices=ImportFormat.choices)
         file = serializers.FileField()
 
-    @extend_schema(request=ImportCreateInput, responses={201: ImportJobOutput})
+    @extend_schema(
+        request=ImportCreateInput,
+        responses={
+            201: ImportJobOutput,
+            400: ImportJobOutput,
+            413: OpenApiResponse(description="The file is larger than CHORUS_MAX_UPLOAD_BYTES."),
+        },
+    )
     def post(self, request: Request, project_id: int) -> Response:
         project = project_get_for_researcher(request.user, project_id)
-        data = self.ImportCreateInput(data=request.data)
+        data = self.ImportCreateInput(data=request.data)  # parses the upload, within the cap
+        if (refusal := upload_refusal(request)) is not None:
+            return Response({"file": [refusal]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         data.is_valid(raise_exception=True)
         job = import_job_create(
             project=project,

@@ -8,8 +8,9 @@ validates the whole file first and only then writes it, in one transaction.
 from __future__ import annotations
 
 import gzip
-import io
 import json
+import math
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,36 +68,175 @@ class ParsedItem:
     judgments: tuple[ParsedJudgment, ...] = ()
 
 
-def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, text) for non-blank lines of a UTF-8 file, gzip or plain."""
+@dataclass(frozen=True)
+class Limits:
+    """How much an import file may hold; the reader stops at the first cap it passes.
+
+    `services.imports` fills these from the CHORUS_MAX_* settings; the defaults are the same."""
+
+    import_bytes: int = 4 * 2**30  # decompressed
+    line_bytes: int = 8 * 2**20
+
+
+CHUNK = 64 * 1024  # bytes read (and, for gzip, inflated) at a time
+MAX_DEPTH = 200  # JSON nesting: an OpenAssistant tree nests two levels per turn
+MAX_INT_DIGITS = 30  # JSON integers; counts, ranks and scales need a handful
+
+
+def read_lines(path: Path, limits: Limits | None = None) -> Iterator[tuple[int, str]]:
+    """Yield (line number, text) for non-blank lines of a UTF-8 file, gzip or plain.
+
+    Reads bounded chunks (a gzip is inflated CHUNK bytes at a time), so memory stays under
+    about one line of `limits.line_bytes`; a longer line, or more than `limits.import_bytes`
+    in all once decompressed, stops the read with a located ImportFileError."""
+    limits = limits or Limits()
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     opener = gzip.open(path, "rb") if gzipped else open(path, "rb")  # noqa: SIM115
     number = 0
     with opener as binary:
-        text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-        try:
-            for number, line in enumerate(text, start=1):  # noqa: B007
-                if line.strip():
-                    yield number, line
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise ImportFileError(
-                f"the gzip file is truncated or corrupt after line {number} ({exc})",
-                line=number + 1,
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(f"not valid UTF-8 ({exc.reason})", line=number + 1) from exc
+        for number, data in _split_lines(binary, limits):  # noqa: B007
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ImportFileError(f"not valid UTF-8 ({exc.reason})", line=number) from exc
+            if line.strip():
+                yield number, line
     if number == 0:
         raise ImportFileError("the file is empty")
 
 
+def _split_lines(binary: Any, limits: Limits) -> Iterator[tuple[int, bytes]]:
+    """(number, bytes) per line, read CHUNK bytes at a time, with the caps checked as it goes."""
+    pending: list[bytes] = []  # pieces of the line being read
+    pending_size = total = 0
+    number = 1
+    while True:
+        try:
+            chunk = binary.read(CHUNK)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise ImportFileError(
+                f"the gzip file is truncated or corrupt after line {number - 1} ({exc})",
+                line=number,
+            ) from exc
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limits.import_bytes:
+            raise ImportFileError(
+                f"the file is larger than {limits.import_bytes} bytes once decompressed",
+                line=number,
+            )
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            if pending_size + end - start > limits.line_bytes:
+                raise ImportFileError(f"longer than {limits.line_bytes} bytes", line=number)
+            pending.append(chunk[start:end])
+            yield number, b"".join(pending)
+            pending, pending_size, number, start = [], 0, number + 1, end + 1
+        pending_size += len(chunk) - start
+        if pending_size > limits.line_bytes:
+            raise ImportFileError(f"longer than {limits.line_bytes} bytes", line=number)
+        pending.append(chunk[start:])
+    if pending_size:
+        yield number, b"".join(pending)
+
+
+class _TooBig:
+    """What an over-long JSON integer parses to, so the row walk can name its field."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+
+_BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')  # strings skipped whole
+_DEPTH = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _check_depth(number: int, line: str) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH before the (recursive) parser sees it."""
+    if line.count("[") + line.count("{") <= MAX_DEPTH:
+        return  # cannot be too deep: the common case costs two counts
+    depth = 0
+    for match in _BRACKETS.finditer(line):
+        depth += _DEPTH.get(match.group(), 0)
+        if depth > MAX_DEPTH:
+            raise ImportFileError(
+                f"JSON nested deeper than {MAX_DEPTH} levels (at column {match.start() + 1})",
+                line=number,
+            )
+
+
+def _parse_int(text: str) -> int | _TooBig:
+    digits = len(text) - text.startswith("-")
+    return _TooBig(digits) if digits > MAX_INT_DIGITS else int(text)
+
+
+def _parse_float(number: int) -> Any:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ImportFileError(f"number {text[:40]} is out of range", line=number)
+        return value
+
+    return parse
+
+
+def _refuse_constant(number: int) -> Any:
+    def parse(name: str) -> None:
+        raise ImportFileError(f"not valid JSON ({name} is not a JSON number)", line=number)
+
+    return parse
+
+
+def _find_too_big(value: Any, path: str) -> tuple[str, _TooBig] | None:
+    """The first over-long integer in a parsed row, with its field path (depth is capped)."""
+    if isinstance(value, _TooBig):
+        return path, value
+    children: Any = (
+        ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+        if isinstance(value, dict)
+        else ((f"{path}[{i}]", v) for i, v in enumerate(value))
+        if isinstance(value, list)
+        else ()
+    )
+    for child_path, child in children:
+        if (found := _find_too_big(child, child_path)) is not None:
+            return found
+    return None
+
+
 def parse_json_line(number: int, line: str) -> dict[str, Any]:
+    """One JSON object per line, with nesting, integer size and non-finite numbers refused."""
+    _check_depth(number, line)
+    too_big: list[bool] = []
+
+    def parse_int(text: str) -> int | _TooBig:
+        value = _parse_int(text)
+        if isinstance(value, _TooBig):
+            too_big.append(True)
+        return value
+
     try:
-        value = json.loads(line)
+        value = json.loads(
+            line,
+            parse_int=parse_int,
+            parse_float=_parse_float(number),
+            parse_constant=_refuse_constant(number),
+        )
     except json.JSONDecodeError as exc:
         raise ImportFileError(
             f"not valid JSON ({exc.msg} at column {exc.colno})", line=number
         ) from exc
+    except RecursionError as exc:  # a safety net: _check_depth should have refused it
+        raise ImportFileError(f"JSON nested deeper than {MAX_DEPTH} levels", line=number) from exc
+    if too_big and (found := _find_too_big(value, "")) is not None:
+        where, big = found
+        raise ImportFileError(
+            f"an integer of {big.digits} digits (at most {MAX_INT_DIGITS})",
+            line=number,
+            field=where or None,
+        )
     if not isinstance(value, dict):
         raise ImportFileError(f"expected a JSON object, got {type(value).__name__}", line=number)
     return value

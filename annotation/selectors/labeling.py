@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Value
+from django.db.models.functions import Length, Substr
 from django.http import Http404
 from django.utils import timezone
 
@@ -32,12 +33,14 @@ from annotation.selectors.projects import project_get_for_user, project_list_for
 class LabelTurn:
     role: str
     content: str
+    truncated: bool = False  # content is only the first characters; label_text_get has all
 
 
 @dataclass(frozen=True)
 class LabelResponse:
     number: int  # what the labeler sees: Response 1, 2, ... in their shuffled display order
     text: str
+    truncated: bool = False  # text is only the first characters; label_text_get has all
 
 
 @dataclass(frozen=True)
@@ -80,28 +83,76 @@ def labeler_item_get(user: Any, item_id: int, project: Project | None = None) ->
         raise Http404("No such item.") from None
 
 
-def label_item_view(reservation: Reservation, project: Project) -> LabelItem:
-    """The reserved item's conversation and responses in the labeler's display order."""
+def label_item_view(
+    reservation: Reservation, project: Project, *, max_chars: int | None = None
+) -> LabelItem:
+    """The reserved item's conversation and responses in the labeler's display order.
+
+    With `max_chars`, texts are cut to that many characters in the database (a huge imported
+    text is never loaded whole) and marked `truncated`; `label_text_get` reads the whole one."""
+    if max_chars is None:
+        turn_cols: tuple[Any, ...] = ("role", "content", Value(0))
+        text_cols: tuple[Any, ...] = ("position", "completion__text", Value(0))
+    else:
+        turn_cols = ("role", Substr("content", 1, max_chars), Length("content"))
+        text_cols = (
+            "position",
+            Substr("completion__text", 1, max_chars),
+            Length("completion__text"),
+        )
     turns = (
         Turn.objects.filter(prompt__items=reservation.item_id)
         .order_by("position")
-        .values_list("role", "content")
+        .values_list(*turn_cols)
     )
-    texts = dict(
-        ItemCompletion.objects.filter(item_id=reservation.item_id).values_list(
-            "position", "completion__text"
-        )
-    )
+    texts = {
+        position: (text, length)
+        for position, text, length in ItemCompletion.objects.filter(
+            item_id=reservation.item_id
+        ).values_list(*text_cols)
+    }
+    limit = max_chars if max_chars is not None else 0
     return LabelItem(
         item_id=reservation.item_id,
         kind=project.kind,
-        turns=[LabelTurn(role=role, content=content) for role, content in turns],
+        turns=[
+            LabelTurn(role=role, content=content, truncated=length > limit > 0)
+            for role, content, length in turns
+        ],
         responses=[
-            LabelResponse(number=n, text=texts[p])
+            LabelResponse(number=n, text=texts[p][0], truncated=texts[p][1] > limit > 0)
             for n, p in enumerate(reservation.display_order, start=1)
         ],
         expires_at=reservation.expires_at,
     )
+
+
+def label_text_get(user: Any, project: Project, item_id: int, part: str, number: int) -> str:
+    """The whole text of one turn (`part` "turn", number from 1) or response ("response",
+    the labeler's display number) of an item the labeler holds an unexpired reservation on.
+    Anything else, another labeler's item included, is 404."""
+    reservation = Reservation.objects.filter(
+        item_id=item_id, item__project=project, labeler=user, expires_at__gt=timezone.now()
+    ).first()
+    if reservation is None or number < 1:
+        raise Http404("No such text.")
+    if part == "turn":
+        contents = list(
+            Turn.objects.filter(prompt__items=item_id)
+            .order_by("position")
+            .values_list("content", flat=True)[number - 1 : number]
+        )
+    elif part == "response" and number <= len(reservation.display_order):
+        contents = list(
+            ItemCompletion.objects.filter(
+                item_id=item_id, position=reservation.display_order[number - 1]
+            ).values_list("completion__text", flat=True)
+        )
+    else:
+        contents = []
+    if not contents:
+        raise Http404("No such text.")
+    return contents[0]
 
 
 def labeler_progress(user: Any, project: Project, now: datetime | None = None) -> LabelProgress:

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
+from annotation.files import atomic_text_file, os_error_reason
 from annotation.formats.base import ParsedTurn, hh_dialogue
 from annotation.models import (
     CompletionFlag,
@@ -233,7 +234,8 @@ def export_job_create(*, project: Project, fmt: str, created_by: Any) -> ExportJ
 
 
 def export_run(*, job_id: int) -> None:
-    """Write an export job's file row by row; progress goes to `rows_written`."""
+    """Write an export job's file row by row (progress goes to `rows_written`), atomically:
+    the file appears whole when done; a write error fails the job and leaves no file."""
     job = ExportJob.objects.select_related("project").get(pk=job_id)
     if job.status != JobStatus.QUEUED:
         logger.warning("export job %s is %s; not running it again", job_id, job.status)
@@ -241,19 +243,26 @@ def export_run(*, job_id: int) -> None:
     ExportJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING)
     relative = f"exports/project{job.project_id}-{job.format}-{job.pk}.jsonl"
     path = Path(settings.MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     try:
-        with open(path, "w", encoding="utf-8") as out:
+        with atomic_text_file(path) as out:
             for row in export_rows(project=job.project, fmt=job.format):
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
                 if count % 10_000 == 0:
                     ExportJob.objects.filter(pk=job_id).update(rows_written=count)
+    except OSError as exc:  # disk full, permissions, ...: a clean failure, nothing left behind
+        logger.warning("export job %s could not write %s: %s", job_id, path, exc)
+        ExportJob.objects.filter(pk=job_id).update(
+            status=JobStatus.FAILED,
+            error=f"could not write the export: {os_error_reason(exc)}",
+            finished_at=timezone.now(),
+        )
+        return
     except Exception as exc:
         logger.exception("export job %s failed", job_id)
         ExportJob.objects.filter(pk=job_id).update(
-            status=JobStatus.FAILED, error=repr(exc), finished_at=timezone.now()
+            status=JobStatus.FAILED, error=f"internal error: {exc!r}", finished_at=timezone.now()
         )
         raise
     ExportJob.objects.filter(pk=job_id).update(

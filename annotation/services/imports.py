@@ -8,20 +8,23 @@ came with them here. Any problem raises `ImportFileError` and leaves the databas
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from annotation.formats import hh_rlhf, jsonl, oasst, trl
-from annotation.formats.base import ImportFileError, ParsedItem, read_lines
+from annotation.formats.base import ImportFileError, Limits, ParsedItem, read_lines
 from annotation.models import (
     ImportFormat,
     ImportJob,
@@ -66,10 +69,29 @@ def _parser(project: Project, fmt: str) -> Callable[[Any], Iterator[ParsedItem]]
     return parsers[fmt]
 
 
+def _limits() -> Limits:
+    return Limits(
+        import_bytes=settings.CHORUS_MAX_IMPORT_BYTES, line_bytes=settings.CHORUS_MAX_LINE_BYTES
+    )
+
+
 def _check_fits(project: Project, item: ParsedItem) -> None:
     """Raise ImportFileError, naming the line, if the item does not fit the project's kind."""
+    _check_text_sizes(item)
     _check_completions(project, item)
     _check_judgments(project, item)
+
+
+def _check_text_sizes(item: ParsedItem) -> None:
+    """Every prompt turn and completion within CHORUS_MAX_TEXT_CHARS."""
+    cap = settings.CHORUS_MAX_TEXT_CHARS
+    texts = [(f"prompt[{i}]", t.content) for i, t in enumerate(item.prompt)]
+    texts += [(f"completions[{i}]", c.text) for i, c in enumerate(item.completions)]
+    for name, text in texts:
+        if len(text) > cap:
+            raise ImportFileError(
+                f"longer than {cap} characters ({len(text)})", line=item.line, field=name
+            )
 
 
 def _check_completions(project: Project, item: ParsedItem) -> None:
@@ -122,7 +144,7 @@ def items_import(
     """Validate the whole file, then write it in one transaction. Raises ImportFileError."""
     parse = _parser(project, fmt)
     lines = 0
-    for item in parse(read_lines(path)):
+    for item in parse(read_lines(path, _limits())):
         _check_fits(project, item)
         lines = item.line
         if on_progress and lines % 1000 == 0:
@@ -132,7 +154,7 @@ def items_import(
     items = judgments = 0
     with transaction.atomic():
         batch: list[ParsedItem] = []
-        for item in parse(read_lines(path)):
+        for item in parse(read_lines(path, _limits())):
             batch.append(item)
             if len(batch) == BATCH:
                 judgments += _write(project, batch)
@@ -269,3 +291,39 @@ def import_run(*, job_id: int) -> None:
         judgments_created=result.judgments,
         finished_at=timezone.now(),
     )
+
+
+def import_uploads_purge(*, now: datetime | None = None) -> int:
+    """Delete uploaded import files older than CHORUS_UPLOAD_RETENTION_DAYS (0: keep them).
+
+    A finished job older than that loses its file (the job row, its counts and error stay);
+    files of queued or running jobs are kept; a file under media/imports/ that no job names
+    (its project was deleted) goes once it is that old too. Returns how many files went."""
+    days = settings.CHORUS_UPLOAD_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    storage = default_storage
+    removed = 0
+    old = ImportJob.objects.filter(created_at__lt=cutoff).exclude(file="")
+    for pk, name in old.exclude(status__in=_ACTIVE).values_list("pk", "file"):
+        if storage.exists(name):
+            storage.delete(name)
+            removed += 1
+        ImportJob.objects.filter(pk=pk).update(file="")
+    kept = set(ImportJob.objects.exclude(file="").values_list("file", flat=True))
+    root = Path(settings.MEDIA_ROOT) / "imports"
+    for path in root.rglob("*") if root.is_dir() else ():
+        name = path.relative_to(settings.MEDIA_ROOT).as_posix()
+        if not path.is_file() or name in kept:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) < cutoff:
+                path.unlink()
+                removed += 1
+    if removed:
+        logger.info("deleted %d uploaded import files older than %d days", removed, days)
+    return removed
+
+
+_ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)

@@ -14,10 +14,12 @@ from typing import Any
 
 import markdown
 import nh3
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -29,6 +31,7 @@ from annotation.roles import is_labeler
 from annotation.selectors.labeling import (
     LabelItem,
     label_item_view,
+    label_text_get,
     labeler_item_get,
     labeler_last_guideline_version,
     labeler_progress,
@@ -133,12 +136,17 @@ def _context(request: HttpRequest, project: Project) -> dict[str, Any]:
     reservation = reservation_next(labeler=request.user, project=project)
     if reservation is None:
         return {**context, "state": "done"}
-    return {**context, **_item_context(label_item_view(reservation, project), project)}
+    item = label_item_view(reservation, project, max_chars=settings.CHORUS_LABEL_TEXT_CHARS or None)
+    return {**context, **_item_context(item, project)}
 
 
 def _item_context(item: LabelItem, project: Project) -> dict[str, Any]:
     """The reserved item as the workbench shows it: markdown rendered, in display order."""
     roles = dict(Role.choices)
+
+    def full_url(part: str, number: int) -> str:
+        return reverse("annotation:label_text", args=[project.pk, item.item_id, part, number])
+
     return {
         "state": "item",
         "item": item,
@@ -148,13 +156,20 @@ def _item_context(item: LabelItem, project: Project) -> dict[str, Any]:
                 "role": t.role,
                 "role_label": roles.get(t.role, t.role),
                 "html": render_markdown(t.content),
+                "full_url": full_url("turn", number) if t.truncated else "",
             }
-            for t in item.turns
+            for number, t in enumerate(item.turns, start=1)
         ],
         "responses": [
-            {"number": r.number, "html": render_markdown(r.text), "preview": _preview(r.text)}
+            {
+                "number": r.number,
+                "html": render_markdown(r.text),
+                "preview": _preview(r.text),
+                "full_url": full_url("response", r.number) if r.truncated else "",
+            }
             for r in item.responses
         ],
+        "label_text_chars": settings.CHORUS_LABEL_TEXT_CHARS,
         "scale": _scale(),
         "flag_kinds": FlagKind.choices,
         "client_key": uuid.uuid4(),
@@ -182,6 +197,18 @@ def labeler_home(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def label_workbench(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     return _workbench(request, labeler_project_get(request.user, project_id))
+
+
+@login_required
+@require_GET
+def label_text(
+    request: HttpRequest, project_id: int, item_id: int, part: str, number: int
+) -> HttpResponse:
+    """The whole text of a turn or response the workbench cut short (its "show all" link):
+    only for the item the labeler holds a reservation on, as sanitised markdown HTML."""
+    project = labeler_project_get(request.user, project_id)
+    text = label_text_get(request.user, project, item_id, part, number)
+    return HttpResponse(render_markdown(text))
 
 
 @login_required

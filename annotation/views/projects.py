@@ -30,6 +30,7 @@ from annotation.selectors.projects import (
 from annotation.services.exports import export_job_create
 from annotation.services.imports import import_job_create
 from annotation.services.projects import guidelines_update, project_create
+from annotation.uploads import upload_refusal
 
 
 def _form_errors(form: Any) -> str:
@@ -69,7 +70,10 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    project = project_get_for_researcher(request.user, project_id)
+    return _project_page(request, project_get_for_researcher(request.user, project_id))
+
+
+def _project_page(request: HtmxHttpRequest, project: Any, status: int = 200) -> HttpResponse:
     context = {
         "project": project,
         "stats": project_stats(project),
@@ -85,14 +89,17 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     template = (
         "annotation/project_detail.html#jobs" if request.htmx else "annotation/project_detail.html"
     )
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @login_required
 @require_POST
-def import_create(request: HttpRequest, project_id: int) -> HttpResponse:
+def import_create(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project = project_get_for_researcher(request.user, project_id)
     form = ImportForm(request.POST, request.FILES, prefix="import")
+    if (refusal := upload_refusal(request)) is not None:
+        messages.error(request, f"Import not started: file: {refusal}")
+        return _project_page(request, project, status=413)
     if form.is_valid():
         import_job_create(
             project=project,
