@@ -461,11 +461,12 @@ def _check_value(cls: type, name: str, value: Any) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{cls.__name__}: field {name!r} must be a finite number", name)
     if isinstance(value, int) and abs(value) > INT_BOUNDS.get(name, INT_MAX):
-        limit = INT_BOUNDS.get(name, INT_MAX)
-        raise ConfigError(f"{cls.__name__}: field {name!r} must be at most {limit}", name)
+        most = INT_BOUNDS.get(name, INT_MAX)
+        raise ConfigError(f"{cls.__name__}: field {name!r} must be at most {most}", name)
     if isinstance(value, int | float) and value > FLOAT_BOUNDS.get(name, math.inf):
-        limit = FLOAT_BOUNDS[name]
-        raise ConfigError(f"{cls.__name__}: field {name!r} must be at most {limit}", name)
+        raise ConfigError(
+            f"{cls.__name__}: field {name!r} must be at most {FLOAT_BOUNDS[name]}", name
+        )
 
 
 def _matches(value: Any, hint: Any) -> bool:
