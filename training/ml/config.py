@@ -438,6 +438,8 @@ def load_config(cls: type[C], path: str | Path) -> C:
         data = json.loads(Path(path).read_text())
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    if isinstance(data, dict):  # written before issue 10 removed it: the cache is in output_dir
+        data.pop("ref_logps_cache", None)
     return from_dict(cls, data)
 
 

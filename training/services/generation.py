@@ -254,9 +254,10 @@ def _generate(
     }
     env = {}
     if source["kind"] == "endpoint":
-        endpoint = InferenceEndpoint.objects.filter(name=source["endpoint"]).first()
+        name = source.get("endpoint")  # jobs queued before issue 10 hold a URL instead: refused
+        endpoint = InferenceEndpoint.objects.filter(name=name).first() if name else None
         if endpoint is None:
-            raise ChildFailed(f"inference endpoint {source['endpoint']!r} no longer exists")
+            raise ChildFailed(f"inference endpoint {name!r} is not (or no longer) set up")
         config.update(
             endpoint=endpoint.base_url, api_model=source["api_model"], chat=source["chat"]
         )
