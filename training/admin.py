@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models as db_models
 
 from training import models
 
@@ -30,3 +31,5 @@ class InferenceEndpointAdmin(admin.ModelAdmin):
 
     list_display = ["name", "base_url", "key_env", "help_text"]
     search_fields = ["name", "base_url"]
+    # Inference servers on a private network usually speak plain http.
+    formfield_overrides = {db_models.URLField: {"assume_scheme": "http"}}

@@ -139,3 +139,16 @@ def test_sampling_out_of_bounds_is_a_400_naming_the_field(
     if field != "max_prompt_tokens":  # not on the form
         assert form.status_code == 400 and field in form.context["form"].errors
         assert not GenerationJob.objects.exists()
+
+
+def test_only_admins_manage_endpoints_in_the_django_admin(as_persona, researcher):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    url = "/django-admin/training/inferenceendpoint/add/"
+    assert as_persona("researcher").get(url).status_code == 302  # to the admin login
+    superuser = get_user_model().objects.create_superuser("root", password="x-test-only")
+    client = Client()
+    client.force_login(superuser)
+    page = client.get(url)
+    assert page.status_code == 200 and "key_env" in page.content.decode()
