@@ -79,7 +79,6 @@ def test_compose_file_is_valid_and_uses_the_tested_commands():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.django_db
 def test_the_image_runs_as_a_non_root_user_without_local_files():
     """Issue 10 (2): the last USER of the Dockerfile is not root; var/ is writable to it; the
     build context leaves out environments, data, history and test output."""
@@ -91,6 +90,7 @@ def test_the_image_runs_as_a_non_root_user_without_local_files():
     assert {".venv", ".git", "var/", "test-artifacts/", ".env"} <= ignored
 
 
+@pytest.mark.django_db
 def test_demo_seed_is_idempotent_and_has_every_role():
     from django.contrib.auth import get_user_model
 
