@@ -4,6 +4,7 @@ Every variable is listed in `.env.example`. Nothing here has side effects at imp
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -211,8 +212,16 @@ CHORUS_SWEEP_SECONDS = int(os.environ.get("CHORUS_SWEEP_SECONDS", "60"))
 CHORUS_RUNS_DIR = env_path("CHORUS_RUNS_DIR", VAR_DIR / "runs")
 # GPUs a training worker may use for one run (>1 launches through `accelerate launch`).
 CHORUS_TRAINING_GPUS = int(os.environ.get("CHORUS_TRAINING_GPUS", "1"))
-# Bearer key sent to OpenAI-compatible inference endpoints by generation jobs (empty: none).
-CHORUS_INFERENCE_API_KEY = os.environ.get("CHORUS_INFERENCE_API_KEY", "")
+# Directories a user may name a model in (base models, generation sources); a path must
+# resolve inside one of them after symlinks (training/paths.py). Comma- or os.pathsep-separated.
+CHORUS_MODEL_ROOTS = [
+    Path(part)
+    for part in re.split(
+        rf"[,{re.escape(os.pathsep)}]",
+        os.environ.get("CHORUS_MODEL_ROOTS") or f"{VAR_DIR / 'models'},{CHORUS_RUNS_DIR}",
+    )
+    if part.strip()
+]
 # Groups with fewer labelers than this are hidden from reports (protects identities).
 CHORUS_MIN_GROUP_SIZE = int(os.environ.get("CHORUS_MIN_GROUP_SIZE", "5"))
 # Imports with more lines than this run as a background job.

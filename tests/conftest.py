@@ -12,6 +12,13 @@ from tests.factories import ProjectFactory
 PASSWORD = "test-persona-pass"  # test-only login for the personas
 
 
+@pytest.fixture(autouse=True)
+def _tmp_model_root(settings, tmp_path_factory):
+    """Tests build models and runs under pytest's temporary directory: allow it as a model
+    root (CHORUS_MODEL_ROOTS, training/paths.py), besides the configured ones."""
+    settings.CHORUS_MODEL_ROOTS = [*settings.CHORUS_MODEL_ROOTS, tmp_path_factory.getbasetemp()]
+
+
 def _labeler(username: str, *, age_range: str, region: str):
     return user_create(
         username=username,

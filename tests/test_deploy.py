@@ -79,6 +79,17 @@ def test_compose_file_is_valid_and_uses_the_tested_commands():
     assert result.returncode == 0, result.stderr
 
 
+def test_the_image_runs_as_a_non_root_user_without_local_files():
+    """Issue 10 (2): the last USER of the Dockerfile is not root; var/ is writable to it; the
+    build context leaves out environments, data, history and test output."""
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert any("chown" in line and "/app/var" in line for line in lines)
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".venv", ".git", "var/", "test-artifacts/", ".env"} <= ignored
+
+
 @pytest.mark.django_db
 def test_demo_seed_is_idempotent_and_has_every_role():
     from django.contrib.auth import get_user_model

@@ -10,8 +10,10 @@ model in Hugging Face format when it ends.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -324,3 +326,42 @@ class CompletionScore(models.Model):
                 fields=["completion", "reward_run"], name="score_once_per_model"
             )
         ]
+
+
+class InferenceEndpoint(models.Model):
+    """An OpenAI-compatible inference server that generation jobs may call, set up by an admin
+    (Django admin). Researchers choose one by name; they never give a URL or see a key
+    (issue 10: no requests, and no key, to a URL a researcher names)."""
+
+    name = models.SlugField(
+        max_length=100, unique=True, help_text="What researchers choose, e.g. vllm-llama."
+    )
+    base_url = models.URLField(
+        max_length=500,
+        help_text="Base URL of the server, e.g. http://vllm.internal:8000/v1. Requests (and the "
+        "key) go to this host only; redirects are not followed.",
+    )
+    key_env = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[A-Za-z_][A-Za-z0-9_]*$", "Give an environment variable's name.")
+        ],
+        help_text="Name of the environment variable (on the training worker) that holds the "
+        "bearer key, e.g. VLLM_API_KEY; empty: no key. The key itself is never stored.",
+    )
+    help_text = models.CharField(
+        max_length=300, blank=True, help_text="Shown to researchers beside the name."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def host(self) -> str:
+        """scheme://host[:port] of the base URL (what researchers may see)."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"

@@ -19,6 +19,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append(  # type: ignore[attr-defined]
             {"path": self.path, "body": body, "headers": dict(self.headers)}
         )
+        redirect, fail = self.server.redirect_to, self.server.fail_with  # type: ignore[attr-defined]
+        if redirect:  # a hostile or misconfigured server sends the client elsewhere
+            self.send_response(302)
+            self.send_header("Location", redirect + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if fail:  # an error page that echoes something it should not
+            payload = fail.encode()
+            self.send_response(500, "Leaky " + fail)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
         if self.path not in ("/v1/completions", "/v1/chat/completions"):
             self.send_error(404)
             return
@@ -47,14 +61,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def do_GET(self) -> None:  # noqa: N802 - where a followed 302 would arrive
+        self.server.requests.append(  # type: ignore[attr-defined]
+            {"path": self.path, "body": None, "headers": dict(self.headers)}
+        )
+        self.send_error(404)
+
     def log_message(self, *args: Any) -> None:
         pass
 
 
 @contextmanager
-def openai_stub() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def openai_stub(
+    host: str = "127.0.0.1", *, redirect_to: str = "", fail_with: str = ""
+) -> Iterator[ThreadingHTTPServer]:
+    """A stub server recording every request (path, body, headers). `redirect_to`: answer every
+    request with a 302 to that origin; `fail_with`: answer 500 with that text as reason and body."""
+    server = ThreadingHTTPServer((host, 0), _Handler)
     server.requests = []  # type: ignore[attr-defined]
+    server.redirect_to, server.fail_with = redirect_to, fail_with  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -66,4 +91,5 @@ def openai_stub() -> Iterator[ThreadingHTTPServer]:
 
 
 def stub_url(server: ThreadingHTTPServer) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}/v1"
+    host, port = server.server_address[:2]
+    return f"http://{host}:{port}/v1"

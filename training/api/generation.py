@@ -15,8 +15,9 @@ from rest_framework.views import APIView
 from annotation.models import Project, Prompt
 from annotation.permissions import IsResearcher
 from training.api.common import cancelled, created, paginated
+from training.ml.config import SAMPLING_BOUNDS
 from training.models import GenerationPurpose, TrainingRun
-from training.selectors.generation import job_get_for_user, job_list_for_user
+from training.selectors.generation import endpoints_list, job_get_for_user, job_list_for_user
 from training.services.generation import generation_job_cancel, generation_job_create
 from training.services.scoring import scoring_job_create
 
@@ -26,9 +27,11 @@ class GenerationSourceInput(serializers.Serializer):
     model = serializers.CharField(
         required=False, max_length=500, help_text="A local directory or a hub id."
     )
-    endpoint = serializers.URLField(
+    endpoint = serializers.CharField(
         required=False,
-        help_text="Base URL of an OpenAI-compatible server, e.g. http://host:8000/v1.",
+        max_length=100,
+        help_text="Name of an inference endpoint an admin has set up "
+        "(GET /api/training/inference-endpoints/); URLs are not accepted.",
     )
     api_model = serializers.CharField(
         required=False, max_length=200, help_text="The endpoint's model name."
@@ -40,13 +43,47 @@ class GenerationSourceInput(serializers.Serializer):
     )
 
 
+def _bounded(name: str) -> serializers.Field:
+    """A sampling field with its bounds from training.ml.config.SAMPLING_BOUNDS."""
+    low, high = SAMPLING_BOUNDS[name]
+    if isinstance(low, int) and isinstance(high, int):
+        return serializers.IntegerField(required=False, min_value=low, max_value=high)
+    return serializers.FloatField(required=False, min_value=low, max_value=high)
+
+
 class GenerationSamplingInput(serializers.Serializer):
-    max_new_tokens = serializers.IntegerField(required=False, min_value=1, max_value=4096)
-    temperature = serializers.FloatField(required=False, min_value=0)
-    top_p = serializers.FloatField(required=False, min_value=0, max_value=1)
-    seed = serializers.IntegerField(required=False)
-    batch_size = serializers.IntegerField(required=False, min_value=1, max_value=1024)
-    max_prompt_tokens = serializers.IntegerField(required=False, min_value=1)
+    """How to sample; each field bounded by SAMPLING_BOUNDS (top_p must also be > 0)."""
+
+    max_new_tokens = _bounded("max_new_tokens")
+    temperature = _bounded("temperature")
+    top_p = _bounded("top_p")
+    seed = _bounded("seed")
+    batch_size = _bounded("batch_size")
+    max_prompt_tokens = _bounded("max_prompt_tokens")
+
+    def validate_top_p(self, value: float) -> float:
+        if value <= 0:
+            raise serializers.ValidationError("Ensure this value is greater than 0.")
+        return value
+
+
+class InferenceEndpointOutput(serializers.Serializer):
+    name = serializers.CharField()
+    host = serializers.CharField(help_text="scheme://host[:port] of the server (never its key).")
+    help_text = serializers.CharField()
+
+
+class InferenceEndpointListApi(APIView):
+    """The inference endpoints an admin has set up, which generation sources name (names and
+    hosts only; keys stay on the server)."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        operation_id="inference_endpoint_list", responses=InferenceEndpointOutput(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        return Response(InferenceEndpointOutput(endpoints_list(), many=True).data)
 
 
 class GenerationJobOutput(serializers.Serializer):

@@ -25,6 +25,11 @@ urlpatterns = [
         generation.GenerationJobCancelApi.as_view(),
         name="api-generation-job-cancel",
     ),
+    path(
+        "inference-endpoints/",
+        generation.InferenceEndpointListApi.as_view(),
+        name="api-inference-endpoint-list",
+    ),
     path("scoring-jobs/", generation.ScoringJobCreateApi.as_view(), name="api-scoring-job-create"),
     path("evaluations/", evaluation.EvaluationCreateApi.as_view(), name="api-evaluation-create"),
     path(

@@ -8,9 +8,18 @@ from typing import Any
 from django import forms
 
 from annotation.models import Project
-from training.models import TrainingRun
-from training.selectors.generation import policy_runs_usable
+from training.ml.config import SAMPLING_BOUNDS
+from training.models import InferenceEndpoint, TrainingRun
+from training.selectors.generation import endpoints_list, policy_runs_usable
 from training.selectors.runs import reward_runs_usable
+
+
+def _bounded(name: str, **kwargs: Any) -> forms.Field:
+    """A sampling field bounded by training.ml.config.SAMPLING_BOUNDS (finite numbers only)."""
+    low, high = SAMPLING_BOUNDS[name]
+    if isinstance(low, int) and isinstance(high, int):
+        return forms.IntegerField(min_value=low, max_value=high, **kwargs)
+    return forms.FloatField(min_value=low, max_value=high, **kwargs)
 
 
 class _SourcesForm(forms.Form):
@@ -27,19 +36,20 @@ class _SourcesForm(forms.Form):
         label="Base models",
         help_text="One per line: a directory on the server or a Hugging Face id.",
     )
-    endpoint = forms.URLField(
+    endpoint = forms.ModelChoiceField(
+        queryset=InferenceEndpoint.objects.none(),
         required=False,
-        assume_scheme="http",  # inference servers on a private network usually speak plain http
+        to_field_name="name",
         label="OpenAI-compatible endpoint",
-        help_text="Base URL, e.g. http://host:8000/v1 (the key is CHORUS_INFERENCE_API_KEY).",
+        help_text="One an admin has set up (Django admin: Inference endpoints).",
     )
     api_model = forms.CharField(max_length=200, required=False, label="Endpoint's model name")
     chat = forms.BooleanField(required=False, initial=True, label="Chat endpoint")
-    max_new_tokens = forms.IntegerField(min_value=1, max_value=4096, initial=64)
-    temperature = forms.FloatField(min_value=0, initial=1.0)
-    top_p = forms.FloatField(min_value=0, max_value=1, initial=1.0, label="Top p")
-    seed = forms.IntegerField(initial=0)
-    batch_size = forms.IntegerField(min_value=1, max_value=1024, initial=8)
+    max_new_tokens = _bounded("max_new_tokens", initial=64)
+    temperature = _bounded("temperature", initial=1.0)
+    top_p = _bounded("top_p", initial=1.0, label="Top p")
+    seed = _bounded("seed", initial=0)
+    batch_size = _bounded("batch_size", initial=8)
     reward_run = forms.ModelChoiceField(
         queryset=TrainingRun.objects.none(),
         required=False,
@@ -49,7 +59,15 @@ class _SourcesForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["runs"].queryset = policy_runs_usable()  # type: ignore[attr-defined]
+        self.fields["endpoint"].queryset = endpoints_list()  # type: ignore[attr-defined]
+        self.fields["endpoint"].label_from_instance = _endpoint_label  # type: ignore[attr-defined]
         self.fields["reward_run"].queryset = reward_runs_usable()  # type: ignore[attr-defined]
+
+    def clean_top_p(self) -> float | None:
+        top_p = self.cleaned_data.get("top_p")
+        if top_p is not None and top_p <= 0:
+            raise forms.ValidationError("Ensure this value is greater than 0.")
+        return top_p
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -59,7 +77,7 @@ class _SourcesForm(forms.Form):
             if not data.get("api_model"):
                 self.add_error("api_model", "Name the endpoint's model.")
             sources.append(
-                {"endpoint": data["endpoint"], "api_model": data.get("api_model", ""),
+                {"endpoint": data["endpoint"].name, "api_model": data.get("api_model", ""),
                  "chat": data.get("chat", False)}
             )  # fmt: skip
         if not sources:
@@ -70,6 +88,11 @@ class _SourcesForm(forms.Form):
         names = ("max_new_tokens", "temperature", "top_p", "seed", "batch_size")
         data["sampling"] = {k: data[k] for k in names if data.get(k) is not None}
         return data
+
+
+def _endpoint_label(endpoint: InferenceEndpoint) -> str:
+    extra = f" ({endpoint.help_text})" if endpoint.help_text else ""
+    return f"{endpoint.name}: {endpoint.host}{extra}"
 
 
 class GenerationJobForm(_SourcesForm):

@@ -43,6 +43,8 @@ class HyperparametersField(serializers.Field):
                 raise serializers.ValidationError(
                     f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
                 ) from exc
+            except RecursionError as exc:
+                raise serializers.ValidationError("Not valid JSON: nested too deeply.") from exc
         if not isinstance(data, dict):
             raise serializers.ValidationError('Give a JSON object, e.g. {"max_steps": 50}.')
         return data
@@ -166,7 +168,9 @@ class RunForm(forms.Form):
             self.cleaned_data = dict(spec.validated_data)
             return
         for name, errors in spec.errors.items():
-            self.add_error(name if name in self.fields else None, [str(e) for e in errors])
+            field = name.partition(".")[0]  # "hyperparameters.max_steps" lands on hyperparameters
+            messages = [str(e) if field == name else f"{name}: {e}" for e in errors]
+            self.add_error(field if field in self.fields else None, messages)
 
     def service_arguments(self) -> dict[str, Any]:
         return self.cleaned_data

@@ -9,7 +9,7 @@
 
 ``generate`` samples K completions per prompt (rows ``{"prompt": [messages]}``) from a local
 model (``"model"``) or an OpenAI-compatible server (``"endpoint"``, ``"api_model"``,
-``"chat"``; the key, if any, in the environment variable CHORUS_INFERENCE_API_KEY), with
+``"chat"``; the key, if any, in the environment variable CHORUS_CHILD_ENDPOINT_KEY), with
 ``"sampling"`` as in config.SamplingSettings; it writes OUT/generated.jsonl, one
 ``{"prompt_index", "sample", "text", "tokens", "finished"}`` per (prompt, sample) in prompt
 order. ``score`` scores rows ``{"prompt": [messages], "completion": "..."}`` with a reward

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import types
 import typing
 from dataclasses import asdict, dataclass, field
@@ -34,7 +35,35 @@ from typing import Any, TypeVar
 
 
 class ConfigError(ValueError):
-    """A configuration is invalid; the message names the class and the field."""
+    """A configuration is invalid; the message names the class and the field (``field``, when
+    one field is to blame, so the web side can name it in a 400)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# Upper bounds of integer fields (no config field may exceed INT_MAX): a typo such as
+# max_steps 10**30 is refused before a run is queued, not hours into it.
+INT_MAX = 2**31 - 1
+INT_BOUNDS = {
+    "max_steps": 10_000_000, "epochs": 10_000, "batch_size": 65_536, "grad_accumulation": 65_536,
+    "max_length": 1_048_576, "max_new_tokens": 65_536, "log_every": 10_000_000,
+    "num_generations": 1024, "ppo_epochs": 1000, "mini_batch_size": 65_536,
+    "reward_norm_samples": 1_000_000, "kl_horizon": 1_000_000_000, "updates_per_batch": 1000,
+}  # fmt: skip
+# Upper bounds of float fields (every float must also be finite: no NaN, no infinity).
+FLOAT_BOUNDS = {"learning_rate": 1.0, "critic_learning_rate": 1.0, "temperature": 100.0}
+
+# (lowest, highest) of each SamplingSettings field, inclusive; top_p's lower end is exclusive.
+SAMPLING_BOUNDS: dict[str, tuple[float, float]] = {
+    "max_new_tokens": (1, 8192),
+    "temperature": (0.0, 10.0),
+    "top_p": (0.0, 1.0),
+    "seed": (0, INT_MAX),
+    "batch_size": (1, 1024),
+    "max_prompt_tokens": (1, 131_072),
+}
 
 
 # How RewardConfig / DPOConfig use a pair's 8-point strength (issue 11; see their `strength`).
@@ -126,9 +155,9 @@ class DPOConfig(TrainConfig):
     # Reweight pairs so that every labeler group carries the same total weight, rather than
     # counting in proportion to how many pairs it labeled.
     group_balance: bool = False
-    # File holding the reference log-probs; None means <output_dir>/ref_logps.pt. Reused when
-    # its fingerprint (model, data, max_length) matches.
-    ref_logps_cache: str | None = None
+    # (The reference log-probs are cached in <output_dir>/ref_logps.pt, reused when their
+    # fingerprint (model, data, max_length) matches; the path is not configurable, so a run
+    # writes only inside its own directory.)
     # How a pair's 8-point strength (the row's optional `strength`, 0..1) is used: "ignore"
     # (default), "margin" (ODPO-style offset: -log s(beta * (chosen - rejected log-ratio) -
     # margin_scale * strength), Amini et al. 2024) or "weight" (the pair's weight times
@@ -316,10 +345,18 @@ class SamplingSettings:
     max_prompt_tokens: int = 512
 
     def __post_init__(self) -> None:
-        if self.max_new_tokens < 1 or self.batch_size < 1 or self.max_prompt_tokens < 1:
-            raise ValueError("max_new_tokens, batch_size and max_prompt_tokens must be >= 1")
-        if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError("need temperature >= 0 and 0 < top_p <= 1")
+        for name, (low, high) in SAMPLING_BOUNDS.items():
+            value = getattr(self, name)
+            integer = isinstance(SamplingSettings.__dataclass_fields__[name].default, int)
+            kind = int if integer else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ConfigError(f"{name} must be {'an integer' if integer else 'a number'}", name)
+            above_low = value > low if name == "top_p" else value >= low
+            if not (math.isfinite(value) and above_low and value <= high):
+                low_text = f"> {low}" if name == "top_p" else f">= {low}"
+                raise ConfigError(
+                    f"{name} must be {low_text} and <= {high}, got {value!r:.40}", name
+                )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -384,13 +421,15 @@ def check_fields(cls: type[TrainConfig], data: dict[str, Any]) -> None:
                 [ALIASES[name]] if name in ALIASES else difflib.get_close_matches(name, fields, n=1)
             )
             hint = f" (did you mean {close[0]!r}?)" if close else f"; fields: {', '.join(fields)}"
-            raise ConfigError(f"{cls.__name__}: unknown field {name!r}{hint}")
+            raise ConfigError(f"{cls.__name__}: unknown field {name!r:.60}{hint}", name)
     hints = typing.get_type_hints(cls)
     for name, value in data.items():
         if not _matches(value, hints[name]):
             raise ConfigError(
-                f"{cls.__name__}: field {name!r} must be {_type_name(hints[name])}, got {value!r}"
+                f"{cls.__name__}: field {name!r} must be {_type_name(hints[name])}, got {value!r:.60}",
+                name,
             )
+        _check_value(cls, name, value)
 
 
 def load_config(cls: type[C], path: str | Path) -> C:
@@ -399,6 +438,8 @@ def load_config(cls: type[C], path: str | Path) -> C:
         data = json.loads(Path(path).read_text())
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    if isinstance(data, dict):  # written before issue 10 removed it: the cache is in output_dir
+        data.pop("ref_logps_cache", None)
     return from_dict(cls, data)
 
 
@@ -410,7 +451,24 @@ def _check_strength(config: Any, allowed: tuple[str, ...]) -> None:
 def _check(config: object, bad: bool, name: str, message: str) -> None:
     if bad:
         value = getattr(config, name)
-        raise ConfigError(f"{type(config).__name__}: field {name!r} {message}, got {value!r}")
+        raise ConfigError(
+            f"{type(config).__name__}: field {name!r} {message}, got {value!r:.60}", name
+        )
+
+
+def _check_value(cls: type, name: str, value: Any) -> None:
+    """Numbers must be finite and within their bounds (INT_BOUNDS, FLOAT_BOUNDS, INT_MAX)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{cls.__name__}: field {name!r} must be a finite number", name)
+    if isinstance(value, int) and abs(value) > INT_BOUNDS.get(name, INT_MAX):
+        most = INT_BOUNDS.get(name, INT_MAX)
+        raise ConfigError(f"{cls.__name__}: field {name!r} must be at most {most}", name)
+    if isinstance(value, int | float) and value > FLOAT_BOUNDS.get(name, math.inf):
+        raise ConfigError(
+            f"{cls.__name__}: field {name!r} must be at most {FLOAT_BOUNDS[name]}", name
+        )
 
 
 def _matches(value: Any, hint: Any) -> bool:

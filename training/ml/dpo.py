@@ -268,7 +268,7 @@ def train_dpo(
     policy, optimizer = accelerator.prepare(policy, optimizer)
 
     reporter.emit(0, {}, "ref_logps", "computing reference log-probs")
-    cache = Path(config.ref_logps_cache or output_dir / "ref_logps.pt")
+    cache = Path(output_dir) / "ref_logps.pt"
     ref_chosen, ref_rejected = reference_logps(accelerator, policy, pairs, pad_id, config, cache)
     ref_chosen, ref_rejected = (
         ref_chosen.to(accelerator.device),

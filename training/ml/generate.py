@@ -16,9 +16,11 @@ Example::
 
 from __future__ import annotations
 
+import http
 import json
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +34,8 @@ from training.ml.protocol import Generated
 HH_STOP = "\n\nHuman:"
 # on_batch(done, total): (prompt, sample) pairs generated so far, of all of them.
 BatchCallback = Callable[[int, int], None]
+# An endpoint's answer is read up to this many bytes (a larger one is not valid JSON).
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 class GenerationError(RuntimeError):
@@ -140,19 +144,53 @@ def _decode(tokenizer: Any, new: Any, batch: list[tuple[int, int]], hh: bool) ->
 # --- OpenAI-compatible HTTP endpoint -------------------------------------------------------
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: the request, and its Authorization header, stay on the
+    endpoint's own host (a 3xx becomes an error)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL, without credentials or path (safe to show)."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _reason(code: int) -> str:
+    """The standard phrase of a status code: the upstream's own text is never repeated."""
+    try:
+        return http.HTTPStatus(code).phrase
+    except ValueError:
+        return "unknown status"
+
+
 def _post(url: str, body: dict[str, Any], api_key: str, timeout: float) -> dict[str, Any]:
+    """POST JSON to the endpoint and read its JSON answer. Errors say the endpoint's origin, the
+    status code and its standard reason, never the upstream body (it may echo secrets)."""
     headers = {"Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    origin = _origin(url)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - a configured URL
-            return json.loads(response.read().decode())
+        with _OPENER.open(request, timeout=timeout) as response:
+            return json.loads(response.read(MAX_RESPONSE_BYTES + 1)[:MAX_RESPONSE_BYTES].decode())
     except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")[:300]
-        raise GenerationError(f"{url} answered {exc.code}: {detail}") from exc
-    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
-        raise GenerationError(f"{url}: {exc}") from exc
+        exc.close()  # its body is not read: never repeated
+        moved = " (redirects are not followed)" if 300 <= exc.code < 400 else ""
+        raise GenerationError(f"{origin} answered {exc.code} {_reason(exc.code)}{moved}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason if isinstance(exc.reason, str) else type(exc.reason).__name__
+        raise GenerationError(f"{origin}: cannot connect ({reason[:80]})") from None
+    except TimeoutError:
+        raise GenerationError(f"{origin}: no answer within {timeout:g} s") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise GenerationError(f"{origin} answered with something other than JSON") from None
 
 
 def endpoint_url(base_url: str, chat: bool) -> str:
@@ -178,15 +216,17 @@ def _request_one(
     else:
         body.update(prompt=hh_prompt(messages), stop=[HH_STOP])
     data = _post(url, body, api_key, timeout)
+    if not isinstance(data, dict) or not isinstance(data.get("choices") or [], list):
+        raise GenerationError(f"{_origin(url)} answered JSON without a list of choices")
     choices = sorted(data.get("choices") or [], key=lambda c: c.get("index", 0))
     if len(choices) != k:
-        raise GenerationError(f"{url} returned {len(choices)} choices, asked for {k}")
+        raise GenerationError(f"{_origin(url)} returned {len(choices)} choices, asked for {k}")
     usage = (data.get("usage") or {}).get("completion_tokens")
     result = []
     for choice in choices:
         text = (choice.get("message") or {}).get("content") if chat else choice.get("text")
         if not isinstance(text, str):
-            raise GenerationError(f"{url} returned a choice without text: {str(choice)[:200]}")
+            raise GenerationError(f"{_origin(url)} returned a choice without text")
         tokens = round(usage / k) if isinstance(usage, int) else len(text.split())
         result.append((clean_text(text), tokens, choice.get("finish_reason") == "stop"))
     return result

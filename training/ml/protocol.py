@@ -29,7 +29,9 @@ from typing import Any, TextIO
 
 PROGRESS, RESULT, ERROR = "progress", "result", "error"  # the event names
 CANCEL_FILE = "CANCEL"  # created in the child's output directory: stop at the next step
-API_KEY_ENV = "CHORUS_INFERENCE_API_KEY"  # how the child gets an endpoint's key (not on disk)
+# How the child gets its one endpoint's key (never on the command line or on disk); the worker
+# reads it from the variable the admin's InferenceEndpoint names and sets it for that child only.
+API_KEY_ENV = "CHORUS_CHILD_ENDPOINT_KEY"
 
 
 def emit(out: TextIO, event: str, payload: dict[str, Any]) -> None:

@@ -11,7 +11,13 @@ from django.http import Http404
 
 from annotation.models import Turn
 from annotation.roles import is_researcher
-from training.models import POLICY_KINDS, GenerationJob, RunStatus, TrainingRun
+from training.models import (
+    POLICY_KINDS,
+    GenerationJob,
+    InferenceEndpoint,
+    RunStatus,
+    TrainingRun,
+)
 
 
 def require_researcher(user: Any) -> None:
@@ -34,6 +40,11 @@ def job_get_for_user(user: Any, job_id: int) -> GenerationJob:
 def policy_runs_usable() -> QuerySet[TrainingRun]:
     """Succeeded runs whose model can write completions (a generation job's source)."""
     return TrainingRun.objects.filter(kind__in=POLICY_KINDS, status=RunStatus.SUCCEEDED)
+
+
+def endpoints_list() -> QuerySet[InferenceEndpoint]:
+    """The inference endpoints generation jobs may call (an admin's list), by name."""
+    return InferenceEndpoint.objects.order_by("name")
 
 
 def prompt_conversations(prompt_ids: Sequence[int]) -> list[list[dict[str, str]]]:

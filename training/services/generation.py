@@ -1,7 +1,8 @@
 """Writes of generation jobs: models write the candidates, people judge the models.
 
 - `generation_job_create`: sample K completions per prompt of a project from one or more models
-  (a finished run's model, a local directory or hub id, or an OpenAI-compatible endpoint) and
+  (a finished run's model, a directory inside CHORUS_MODEL_ROOTS or a hub id, or an
+  OpenAI-compatible endpoint an admin has set up: models.InferenceEndpoint) and
   make items of them: every pair of a prompt's completions (pairwise projects) or one item with
   all of them (rankings). Canonical sides are shuffled; labelers see shuffled sides again.
 - `evaluation_create`: a new pairwise project on a held-out prompt set, one completion per
@@ -27,7 +28,7 @@ after it heartbeats but is not cut short). A SCORING job scores and stores per c
 SCORE_CHUNK, one child (one model load) per chunk, and keeps the chunks scored before a cancel.
 
 Every completion records its sampling settings (Completion.generation_settings) and its model
-(Completion.source_model: `run:<id>`, the path or hub id, or `<model>@<url>`); neither is ever
+(Completion.source_model: `run:<id>`, the path or hub id, or `<model>@<endpoint name>`); neither is ever
 shown to labelers.
 """
 
@@ -35,12 +36,11 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import random
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -55,18 +55,19 @@ from annotation.services.items import (
     prompts_create,
 )
 from annotation.services.projects import project_create
-from training.ml.config import SamplingSettings
+from training.ml.config import ConfigError, SamplingSettings
 from training.ml.protocol import API_KEY_ENV, Generated
 from training.models import (
     POLICY_KINDS,
     GenerationJob,
     GenerationPurpose,
+    InferenceEndpoint,
     RunKind,
     RunStatus,
     TrainingRun,
 )
+from training.paths import model_resolve
 from training.selectors.generation import prompt_conversations
-from training.services.runs import base_model_path
 from training.services.scoring import completions_score, score_project
 from training.worker import (
     ChildFailed,
@@ -84,41 +85,55 @@ logger = logging.getLogger(__name__)
 # --- sources --------------------------------------------------------------------------------
 
 
-def source_resolve(spec: dict[str, Any]) -> dict[str, Any]:
-    """A validated source with its `label` (Completion.source_model); ValidationError if not."""
+def source_resolve(spec: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    """A validated source with its `label` (Completion.source_model); ValidationError naming
+    `sources[<index>].<field>` if not. An endpoint is named, never given as a URL: only the
+    admin's InferenceEndpoint list is reachable (issue 10)."""
+    at = f"sources[{index}]"
     if spec.get("run") is not None:
         run = TrainingRun.objects.filter(pk=spec["run"]).first()
         if run is None or run.kind not in POLICY_KINDS or run.status != RunStatus.SUCCEEDED:
             raise ValidationError(
                 {
-                    "sources": f"run {spec['run']} is not a succeeded policy run (DPO, PPO, GRPO, SFT)."
+                    f"{at}.run": f"run {spec['run']} is not a succeeded policy run (DPO, PPO, GRPO, SFT)."
                 }
             )
         return {"kind": "run", "run": run.pk, "path": str(run.run_dir), "label": f"run:{run.pk}"}
     if spec.get("model"):
         model = str(spec["model"]).strip()
-        path = base_model_path(model)
-        if model.startswith(("/", ".", "~")) and not Path(path).is_dir():
-            raise ValidationError({"sources": f"{model} is not a directory on this server."})
+        path = model_resolve(model, field=f"{at}.model")
         return {"kind": "model", "path": path, "label": model[:300]}
     if spec.get("endpoint"):
-        url, api_model = str(spec["endpoint"]).strip(), str(spec.get("api_model") or "").strip()
-        if not url.startswith(("http://", "https://")) or not api_model:
-            raise ValidationError({"sources": "an endpoint needs an http(s) URL and api_model."})
-        chat = bool(spec.get("chat", True))
-        return {
-            "kind": "endpoint",
-            "url": url,
-            "api_model": api_model,
-            "chat": chat,
-            "label": f"{api_model}@{url}"[:300],
-        }
-    raise ValidationError({"sources": "each source needs one of run, model or endpoint."})
+        return _endpoint_source(spec, at)
+    raise ValidationError({at: "each source needs one of run, model or endpoint."})
+
+
+def _endpoint_source(spec: dict[str, Any], at: str) -> dict[str, Any]:
+    name, api_model = str(spec["endpoint"]).strip(), str(spec.get("api_model") or "").strip()
+    endpoint = InferenceEndpoint.objects.filter(name=name).first()
+    if endpoint is None:
+        raise ValidationError(
+            {f"{at}.endpoint": f"{name[:100]!r} is not an inference endpoint an admin has set up "
+             "(GET /api/training/inference-endpoints/ lists them; URLs are not accepted)."}
+        )  # fmt: skip
+    if not api_model:
+        raise ValidationError({f"{at}.api_model": "Name the endpoint's model."})
+    return {
+        "kind": "endpoint",
+        "endpoint": endpoint.name,
+        "api_model": api_model[:200],
+        "chat": bool(spec.get("chat", True)),
+        "label": f"{api_model}@{endpoint.name}"[:300],
+    }
 
 
 def _sampling(values: dict[str, Any] | None) -> dict[str, Any]:
     try:
         return SamplingSettings(**(values or {})).as_dict()
+    except ConfigError as exc:
+        raise ValidationError(
+            {f"sampling.{exc.field}" if exc.field else "sampling": str(exc)}
+        ) from exc
     except (TypeError, ValueError) as exc:
         raise ValidationError({"sampling": str(exc)}) from exc
 
@@ -160,7 +175,7 @@ def generation_job_create(
     reward_run: TrainingRun | None = None,
 ) -> GenerationJob:
     """Validate a generation job and queue it on the training queue."""
-    resolved = [source_resolve(dict(s)) for s in sources]
+    resolved = [source_resolve(dict(s), i) for i, s in enumerate(sources)]
     if len({s["label"] for s in resolved}) != len(resolved):
         raise ValidationError({"sources": "The same model is named twice."})
     _check_shape(project, purpose, len(resolved), samples_per_prompt)
@@ -239,8 +254,16 @@ def _generate(
     }
     env = {}
     if source["kind"] == "endpoint":
-        config.update(endpoint=source["url"], api_model=source["api_model"], chat=source["chat"])
-        env[API_KEY_ENV] = settings.CHORUS_INFERENCE_API_KEY
+        name = source.get("endpoint")  # jobs queued before issue 10 hold a URL instead: refused
+        endpoint = InferenceEndpoint.objects.filter(name=name).first() if name else None
+        if endpoint is None:
+            raise ChildFailed(f"inference endpoint {name!r} is not (or no longer) set up")
+        config.update(
+            endpoint=endpoint.base_url, api_model=source["api_model"], chat=source["chat"]
+        )
+        # The key travels only to this child, in its environment (never argv or a file), and
+        # the child sends it only to this endpoint's host (training.ml.generate).
+        env[API_KEY_ENV] = os.environ.get(endpoint.key_env, "") if endpoint.key_env else ""
     else:
         config["model"] = source["path"]
     rows = [{"prompt": c} for c in conversations]

@@ -43,6 +43,7 @@ from annotation.models import LabelerGroup, Project
 from training.datasets import DatasetSpec, dataset_write
 from training.ml.config import CONFIG_CLASSES, ConfigError, check_fields, from_dict, to_dict
 from training.models import RunKind, RunMetric, RunStatus, TrainingRun
+from training.paths import model_resolve
 from training.worker import OnProgress, Outcome, job_cancel, job_claim, job_finish, run_child
 
 logger = logging.getLogger(__name__)
@@ -71,13 +72,20 @@ def hyperparameters_parse(*, kind: str, values: Mapping[str, Any]) -> Hyperparam
     clash = sorted(set(values) & set(RUN_FIELDS_IN_CONFIG))
     if clash:
         raise ValidationError(
-            {"hyperparameters": f"set {', '.join(clash)} on the run, not in hyperparameters"}
+            {f"hyperparameters.{clash[0]}": f"set {clash[0]} on the run, not in hyperparameters"}
         )
     try:
         check_fields(CONFIG_CLASSES[kind], dict(values))
     except ConfigError as exc:
-        raise ValidationError({"hyperparameters": str(exc)}) from exc
+        raise hyperparameter_error(exc, values) from exc
     return Hyperparameters(kind=kind, values=dict(values))
+
+
+def hyperparameter_error(exc: ConfigError, values: Mapping[str, Any]) -> ValidationError:
+    """A trainer config's error as a field error: `hyperparameters.<key>` when a key the user
+    gave is to blame, else `hyperparameters`."""
+    key = f"hyperparameters.{exc.field}" if exc.field in values else "hyperparameters"
+    return ValidationError({key: str(exc)})
 
 
 def run_config(
@@ -107,19 +115,7 @@ def run_config(
     try:
         return to_dict(from_dict(CONFIG_CLASSES[kind], data))
     except ConfigError as exc:
-        raise ValidationError({"hyperparameters": str(exc)}) from exc
-
-
-def base_model_path(base_model: str) -> str:
-    """A local directory as an absolute path (relative ones are from the project root, where the
-    trainer runs); anything else is left as it is, a Hugging Face hub id."""
-    path = Path(base_model).expanduser()
-    local = path if path.is_absolute() else Path(settings.BASE_DIR) / path
-    return (
-        str(local.resolve())
-        if local.is_dir() or base_model.startswith((".", "/", "~"))
-        else base_model
-    )
+        raise hyperparameter_error(exc, hyperparameters.values) from exc
 
 
 def _check_options(
@@ -133,9 +129,6 @@ def _check_options(
     reward_rule: str,
 ) -> None:
     errors: dict[str, str] = {}
-    looks_local = base_model.startswith(("/", "./", "../", "~"))
-    if looks_local and not Path(base_model_path(base_model)).is_dir():
-        errors["base_model"] = f"{base_model} is not a directory on this server."
     if per_group and kind != RunKind.REWARD:
         errors["per_group"] = "Per-group models are trained by reward runs only."
     if group_balance and kind not in (RunKind.REWARD, RunKind.DPO):
@@ -190,7 +183,7 @@ def run_create(
     projects, labeler_groups = list(projects), list(labeler_groups)
     if not projects:
         raise ValidationError({"projects": "Choose at least one project."})
-    base_model = base_model_path(base_model.strip())
+    base_model = model_resolve(base_model, field="base_model")
     reward_group = "" if reward_group == POOLED_REWARD else reward_group
     options = dict(
         per_group=per_group,

@@ -3,6 +3,7 @@ create pages' parse -> service -> redirect."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,11 @@ def add_service_errors(form: Form, exc: ValidationError) -> None:
         form.add_error(None, exc)
         return
     for name, errors in exc.error_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
+        field = re.split(r"[.\[]", name, maxsplit=1)[0]  # "hyperparameters.x", "sources[0].model"
+        messages = [m for e in errors for m in e.messages]
+        if field != name:
+            messages = [f"{name}: {m}" for m in messages]
+        form.add_error(field if field in form.fields else None, messages)
 
 
 def create_page(
@@ -29,7 +34,7 @@ def create_page(
     detail: str = "training:loop_job",
 ) -> HttpResponse:
     """Parse the form, call the service, go to the new object's page (`detail`, a URL name that
-    takes its id); or show the form with its errors."""
+    takes its id); or show the form with its errors (400 after a POST)."""
     if request.method == "POST" and form.is_valid():
         try:
             made = create(created_by=request.user, **form.service_arguments())  # type: ignore[attr-defined]
@@ -37,4 +42,5 @@ def create_page(
             add_service_errors(form, exc)
         else:
             return redirect(detail, made.pk)
-    return render(request, template, {"form": form})
+    status = 400 if request.method == "POST" else 200
+    return render(request, template, {"form": form}, status=status)

@@ -75,7 +75,9 @@ def test_a_bad_job_is_a_400_with_the_reason(as_persona, generated):
         {"project": generated["project"].pk, "sources": [{"model": "/no/such/dir"}]},
         content_type="application/json",
     )
-    assert response.status_code == 400 and "not a directory" in str(response.json())
+    assert response.status_code == 400 and "outside the model directories" in str(
+        response.json()["sources[0].model"]
+    )
 
 
 def test_the_schema_names_are_unique_and_warning_free():

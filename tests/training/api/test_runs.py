@@ -54,7 +54,7 @@ def test_api_create_explains_what_is_wrong(as_persona, judged_project, base_mode
         "hyperparameters": {"beta": -1},
     }
     response = client.post("/api/training/runs/", payload, content_type="application/json")
-    assert response.status_code == 400 and "beta" in response.json()["hyperparameters"][0]
+    assert response.status_code == 400 and "beta" in response.json()["hyperparameters.beta"][0]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

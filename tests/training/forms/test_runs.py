@@ -64,4 +64,4 @@ def test_errors_name_the_field_in_both(judged_project):
 def test_hyperparameters_are_checked_by_name_and_type(values, message):
     with pytest.raises(ValidationError, match=message) as caught:
         hyperparameters_parse(kind="reward", values=values)
-    assert list(caught.value.message_dict) == ["hyperparameters"]
+    assert list(caught.value.message_dict) == [f"hyperparameters.{next(iter(values))}"]

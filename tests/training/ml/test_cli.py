@@ -210,7 +210,7 @@ def test_generate_and_score_exit_2_naming_the_bad_line_and_field(
         ({"model": "m", "temperature": 1}, "unknown field 'temperature'"),
         ({"samples_per_prompt": 2}, "give one of the fields 'model' or 'endpoint'"),
         ({"model": "m", "samples_per_prompt": "2"}, "field 'samples_per_prompt' must be int"),
-        ({"model": "m", "sampling": {"top_p": 0}}, "field 'sampling': need temperature >= 0"),
+        ({"model": "m", "sampling": {"top_p": 0}}, "field 'sampling': top_p must be > 0.0"),
     ],
 )
 def test_generate_exits_2_naming_a_bad_config_field(

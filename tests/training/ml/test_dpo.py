@@ -64,13 +64,13 @@ def test_reference_logps_computed_once_and_reused(
 
     monkeypatch.setattr(dpo, "sequence_logps", counting)
     rows = preference_rows(40)
-    cache = tmp_path / "cache" / "ref.pt"
-    config = _config(tiny_lm, max_steps=1, ref_logps_cache=str(cache), eval_fraction=0.0)
+    cache = tmp_path / "a" / "ref_logps.pt"  # always in the run's own directory
+    config = _config(tiny_lm, max_steps=1, eval_fraction=0.0)
     dpo.train_dpo(config, rows, tmp_path / "a")
     assert calls == [40] and cache.exists()  # one pass over every pair
-    dpo.train_dpo(config, rows, tmp_path / "b")
+    dpo.train_dpo(config, rows, tmp_path / "a")
     assert calls == [40]  # reused
-    dpo.train_dpo(config, rows[:30], tmp_path / "c")
+    dpo.train_dpo(config, rows[:30], tmp_path / "a")
     assert calls == [40, 30]  # other data: recomputed
 
 

@@ -14,7 +14,13 @@ from tests.factories import ProjectFactory, PromptFactory
 from tests.training.conftest import judge
 from tests.training.fixtures import fake_generate_local, finished_run
 from tests.training.openai_stub import openai_stub, stub_url
-from training.models import CompletionScore, GenerationPurpose, RunKind, RunStatus
+from training.models import (
+    CompletionScore,
+    GenerationPurpose,
+    InferenceEndpoint,
+    RunKind,
+    RunStatus,
+)
 from training.selectors.evaluation import evaluation_report, reward_agreement
 from training.selectors.lineage import lineage
 from training.services.generation import (
@@ -97,9 +103,13 @@ def test_bad_jobs_are_refused(researcher, model_dirs, tmp_path):
             sources=[{"model": model_dirs["base"]}],
             samples_per_prompt=1,
         )
-    with pytest.raises(ValidationError, match="not a directory"):
+    with pytest.raises(ValidationError, match="outside the model directories"):
         generation_job_create(
             created_by=researcher, project=project, sources=[{"model": "/no/such/dir"}]
+        )
+    with pytest.raises(ValidationError, match="not a directory"):
+        generation_job_create(
+            created_by=researcher, project=project, sources=[{"model": f"{tmp_path}/no-such-dir"}]
         )
     queued = finished_run(tmp_path)
     queued.status = RunStatus.RUNNING
@@ -126,19 +136,18 @@ def test_bad_jobs_are_refused(researcher, model_dirs, tmp_path):
 def test_an_endpoint_source_generates_through_http(researcher):
     project = _project(researcher, n=2)
     with openai_stub() as server:
+        InferenceEndpoint.objects.create(name="stub", base_url=stub_url(server))
         job = generation_job_create(
             created_by=researcher,
             project=project,
-            sources=[{"endpoint": stub_url(server), "api_model": "served"}],
+            sources=[{"endpoint": "stub", "api_model": "served"}],
             samples_per_prompt=2,
         )
         generation_job_execute(job_id=job.pk, hostname="test")
     job.refresh_from_db()
     assert job.status == "succeeded" and job.items_created == 2, job.error
     completion = Completion.objects.filter(prompt__project=project).first()
-    assert completion.source_model == f"served@{stub_url(server)}" and completion.text.startswith(
-        "reply 0 to"
-    )
+    assert completion.source_model == "served@stub" and completion.text.startswith("reply 0 to")
 
 
 def test_a_failing_job_records_why_and_makes_nothing(researcher, model_dirs, monkeypatch):

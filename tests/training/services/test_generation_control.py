@@ -1,5 +1,5 @@
-"""Steering generation jobs: cooperative cancel, the heartbeat, the list endpoint and the
-inference API key. Generation is faked (the real models run in the slow tests)."""
+"""Steering generation jobs: cooperative cancel, the heartbeat, the list endpoint (the
+inference key: test_inference_endpoints.py). Generation is faked (the real models run in the slow tests)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from tests.training.fixtures import (
     fake_generate_local,
     generation_job_for,
 )
-from tests.training.openai_stub import openai_stub, stub_url
 from training import worker
 from training.models import GenerationJob, RunStatus
 from training.services.generation import (
@@ -96,17 +95,3 @@ def test_the_job_list_api_is_paginated_newest_first(as_persona, researcher, pair
     body = as_persona("researcher").get("/api/training/generation-jobs/?limit=2").json()
     assert body["count"] == 3 and [j["id"] for j in body["results"]] == [jobs[2].pk, jobs[1].pk]
     assert body["results"][0]["cancel_requested"] is False
-
-
-@pytest.mark.parametrize("key", ["sk-test-123", ""])
-def test_the_inference_key_is_sent_as_a_bearer_token(researcher, pairwise, settings, key):
-    settings.CHORUS_INFERENCE_API_KEY = key
-    with openai_stub() as server:
-        job = generation_job_create(
-            created_by=researcher, project=pairwise,
-            sources=[{"endpoint": stub_url(server), "api_model": "served"}],
-        )  # fmt: skip
-        generation_job_execute(job_id=job.pk, hostname="w")
-    assert GenerationJob.objects.get(pk=job.pk).status == RunStatus.SUCCEEDED
-    headers = [r["headers"].get("Authorization") for r in server.requests]
-    assert headers == ([f"Bearer {key}"] if key else [None]) * 3

@@ -39,10 +39,10 @@ def test_create_freezes_the_dataset_and_config(
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"hyperparameters": {"lr": 0.1}}, "hyperparameters", "did you mean 'learning_rate'"),
-        ({"hyperparameters": {"batch_size": 0}}, "hyperparameters", "batch_size"),
-        ({"hyperparameters": {"base_model": "x"}}, "hyperparameters", "on the run"),
-        ({"base_model": "/no/such/dir"}, "base_model", "not a directory"),
+        ({"hyperparameters": {"lr": 0.1}}, "hyperparameters.lr", "did you mean 'learning_rate'"),
+        ({"hyperparameters": {"batch_size": 0}}, "hyperparameters.batch_size", "batch_size"),
+        ({"hyperparameters": {"base_model": "x"}}, "hyperparameters.base_model", "on the run"),
+        ({"base_model": "/no/such/dir"}, "base_model", "outside the model directories"),
         ({"kind": "ppo"}, "reward_run", "PPO needs a succeeded reward run"),
         ({"kind": "grpo"}, "reward_run", "either a succeeded reward run or a rule"),
         ({"kind": "dpo", "per_group": True}, "per_group", "reward runs only"),

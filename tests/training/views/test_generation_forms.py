@@ -9,7 +9,7 @@ from tests.training.fixtures import (
     finished_run,
     generation_job_for,
 )
-from training.models import GenerationJob, GenerationPurpose, RunKind
+from training.models import GenerationJob, GenerationPurpose, InferenceEndpoint, RunKind
 from training.services.generation import (
     generation_job_cancel,
 )
@@ -23,10 +23,11 @@ def test_the_job_form_creates_a_job_from_every_kind_of_source(
     as_persona, pairwise, model_dir, tmp_path
 ):
     run, reward = finished_run(tmp_path), finished_run(tmp_path, kind=RunKind.REWARD, name="rm")
+    InferenceEndpoint.objects.create(name="local-vllm", base_url="http://127.0.0.1:9/v1")
     response = as_persona("researcher").post(
         "/training/loop/jobs/new/",
         {"project": pairwise.pk, "runs": run.pk, "models": f"{model_dir}\n\n", "samples_per_prompt": 1,
-         "endpoint": "http://127.0.0.1:9/v1", "api_model": "served", "chat": "on",
+         "endpoint": "local-vllm", "api_model": "served", "chat": "on",
          "reward_run": reward.pk, **SAMPLING, "temperature": 0.7},
     )  # fmt: skip
     job = GenerationJob.objects.get()
@@ -34,7 +35,7 @@ def test_the_job_form_creates_a_job_from_every_kind_of_source(
     assert [s["label"] for s in job.sources] == [
         f"run:{run.pk}",
         model_dir,
-        "served@http://127.0.0.1:9/v1",
+        "served@local-vllm",
     ]
     assert job.sources[2]["chat"] is True and job.reward_run == reward
     assert (job.samples_per_prompt, job.sampling["temperature"], job.total) == (1, 0.7, 9)
@@ -42,13 +43,14 @@ def test_the_job_form_creates_a_job_from_every_kind_of_source(
 
 def test_the_job_form_shows_field_errors(as_persona, pairwise):
     client = as_persona("researcher")
+    InferenceEndpoint.objects.create(name="local-vllm", base_url="http://127.0.0.1:9/v1")
     no_model = client.post(
         "/training/loop/jobs/new/", {"project": pairwise.pk, "samples_per_prompt": 2, **SAMPLING}
     )
     assert "Choose at least one model" in no_model.content.decode()
     bad = client.post(
         "/training/loop/jobs/new/",
-        {"project": pairwise.pk, "samples_per_prompt": 0, "endpoint": "http://localhost:8000/v1", **SAMPLING, "top_p": 2},
+        {"project": pairwise.pk, "samples_per_prompt": 0, "endpoint": "local-vllm", **SAMPLING, "top_p": 2},
     )  # fmt: skip
     errors = bad.context["form"].errors
     assert {"samples_per_prompt", "top_p", "api_model"} <= set(errors)
@@ -56,7 +58,10 @@ def test_the_job_form_shows_field_errors(as_persona, pairwise):
         "/training/loop/jobs/new/",
         {"project": pairwise.pk, "models": "/no/such/dir", "samples_per_prompt": 2, **SAMPLING},
     )
-    assert missing_dir.status_code == 200 and "not a directory" in missing_dir.content.decode()
+    assert (
+        missing_dir.status_code == 400
+        and "outside the model directories" in missing_dir.content.decode()
+    )
     one_sample = client.post(
         "/training/loop/jobs/new/",
         {"project": pairwise.pk, "models": "gpt2", "samples_per_prompt": 1, **SAMPLING},

@@ -49,5 +49,5 @@ def test_the_form_creates_a_run_on_a_group_model(as_persona, persona, judged_pro
 def test_the_form_refuses_a_small_groups_model(as_persona, judged_project, base_model_dir, runs_dir, group_reward_run):  # fmt: skip
     data = _form(judged_project, base_model_dir, group_reward_run, "senior")
     response = as_persona("researcher").post(reverse("training:run_new"), data)
-    assert response.status_code == 200 and "no model for group" in response.content.decode()
+    assert response.status_code == 400 and "no model for group" in response.content.decode()
     assert not TrainingRun.objects.exclude(pk=group_reward_run.pk).exists()

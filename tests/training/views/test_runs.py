@@ -54,7 +54,7 @@ def test_run_create_form_shows_the_configs_complaint(
     data = {"kind": "reward", "base_model": base_model_dir, "projects": [judged_project.pk],
             "tie_policy": "skip", "both_bad_policy": "skip", "hyperparameters": '{"lr": 1}'}  # fmt: skip
     response = as_persona("researcher").post(reverse("training:run_new"), data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "did you mean &#x27;learning_rate&#x27;" in response.content.decode()
     assert not TrainingRun.objects.exists()
 
