@@ -29,6 +29,7 @@ import logging
 import math
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -139,12 +140,33 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+# The child runs model code a researcher chose (a hub id's remote code included): it gets the
+# worker's environment minus the web app's secrets and connection strings. Hugging Face's own
+# token stays (gated models need it); an endpoint's key is added back for its own job only.
+_CHILD_ENV_DROP = re.compile(
+    r"^(CHORUS_|DJANGO_|CELERY_)|^(DATABASE_URL|REDIS_URL|BROKER_URL)$"
+    r"|KEY|SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL",
+    re.IGNORECASE,
+)
+_CHILD_ENV_KEEP = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})
+
+
+def child_environment(parent: Mapping[str, str]) -> dict[str, str]:
+    """`parent` without secrets and connection strings (see `_CHILD_ENV_DROP`)."""
+    return {
+        name: value
+        for name, value in parent.items()
+        if name in _CHILD_ENV_KEEP or not _CHILD_ENV_DROP.search(name)
+    }
+
+
 def launch(
     command: list[str], *, cwd: str | Path, log_path: Path, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    """Start `command` in its own session, stdout piped, stderr appended to `log_path`."""
+    """Start `command` in its own session, stdout piped, stderr appended to `log_path`; its
+    environment is the worker's without secrets (`child_environment`), plus `env`."""
     full_env = {
-        **os.environ,
+        **child_environment(os.environ),
         "PYTHONUNBUFFERED": "1",
         "TOKENIZERS_PARALLELISM": "false",
         **(env or {}),

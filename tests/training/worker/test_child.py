@@ -129,3 +129,31 @@ def test_supervise_kills_a_child_when_a_callback_raises(tmp_path):
     with pytest.raises(worker.JobStopped):
         supervise(proc, lambda line: None, stop)
     assert proc.poll() is not None  # killed, not left sleeping
+
+
+def test_the_child_gets_no_secrets_or_connection_strings(tmp_path, monkeypatch):
+    """The child runs model code a researcher chose: the web app's secret, the database and
+    broker URLs and other keys stay behind; Hugging Face's token and the job's own env pass."""
+    import json
+
+    for name, value in {
+        "CHORUS_SECRET_KEY": "s3cret",
+        "DATABASE_URL": "postgres://u:p@db/chorus",
+        "CELERY_BROKER_URL": "redis://r/0",
+        "OPENAI_API_KEY": "sk-1",
+        "HF_TOKEN": "hf_1",
+        "CUDA_VISIBLE_DEVICES": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    proc = worker.launch(
+        [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"],
+        cwd=tmp_path,
+        log_path=tmp_path / "child.log",
+        env={"CHORUS_CHILD_ENDPOINT_KEY": "endpoint-key"},
+    )
+    out, _ = proc.communicate(timeout=60)
+    seen = json.loads(out)
+    for gone in ("CHORUS_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "OPENAI_API_KEY"):
+        assert gone not in seen
+    assert seen["HF_TOKEN"] == "hf_1" and seen["CUDA_VISIBLE_DEVICES"] == "0"
+    assert seen["CHORUS_CHILD_ENDPOINT_KEY"] == "endpoint-key"
