@@ -56,9 +56,7 @@ class LimitedJSONParser(BaseParser):
 
     media_type = "application/json"
 
-    def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: Any = None
-    ) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = settings.CHORUS_MAX_JSON_BYTES
         max_depth = settings.CHORUS_MAX_JSON_DEPTH
         raw = stream.read(limit + 1) if stream is not None else b""

@@ -75,9 +75,7 @@ def labeler_group_create(
             else:
                 rule.save()
     if member_ids:
-        found = set(
-            get_user_model().objects.filter(pk__in=member_ids).values_list("pk", flat=True)
-        )
+        found = set(get_user_model().objects.filter(pk__in=member_ids).values_list("pk", flat=True))
         if missing := sorted(set(member_ids) - found):
             errors["member_ids"] = [f"No such users: {', '.join(map(str, missing[:20]))}."]
         else:
