@@ -5,7 +5,7 @@
 - `LimitedJSONParser` refuses JSON bodies larger than CHORUS_MAX_JSON_BYTES (413) or nested
   deeper than CHORUS_MAX_JSON_DEPTH (400) before decoding them, so no view, serializer or
   renderer ever recurses on attacker-chosen depth.
-- `api_not_found` answers unknown /api/ URLs with JSON, not the HTML 404 page.
+- `page_not_found` (handler404) answers unknown /api/ URLs with JSON, not the HTML 404 page.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
@@ -103,6 +105,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
-def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    """Unknown URLs under /api/: a JSON 404 like every other API error."""
-    return JsonResponse({"detail": "Not found."}, status=404)
+class ApiDocsPermission(BasePermission):
+    """The OpenAPI schema and Swagger UI: signed-in users, or anyone if CHORUS_PUBLIC_API_DOCS."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return bool(settings.CHORUS_PUBLIC_API_DOCS or request.user.is_authenticated)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 handler: JSON under /api/ (like every other API error), Django's page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
