@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint ci bench clean
+.PHONY: run test install lint ci bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip
@@ -28,6 +28,10 @@ ci: lint test
 
 bench: install
 	for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# API fuzzing from the OpenAPI schema as every persona (bench/fuzz_api.py): 0 5xx, 0 schema violations.
+fuzz: install
+	$(BIN)/python bench/fuzz_api.py $(FUZZ_ARGS)
 
 clean:
 	rm -rf var test-artifacts

@@ -175,6 +175,25 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# API hardening (config/api.py, config/schema.py): model and database validation errors become
+# 400s naming the field; JSON bodies have a size and a nesting limit; the schema documents every
+# status code and the pagination envelope an operation can answer with.
+REST_FRAMEWORK |= {
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
+}
+# JSON request bodies larger than this many bytes are refused (413).
+CHORUS_MAX_JSON_BYTES = int(os.environ.get("CHORUS_MAX_JSON_BYTES", str(2 * 1024 * 1024)))
+# JSON request bodies nested deeper than this (arrays and objects) are refused (400).
+CHORUS_MAX_JSON_DEPTH = int(os.environ.get("CHORUS_MAX_JSON_DEPTH", "32"))
+# Serve the OpenAPI schema and Swagger UI to anonymous visitors (default: signed-in users only).
+CHORUS_PUBLIC_API_DOCS = env_bool("CHORUS_PUBLIC_API_DOCS", False)
+
 # Celery. Embedded default: a filesystem broker under VAR_DIR (no server). Production: redis://...
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 BROKER_DIR = VAR_DIR / "broker"

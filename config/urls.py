@@ -2,16 +2,27 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.api import ApiDocsPermission
 from config.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("django-admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[ApiDocsPermission]),
+        name="schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[ApiDocsPermission]),
+        name="api-docs",
+    ),
     path("api/", include("annotation.api.urls")),
     path("api/training/", include("training.api.urls")),
     path("training/", include("training.urls")),
     path("", include("annotation.urls")),
 ]
+
+handler404 = "config.api.page_not_found"  # unknown /api/ URLs: a JSON 404, not the HTML page

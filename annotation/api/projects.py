@@ -54,6 +54,13 @@ class ProjectOutput(serializers.Serializer):
     screening_min_items = serializers.IntegerField()
 
 
+class CriterionInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    scale_min = serializers.IntegerField(min_value=-1000, max_value=1000, default=1)
+    scale_max = serializers.IntegerField(min_value=-1000, max_value=1000, default=7)
+
+
 class ProjectListApi(APIView):
     class ProjectListInput(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -65,7 +72,7 @@ class ProjectListApi(APIView):
         gold_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.7)
         screening_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.8)
         screening_min_items = serializers.IntegerField(min_value=1, max_value=100, default=5)
-        criteria = serializers.ListField(child=serializers.DictField(), required=False)
+        criteria = CriterionInput(many=True, required=False)
 
     @extend_schema(responses=ProjectOutput(many=True))
     def get(self, request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -80,6 +81,12 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.kind == ProjectKind.PAIRWISE and self.ranking_size != 2:
+            raise ValidationError(
+                {"ranking_size": "A pairwise project shows exactly 2 responses per item."}
+            )
+
     @property
     def current_guidelines(self) -> GuidelineVersion | None:
         return self.guideline_versions.order_by("-version").first()
@@ -126,3 +133,8 @@ class Criterion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.scale_min is not None and self.scale_max is not None:
+            if self.scale_max <= self.scale_min:
+                raise ValidationError({"scale_max": "Must be greater than the scale's minimum."})

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -46,6 +47,7 @@ def labeler_profile_update(
 
 
 @transaction.atomic
+@transaction.atomic
 def labeler_group_create(
     *,
     name: str,
@@ -55,15 +57,29 @@ def labeler_group_create(
     priority: int = 100,
 ) -> LabelerGroup:
     """A group by attribute rules ({"age_range": ["18-29"]}), explicit members, or both.
-    `priority`: a labeler in several groups counts, in training runs, in the lowest-numbered."""
+    `priority`: a labeler in several groups counts, in training runs, in the lowest-numbered.
+    Raises ValidationError naming `name`, `rules` or `member_ids`; creates nothing then."""
     group = LabelerGroup(name=name, description=description, priority=priority)
     group.full_clean()
     group.save()
+    errors: dict[str, list[str]] = {}
     for attribute, values in (rules or {}).items():
         for value in values:
             rule = GroupRule(group=group, attribute=attribute, value=value)
-            rule.full_clean()
-            rule.save()
+            try:
+                rule.full_clean(exclude=["group"])
+            except ValidationError as exc:
+                errors.setdefault("rules", []).extend(
+                    f"{attribute}={value[:40]!r}: {message}" for message in exc.messages
+                )
+            else:
+                rule.save()
     if member_ids:
-        group.members.set(member_ids)
+        found = set(get_user_model().objects.filter(pk__in=member_ids).values_list("pk", flat=True))
+        if missing := sorted(set(member_ids) - found):
+            errors["member_ids"] = [f"No such users: {', '.join(map(str, missing[:20]))}."]
+        else:
+            group.members.set(member_ids)
+    if errors:
+        raise ValidationError(errors)  # rolls back the group (atomic)
     return group

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotation.models import Criterion, GuidelineVersion, Project
@@ -38,8 +39,14 @@ def project_create(
     project.full_clean()
     project.save()
     guidelines_update(project=project, text=guidelines)
+    errors: list[str] = []
     for position, spec in enumerate(criteria or []):
-        criterion_create(project=project, position=position, **spec)
+        try:
+            criterion_create(project=project, position=position, **spec)
+        except ValidationError as exc:
+            errors.extend(f"criterion {position + 1}: {message}" for message in exc.messages)
+    if errors:
+        raise ValidationError({"criteria": errors})  # rolls back the project (atomic)
     return project
 
 

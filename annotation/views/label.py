@@ -239,39 +239,62 @@ def label_guidelines_read(request: HtmxHttpRequest, project_id: int) -> HttpResp
     return _workbench(request, project)
 
 
+_ASCII_INT = re.compile(r"-?[0-9]{1,9}")
+
+
+def parse_int(value: str) -> int | None:
+    """An integer written in ASCII digits (at most 9), else None. Not `isdigit()` then `int()`:
+    '²' is a digit to the one and not the other, and int() also takes '٣', '1_0' and ' 1'."""
+    return int(value) if _ASCII_INT.fullmatch(value) else None
+
+
 def _int_or_none(value: str, field: str, errors: dict[str, list[str]]) -> int | None:
     if value in ("", None):
         return None
-    try:
-        return int(value)
-    except ValueError:
-        errors[field] = [f"{value!r} is not a whole number."]
-        return None
+    number = parse_int(value)
+    if number is None:
+        errors.setdefault(field, []).append(f"{value[:20]!r} is not a whole number.")
+    return number
+
+
+def _numbered(
+    post: QueryDict, prefix: str, parts: int, field: str, errors: dict[str, list[str]]
+) -> list[tuple[tuple[int, ...], str]]:
+    """The fields named `prefix` + `parts` numbers joined by '_' (rank_2, rating_7_2), as
+    (numbers, key); a key with the prefix and anything else in place of a number is an error."""
+    found = []
+    for key in post:
+        if not key.startswith(prefix):
+            continue
+        numbers = tuple(parse_int(p) for p in key[len(prefix) :].split("_"))
+        if len(numbers) != parts or None in numbers:
+            errors.setdefault(field, []).append(f"{key[:30]!r} does not name a response.")
+            continue
+        found.append((numbers, key))  # type: ignore[arg-type]  # no None left
+    return found
 
 
 def _parse_ranks(post: QueryDict, errors: dict[str, list[str]]) -> list[int] | None:
-    keyed = {int(k[5:]): v for k, v in post.items() if k.startswith("rank_") and k[5:].isdigit()}
+    keyed = {numbers[0]: post[key] for numbers, key in _numbered(post, "rank_", 1, "ranks", errors)}
     ranks = [_int_or_none(keyed[n], "ranks", errors) for n in sorted(keyed)]
     return [r for r in ranks if r is not None] or None
 
 
 def _parse_ratings(post: QueryDict, errors: dict[str, list[str]]) -> list[Rating]:
     ratings = []
-    for key, value in post.items():
-        parts = key.split("_")
-        if (
-            len(parts) == 3
-            and parts[0] == "rating"
-            and parts[1].isdigit()
-            and parts[2].isdigit()
-            and value
-        ):
-            number = _int_or_none(value, "ratings", errors)
-            if number is not None:
-                ratings.append(
-                    Rating(criterion_id=int(parts[1]), response=int(parts[2]), value=number)
-                )
+    for (criterion_id, response), key in _numbered(post, "rating_", 2, "ratings", errors):
+        number = _int_or_none(post[key], "ratings", errors) if post[key] else None
+        if number is not None:
+            ratings.append(Rating(criterion_id=criterion_id, response=response, value=number))
     return ratings
+
+
+def _parse_flags(post: QueryDict, errors: dict[str, list[str]]) -> list[Flag]:
+    return [
+        Flag(response=numbers[0], flag=flag)
+        for numbers, key in _numbered(post, "flag_", 1, "flags", errors)
+        for flag in post.getlist(key)
+    ]
 
 
 def _parse_judgment(post: QueryDict) -> dict[str, Any]:
@@ -282,8 +305,8 @@ def _parse_judgment(post: QueryDict) -> dict[str, Any]:
     except ValueError:
         errors["client_key"] = ["Missing or malformed; reload the page."]
     choice: int | str | None = post.get("choice") or None
-    if isinstance(choice, str) and choice.isdigit():
-        choice = int(choice)
+    if isinstance(choice, str) and (number := parse_int(choice)) is not None:
+        choice = number  # anything else ('tie', 'both_bad', '²') is judged by the service
     seconds = post.get("seconds_spent", "")
     try:
         seconds_spent = float(seconds) if seconds else None
@@ -296,12 +319,7 @@ def _parse_judgment(post: QueryDict) -> dict[str, Any]:
         "demonstration": post.get("demonstration", "").replace("\r\n", "\n"),
         "rationale": post.get("rationale", "").replace("\r\n", "\n"),
         "ratings": _parse_ratings(post, errors),
-        "flags": [
-            Flag(response=int(k[5:]), flag=flag)
-            for k in post
-            if k.startswith("flag_") and k[5:].isdigit()
-            for flag in post.getlist(k)
-        ],
+        "flags": _parse_flags(post, errors),
         "seconds_spent": seconds_spent,
         "guideline_version": _int_or_none(
             post.get("guideline_version", ""), "guideline_version", errors

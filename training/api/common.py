@@ -25,8 +25,9 @@ def service_errors(exc: DjangoValidationError) -> serializers.ValidationError:
 
 
 def paginated(request: Request, view: APIView, rows: QuerySet[Any], output: Output) -> Response:
-    """One page (?limit=&offset=) of `rows`, serialized."""
-    paginator = LimitOffsetPagination()
+    """One page (?limit=&offset=) of `rows`, serialized, by the view's `pagination_class`
+    (which also documents the page envelope in the schema, config/schema.py)."""
+    paginator = getattr(view, "pagination_class", LimitOffsetPagination)()
     page = paginator.paginate_queryset(rows, request, view=view)
     return paginator.get_paginated_response(output(page, many=True).data)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -75,6 +76,7 @@ class EvaluationCreateApi(APIView):
     """List the evaluation projects (newest first), or create a blind pairwise evaluation of two
     or more models on held-out prompts."""
 
+    pagination_class = LimitOffsetPagination  # the GET answers one page
     permission_classes = [IsResearcher]
 
     @extend_schema(operation_id="evaluation_list", responses=EvaluationListOutput(many=True))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -134,6 +135,7 @@ class GenerationJobCreateApi(APIView):
     """List generation jobs (newest first, every purpose), or queue K samples per prompt from
     each model; the items appear when the job succeeds."""
 
+    pagination_class = LimitOffsetPagination  # the GET answers one page
     permission_classes = [IsResearcher]
 
     @extend_schema(operation_id="generation_job_list", responses=GenerationJobOutput(many=True))

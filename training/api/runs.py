@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -71,6 +72,7 @@ class RunOutput(serializers.Serializer):
 
 
 class RunListApi(APIView):
+    pagination_class = LimitOffsetPagination  # the GET answers one page
     permission_classes = [IsResearcher]
 
     @extend_schema(responses=RunOutput(many=True))

@@ -218,6 +218,9 @@ def test_openapi_schema_documents_the_labeler_api(capsys):
     schema = SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
     operations = {op["operationId"]: op for p in schema["paths"].values() for op in p.values()}
     assert set(operations) == {"label_next", "label_judgment_create", "label_skip_create"}
-    assert set(operations["label_judgment_create"]["responses"]) == {"200", "201", "409"}
+    assert set(operations["label_judgment_create"]["responses"]) == {
+        *("200", "201", "409"),
+        *("400", "401", "403", "404", "413", "503"),  # the API-wide errors (config/schema.py)
+    }
     assert "client_key" in schema["components"]["schemas"]["JudgmentCreateInput"]["properties"]
     assert "Warning" not in capsys.readouterr().err
