@@ -1,0 +1,87 @@
+"""The controls end to end (issue 11): a tiny reward run stores the length-only and
+shuffled-label accuracies beside the model's, overall and per group; GRPO's random rule and
+monitor reward."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+import pytest
+
+from training.ml.data import PromptRow, row_groups
+from training.ml.verifiers import make_rule
+
+from .conftest import preference_rows
+
+
+def test_random_rule_is_a_seeded_stream_independent_of_the_text() -> None:
+    row = PromptRow(prompt=[], answer="42")
+    a, b = make_rule("random", {"seed": 7}), make_rule("random", {"seed": 7})
+    draws = [a("the answer is 42", row) for _ in range(200)]
+    assert draws == [b("anything else", row) for _ in range(200)]  # same seed, any text
+    assert set(draws) == {0.0, 1.0} and 70 < sum(draws) < 130
+    expected = random.Random(7)
+    assert draws[:5] == [float(expected.random() < 0.5) for _ in range(5)]
+    c = make_rule("random", {"seed": 8})
+    assert [c("x", row) for _ in range(200)] != draws
+    uniform = make_rule("random", {"distribution": "uniform", "seed": 1})
+    values = [uniform("", row) for _ in range(50)]
+    assert all(0 <= v < 1 for v in values) and len(set(values)) == 50
+    assert sum(make_rule("random", {"probability": 0.0})("", row) for _ in range(20)) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ({"distribution": "gauss"}, "distribution"),
+        ({"probability": 1.5}, "probability"),
+        ({"seed": "x"}, "seed"),
+        ({"rng": 1}, "unknown"),
+    ],
+)
+def test_random_rule_bad_args(args, field) -> None:
+    from training.ml.config import ConfigError
+
+    with pytest.raises(ConfigError, match=field):
+        make_rule("random", args)
+
+
+@pytest.mark.slow
+def test_reward_run_stores_the_controls(tiny_lm: str, tmp_path: Path) -> None:
+    from training.ml.config import RewardConfig
+    from training.ml.reward import train_reward
+
+    # Planted: chosen is always the longer reply (plus the happy/sad rule); two groups.
+    rows = []
+    for i, row in enumerate(preference_rows(160, eval_every=4)):
+        rows.append(
+            dataclasses.replace(
+                row,
+                chosen=row.chosen + " and so on and on",
+                groups=["young" if (i // 4) % 2 else "old"],
+            )
+        )
+    config = RewardConfig(
+        base_model=tiny_lm, learning_rate=1e-3, batch_size=16, epochs=1, max_length=48,
+        control_shuffles=3,
+    )  # fmt: skip
+    result = train_reward(config, rows, tmp_path)
+    m = result.metrics
+    table = m["controls"]
+    assert set(table) == {"overall", "old", "young"}
+    overall = table["overall"]
+    assert overall["n"] == pytest.approx(40.0)
+    assert overall["model"] == pytest.approx(m["eval/accuracy"])
+    assert overall["length"] == 1.0 and m["eval/length_accuracy"] == 1.0  # longer always wins
+    assert m["controls/length_coef"] > 0
+    assert 0.0 <= overall["shuffled"] <= 1.0 and overall["shuffled_std"] >= 0
+    assert m["eval/shuffled_accuracy"] == overall["shuffled"]
+    for g in ("old", "young"):
+        assert table[g]["n"] == pytest.approx(20.0)
+        assert table[g]["model"] == pytest.approx(result.group_accuracy[g])
+
+    off = train_reward(dataclasses.replace(config, controls=False), rows, tmp_path / "off")
+    assert "controls" not in off.metrics and "eval/length_accuracy" not in off.metrics
+    assert row_groups(rows[0]) == ["old"]
