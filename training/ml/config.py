@@ -143,6 +143,9 @@ class DPOConfig(TrainConfig):
     # With strength "margin": the offset of a "much better" pair (strength 1), in implicit
     # reward units (beta * log-ratio).
     margin_scale: float = 1.0
+    # Also fit a length-only baseline on the same split and store the held-out implicit-reward
+    # accuracy per group beside it (training.ml.controls; issue 11).
+    controls: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()

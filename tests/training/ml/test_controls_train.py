@@ -85,3 +85,22 @@ def test_reward_run_stores_the_controls(tiny_lm: str, tmp_path: Path) -> None:
     off = train_reward(dataclasses.replace(config, controls=False), rows, tmp_path / "off")
     assert "controls" not in off.metrics and "eval/length_accuracy" not in off.metrics
     assert row_groups(rows[0]) == ["old"]
+
+
+@pytest.mark.slow
+def test_dpo_run_stores_implicit_accuracy_beside_length(tiny_lm: str, tmp_path: Path) -> None:
+    from training.ml.config import DPOConfig
+    from training.ml.dpo import train_dpo
+
+    rows = [
+        dataclasses.replace(r, groups=["a" if (i // 4) % 2 else "b"])
+        for i, r in enumerate(preference_rows(48, eval_every=4))
+    ]
+    config = DPOConfig(base_model=tiny_lm, batch_size=8, max_steps=2, max_length=48)
+    m = train_dpo(config, rows, tmp_path).metrics
+    table = m["controls"]
+    assert set(table) == {"overall", "a", "b"}
+    assert table["overall"]["model"] == pytest.approx(m["eval/rewards/accuracies"])
+    assert table["overall"]["n"] == pytest.approx(12.0)
+    assert table["overall"]["shuffled"] is None
+    assert m["eval/length_accuracy"] == table["overall"]["length"]
