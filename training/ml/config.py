@@ -288,7 +288,9 @@ class GRPOConfig(RolloutConfig):
     # controls here, so the two runs can be compared on the same reward (issue 11). A reward
     # model run directory or a rule name, as for the reward; both None by default.
     monitor_model: str | None = None
+    # The monitor reward's rule (training.ml.verifiers), instead of monitor_model.
     monitor_rule: str | None = None
+    # Keyword arguments of monitor_rule.
     monitor_rule_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

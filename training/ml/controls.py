@@ -185,7 +185,7 @@ def shuffled_control(
         runs.append(by_group(margins, eval_weights, eval_groups))
     out: dict[str, tuple[float, float] | None] = {}
     for key in runs[0] if runs else []:
-        values = [r[key] for r in runs if r[key] is not None]
+        values = [v for r in runs if (v := r[key]) is not None]
         out[key] = (float(np.mean(values)), float(np.std(values))) if values else None
     return out
 
@@ -268,11 +268,17 @@ def control_verdict(
     *, run_value: float | None, control_value: float | None, spread: float | None, n: float
 ) -> dict[str, Any]:
     """GRPO/RLVR against its random-reward control (Shao et al. 2025, "Spurious Rewards"):
-    "control" when the run's final verifiable reward is within NOISE_SE standard errors
-    (``spread`` / sqrt(n), spread being the reward's standard deviation over n samples) of the
-    control run's, the same rule scored on the control's samples."""
+    "control" when the run's final reward (the one it trains on, on its last step's n samples)
+    is not more than NOISE_SE standard errors above the control run's (the same reward scored
+    on the control's last step's n samples, its monitor reward). The standard error of the
+    difference is ``spread`` / sqrt(n), with ``spread`` = sqrt(s_run^2 + s_control^2) from the
+    two rewards' standard deviations over their samples."""
     if run_value is None or control_value is None or not n or spread is None:
-        return {"level": "none", "se": None, "text": "The control run has no comparable reward yet."}
+        return {
+            "level": "none",
+            "se": None,
+            "text": "The control run has no comparable reward yet.",
+        }
     se = max(spread, 1e-12) / math.sqrt(n)
     diff = run_value - control_value
     if diff <= NOISE_SE * se:

@@ -294,6 +294,7 @@ def fit_controls(
 ) -> dict[str, object]:
     """The length-only and shuffled-label controls beside the pooled model's held-out accuracy
     (training.ml.controls), as final metrics."""
+
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
 
@@ -305,9 +306,9 @@ def fit_controls(
         eval_w, groups,
     )  # fmt: skip
     rng = np.random.default_rng(config.seed)
-    keep = np.arange(len(train_pairs))
+    keep = list(range(len(train_pairs)))
     if len(keep) > ctl.MAX_CONTROL_PAIRS:
-        keep = np.sort(rng.choice(keep, ctl.MAX_CONTROL_PAIRS, replace=False))
+        keep = sorted(int(i) for i in rng.choice(len(keep), ctl.MAX_CONTROL_PAIRS, replace=False))
     train_x = frozen_features(accelerator, config, tokenizer, [train_pairs[i] for i in keep])
     eval_x = frozen_features(accelerator, config, tokenizer, eval_pairs)
     shuffled = ctl.shuffled_control(

@@ -20,7 +20,9 @@ def test_accuracy_counts_ties_half_and_weights() -> None:
 def test_effective_n_of_a_ranking() -> None:
     # one K=4 ranking's 6 pairs at 1/6 each count as 6 (equal weights); mixed weights count less
     assert ctl.effective_n([1 / 6] * 6) == pytest.approx(6.0)
-    assert ctl.effective_n([1.0, 1.0, 1 / 6, 1 / 6]) == pytest.approx((2 + 1 / 3) ** 2 / (2 + 2 / 36))
+    assert ctl.effective_n([1.0, 1.0, 1 / 6, 1 / 6]) == pytest.approx(
+        (2 + 1 / 3) ** 2 / (2 + 2 / 36)
+    )
 
 
 def test_length_baseline_finds_longer_wins() -> None:

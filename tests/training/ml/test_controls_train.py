@@ -104,3 +104,24 @@ def test_dpo_run_stores_implicit_accuracy_beside_length(tiny_lm: str, tmp_path: 
     assert table["overall"]["n"] == pytest.approx(12.0)
     assert table["overall"]["shuffled"] is None
     assert m["eval/length_accuracy"] == table["overall"]["length"]
+
+
+@pytest.mark.slow
+def test_grpo_random_control_logs_the_monitor_reward(tiny_lm: str, tmp_path: Path) -> None:
+    from training.ml.config import GRPOConfig
+    from training.ml.grpo import train_grpo
+
+    from .conftest import prompt_rows
+
+    def run(seed_args: dict, out: str) -> dict:
+        config = GRPOConfig(
+            base_model=tiny_lm, reward_rule="random", reward_rule_args=seed_args,
+            monitor_rule="regex", monitor_rule_args={"pattern": "happy"}, batch_size=2,
+            num_generations=2, max_new_tokens=4, max_steps=2, max_length=48, seed=5,
+        )  # fmt: skip
+        return train_grpo(config, prompt_rows(8), tmp_path / out).metrics
+
+    a, b = run({}, "a"), run({"seed": 5}, "b")  # no seed given: the run's seed
+    assert 0.0 <= a["train/monitor/mean"] <= 1.0 and "train/monitor/std" in a
+    assert a["train/reward/raw"] in (0.0, 0.25, 0.5, 0.75, 1.0) and "train/reward/raw_std" in a
+    assert a["train/reward/raw"] == b["train/reward/raw"]  # the same seeded draws
