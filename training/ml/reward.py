@@ -428,21 +428,21 @@ def train_reward(
                 final["eval/accuracy"] = accuracy(eval_rows, margins, None)
                 final["eval/margin"] = sum(margins.values()) / len(margins)
                 reporter.emit(done, {"eval/accuracy": final["eval/accuracy"]}, phase="eval")  # type: ignore[dict-item]
-                if config.controls and not cancelled:
-                    reporter.emit(done, {}, phase="eval", message="fitting the controls")
-                    final.update(
-                        fit_controls(
-                            accelerator=accelerator,
-                            config=config,
-                            tokenizer=tokenizer,
-                            train_rows=train_rows,
-                            eval_rows=eval_rows,
-                            train_pairs=train_pairs,
-                            eval_pairs=eval_pairs,
-                            model_margins=margins,
-                        )
-                    )
-        del model
+        del model  # before the controls load the frozen base model
+        if name == POOLED and eval_pairs and config.controls and not cancelled:
+            reporter.emit(done, {}, phase="eval", message="fitting the controls")
+            final.update(
+                fit_controls(
+                    accelerator=accelerator,
+                    config=config,
+                    tokenizer=tokenizer,
+                    train_rows=train_rows,
+                    eval_rows=eval_rows,
+                    train_pairs=train_pairs,
+                    eval_pairs=eval_pairs,
+                    model_margins=margins,
+                )
+            )
 
     final.update(last_train_metrics(reporter))
     group_accuracy = cross.get(POOLED, {})
