@@ -63,6 +63,7 @@ def test_api_control_access(as_persona, persona, grpo_run):
     assert made.count() == (1 if response.status_code == 201 else 0)
     if response.status_code == 201:
         assert response.json()["reward_rule"] == "random"
+        assert response.json()["control_of"] == grpo_run.pk
 
 
 def test_api_control_of_a_reward_run_is_400(as_persona, run):

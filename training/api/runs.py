@@ -55,6 +55,10 @@ class RunOutput(serializers.Serializer):
     reward_run = serializers.IntegerField(source="reward_run_id", allow_null=True)
     reward_group = serializers.CharField(help_text="Empty: the reward run's pooled model.")
     reward_rule = serializers.CharField()
+    control_of = serializers.IntegerField(
+        source="control_of_id", allow_null=True,
+        help_text="A random-reward control run: the GRPO run it controls.",
+    )  # fmt: skip
     dataset_counts = serializers.DictField()
     artifacts_dir = serializers.CharField()
     error = serializers.CharField()
