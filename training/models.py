@@ -89,7 +89,9 @@ class BothBadPolicy(models.TextChoices):
 
 # Rule-based rewards the GRPO trainer knows: the names of training/ml/verifiers.py RULES (which
 # imports torch, so the web process keeps this copy; a test checks that the two agree).
-REWARD_RULES = ("exact_answer", "final_answer", "answer_format", "regex", "max_length")
+REWARD_RULES = ("exact_answer", "final_answer", "answer_format", "regex", "max_length", "random")
+# The reward rule of a random-reward control run (issue 11; services.runs.run_control_create).
+RANDOM_RULE = "random"
 
 
 class TrainingRun(WorkerJob):
@@ -145,6 +147,11 @@ class TrainingRun(WorkerJob):
     reward_rule = models.CharField(
         max_length=30, blank=True, choices=[(r, r) for r in REWARD_RULES],
         help_text="GRPO: a rule-based reward instead of a reward-model run.",
+    )  # fmt: skip
+    control_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="controls",
+        help_text="A random-reward control run: the GRPO run it copies (same seed, budget and "
+        "data, reward rule 'random'); the run page compares the two.",
     )  # fmt: skip
     config = models.JSONField(
         default=dict,

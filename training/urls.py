@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", runs.run_new, name="run_new"),
     path("<int:run_id>/", runs.run_detail, name="run_detail"),
     path("<int:run_id>/cancel/", runs.run_cancel_view, name="run_cancel"),
+    path("<int:run_id>/control/", runs.run_control_view, name="run_control"),
     path("<int:run_id>/download/", runs.run_download, name="run_download"),
     path("<int:run_id>/lineage/", lineage.lineage_page, name="loop_lineage"),
     path("loop/", generation.generation_jobs, name="loop_index"),

@@ -23,10 +23,11 @@ from training.selectors.runs import (
     run_artifacts_download,
     run_get_for_user,
     run_group_report,
+    run_learning_report,
     run_list_for_user,
     run_metric_series,
 )
-from training.services.runs import run_cancel, run_create
+from training.services.runs import run_cancel, run_control_create, run_create
 
 API_CHART_POINTS = 2000
 
@@ -55,6 +56,10 @@ class RunOutput(serializers.Serializer):
     reward_run = serializers.IntegerField(source="reward_run_id", allow_null=True)
     reward_group = serializers.CharField(help_text="Empty: the reward run's pooled model.")
     reward_rule = serializers.CharField()
+    control_of = serializers.IntegerField(
+        source="control_of_id", allow_null=True,
+        help_text="A random-reward control run: the GRPO run it controls.",
+    )  # fmt: skip
     dataset_counts = serializers.DictField()
     artifacts_dir = serializers.CharField()
     error = serializers.CharField()
@@ -97,6 +102,11 @@ class RunDetailOutput(RunOutput):
     group_report = serializers.DictField(
         help_text="Per-group held-out accuracy and the cross-group matrix."
     )
+    learning = serializers.DictField(
+        help_text="What did the model learn? Held-out accuracy of the model, the length-only "
+        "baseline and the shuffled-label control (overall, per shown group), or the run beside "
+        "its random-reward control, and a verdict {level, text}."
+    )
 
 
 class RunDetailApi(APIView):
@@ -110,6 +120,7 @@ class RunDetailApi(APIView):
             for name, points in run_metric_series(run, API_CHART_POINTS).items()
         }
         run.group_report = run_group_report(run)
+        run.learning = run_learning_report(run)
         return Response(RunDetailOutput(run).data)
 
 
@@ -129,3 +140,15 @@ class RunArtifactsApi(APIView):
     @extend_schema(responses={(200, "application/zip"): bytes})
     def get(self, request: Request, run_id: int) -> StreamingHttpResponse:
         return run_artifacts_download(run_get_for_user(request.user, run_id))
+
+
+class RunControlApi(APIView):
+    """Start a random-reward control of a GRPO run (same seed, budget and data; reward rule
+    'random'); 201 with the new run, 400 naming "run" for any other run."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(request=None, responses={201: RunOutput})
+    def post(self, request: Request, run_id: int) -> Response:
+        run = run_get_for_user(request.user, run_id)
+        return created(run_control_create, RunOutput, run=run, created_by=request.user)

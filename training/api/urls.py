@@ -8,6 +8,7 @@ urlpatterns = [
     path("runs/", runs.RunListApi.as_view(), name="api-run-list"),
     path("runs/<int:run_id>/", runs.RunDetailApi.as_view(), name="api-run-detail"),
     path("runs/<int:run_id>/cancel/", runs.RunCancelApi.as_view(), name="api-run-cancel"),
+    path("runs/<int:run_id>/control/", runs.RunControlApi.as_view(), name="api-run-control"),
     path("runs/<int:run_id>/artifacts/", runs.RunArtifactsApi.as_view(), name="api-run-artifacts"),
     path("runs/<int:run_id>/lineage/", lineage.LineageApi.as_view(), name="api-run-lineage"),
     path(

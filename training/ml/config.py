@@ -139,10 +139,16 @@ class RewardConfig(TrainConfig):
     # With strength "margin": the margin of a "much better" pair (strength 1). 1.0 gives
     # Llama 2's small margins 1, 2/3, 1/3, 0; 3.0 its large ones 3, 2, 1, 0.
     margin_scale: float = 1.0
+    # Also fit the controls of training.ml.controls on the same split: a length-only baseline
+    # and a shuffled-label linear head on the frozen base model's features (issue 11).
+    controls: bool = True
+    # How many label shuffles the shuffled-label control averages (mean and spread).
+    control_shuffles: int = 5
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_strength(self, allowed=STRENGTH_MODES)
+        _check(self, self.control_shuffles < 1, "control_shuffles", "must be >= 1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,6 +172,9 @@ class DPOConfig(TrainConfig):
     # With strength "margin": the offset of a "much better" pair (strength 1), in implicit
     # reward units (beta * log-ratio).
     margin_scale: float = 1.0
+    # Also fit a length-only baseline on the same split and store the held-out implicit-reward
+    # accuracy per group beside it (training.ml.controls; issue 11).
+    controls: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -303,9 +312,24 @@ class GRPOConfig(RolloutConfig):
     # advantages not divided by the group std; Liu et al. 2025, "Understanding R1-Zero-Like
     # Training"), "dapo" (mean over all completion tokens of the batch; Yu et al. 2025, DAPO).
     loss_type: str = "grpo"
+    # A second reward, logged (train/monitor/mean, train/monitor/std) but never trained on:
+    # a random-reward control run (reward_rule "random") keeps the reward of the run it
+    # controls here, so the two runs can be compared on the same reward (issue 11). A reward
+    # model run directory or a rule name, as for the reward; both None by default.
+    monitor_model: str | None = None
+    # The monitor reward's rule (training.ml.verifiers), instead of monitor_model.
+    monitor_rule: str | None = None
+    # Keyword arguments of monitor_rule.
+    monitor_rule_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _check(
+            self,
+            self.monitor_model is not None and self.monitor_rule is not None,
+            "monitor_model",
+            "set at most one of monitor_model, monitor_rule",
+        )
         _check(self, self.num_generations < 2, "num_generations", "must be >= 2")
         _check(
             self,

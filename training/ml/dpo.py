@@ -35,6 +35,11 @@ Optimization with an Offset"), the DPO analogue of Llama 2's reward-model margin
 by (1 + 3 strength) / 4 before balancing and the global normalisation (``data.row_weights``).
 Rows without a strength get offset 0 and factor 1.
 
+Controls (issue 11, ``controls``, on by default): the held-out implicit-reward accuracy overall
+and per labeler group beside a length-only baseline fitted on the same split
+(training.ml.controls), in ``final["controls"]`` and ``eval/length_accuracy``; the run page's
+verdict reads them. (No shuffled-label control: that one is for reward-model runs.)
+
 Example::
 
     python -m training.ml tiny --output-dir /tmp/tiny
@@ -52,6 +57,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +65,7 @@ from accelerate import Accelerator
 from accelerate.utils import gather_object
 from transformers import AutoModelForCausalLM
 
+from training.ml import controls as ctl
 from training.ml.batches import (
     EncodedPair,
     collate_pairs,
@@ -74,6 +81,7 @@ from training.ml.data import (
     as_rows,
     influence_shares,
     loss_denominator,
+    row_groups,
     row_margins,
     row_weights,
     split_rows,
@@ -217,6 +225,33 @@ def reference_logps(
     return chosen, rejected
 
 
+def dpo_controls(
+    tokenizer: Any,
+    train_rows: Sequence[PreferenceRow],
+    eval_rows: Sequence[PreferenceRow],
+    margins: torch.Tensor,
+) -> dict[str, object]:
+    """Held-out implicit-reward accuracy (``margins``: chosen minus rejected implicit reward per
+    eval row) overall and per group, beside the length-only baseline (training.ml.controls)."""
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
+
+    groups = [row_groups(r) for r in eval_rows]
+    eval_w = [r.weight for r in eval_rows]
+    theta, length = ctl.length_baseline(
+        ctl.length_diffs(train_rows, count), [r.weight for r in train_rows],
+        ctl.length_diffs(eval_rows, count), eval_w, groups,
+    )  # fmt: skip
+    model = ctl.by_group(margins.detach().float().cpu().tolist(), eval_w, groups)
+    table = ctl.controls_table(model=model, n=ctl.group_n(eval_w, groups), length=length)
+    return {
+        "controls": table,
+        "controls/length_coef": theta,
+        "eval/length_accuracy": table[ctl.OVERALL]["length"],
+    }
+
+
 def train_dpo(
     config: DPOConfig,
     data: Sequence[PreferenceRow] | str | Path,
@@ -340,6 +375,10 @@ def train_dpo(
         evals = {f"eval/{k}": v for k, v in evals.items()}
         reporter.emit(steps, evals, phase="eval")
         final.update(evals)
+        if config.controls:
+            final.update(
+                dpo_controls(tokenizer, train_rows, eval_rows, chosen_rewards - rejected_rewards)
+            )
     final.update(last_train_metrics(reporter))
     reporter.emit(steps, {}, phase="save", message=f"saving to {output_dir}")
     save_pretrained(accelerator, accelerator.unwrap_model(policy).lm, tokenizer, output_dir)

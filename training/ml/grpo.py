@@ -8,7 +8,7 @@ Language Models" (arXiv:2402.03300), section 4.1.
 
 Each step samples ``num_generations`` completions for each of ``batch_size`` prompts, scores
 them with a reward model run directory or a rule from ``verifiers.RULES`` (``exact_answer``,
-``final_answer``, ``answer_format``, ``regex``, ``max_length``), and makes
+``final_answer``, ``answer_format``, ``regex``, ``max_length``, ``random``), and makes
 ``updates_per_batch`` optimizer steps on them. The KL term is the unbiased "k3" estimator to
 the frozen reference. A group whose samples all score the same has zero advantage and teaches
 nothing but the KL term.
@@ -33,6 +33,13 @@ Also from issue 11: rollouts sample the plain policy (``rollout.sample``), dropo
 policy and reference (``runtime.disable_dropout``; ``train/ratio_dev`` logs mean |ratio - 1|),
 a reward model scores the generated token ids, and ``missing_eos_penalty`` (off by default)
 is taken off the reward of completions cut at ``max_new_tokens``; see ppo.py.
+
+Controls (issue 11): with ``reward_rule`` "random" the rule's generator is seeded with the
+run's ``seed`` unless ``reward_rule_args`` sets one; ``monitor_rule`` / ``monitor_model`` is a
+second reward that is only logged (``train/monitor/mean``, ``train/monitor/std``), so a
+random-reward control run reports the reward of the run it controls on its own samples
+(``train/reward/raw`` and ``train/reward/raw_std`` are the trained reward before the EOS
+penalty).
 
 Example::
 
@@ -59,7 +66,7 @@ from training.ml.config import GRPOConfig
 from training.ml.data import PromptRow, as_rows
 from training.ml.logprobs import CompletionLogProbs, completion_logprobs
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
-from training.ml.rollout import masked_mean, missing_eos_penalty, sample
+from training.ml.rollout import Rollout, masked_mean, missing_eos_penalty, sample
 from training.ml.runtime import (
     Reporter,
     disable_dropout,
@@ -73,7 +80,7 @@ from training.ml.runtime import (
     save_pretrained,
     stop_requested,
 )
-from training.ml.verifiers import make_scorer
+from training.ml.verifiers import Scorer, make_scorer
 
 
 def group_advantages(rewards: torch.Tensor, group_size: int, scale: bool = True) -> torch.Tensor:
@@ -130,6 +137,17 @@ def grpo_loss(
     }
 
 
+def score_monitor(
+    monitor: Scorer | None, rows: Sequence[PromptRow], roll: Rollout
+) -> dict[str, float]:
+    """The monitor reward's mean and std over the rollout (``GRPOConfig.monitor_rule``), {}
+    without one: never trained on, only logged."""
+    if monitor is None:
+        return {}
+    values = monitor(rows, roll).float()
+    return {"monitor/mean": values.mean().item(), "monitor/std": values.std().item()}
+
+
 def train_grpo(
     config: GRPOConfig,
     data: Sequence[PromptRow] | str | Path,
@@ -144,14 +162,30 @@ def train_grpo(
     accelerator = make_accelerator(config)
     device = accelerator.device
     tokenizer = load_tokenizer(config.base_model)
+    rule_args = config.reward_rule_args
+    if config.reward_rule == "random" and "seed" not in rule_args:
+        rule_args = {**rule_args, "seed": config.seed + accelerator.process_index}
     score = make_scorer(
         config.reward_model,
         config.reward_rule,
-        config.reward_rule_args,
+        rule_args,
         device,
         config.max_length,
         frozen_dtype(accelerator),
         policy_tokenizer=tokenizer,
+    )
+    monitor = (
+        make_scorer(
+            config.monitor_model,
+            config.monitor_rule,
+            config.monitor_rule_args,
+            device,
+            config.max_length,
+            frozen_dtype(accelerator),
+            policy_tokenizer=tokenizer,
+        )
+        if config.monitor_model or config.monitor_rule
+        else None
     )
     prompt_budget = max(8, config.max_length - config.max_new_tokens)
     prompts = [encode_prompt(tokenizer, r.prompt, prompt_budget) for r in rows]
@@ -197,6 +231,7 @@ def train_grpo(
         w = roll.window()
         with torch.no_grad(), accelerator.autocast():
             raw_rewards = score(group_rows, roll)
+            monitored = score_monitor(monitor, group_rows, roll)
             rewards = missing_eos_penalty(raw_rewards, roll.finished, config.missing_eos_penalty)
             advantages = group_advantages(rewards, G, scale=config.loss_type != "dr_grpo")
             ref_logps = completion_logprobs(
@@ -258,6 +293,8 @@ def train_grpo(
             "reward/std": rewards.std().item(),
             "reward/group_std": rewards.view(-1, G).std(-1).mean().item(),
             "reward/raw": raw_rewards.mean().item(),
+            "reward/raw_std": raw_rewards.std().item(),
+            **monitored,
             "completion_length": mask.sum(-1).mean().item(),
             "finished": roll.finished.float().mean().item(),
             "learning_rate": float(scheduler.get_last_lr()[0]),

@@ -36,6 +36,14 @@ et al. 2023, sec. 3.2.2),
 normalisation (``data.row_weights``), so strong preferences pull harder. Rows without a
 strength get margin 0 and factor 1.
 
+Controls (issue 11, ``controls``, on by default): on the same split, a length-only baseline
+(logistic regression on the token-length difference chosen - rejected) and a shuffled-label
+control (a linear head on the frozen base model's mean-pooled features, fitted on shuffled
+labels ``control_shuffles`` times); their held-out accuracy, beside the pooled model's, is
+``final["controls"]`` (overall and per group) and ``eval/length_accuracy``,
+``eval/shuffled_accuracy`` (mean) and ``eval/shuffled_accuracy_std``. See training.ml.controls
+for the method and its cost.
+
 Example::
 
     python -m training.ml tiny --output-dir /tmp/tiny
@@ -55,15 +63,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
 from transformers import AutoModelForSequenceClassification, PreTrainedTokenizerBase
 
+from training.ml import controls as ctl
 from training.ml.batches import (
     EncodedPair,
     collate_pairs,
+    collate_sequences,
     encode_pairs,
     length_grouped_batches,
     shard,
@@ -242,6 +253,83 @@ def _fit(
     return unwrapped, steps, cancelled
 
 
+@torch.no_grad()
+def frozen_features(
+    accelerator: Accelerator,
+    config: RewardConfig,
+    tokenizer: PreTrainedTokenizerBase,
+    pairs: Sequence[EncodedPair],
+) -> np.ndarray:
+    """(len(pairs), hidden) chosen-minus-rejected features of the frozen base model: its last
+    hidden state, mean-pooled over each sequence's real tokens (no gradients, one pass)."""
+    set_seed(config.seed)
+    model = load_reward_backbone(config.base_model, tokenizer).to(accelerator.device).eval()
+    lengths = [len(p) for p in pairs]
+    out: dict[int, np.ndarray] = {}
+    for indices in length_grouped_batches(lengths, config.batch_size, seed=0, shuffle=False):
+        seqs = [e for i in indices for e in (pairs[i].chosen, pairs[i].rejected)]
+        batch = to_device(collate_sequences(seqs, tokenizer.pad_token_id), accelerator.device)
+        hidden = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            output_hidden_states=True,
+        ).hidden_states[-1]
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().cpu().numpy()
+        for k, i in enumerate(indices):
+            out[i] = pooled[2 * k] - pooled[2 * k + 1]
+    del model
+    return np.stack([out[i] for i in range(len(pairs))]) if out else np.zeros((0, 1))
+
+
+def fit_controls(
+    *,
+    accelerator: Accelerator,
+    config: RewardConfig,
+    tokenizer: PreTrainedTokenizerBase,
+    train_rows: Sequence[PreferenceRow],
+    eval_rows: Sequence[PreferenceRow],
+    train_pairs: Sequence[EncodedPair],
+    eval_pairs: Sequence[EncodedPair],
+    model_margins: dict[int, float],
+) -> dict[str, object]:
+    """The length-only and shuffled-label controls beside the pooled model's held-out accuracy
+    (training.ml.controls), as final metrics."""
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
+
+    groups = [row_groups(r) for r in eval_rows]
+    eval_w = [r.weight for r in eval_rows]
+    train_w = [r.weight for r in train_rows]
+    theta, length = ctl.length_baseline(
+        ctl.length_diffs(train_rows, count), train_w, ctl.length_diffs(eval_rows, count),
+        eval_w, groups,
+    )  # fmt: skip
+    rng = np.random.default_rng(config.seed)
+    keep = list(range(len(train_pairs)))
+    if len(keep) > ctl.MAX_CONTROL_PAIRS:
+        keep = sorted(int(i) for i in rng.choice(len(keep), ctl.MAX_CONTROL_PAIRS, replace=False))
+    train_x = frozen_features(accelerator, config, tokenizer, [train_pairs[i] for i in keep])
+    eval_x = frozen_features(accelerator, config, tokenizer, eval_pairs)
+    shuffled = ctl.shuffled_control(
+        train_x, [train_w[i] for i in keep], eval_x, eval_w, groups,
+        shuffles=config.control_shuffles, seed=config.seed,
+    )  # fmt: skip
+    model = ctl.by_group([model_margins[i] for i in range(len(eval_rows))], eval_w, groups)
+    table = ctl.controls_table(
+        model=model, n=ctl.group_n(eval_w, groups), length=length, shuffled=shuffled
+    )
+    overall = table[ctl.OVERALL]
+    return {
+        "controls": table,
+        "controls/length_coef": theta,
+        "eval/length_accuracy": overall["length"],
+        "eval/shuffled_accuracy": overall["shuffled"],
+        "eval/shuffled_accuracy_std": overall["shuffled_std"],
+    }
+
+
 def _planner(
     accelerator: Accelerator, config: RewardConfig, pairs: Sequence[EncodedPair]
 ) -> Callable[[int], list[list[int]]]:
@@ -341,7 +429,21 @@ def train_reward(
                 final["eval/accuracy"] = accuracy(eval_rows, margins, None)
                 final["eval/margin"] = sum(margins.values()) / len(margins)
                 reporter.emit(done, {"eval/accuracy": final["eval/accuracy"]}, phase="eval")  # type: ignore[dict-item]
-        del model
+        del model  # before the controls load the frozen base model
+        if name == POOLED and eval_pairs and config.controls and not cancelled:
+            reporter.emit(done, {}, phase="eval", message="fitting the controls")
+            final.update(
+                fit_controls(
+                    accelerator=accelerator,
+                    config=config,
+                    tokenizer=tokenizer,
+                    train_rows=train_rows,
+                    eval_rows=eval_rows,
+                    train_pairs=train_pairs,
+                    eval_pairs=eval_pairs,
+                    model_margins=margins,
+                )
+            )
 
     final.update(last_train_metrics(reporter))
     group_accuracy = cross.get(POOLED, {})

@@ -20,6 +20,14 @@ et al. 2024). ``exact_answer`` used to be substring containment (for answer 42, 
   ``\\boxed{}`` with balanced braces; "hashes": a last line ``#### <answer>``, GSM8K style),
   whatever its value: the format reward of DeepSeek-R1 (DeepSeek-AI 2025), a control of how
   much of a run's gain is formatting.
+- ``random``: a reward that ignores the completion: 1 with probability ``probability``
+  (default 0.5), else 0, or with ``distribution`` "uniform" a uniform draw in [0, 1), from a
+  generator seeded with ``seed`` (GRPO sets the run's seed when none is given). The control of
+  Shao et al. 2025 ("Spurious Rewards: Rethinking Training Signals in RLVR"): Qwen2.5-Math
+  gains on MATH-500 even with random rewards, so a run's gain means something only beside a
+  random-reward run with the same seed, data and budget (the run page's "start a random-reward
+  control"). Each bound rule (``make_rule``) owns its generator, so draws are a seeded stream
+  independent of the text: no completion can learn to earn them.
 
 PPO and GRPO score their rollouts with ``make_scorer(...)(rows, rollout)``. A reward model
 whose tokenizer is the policy's reads the exact token ids that were generated (a completion
@@ -44,6 +52,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import random as _random
 import re
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -174,12 +183,37 @@ def max_length(completion: str, row: PromptRow, max_chars: int) -> float:
     return 1.0 if len(completion) <= max_chars else max_chars / len(completion)
 
 
+RANDOM_DISTRIBUTIONS = ("bernoulli", "uniform")
+
+
+@rule("random")
+def random_reward(
+    completion: str,
+    row: PromptRow,
+    probability: float = 0.5,
+    distribution: str = "bernoulli",
+    seed: int = 0,
+    *,
+    rng: _random.Random | None = None,
+) -> float:
+    """A draw that ignores ``completion``: 1.0 with ``probability`` else 0.0 ("bernoulli"), or
+    uniform in [0, 1) ("uniform"), from ``rng`` (``make_rule`` binds one seeded with ``seed``;
+    without one, a fresh generator seeded with ``seed`` gives its first draw)."""
+    rng = rng or _random.Random(seed)
+    draw = rng.random()
+    return draw if distribution == "uniform" else float(draw < probability)
+
+
 def make_rule(name: str, args: dict[str, Any]) -> Callable[[str, PromptRow], float]:
     """The rule ``name`` with ``args`` bound; a ConfigError names a bad rule or argument."""
     if name not in RULES:
         raise ConfigError(f"reward_rule {name!r} is not one of {', '.join(sorted(RULES))}")
     fn = RULES[name]
-    params = list(inspect.signature(fn).parameters.values())[2:]
+    params = [
+        p
+        for p in list(inspect.signature(fn).parameters.values())[2:]
+        if p.kind is not inspect.Parameter.KEYWORD_ONLY  # bound here, not by the user
+    ]
     allowed = {p.name for p in params}
     unknown = set(args) - allowed
     missing = {p.name for p in params if p.default is inspect.Parameter.empty} - set(args)
@@ -197,6 +231,19 @@ def make_rule(name: str, args: dict[str, Any]) -> Callable[[str, PromptRow], flo
             re.compile(args["pattern"])
         except re.error as exc:
             raise ConfigError(f"reward_rule_args.pattern: invalid regex: {exc}") from exc
+
+    if name == "random":
+        if args.get("distribution", "bernoulli") not in RANDOM_DISTRIBUTIONS:
+            raise ConfigError(
+                f"reward_rule_args.distribution: {args['distribution']!r} is not one of "
+                f"{', '.join(RANDOM_DISTRIBUTIONS)}"
+            )
+        probability = args.get("probability", 0.5)
+        if not isinstance(probability, int | float) or not 0 <= probability <= 1:
+            raise ConfigError("reward_rule_args.probability: must be a number in [0, 1]")
+        if not isinstance(args.get("seed", 0), int):
+            raise ConfigError("reward_rule_args.seed: must be an integer")
+        args = {**args, "rng": _random.Random(args.get("seed", 0))}
 
     def bound(completion: str, row: PromptRow) -> float:
         return float(fn(completion, row, **args))

@@ -1,11 +1,13 @@
 """Reads of training runs: lists and pages (researchers and admins only; 404 for everyone else),
 metric charts, the per-group report, and the run directory as a streamed zip.
 
-Issue 11: the form's choices of a reward run's group models (`reward_group_choices`); the group
+Issue 11: "what did the model learn?" (`run_learning_report`: the model beside its controls
+and a verdict in plain words); the form's choices of a reward run's group models (`reward_group_choices`); the group
 report reads the snapshot's groups, recorded at judgment time with one group per judgment."""
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from collections import defaultdict
@@ -19,9 +21,10 @@ from django.http import Http404, StreamingHttpResponse
 
 from annotation.roles import is_researcher
 from training.charts import LineChart, Series, downsample, heat_color, line_chart, text_color
-from training.ml.data import POOLED
+from training.ml import controls as ctl
+from training.ml.data import NO_GROUP, POOLED
 from training.ml.protocol import CANCEL_FILE
-from training.models import RunKind, RunMetric, RunStatus, TrainingRun
+from training.models import RANDOM_RULE, RunKind, RunMetric, RunStatus, TrainingRun
 
 CHART_POINTS = 300
 # Charts of a run page: title -> which metric names go on it.
@@ -134,6 +137,104 @@ def run_group_report(run: TrainingRun) -> dict[str, Any]:
     return report
 
 
+# Where each kind keeps its held-out accuracy when a run has no "controls" table (older runs).
+MODEL_ACCURACY = {RunKind.REWARD: "eval/accuracy", RunKind.DPO: "eval/rewards/accuracies"}
+# GRPO final metrics compared with the random-reward control's (the run's reward on its own
+# samples vs the same reward on the control's samples, logged as the control's monitor).
+CONTROL_ROWS = (
+    ("Reward it was trained on (final step)", "train/reward/raw", "train/reward/raw"),
+    ("The run's reward on the samples (final step)", "train/reward/raw", "train/monitor/mean"),
+    ("Completion length (tokens)", "train/completion_length", "train/completion_length"),
+    ("KL to the reference", "train/kl", "train/kl"),
+)
+
+
+def run_learning_report(run: TrainingRun) -> dict[str, Any]:
+    """What did the model learn? (issue 11) One verdict for every kind of run, in plain words.
+
+    Reward and DPO runs: held-out accuracy of the model (DPO: its implicit reward) beside the
+    length-only baseline and the shuffled-label control (reward runs), overall and per group,
+    groups below CHORUS_MIN_GROUP_SIZE left out (counted in `hidden`) like the group report;
+    the verdict says "learned nothing" when the accuracy is within two standard errors of 0.5
+    or of the length baseline (training.ml.controls.learning_verdict). GRPO runs: the run beside
+    its latest finished random-reward control (same seed, budget, data), compared on the run's
+    reward (the control logs it as its monitor reward); `can_start_control` when the run may
+    have one. PPO: no control yet, no verdict."""
+    report: dict[str, Any] = {
+        "kind": None, "rows": [], "hidden": [], "verdict": None, "comparison": None,
+        "controls": [], "control_of": None, "can_start_control": False,
+    }  # fmt: skip
+    metrics = run.final_metrics or {}
+    if run.kind in MODEL_ACCURACY:
+        report["kind"] = "pairs"
+        if not metrics:
+            return report
+        table = metrics.get("controls") or {
+            ctl.OVERALL: {
+                "model": metrics.get(MODEL_ACCURACY[run.kind]),
+                "n": metrics.get("eval/pairs") or 0,
+                "length": None, "shuffled": None, "shuffled_std": None,
+            }
+        }  # fmt: skip
+        hidden = run_hidden_groups(run)
+        for key, row in table.items():
+            if key in hidden:
+                continue
+            verdict = ctl.learning_verdict(model=row["model"], n=row["n"], length=row["length"])
+            label = "All held-out pairs" if key == ctl.OVERALL else key
+            report["rows"].append(
+                {**row, "group": key, "se": verdict["se"], "level": verdict["level"],
+                 "label": "no group" if key == NO_GROUP else label}
+            )  # fmt: skip
+        report["hidden"] = sorted(hidden & set(table))
+        overall = table.get(ctl.OVERALL, {})
+        report["verdict"] = ctl.learning_verdict(
+            model=overall.get("model"), n=overall.get("n") or 0, length=overall.get("length")
+        )
+        return report
+    if run.kind != RunKind.GRPO:
+        return report
+    report["kind"] = "policy"
+    report["control_of"] = run.control_of
+    if run.control_of_id is not None:
+        return report
+    report["can_start_control"] = run.reward_rule != RANDOM_RULE
+    controls = list(run.controls.order_by("-created_at", "-pk"))
+    report["controls"] = controls
+    done = next((c for c in controls if c.status == RunStatus.SUCCEEDED), None)
+    if done is None or not metrics:
+        return report
+    theirs = done.final_metrics or {}
+    report["comparison"] = {
+        "control": done,
+        "rows": [
+            {"label": label, "run": metrics.get(mine), "control": theirs.get(other)}
+            for label, mine, other in CONTROL_ROWS
+        ],
+        "chart": line_chart(
+            "The run's reward: the run vs its random-reward control",
+            {
+                f"{run} (trained on it)": _points(run, "train/reward/raw"),
+                f"{done} (random reward)": _points(done, "train/monitor/mean"),
+            },
+        ),
+    }
+    spreads = [metrics.get("train/reward/raw_std"), theirs.get("train/monitor/std")]
+    n = (run.config.get("batch_size") or 0) * (run.config.get("num_generations") or 0)
+    report["verdict"] = ctl.control_verdict(
+        run_value=metrics.get("train/reward/raw"),
+        control_value=theirs.get("train/monitor/mean"),
+        spread=None if None in spreads else math.sqrt(sum(v * v for v in spreads)),  # type: ignore[operator]
+        n=n,
+    )
+    return report
+
+
+def _points(run: TrainingRun, name: str) -> Series:
+    points = RunMetric.objects.filter(run=run, name=name).order_by("step")
+    return downsample(list(points.values_list("step", "value")), CHART_POINTS)
+
+
 def _cell(value: float | None) -> dict[str, Any]:
     return {"value": value, "color": heat_color(value), "text": text_color(value)}
 
@@ -151,6 +252,7 @@ def run_final_scalars(run: TrainingRun) -> list[tuple[str, float]]:
         if isinstance(value, int | float)
         and not isinstance(value, bool)
         and not name.startswith("eval/accuracy/")
+        and not name.startswith("controls/")
     ]
 
 

@@ -14,6 +14,11 @@ training/worker.py, as generation jobs do:
 4. The final state comes from the trainer's result line and exit status; a failure keeps the
    trainer's message and the last lines of its log in `error`. Nothing written is deleted.
 
+A GRPO run's random-reward control (issue 11, `run_control_create`) is a copy of it with the
+same seed, budget, hyperparameters and frozen dataset file, the reward rule "random" (seeded
+with the run's seed), and the original reward kept as the trainer's monitor reward (logged,
+never trained on), so the run page can compare the two on the same reward.
+
 A worker killed mid-run cannot say so: services/sweeps.py fails runs whose worker is lost.
 
 A PPO/GRPO run optimises against a succeeded reward run's pooled model or, with `reward_group`
@@ -42,7 +47,7 @@ from django.db import transaction
 from annotation.models import LabelerGroup, Project
 from training.datasets import DatasetSpec, dataset_write
 from training.ml.config import CONFIG_CLASSES, ConfigError, check_fields, from_dict, to_dict
-from training.models import RunKind, RunMetric, RunStatus, TrainingRun
+from training.models import RANDOM_RULE, RunKind, RunMetric, RunStatus, TrainingRun
 from training.paths import model_resolve
 from training.worker import OnProgress, Outcome, job_cancel, job_claim, job_finish, run_child
 
@@ -218,6 +223,69 @@ def run_create(
 
     transaction.on_commit(lambda: training_run_task.delay(run.pk))
     return run
+
+
+# Config keys a control run sets itself instead of copying.
+CONTROL_OWN_KEYS = (
+    *RUN_FIELDS_IN_CONFIG,
+    "reward_rule_args",
+    "monitor_model",
+    "monitor_rule",
+    "monitor_rule_args",
+)
+
+
+def run_control_create(*, run: TrainingRun, created_by: Any) -> TrainingRun:
+    """Queue a random-reward control of a GRPO run: same base model, seed, budget, options and
+    frozen dataset (its dataset.jsonl is copied, so later judgments do not change it), reward
+    rule "random" seeded with the run's seed, and the run's own reward as the monitor reward.
+    ValidationError (on "run") for anything but a GRPO run that is not itself a control."""
+    if run.kind != RunKind.GRPO:
+        raise ValidationError({"run": "Only GRPO runs have a random-reward control."})
+    if run.control_of_id is not None or run.reward_rule == RANDOM_RULE:
+        raise ValidationError({"run": "This run already uses random rewards."})
+    source = run.run_dir / DATASET_FILE
+    if not source.is_file():
+        raise ValidationError({"run": "The run's dataset snapshot is gone; it cannot be copied."})
+    values = {k: v for k, v in run.config.items() if k not in CONTROL_OWN_KEYS}
+    values["reward_rule_args"] = {"seed": run.config.get("seed", 0)}
+    if run.reward_rule:
+        values["monitor_rule"] = run.reward_rule
+        values["monitor_rule_args"] = run.config.get("reward_rule_args") or {}
+    else:
+        values["monitor_model"] = run.config.get("reward_model")
+    hyperparameters = hyperparameters_parse(kind=run.kind, values=values)
+    config = run_config(
+        kind=run.kind, base_model=run.base_model, hyperparameters=hyperparameters,
+        reward_rule=RANDOM_RULE,
+    )  # fmt: skip
+    control = TrainingRun(
+        name=f"{run} · random-reward control"[:200], kind=run.kind, base_model=run.base_model,
+        date_from=run.date_from, date_to=run.date_to, include_external=run.include_external,
+        tie_policy=run.tie_policy, both_bad_policy=run.both_bad_policy, config=config,
+        created_by=created_by, reward_rule=RANDOM_RULE, control_of=run,
+    )  # fmt: skip
+    control.full_clean()
+    try:
+        with transaction.atomic():
+            control.save()
+            control.projects.set(run.projects.all())
+            control.labeler_groups.set(run.labeler_groups.all())
+            control.artifacts_dir = str(Path(settings.CHORUS_RUNS_DIR).resolve() / str(control.pk))
+            shutil.rmtree(control.run_dir, ignore_errors=True)
+            control.run_dir.mkdir(parents=True)
+            shutil.copyfile(source, control.run_dir / DATASET_FILE)
+            (control.run_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
+            control.dataset_counts = dict(run.dataset_counts)
+            control.save(update_fields=["artifacts_dir", "dataset_counts"])
+    except BaseException:
+        if control.pk:
+            shutil.rmtree(control.run_dir, ignore_errors=True)
+        raise
+    from training.tasks import training_run_task
+
+    transaction.on_commit(lambda: training_run_task.delay(control.pk))
+    return control
 
 
 def _snapshot(

@@ -1,9 +1,11 @@
-"""HTML pages of training runs: run list, create form, run page (live), cancel, download."""
+"""HTML pages of training runs: run list, create form, run page (live), cancel, download, and
+a GRPO run's random-reward control (issue 11)."""
 
 from __future__ import annotations
 
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -20,11 +22,12 @@ from training.selectors.runs import (
     run_get_for_user,
     run_group_report,
     run_has_artifacts,
+    run_learning_report,
     run_list_for_user,
     run_metric_series,
     run_skipped,
 )
-from training.services.runs import run_cancel, run_create
+from training.services.runs import run_cancel, run_control_create, run_create
 from training.views.common import create_page
 
 
@@ -59,6 +62,7 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
         "charts": run_charts(run_metric_series(run)),
         "final_scalars": run_final_scalars(run),
         "groups": run_group_report(run),
+        "learning": run_learning_report(run),
         "has_artifacts": run_has_artifacts(run),
         "config_json": json.dumps(run.config, indent=2, sort_keys=True),
         "skipped": run_skipped(run),
@@ -76,6 +80,20 @@ def run_cancel_view(request: HttpRequest, run_id: int) -> HttpResponse:
     except ValidationError:
         pass  # it ended meanwhile; the page shows how
     return redirect("training:run_detail", run_id=run.pk)
+
+
+@login_required
+@require_POST
+def run_control_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Start a GRPO run's random-reward control and go to its page (back, with the reason, if
+    the run cannot have one)."""
+    run = run_get_for_user(request.user, run_id)
+    try:
+        control = run_control_create(run=run, created_by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("training:run_detail", run_id=run.pk)
+    return redirect("training:run_detail", run_id=control.pk)
 
 
 @login_required

@@ -74,10 +74,16 @@ def test_a_run_created_through_the_api_is_trained_by_the_worker(
     assert 0 <= run.final_metrics["eval/accuracy"] <= 1
     assert set(run.final_metrics["group_accuracy"]) == {"young", "senior"}
     assert set(run.final_metrics["cross_group_accuracy"]) == {"pooled", "young", "senior"}
+    # issue 11: the controls beside the model, overall and per group, and the card
+    controls = run.final_metrics["controls"]
+    assert set(controls) == {"overall", "young", "senior"}
+    assert controls["overall"]["model"] == run.final_metrics["eval/accuracy"]
+    assert 0 <= controls["overall"]["length"] <= 1 and 0 <= controls["overall"]["shuffled"] <= 1
 
     page = api.get(f"/training/{run_id}/").content.decode()
     assert (
         "Cross-group accuracy" in page
+        and "What did the model learn?" in page
         and "<polyline" in page
         and 'hx-trigger="every 2s"' not in page
     )
