@@ -78,4 +78,5 @@ def test_run_api_accepts_the_strength_option(as_persona, judged_project, base_mo
 
     payload = {**payload, "kind": "dpo", "hyperparameters": {"strength": "sometimes"}}
     response = client.post("/api/training/runs/", payload, content_type="application/json")
-    assert response.status_code == 400 and "strength" in response.json()["hyperparameters"][0]
+    assert response.status_code == 400
+    assert "strength" in response.json()["hyperparameters.strength"][0]
