@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot, watch
 from tests.conftest import PASSWORD
 from training.models import RunMetric, RunStatus, TrainingRun
 
@@ -34,6 +34,8 @@ def browser_page(live_server, researcher, monkeypatch):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        watch(page, errors)
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", researcher.username)
         page.fill("#id_password", PASSWORD)
@@ -41,6 +43,7 @@ def browser_page(live_server, researcher, monkeypatch):
         page.wait_for_load_state()
         yield page
         browser.close()
+    assert not errors, f"JavaScript errors: {errors}"
 
 
 def add_points(run: TrainingRun, steps: range) -> None:
