@@ -297,4 +297,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CHORUS_LOG_LEVEL", "INFO")},
+    # django-axes logs every login at INFO; lockouts and failures are WARNING.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -7,8 +7,10 @@ for a run that does not exist gets 404.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +22,8 @@ from training.forms.runs import RunInput
 from training.models import TrainingRun
 from training.selectors.runs import (
     run_artifacts_download,
+    run_dataset_counts,
+    run_final_metrics,
     run_get_for_user,
     run_group_report,
     run_list_for_user,
@@ -54,7 +58,10 @@ class RunOutput(serializers.Serializer):
     reward_run = serializers.IntegerField(source="reward_run_id", allow_null=True)
     reward_group = serializers.CharField(help_text="Empty: the reward run's pooled model.")
     reward_rule = serializers.CharField()
-    dataset_counts = serializers.DictField()
+    dataset_counts = serializers.SerializerMethodField(
+        help_text="Rows, split, skipped, rows and labelers per group (groups below "
+        "CHORUS_MIN_GROUP_SIZE left out, counted in hidden_groups)."
+    )
     artifacts_dir = serializers.CharField()
     error = serializers.CharField()
     worker_hostname = serializers.CharField()
@@ -68,6 +75,10 @@ class RunOutput(serializers.Serializer):
 
     def get_labeler_groups(self, run: TrainingRun) -> list[str]:
         return [group.name for group in run.labeler_groups.all()]
+
+    @extend_schema_field(serializers.DictField())
+    def get_dataset_counts(self, run: TrainingRun) -> dict[str, Any]:
+        return run_dataset_counts(run)
 
 
 class RunListApi(APIView):
@@ -87,7 +98,9 @@ class RunListApi(APIView):
 
 class RunDetailOutput(RunOutput):
     config = serializers.DictField()
-    final_metrics = serializers.DictField()
+    final_metrics = serializers.SerializerMethodField(
+        help_text="The trainer's result (groups below CHORUS_MIN_GROUP_SIZE left out)."
+    )
     metrics = serializers.DictField(
         child=serializers.ListField(child=serializers.ListField(child=serializers.FloatField())),
         help_text="metric name -> [[step, value], ...] (at most 2000 points each)",
@@ -95,6 +108,11 @@ class RunDetailOutput(RunOutput):
     group_report = serializers.DictField(
         help_text="Per-group held-out accuracy and the cross-group matrix."
     )
+
+
+    @extend_schema_field(serializers.DictField())
+    def get_final_metrics(self, run: TrainingRun) -> dict[str, Any]:
+        return run_final_metrics(run)
 
 
 class RunDetailApi(APIView):

@@ -6,6 +6,7 @@ import pytest
 
 from annotation.models import CompletionFlag, Judgment, JudgmentRank
 from annotation.services.exports import export_rows
+from annotation.selectors.labelers import project_pseudonym
 from annotation.services.labelers import labeler_group_create
 from tests.factories import ProjectFactory, item_create
 
@@ -38,14 +39,15 @@ def test_trl_rows_from_pairwise_rankings_ties(labeler, other_labeler):
     assert all(r["weight"] == pytest.approx(1 / 6) and r["none_acceptable"] for r in rows)
 
 
-def test_raw_rows_pseudonymise_and_list_groups(labeler):
+def test_raw_rows_pseudonymise_and_list_groups(labeler, settings):
+    settings.CHORUS_MIN_GROUP_SIZE = 1  # a one-labeler group is listed only at this minimum
     labeler_group_create(name="young", rules={"age_range": ["18-29"]})
     project = ProjectFactory()
     item = item_create(project)
     j = judge(item, labeler, pairwise_choice="a", scale=1, rationale="clearer", seconds_spent=12.5)
     CompletionFlag.objects.create(judgment=j, position=1, flag="hallucination")
     (row,) = export_rows(project=project, fmt="raw")
-    assert row["labeler"] == labeler.labeler_profile.pseudonym
+    assert row["labeler"] == project_pseudonym(project, labeler.pk)
     assert row["groups"] == ["young"]
     assert row["flags"] == [{"position": 1, "flag": "hallucination"}]
     assert row["display_order"] == [1, 0] and row["scale"] == 1
