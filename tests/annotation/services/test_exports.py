@@ -54,6 +54,20 @@ def test_raw_rows_pseudonymise_and_list_groups(labeler, settings):
     assert "age_range" not in row and "lara" not in json.dumps(row)
 
 
+def test_pseudonyms_are_per_project_so_exports_cannot_be_joined(labeler):
+    """The same labeler in two projects: two unrelated pseudonyms, neither the global one."""
+    first, second = ProjectFactory(), ProjectFactory()
+    for project in (first, second):
+        judge(item_create(project), labeler, pairwise_choice="a")
+    (row1,) = export_rows(project=first, fmt="raw")
+    (row2,) = export_rows(project=second, fmt="raw")
+    assert row1["labeler"].startswith("L-") and row2["labeler"].startswith("L-")
+    assert row1["labeler"] != row2["labeler"]
+    assert labeler.labeler_profile.pseudonym not in (row1["labeler"], row2["labeler"])
+    (again,) = export_rows(project=first, fmt="raw")
+    assert again["labeler"] == row1["labeler"]  # stable within the project
+
+
 def test_hh_rows_rebuild_dialogues(labeler):
     project = ProjectFactory()
     item = item_create(project, texts=("nice", "rude"))
