@@ -29,9 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from annotation.privacy import small_groups
-
 from annotation.agreement import bootstrap_ci, bradley_terry_ci, bradley_terry_covariate
+from annotation.privacy import small_groups
 
 Z95 = 1.959963984540054
 ELO_PER_UNIT = 400 / math.log(10)

@@ -109,7 +109,6 @@ class RunDetailOutput(RunOutput):
         help_text="Per-group held-out accuracy and the cross-group matrix."
     )
 
-
     @extend_schema_field(serializers.DictField())
     def get_final_metrics(self, run: TrainingRun) -> dict[str, Any]:
         return run_final_metrics(run)

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, StreamingHttpResponse
 
@@ -209,7 +208,9 @@ def run_artifact_chunks(run: TrainingRun, chunk_size: int = 1 << 20) -> Iterator
     """The run directory as a zip, produced piece by piece (never whole in memory)."""
     root: Path = run.run_dir
     hidden = run_hidden_groups(run)
-    skip_dirs = [root / d for g, d in (run.final_metrics.get("group_dirs") or {}).items() if g in hidden]
+    skip_dirs = [
+        root / d for g, d in (run.final_metrics.get("group_dirs") or {}).items() if g in hidden
+    ]
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
         for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in ZIP_SKIP):
@@ -221,7 +222,9 @@ def run_artifact_chunks(run: TrainingRun, chunk_size: int = 1 << 20) -> Iterator
                 archive.open(name, "w", force_zip64=path.stat().st_size > 2**30) as target,
             ):
                 redact_it = hidden and path.parent == root and path.name in REDACTED_FILES
-                for chunk in _redacted(source, path.name, hidden if redact_it else set(), chunk_size):
+                for chunk in _redacted(
+                    source, path.name, hidden if redact_it else set(), chunk_size
+                ):
                     target.write(chunk)
                     yield sink.drain()
     yield sink.drain()

@@ -15,8 +15,8 @@ from annotation.http import HtmxHttpRequest
 from training.forms.runs import RunForm
 from training.selectors.runs import (
     run_artifacts_download,
-    run_dataset_counts,
     run_charts,
+    run_dataset_counts,
     run_final_scalars,
     run_get_for_user,
     run_group_report,

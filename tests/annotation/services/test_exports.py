@@ -5,8 +5,8 @@ import json
 import pytest
 
 from annotation.models import CompletionFlag, Judgment, JudgmentRank
-from annotation.services.exports import export_rows
 from annotation.selectors.labelers import project_pseudonym
+from annotation.services.exports import export_rows
 from annotation.services.labelers import labeler_group_create
 from tests.factories import ProjectFactory, item_create
 
