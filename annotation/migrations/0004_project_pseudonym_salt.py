@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import migrations, models
 
+import annotation.models.labelers
 import annotation.models.projects
 
 
@@ -37,6 +38,17 @@ class Migration(migrations.Migration):
                 "labeler id): a labeler has a different pseudonym in every project, so exports "
                 "of two projects cannot be joined on it. Never shown.",
                 max_length=64,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="labelerprofile",
+            name="pseudonym",
+            field=models.CharField(
+                default=annotation.models.labelers.new_pseudonym,
+                help_text="The admin's short handle for the labeler. Researchers never see it: "
+                "exports and reports use per-project pseudonyms (Project.pseudonym_salt).",
+                max_length=20,
+                unique=True,
             ),
         ),
     ]
