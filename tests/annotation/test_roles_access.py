@@ -373,3 +373,11 @@ def test_run_zip_leaves_out_small_groups(as_persona, small_group_run, persona):
         _shows(content, persona)
         dataset = archive.read(f"run-{run_id}/dataset.jsonl").decode().splitlines()
         assert len(dataset) == 3  # the small group's rows stay, without its name
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_run_form_offers_no_small_groups(as_persona, small_group_project, persona):
+    response = as_persona(persona).get(reverse("training:run_new"))
+    assert response.status_code == RESEARCH_PAGE[persona]
+    if response.status_code == 200:
+        _shows(response.content, persona)
