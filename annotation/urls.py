@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from annotation.views import label, projects, report
+from annotation.views import account, label, projects, report
 
 app_name = "annotation"
 urlpatterns = [
     path("", projects.home, name="home"),
+    path("account/token/", account.account_token, name="account_token"),
     path("label/", label.labeler_home, name="labeler_home"),
     path("label/<int:project_id>/", label.label_workbench, name="label_workbench"),
     path("label/<int:project_id>/guidelines/", label.label_guidelines, name="label_guidelines"),

@@ -5,6 +5,7 @@ Every variable is listed in `.env.example`. Nothing here has side effects at imp
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -31,8 +32,16 @@ def env_list(name: str, default: str = "") -> list[str]:
 # Off unless asked for. The local start (`make run`) sets CHORUS_DEBUG=1.
 DEBUG = env_bool("CHORUS_DEBUG", False)
 SECRET_KEY = os.environ.get("CHORUS_SECRET_KEY", "")
+# The placeholder `.env.example` ships with: copying the example must not start a site whose
+# sessions, CSRF tokens and pseudonym keys anyone can forge.
+PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
 if not SECRET_KEY:
     raise ImproperlyConfigured("CHORUS_SECRET_KEY is not set (see .env.example).")
+if SECRET_KEY == PLACEHOLDER_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "CHORUS_SECRET_KEY is the placeholder from .env.example; set a long random secret "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
 ALLOWED_HOSTS = env_list("CHORUS_ALLOWED_HOSTS", "localhost,127.0.0.1" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CHORUS_CSRF_TRUSTED_ORIGINS")
 
@@ -47,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -65,6 +76,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -81,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "annotation.context_processors.roles",
+                "config.accounts.password_reset",
             ],
         },
     },
@@ -107,6 +122,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes checks every login against its failure records before the model backend runs.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins: after CHORUS_LOGIN_FAILURE_LIMIT failures for one username (guessing one
+# account from many addresses) OR from one address (spraying many accounts from one place),
+# further logins for it are refused with a 429 for CHORUS_LOGIN_COOLOFF_MINUTES. A locked
+# username is a temporary denial of service for its owner, hence a cool-off, not a hard lock.
+AXES_FAILURE_LIMIT = int(os.environ.get("CHORUS_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CHORUS_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# The address is REMOTE_ADDR; behind the one TLS proxy (CHORUS_SECURE_PROXY), the address that
+# proxy appended to X-Forwarded-For (a client cannot forge it to dodge the limit).
+if env_bool("CHORUS_SECURE_PROXY", False):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_PROXY_COUNT = 1
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "annotation:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -157,10 +196,29 @@ if env_bool("CHORUS_SECURE_PROXY", False):
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        # Per-user tokens from /account/token/ (`Authorization: Token <key>`): one lookup per
+        # request, not HTTP Basic's password hash (0.3-0.5 s of PBKDF2 each time).
+        "rest_framework.authentication.TokenAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("CHORUS_API_THROTTLE_ANON", "60/minute"),
+        "user": os.environ.get("CHORUS_API_THROTTLE_USER", "2000/minute"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Model and database validation errors become 400s naming the field (config/api.py).
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # JSON bodies with size and depth limits (CHORUS_MAX_JSON_BYTES, CHORUS_MAX_JSON_DEPTH).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Documents the error codes every operation can answer (config/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "URL_FORMAT_OVERRIDE": None,  # `?format=` names export formats here, not renderers
@@ -178,15 +236,6 @@ SPECTACULAR_SETTINGS = {
 # API hardening (config/api.py, config/schema.py): model and database validation errors become
 # 400s naming the field; JSON bodies have a size and a nesting limit; the schema documents every
 # status code and the pagination envelope an operation can answer with.
-REST_FRAMEWORK |= {
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_PARSER_CLASSES": [
-        "config.api.LimitedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
-}
 # JSON request bodies larger than this many bytes are refused (413).
 CHORUS_MAX_JSON_BYTES = int(os.environ.get("CHORUS_MAX_JSON_BYTES", str(2 * 1024 * 1024)))
 # JSON request bodies nested deeper than this (arrays and objects) are refused (400).
@@ -261,9 +310,41 @@ CHORUS_UPLOAD_RETENTION_DAYS = int(os.environ.get("CHORUS_UPLOAD_RETENTION_DAYS"
 # How long an item stays reserved for a labeler.
 CHORUS_RESERVATION_SECONDS = int(os.environ.get("CHORUS_RESERVATION_SECONDS", "1800"))
 
+# Cache for API throttling counters (and nothing that must survive): per process by default;
+# several web processes should share one, e.g. CHORUS_CACHE_URL=redis://redis:6379/1.
+CHORUS_CACHE_URL = os.environ.get("CHORUS_CACHE_URL", "")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CHORUS_CACHE_URL,
+    }
+    if CHORUS_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# Outgoing mail (password reset). Without a host the reset pages are hidden and answer 404.
+CHORUS_EMAIL_HOST = os.environ.get("CHORUS_EMAIL_HOST", "")
+EMAIL_HOST = CHORUS_EMAIL_HOST or "localhost"
+EMAIL_PORT = int(os.environ.get("CHORUS_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("CHORUS_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CHORUS_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("CHORUS_EMAIL_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("CHORUS_EMAIL_FROM", "chorus@localhost")
+
+# Content-Security-Policy sent with every response (config/csp.py): scripts only from our own
+# static files (no inline scripts or handlers); inline style attributes are allowed (progress
+# bars and chart swatches set widths and colours), images from data: URLs (SVG charts).
+CHORUS_CSP = os.environ.get("CHORUS_CSP") or (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CHORUS_LOG_LEVEL", "INFO")},
+    # django-axes logs every login at INFO; lockouts and failures are WARNING.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

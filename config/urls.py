@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.api import ApiDocsPermission
 from config.health import healthz
@@ -8,7 +8,7 @@ from config.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("django-admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("config.accounts")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[ApiDocsPermission]),
@@ -16,7 +16,9 @@ urlpatterns = [
     ),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[ApiDocsPermission]),
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", permission_classes=[ApiDocsPermission]
+        ),
         name="api-docs",
     ),
     path("api/", include("annotation.api.urls")),

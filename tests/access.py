@@ -36,3 +36,11 @@ def staff_answer(matrix: dict[str, int], status: int) -> dict[str, int]:
 
 RESEARCH_POST = staff_answer(RESEARCH_PAGE, 302)  # a form on a research page redirects onward
 RESEARCH_CREATE = staff_answer(RESEARCH_API, 201)  # an API create by researchers and admins
+
+
+# The minimum-group-size rule (issue 10): who may read a labeler group with fewer labelers than
+# CHORUS_MIN_GROUP_SIZE by name, size or figures. Nobody in exports, reports and run pages (they
+# show at most how many groups are hidden); admins only in the groups API, where they define
+# groups. Access tests check every output a persona can open against these.
+SMALL_GROUP_NAMED = dict.fromkeys(PERSONAS, False)
+SMALL_GROUP_NAMED_ON_GROUPS_API = {**SMALL_GROUP_NAMED, "admin_user": True}

@@ -30,6 +30,17 @@ def _labeler(username: str, *, age_range: str, region: str):
     )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """API throttle counters live in the cache: every test starts with none (login lockouts
+    are database rows, rolled back or flushed with the test's database)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def labeler(db):
     return _labeler("lara", age_range="18-29", region="EU")

@@ -41,6 +41,19 @@ def test_missing_secret_is_refused(tmp_path):
     assert result.returncode != 0 and "CHORUS_SECRET_KEY is not set" in result.stderr
 
 
+def test_the_example_placeholder_secret_is_refused(tmp_path):
+    """Copying .env.example as it is must not start a site with a secret everyone knows."""
+    example = (ROOT / ".env.example").read_text()
+    placeholder = next(
+        line.split("=", 1)[1]
+        for line in example.splitlines()
+        if line.startswith("CHORUS_SECRET_KEY=")
+    )
+    result = run_manage("check", CHORUS_SECRET_KEY=placeholder, CHORUS_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "CHORUS_SECRET_KEY" in result.stderr
+
+
 def test_defaults_are_safe(tmp_path):
     result = run_manage(
         "shell", "-c", "from django.conf import settings as s; print(s.DEBUG, s.ALLOWED_HOSTS, s.SESSION_COOKIE_SECURE)",

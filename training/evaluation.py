@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from annotation.agreement import bootstrap_ci, bradley_terry_ci, bradley_terry_covariate
+from annotation.privacy import small_groups
 
 Z95 = 1.959963984540054
 ELO_PER_UNIT = 400 / math.log(10)
@@ -116,7 +117,7 @@ def win_rates_by_group(
         for g in c.groups:
             by_group[g].append(c)
             labelers[g].add(c.labeler)
-    hidden = sorted(g for g in by_group if len(labelers[g]) < min_group_size)
+    hidden = sorted(small_groups({g: len(labelers[g]) for g in by_group}, min_group_size))
     shown = {g: win_rates(rows, models) for g, rows in sorted(by_group.items()) if g not in hidden}
     return shown, hidden
 
@@ -199,7 +200,7 @@ def agreement_rates(
             "high": high,
         }
 
-    hidden = sorted(g for g in totals if g and len(labelers[g]) < min_group_size)
+    hidden = sorted(small_groups({g: len(labelers[g]) for g in totals if g}, min_group_size))
     return {
         "overall": row("") if "" in totals else None,
         "groups": [row(g) for g in sorted(totals) if g and g not in hidden],

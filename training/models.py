@@ -219,8 +219,10 @@ class TrainingRun(WorkerJob):
     def hidden_groups(self) -> set[str]:
         """Groups with fewer labelers in the snapshot than CHORUS_MIN_GROUP_SIZE: their results
         are not shown (identities) and their models are not offered."""
+        from annotation.selectors.labelers import hidden_groups
+
         sizes = self.dataset_counts.get("labelers_per_group", {})
-        return {g for g, n in sizes.items() if g != NO_GROUP and n < settings.CHORUS_MIN_GROUP_SIZE}
+        return hidden_groups({g: n for g, n in sizes.items() if g != NO_GROUP})
 
     def group_models(self) -> dict[str, Path]:
         """A succeeded per-group reward run's group models a PPO/GRPO run may use: group name ->

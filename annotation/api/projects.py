@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -25,7 +26,7 @@ from annotation.models import (
     ProjectKind,
 )
 from annotation.permissions import IsAdmin, IsResearcher
-from annotation.selectors.labelers import labelers_for_admin
+from annotation.selectors.labelers import group_members, groups_with_sizes, labelers_for_admin
 from annotation.selectors.projects import (
     export_job_get,
     export_job_get_ready,
@@ -261,21 +262,37 @@ class LabelerListApi(APIView):
 
 
 class GroupOutput(serializers.Serializer):
+    """What researchers see of a group: never its rules (they name labelers' attributes)."""
+
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
     priority = serializers.IntegerField()
-    rules = serializers.SerializerMethodField()
+    labelers = serializers.IntegerField(help_text="Explicit members and rule matches.")
 
-    def get_rules(self, group: LabelerGroup) -> dict[str, list[str]]:
-        rules: dict[str, list[str]] = {}
+
+class GroupAdminOutput(GroupOutput):
+    rules = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="attribute -> allowed values (admins only).",
+    )
+
+
+def _group_row(group: LabelerGroup, labelers: int, *, rules: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": group.pk, "name": group.name, "description": group.description,
+        "priority": group.priority, "labelers": labelers,
+    }  # fmt: skip
+    if rules:
+        row["rules"] = {}
         for rule in group.rules.all():
-            rules.setdefault(rule.attribute, []).append(rule.value)
-        return rules
+            row["rules"].setdefault(rule.attribute, []).append(rule.value)
+    return row
 
 
 class GroupListApi(APIView):
-    """Researchers read group definitions (never members' attributes); admins create groups."""
+    """Researchers read the groups at or above CHORUS_MIN_GROUP_SIZE (names and sizes, never
+    rules); admins read every group with its rules, and create groups."""
 
     permission_classes = [IsResearcher]
 
@@ -292,11 +309,13 @@ class GroupListApi(APIView):
             "the lowest priority number (then by name).",
         )  # fmt: skip
 
-    @extend_schema(responses=GroupOutput(many=True))
+    @extend_schema(responses=GroupAdminOutput(many=True))
     def get(self, request: Request) -> Response:
-        return Response(GroupOutput(LabelerGroup.objects.prefetch_related("rules"), many=True).data)
+        admin = IsAdmin().has_permission(request, self)
+        rows = [_group_row(g, n, rules=admin) for g, n in groups_with_sizes(for_admin=admin)]
+        return Response((GroupAdminOutput if admin else GroupOutput)(rows, many=True).data)
 
-    @extend_schema(request=GroupListInput, responses={201: GroupOutput})
+    @extend_schema(request=GroupListInput, responses={201: GroupAdminOutput})
     def post(self, request: Request) -> Response:
         if not IsAdmin().has_permission(request, self):
             return Response(
@@ -305,4 +324,5 @@ class GroupListApi(APIView):
         data = self.GroupListInput(data=request.data)
         data.is_valid(raise_exception=True)
         group = labeler_group_create(**data.validated_data)
-        return Response(GroupOutput(group).data, status=status.HTTP_201_CREATED)
+        row = _group_row(group, len(group_members(group)), rules=True)
+        return Response(GroupAdminOutput(row).data, status=status.HTTP_201_CREATED)

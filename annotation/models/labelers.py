@@ -42,7 +42,11 @@ class LabelerProfile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="labeler_profile"
     )
     pseudonym = models.CharField(
-        max_length=20, unique=True, default=new_pseudonym, help_text="The id used in exports."
+        max_length=20,
+        unique=True,
+        default=new_pseudonym,
+        help_text="The admin's short handle for the labeler. Researchers never see it: exports "
+        "and reports use per-project pseudonyms (Project.pseudonym_salt).",
     )
     age_range = models.CharField(max_length=10, choices=AgeRange.choices, blank=True)
     gender = models.CharField(max_length=50, blank=True)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+
+def new_pseudonym_salt() -> str:
+    """A project's key for its labelers' pseudonyms (annotation.selectors.labelers)."""
+    return secrets.token_hex(32)
 
 
 class ProjectKind(models.TextChoices):
@@ -58,6 +65,14 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    pseudonym_salt = models.CharField(
+        max_length=64,
+        default=new_pseudonym_salt,
+        editable=False,
+        help_text="Random key of this project's labeler pseudonyms (HMAC-SHA256 of the labeler "
+        "id): a labeler has a different pseudonym in every project, so exports of two "
+        "projects cannot be joined on it. Never shown.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -76,6 +76,7 @@ from typing import Any
 
 import numpy as np
 
+from annotation.privacy import shown_groups
 from annotation.reports.groups import agreement_block, between, contested, criteria
 from annotation.reports.inputs import (
     REGULAR,
@@ -150,7 +151,7 @@ def _shown_groups(inp: ReportInput, regular: BoolArray, cfg: ReportConfig) -> di
     active = np.zeros(len(inp.labelers), dtype=bool)
     active[inp.labeler[regular]] = True
     sizes = {name: int((members & active).sum()) for name, members in inp.groups.items()}
-    return {name: size for name, size in sorted(sizes.items()) if size >= cfg.min_group_size}
+    return shown_groups(sizes, cfg.min_group_size)
 
 
 def _clean(value: Any) -> Any:

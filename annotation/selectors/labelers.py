@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from annotation.models import (
     LabelerProfile,
     Project,
 )
+from annotation.privacy import small_groups
 
 
 def _membership(user_ids: Iterable[int] | None) -> dict[int, dict[int, str]]:
@@ -158,18 +159,49 @@ def labelers_for_admin() -> list[LabelerRow]:
     ]
 
 
+def project_pseudonym(project: Project, user_id: int) -> str:
+    """A labeler's pseudonym in one project: HMAC-SHA256 of their id keyed by the project's
+    random salt. Stable within the project, different in every other one (exports of two
+    projects cannot be joined on it), never derived from their name or profile."""
+    key = project.pseudonym_salt.encode()
+    return "L-" + hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()[:12]
+
+
 def pseudonym_map(project: Project) -> dict[int, str]:
-    """user id -> pseudonym of everyone who judged in the project: the one they chose, else a
-    keyed hash of their id (stable, never their name)."""
+    """user id -> project pseudonym of everyone who judged in the project (the only labeler ids
+    researchers see: reports, exports)."""
     ids = (
         Judgment.objects.filter(item__project=project, labeler__isnull=False)
         .values_list("labeler_id", flat=True)
         .distinct()
     )
-    known = dict(LabelerProfile.objects.filter(user_id__in=ids).values_list("user_id", "pseudonym"))
-    key = settings.SECRET_KEY.encode()
-    return {
-        uid: known.get(uid)
-        or "L-" + hmac.new(key, str(uid).encode(), hashlib.sha256).hexdigest()[:12]
-        for uid in ids
-    }
+    return {uid: project_pseudonym(project, uid) for uid in ids}
+
+
+def min_group_size() -> int:
+    """The minimum-group-size rule's threshold (annotation.privacy), read here only."""
+    return int(settings.CHORUS_MIN_GROUP_SIZE)
+
+
+def hidden_groups(sizes: Mapping[str, int]) -> set[str]:
+    """Groups (name -> labelers) too small for researchers to see (annotation.privacy)."""
+    return small_groups(sizes, min_group_size())
+
+
+def group_sizes(membership: Mapping[int, list[str]]) -> dict[str, int]:
+    """group name -> how many of the users in `membership` (user id -> group names) are in it."""
+    return dict(Counter(name for names in membership.values() for name in names))
+
+
+def groups_with_sizes(*, for_admin: bool) -> list[tuple[LabelerGroup, int]]:
+    """Every group with its labelers (explicit members and rule matches) for admins (rules
+    prefetched); for researchers only the groups at or above the minimum size."""
+    sizes = group_sizes(labeler_group_map())
+    groups = list(
+        LabelerGroup.objects.prefetch_related("rules") if for_admin else LabelerGroup.objects.all()
+    )
+    rows = [(g, sizes.get(g.name, 0)) for g in groups]
+    if for_admin:
+        return rows
+    hidden = hidden_groups({g.name: n for g, n in rows})
+    return [(g, n) for g, n in rows if g.name not in hidden]

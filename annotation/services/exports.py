@@ -9,7 +9,9 @@ pairs and weights of `annotation.preferences` under its default policies, so
   as InstructGPT weights a prompt's comparisons; tied pairs give no row; a ranking marked
   "none acceptable" still gives its pairs (the order is information) with `none_acceptable`;
 - external judgments (e.g. HH-RLHF's original choice) are exported too, with `source`.
-Labelers appear only as pseudonyms, with the names of the groups they belong to.
+Labelers appear only as pseudonyms of this project (keyed by its salt: they do not match any
+other project's), with the names of the groups they belong to, less the groups with fewer than
+CHORUS_MIN_GROUP_SIZE of the project's labelers (annotation.privacy: never named, never listed).
 """
 
 from __future__ import annotations
@@ -43,7 +45,13 @@ from annotation.models import (
     Turn,
 )
 from annotation.preferences import CHOICE_BOTH_BAD, CHOICE_TIE, judgment_pairs
-from annotation.selectors.labelers import labeler_group_map, pseudonym_map
+from annotation.privacy import without
+from annotation.selectors.labelers import (
+    group_sizes,
+    hidden_groups,
+    labeler_group_map,
+    pseudonym_map,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +165,9 @@ def export_rows(
     for reason in (CHOICE_TIE, CHOICE_BOTH_BAD):
         stats.setdefault(f"skipped_{reason}", 0)
     names = pseudonym_map(project)
-    groups = labeler_group_map(names.keys())
+    membership = labeler_group_map(names.keys())
+    hidden = hidden_groups(group_sizes(membership))
+    groups = {uid: without(member_of, hidden) for uid, member_of in membership.items()}
     for lo, hi in _item_ranges(project):
         for record in _load_chunk(project, lo, hi):
             labeler = names.get(record.labeler_id) if record.labeler_id else None

@@ -44,13 +44,27 @@ def browser():
         chromium.close()
 
 
+def watch(page, errors: list[str]) -> None:  # noqa: ANN001
+    """Collect uncaught JavaScript errors and Content-Security-Policy violations (Chromium
+    reports those as console errors) into `errors`."""
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"CSP: {msg.text}")
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    watch(page, errors)
     yield page
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
@@ -73,7 +87,9 @@ def shot(page):
 @pytest.fixture
 def page_as(browser, live_server):
     """page_as(user): a new page in a browser context of its own, logged in as `user` through
-    the session cookie of a Django test client (no login form)."""
+    the session cookie of a Django test client (no login form). JavaScript errors and CSP
+    violations on any of these pages fail the test at its end."""
+    errors: list[str] = []
 
     def make(user):  # noqa: ANN001, ANN202
         client = Client()
@@ -83,9 +99,12 @@ def page_as(browser, live_server):
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
         )
-        return context.new_page()
+        new = context.new_page()
+        watch(new, errors)
+        return new
 
-    return make
+    yield make
+    assert not errors, f"JavaScript errors: {errors}"
 
 
 @pytest.fixture

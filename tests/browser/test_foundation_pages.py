@@ -59,3 +59,14 @@ def test_admin_sees_labelers_with_attributes(
     assert rows.count() == 2
     assert "18-29" in rows.first.inner_text()
     shot("foundation-labelers")
+
+
+def test_swagger_ui_and_the_token_page_work_under_the_csp(page_as, live_server, researcher):
+    """Swagger UI starts from its own script file (no inline script under the CSP); the token
+    page shows a new key once. CSP violations fail the test (page_as)."""
+    page = page_as(researcher)
+    page.goto(f"{live_server.url}/api/docs/")
+    page.locator(".swagger-ui .info .title").get_by_text("Chorus API").wait_for()
+    page.goto(f"{live_server.url}/account/token/")
+    page.get_by_role("button", name="Create token").click()
+    assert len(page.locator("#api-token").inner_text().strip()) == 40

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot, watch
 from tests.conftest import PASSWORD
 from training.models import RunMetric, RunStatus, TrainingRun
 
@@ -34,6 +34,8 @@ def browser_page(live_server, researcher, monkeypatch):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        watch(page, errors)
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", researcher.username)
         page.fill("#id_password", PASSWORD)
@@ -41,6 +43,7 @@ def browser_page(live_server, researcher, monkeypatch):
         page.wait_for_load_state()
         yield page
         browser.close()
+    assert not errors, f"JavaScript errors: {errors}"
 
 
 def add_points(run: TrainingRun, steps: range) -> None:
@@ -74,7 +77,8 @@ def test_run_page_shows_live_progress_then_stops_polling(
     TrainingRun.objects.filter(pk=run.pk).update(step=30, heartbeat_at=timezone.now())
     add_points(run, range(11, 31))
     page.wait_for_function(
-        "document.querySelector('#live .bar').getAttribute('aria-valuenow') === '75'",
+        # a function, not an expression: Playwright evals expressions, which the CSP forbids
+        "() => document.querySelector('#live .bar').getAttribute('aria-valuenow') === '75'",
         timeout=10_000,
     )
     assert page.locator("#live figure.chart").count() == 2  # loss and accuracy, redrawn
@@ -146,7 +150,7 @@ def test_a_real_run_moves_live_in_the_browser(
         page.wait_for_url("**/training/*/")
         run = TrainingRun.objects.get()
         page.wait_for_function(
-            "(() => { const v = +document.querySelector('#live .bar').getAttribute('aria-valuenow'); return v >= 10 && v < 100; })()",
+            "() => { const v = +document.querySelector('#live .bar').getAttribute('aria-valuenow'); return v >= 10 && v < 100; }",
             timeout=120_000,
         )
         screenshot(page, "training-run-real-live")

@@ -143,8 +143,8 @@ class EvaluationReportOutput(serializers.Serializer):
     labelers = serializers.IntegerField()
     overall = EvaluationWinRateOutput(many=True)
     groups = EvaluationGroupOutput(many=True)
-    hidden_groups = serializers.ListField(
-        child=serializers.CharField(), help_text="Groups below CHORUS_MIN_GROUP_SIZE."
+    hidden_groups = serializers.IntegerField(
+        help_text="How many groups are below CHORUS_MIN_GROUP_SIZE (never their names)."
     )
     min_group_size = serializers.IntegerField()
     leaderboard = EvaluationBoardRowOutput(many=True)
@@ -173,7 +173,9 @@ class RewardAgreementOutput(serializers.Serializer):
     reward_run = serializers.IntegerField(source="reward_run.pk")
     overall = RewardAgreementRowOutput(allow_null=True)
     groups = RewardAgreementRowOutput(many=True)
-    hidden = serializers.ListField(child=serializers.CharField())
+    hidden = serializers.IntegerField(
+        help_text="How many groups are below CHORUS_MIN_GROUP_SIZE (never their names)."
+    )
     min_group_size = serializers.IntegerField()
 
 

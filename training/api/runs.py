@@ -7,8 +7,10 @@ for a run that does not exist gets 404.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -21,6 +23,8 @@ from training.forms.runs import RunInput
 from training.models import TrainingRun
 from training.selectors.runs import (
     run_artifacts_download,
+    run_dataset_counts,
+    run_final_metrics,
     run_get_for_user,
     run_group_report,
     run_learning_report,
@@ -60,7 +64,10 @@ class RunOutput(serializers.Serializer):
         source="control_of_id", allow_null=True,
         help_text="A random-reward control run: the GRPO run it controls.",
     )  # fmt: skip
-    dataset_counts = serializers.DictField()
+    dataset_counts = serializers.SerializerMethodField(
+        help_text="Rows, split, skipped, rows and labelers per group (groups below "
+        "CHORUS_MIN_GROUP_SIZE left out, counted in hidden_groups)."
+    )
     artifacts_dir = serializers.CharField()
     error = serializers.CharField()
     worker_hostname = serializers.CharField()
@@ -74,6 +81,10 @@ class RunOutput(serializers.Serializer):
 
     def get_labeler_groups(self, run: TrainingRun) -> list[str]:
         return [group.name for group in run.labeler_groups.all()]
+
+    @extend_schema_field(serializers.DictField())
+    def get_dataset_counts(self, run: TrainingRun) -> dict[str, Any]:
+        return run_dataset_counts(run)
 
 
 class RunListApi(APIView):
@@ -94,7 +105,9 @@ class RunListApi(APIView):
 
 class RunDetailOutput(RunOutput):
     config = serializers.DictField()
-    final_metrics = serializers.DictField()
+    final_metrics = serializers.SerializerMethodField(
+        help_text="The trainer's result (groups below CHORUS_MIN_GROUP_SIZE left out)."
+    )
     metrics = serializers.DictField(
         child=serializers.ListField(child=serializers.ListField(child=serializers.FloatField())),
         help_text="metric name -> [[step, value], ...] (at most 2000 points each)",
@@ -107,6 +120,10 @@ class RunDetailOutput(RunOutput):
         "baseline and the shuffled-label control (overall, per shown group), or the run beside "
         "its random-reward control, and a verdict {level, text}."
     )
+
+    @extend_schema_field(serializers.DictField())
+    def get_final_metrics(self, run: TrainingRun) -> dict[str, Any]:
+        return run_final_metrics(run)
 
 
 class RunDetailApi(APIView):

@@ -24,6 +24,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from annotation.models import LabelerGroup, Project
+from annotation.selectors.labelers import groups_with_sizes
 from training.models import REWARD_RULES, BothBadPolicy, RunKind, TiePolicy, TrainingRun
 from training.selectors.runs import reward_group_choices, reward_runs_usable
 from training.services.runs import hyperparameters_parse
@@ -145,6 +146,9 @@ class RunForm(forms.Form):
             if field.default is not empty and not callable(field.default):
                 self.fields[name].initial = field.default
         self.fields["reward_run"].queryset = reward_runs_usable()  # type: ignore[attr-defined]
+        # groups below CHORUS_MIN_GROUP_SIZE are not offered (annotation.privacy)
+        shown = [group.pk for group, _ in groups_with_sizes(for_admin=False)]
+        self.fields["labeler_groups"].queryset = LabelerGroup.objects.filter(pk__in=shown)  # type: ignore[attr-defined]
         self.fields["reward_group"] = forms.ChoiceField(
             choices=reward_group_choices(), required=False,
             label=self.fields["reward_group"].label, help_text=self.fields["reward_group"].help_text,

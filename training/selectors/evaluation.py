@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 
 from annotation.models import ItemCompletion, Judgment, JudgmentSource, PairwiseChoice, Project
-from annotation.selectors.labelers import JudgmentGroup
+from annotation.selectors.labelers import JudgmentGroup, min_group_size
 from training.evaluation import (
     Comparison,
     agreement_rates,
@@ -149,7 +148,7 @@ def evaluation_report(project: Project) -> dict[str, Any]:
     comparisons = evaluation_comparisons(project)
     models = project_models(project)
     models += sorted({m for c in comparisons for m in (c.model_a, c.model_b)} - set(models))
-    by_group, hidden = win_rates_by_group(comparisons, models, settings.CHORUS_MIN_GROUP_SIZE)
+    by_group, hidden = win_rates_by_group(comparisons, models, min_group_size())
     labels = model_labels(models)
     controlled = length_controlled_leaderboard(comparisons, models)
     _labelled(controlled["board"], labels)
@@ -160,8 +159,8 @@ def evaluation_report(project: Project) -> dict[str, Any]:
         "labelers": len({c.labeler for c in comparisons}),
         "overall": _labelled(win_rates(comparisons, models), labels),
         "groups": [{"group": g, "rows": _labelled(rows, labels)} for g, rows in by_group.items()],
-        "hidden_groups": hidden,
-        "min_group_size": settings.CHORUS_MIN_GROUP_SIZE,
+        "hidden_groups": len(hidden),  # a count: never the small groups' names
+        "min_group_size": min_group_size(),
         "leaderboard": _labelled(leaderboard(comparisons, models), labels),
         "length_controlled": controlled,
     }
@@ -192,11 +191,9 @@ def reward_agreement(project: Project, reward_run: TrainingRun) -> dict[str, Any
                 labeler,
             )
         )
-    return {
-        "reward_run": reward_run,
-        **agreement_rates(verdicts, settings.CHORUS_MIN_GROUP_SIZE),
-        "min_group_size": settings.CHORUS_MIN_GROUP_SIZE,
-    }
+    rates = agreement_rates(verdicts, min_group_size())
+    rates["hidden"] = len(rates["hidden"])  # a count: never the small groups' names
+    return {"reward_run": reward_run, **rates, "min_group_size": min_group_size()}
 
 
 def scoring_runs(project: Project) -> list[TrainingRun]:

@@ -28,8 +28,8 @@ def _snapshot(run: TrainingRun) -> dict[str, Any]:
             for g in sorted(rows)
             if g not in small
         ],
-        "hidden_groups": sorted(small),
-        "labeler_groups": [g.name for g in run.labeler_groups.all()],
+        "hidden_groups": len(small),  # a count: never the small groups' names
+        "labeler_groups": [g.name for g in run.labeler_groups.all()],  # as the researcher chose
     }
 
 

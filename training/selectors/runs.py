@@ -7,19 +7,21 @@ report reads the snapshot's groups, recorded at judgment time with one group per
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, StreamingHttpResponse
 
+from annotation.privacy import mentions, redact
 from annotation.roles import is_researcher
+from annotation.selectors.labelers import min_group_size
 from training.charts import LineChart, Series, downsample, heat_color, line_chart, text_color
 from training.ml import controls as ctl
 from training.ml.data import NO_GROUP, POOLED
@@ -33,6 +35,9 @@ CHARTS = {
     "Accuracy and reward": re.compile(r"accurac|^train/reward/mean$"),
 }
 ZIP_SKIP = {CANCEL_FILE, "ref_logps.pt"}
+# The run's own files that name labeler groups (not the model's): rewritten in the zip when the
+# run has small groups (run_artifact_chunks).
+REDACTED_FILES = {"dataset.jsonl", "trainer.log", "metrics.json"}
 # What the snapshot counts as left out, in words (keys of dataset_counts["skipped"]).
 SKIPPED_LABELS = {
     "tie": "ties",
@@ -81,8 +86,10 @@ def reward_group_choices() -> list[tuple[str, str]]:
 def run_metric_series(run: TrainingRun, limit: int = CHART_POINTS) -> dict[str, Series]:
     """metric name -> [(step, value)], at most `limit` points each."""
     series: dict[str, Series] = defaultdict(list)
+    hidden = run_hidden_groups(run)
     for name, step, value in RunMetric.objects.filter(run=run).values_list("name", "step", "value"):
-        series[name].append((step, value))
+        if not mentions(name, hidden):  # a small group's curve (eval/accuracy/<group>)
+            series[name].append((step, value))
     return {name: downsample(points, limit) for name, points in sorted(series.items())}
 
 
@@ -98,6 +105,22 @@ def run_charts(series: dict[str, Series]) -> list[LineChart]:
 def run_hidden_groups(run: TrainingRun) -> set[str]:
     """Groups with fewer labelers in the snapshot than CHORUS_MIN_GROUP_SIZE (identities)."""
     return run.hidden_groups
+
+
+def run_dataset_counts(run: TrainingRun) -> dict[str, Any]:
+    """The snapshot's counts as researchers see them: small groups' rows and sizes left out
+    (annotation.privacy), counted in `hidden_groups`. The groups the researcher chose for the
+    run (`groups`) stay as chosen: their figures are what is hidden."""
+    hidden = run_hidden_groups(run)
+    counts = redact(run.dataset_counts, hidden)
+    if "groups" in run.dataset_counts:
+        counts["groups"] = run.dataset_counts["groups"]
+    return {**counts, "hidden_groups": len(hidden)}
+
+
+def run_final_metrics(run: TrainingRun) -> dict[str, Any]:
+    """The trainer's result as researchers see it: small groups' figures and models left out."""
+    return dict(redact(run.final_metrics, run_hidden_groups(run)))
 
 
 def run_group_report(run: TrainingRun) -> dict[str, Any]:
@@ -120,8 +143,8 @@ def run_group_report(run: TrainingRun) -> dict[str, Any]:
             }
             for g in groups
         ],
-        "hidden": sorted(hidden & set(accuracy)),
-        "min_group_size": settings.CHORUS_MIN_GROUP_SIZE,
+        "hidden": len(hidden & set(accuracy)),  # a count: never the small groups' names
+        "min_group_size": min_group_size(),
         "matrix": None,
     }
     cross = run.final_metrics.get("cross_group_accuracy")
@@ -248,7 +271,7 @@ def run_final_scalars(run: TrainingRun) -> list[tuple[str, float]]:
     """The result's scalar metrics, except per-group ones (shown in the group report)."""
     return [
         (name, value)
-        for name, value in sorted(run.final_metrics.items())
+        for name, value in sorted(run_final_metrics(run).items())
         if isinstance(value, int | float)
         and not isinstance(value, bool)
         and not name.startswith("eval/accuracy/")
@@ -286,18 +309,49 @@ class _Sink:
 def run_artifact_chunks(run: TrainingRun, chunk_size: int = 1 << 20) -> Iterator[bytes]:
     """The run directory as a zip, produced piece by piece (never whole in memory)."""
     root: Path = run.run_dir
+    hidden = run_hidden_groups(run)
+    skip_dirs = [
+        root / d for g, d in (run.final_metrics.get("group_dirs") or {}).items() if g in hidden
+    ]
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
         for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in ZIP_SKIP):
+            if any(path.is_relative_to(d) for d in skip_dirs):
+                continue  # a small group's model
             name = f"run-{run.pk}/{path.relative_to(root).as_posix()}"
             with (
                 open(path, "rb") as source,
                 archive.open(name, "w", force_zip64=path.stat().st_size > 2**30) as target,
             ):
-                while chunk := source.read(chunk_size):
+                redact_it = hidden and path.parent == root and path.name in REDACTED_FILES
+                for chunk in _redacted(
+                    source, path.name, hidden if redact_it else set(), chunk_size
+                ):
                     target.write(chunk)
                     yield sink.drain()
     yield sink.drain()
+
+
+def _redacted(source: BinaryIO, name: str, hidden: set[str], chunk_size: int) -> Iterator[bytes]:
+    """A run file's bytes; with `hidden` groups, small groups removed (annotation.privacy):
+    from the whole JSON of metrics.json, from each JSON line of the dataset and the log (a plain
+    log line that names one is dropped)."""
+    if not hidden:
+        while chunk := source.read(chunk_size):
+            yield chunk
+        return
+    if name.endswith(".json"):
+        value = redact(json.loads(source.read()), hidden)
+        yield json.dumps(value, indent=2, sort_keys=True).encode()
+        return
+    for line in source:
+        try:
+            value = json.loads(line)
+        except ValueError:
+            text = line.decode("utf-8", "replace")  # a plain log line: dropped if it names one
+            yield b"" if any(g in text for g in hidden) else line
+            continue
+        yield (json.dumps(redact(value, hidden), ensure_ascii=False) + "\n").encode()
 
 
 def run_artifacts_download(run: TrainingRun) -> StreamingHttpResponse:

@@ -18,6 +18,7 @@ from training.forms.runs import RunForm
 from training.selectors.runs import (
     run_artifacts_download,
     run_charts,
+    run_dataset_counts,
     run_final_scalars,
     run_get_for_user,
     run_group_report,
@@ -66,6 +67,7 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
         "has_artifacts": run_has_artifacts(run),
         "config_json": json.dumps(run.config, indent=2, sort_keys=True),
         "skipped": run_skipped(run),
+        "counts": run_dataset_counts(run),
     }
     template = "training/run_detail.html#live" if request.htmx else "training/run_detail.html"
     return render(request, template, context)

@@ -17,6 +17,7 @@ from annotation.models import (
     ProjectReport,
 )
 from annotation.selectors import reports as reads
+from annotation.selectors.labelers import project_pseudonym
 from annotation.selectors.reports import report_input_load, report_item_detail
 from annotation.services.labelers import user_create
 from annotation.services.reports import project_report_compute, project_report_request
@@ -53,8 +54,13 @@ def test_report_from_the_database_singles_out_the_contested_items(
             ("north", "A"),
             ("south", "B"),
         ]
-    pseudonyms = set(LabelerProfile.objects.values_list("pseudonym", flat=True))
+    # the project's pseudonyms (keyed by its salt), never the profile's global one
+    pseudonyms = {
+        project_pseudonym(project, uid)
+        for uid in LabelerProfile.objects.values_list("user_id", flat=True)
+    }
     assert {r["pseudonym"] for r in payload["labelers"]} <= pseudonyms
+    assert not pseudonyms & set(LabelerProfile.objects.values_list("pseudonym", flat=True))
 
 
 def test_loading_maps_choices_scale_and_display_order(project):

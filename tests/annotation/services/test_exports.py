@@ -5,6 +5,7 @@ import json
 import pytest
 
 from annotation.models import CompletionFlag, Judgment, JudgmentRank
+from annotation.selectors.labelers import project_pseudonym
 from annotation.services.exports import export_rows
 from annotation.services.labelers import labeler_group_create
 from tests.factories import ProjectFactory, item_create
@@ -38,18 +39,33 @@ def test_trl_rows_from_pairwise_rankings_ties(labeler, other_labeler):
     assert all(r["weight"] == pytest.approx(1 / 6) and r["none_acceptable"] for r in rows)
 
 
-def test_raw_rows_pseudonymise_and_list_groups(labeler):
+def test_raw_rows_pseudonymise_and_list_groups(labeler, settings):
+    settings.CHORUS_MIN_GROUP_SIZE = 1  # a one-labeler group is listed only at this minimum
     labeler_group_create(name="young", rules={"age_range": ["18-29"]})
     project = ProjectFactory()
     item = item_create(project)
     j = judge(item, labeler, pairwise_choice="a", scale=1, rationale="clearer", seconds_spent=12.5)
     CompletionFlag.objects.create(judgment=j, position=1, flag="hallucination")
     (row,) = export_rows(project=project, fmt="raw")
-    assert row["labeler"] == labeler.labeler_profile.pseudonym
+    assert row["labeler"] == project_pseudonym(project, labeler.pk)
     assert row["groups"] == ["young"]
     assert row["flags"] == [{"position": 1, "flag": "hallucination"}]
     assert row["display_order"] == [1, 0] and row["scale"] == 1
     assert "age_range" not in row and "lara" not in json.dumps(row)
+
+
+def test_pseudonyms_are_per_project_so_exports_cannot_be_joined(labeler):
+    """The same labeler in two projects: two unrelated pseudonyms, neither the global one."""
+    first, second = ProjectFactory(), ProjectFactory()
+    for project in (first, second):
+        judge(item_create(project), labeler, pairwise_choice="a")
+    (row1,) = export_rows(project=first, fmt="raw")
+    (row2,) = export_rows(project=second, fmt="raw")
+    assert row1["labeler"].startswith("L-") and row2["labeler"].startswith("L-")
+    assert row1["labeler"] != row2["labeler"]
+    assert labeler.labeler_profile.pseudonym not in (row1["labeler"], row2["labeler"])
+    (again,) = export_rows(project=first, fmt="raw")
+    assert again["labeler"] == row1["labeler"]  # stable within the project
 
 
 def test_hh_rows_rebuild_dialogues(labeler):

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from annotation.models import JobStatus, LabelerProfile, ProjectReport
 from annotation.selectors import reports as reads
+from annotation.selectors.labelers import project_pseudonym
 from annotation.services.reports import project_report_compute, project_report_request
 from tests.access import ADMIN_API, ADMIN_PAGE, PERSONAS, RESEARCH_API, RESEARCH_PAGE
 from tests.annotation.report_data import two_groups_project
@@ -122,7 +123,8 @@ def test_dashboard_shows_figures_with_pseudonyms_and_no_demographics(as_persona,
         for item_id in computed.contested:
             assert reverse("annotation:report_item", args=[project.pk, item_id]) in html
         for profile in LabelerProfile.objects.select_related("user"):
-            assert profile.pseudonym in html
+            assert project_pseudonym(project, profile.user_id) in html
+            assert profile.pseudonym not in html  # the global one would link projects
             assert f">{profile.user.username}<" not in html
         assert "30-44" not in html and "EU" not in html  # attributes never shown
         assert (
