@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import FileResponse, Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -133,7 +134,11 @@ class ImportCreateApi(APIView):
         request=ImportCreateInput,
         responses={
             201: ImportJobOutput,
-            400: ImportJobOutput,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Field errors ({field: [messages]}), or the failed import job "
+                "(the 201 body, its `error` naming the line and field); nothing imported.",
+            ),
             413: OpenApiResponse(description="The file is larger than CHORUS_MAX_UPLOAD_BYTES."),
         },
     )

@@ -220,7 +220,7 @@ def test_openapi_schema_documents_the_labeler_api(capsys):
     assert set(operations) == {"label_next", "label_judgment_create", "label_skip_create"}
     assert set(operations["label_judgment_create"]["responses"]) == {
         *("200", "201", "409"),
-        *("400", "401", "403", "404", "413", "503"),  # the API-wide errors (config/schema.py)
+        *("400", "401", "403", "404", "413", "429", "503"),  # API-wide (config/schema.py)
     }
     assert "client_key" in schema["components"]["schemas"]["JudgmentCreateInput"]["properties"]
     assert "Warning" not in capsys.readouterr().err
