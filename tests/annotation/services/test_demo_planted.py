@@ -36,3 +36,10 @@ def test_demo_seeds_the_planted_project_with_opposite_group_tastes():
     assert share(YOUNG, "style", "concise") > 0.8
     assert share(OLDER, "style", "detailed") > 0.8
     assert share(YOUNG, "quality", "helpful") > 0.8 and share(OLDER, "quality", "helpful") > 0.8
+
+
+def test_planted_examples_run():
+    import annotation.demo.planted as planted
+    from tests.docstrings import check_examples_run
+
+    check_examples_run(planted)
