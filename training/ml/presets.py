@@ -7,7 +7,9 @@ a preset the config's defaults apply (they are meant for real models and stay as
 "demo" is sized for the demo's tiny random model (``manage.py chorus_tiny_model``) and the
 planted demo project ("Concise or detailed (planted)"): a learning rate 100x a real model's,
 short sequences and few steps, so each algorithm visibly learns within about two minutes on two
-CPU cores (figures in README.md, "Presets"). PPO/GRPO need a reward run of the demo preset.
+CPU cores (figures in README.md, "Presets"). PPO/GRPO need a reward run of the demo preset;
+on the random tiny model its rewards barely vary (the policy's samples are noise to it), so
+GRPO's reward rises slowly and PPO's hardly at all: start them from an SFT run for more.
 
     >>> preset_values("reward", "demo")["learning_rate"]
     0.001
@@ -43,22 +45,22 @@ _VALUES: dict[str, dict[str, dict[str, Any]]] = {
             "eval_fraction": 0.2,
         },
         "ppo": {
-            "learning_rate": 3e-4,
+            "learning_rate": 1e-3,
             "batch_size": 16,
             "mini_batch_size": 8,
-            "ppo_epochs": 2,
-            "max_new_tokens": 24,
+            "ppo_epochs": 4,
+            "max_new_tokens": 16,
             "max_length": 96,
-            "max_steps": 15,
-            "kl_coef": 0.01,
+            "max_steps": 30,
+            "kl_coef": 0.05,
         },
         "grpo": {
-            "learning_rate": 3e-4,
+            "learning_rate": 2e-3,
             "batch_size": 4,
-            "num_generations": 4,
-            "max_new_tokens": 24,
+            "num_generations": 8,
+            "max_new_tokens": 16,
             "max_length": 96,
-            "max_steps": 15,
+            "max_steps": 40,
             "kl_coef": 0.01,
         },
         "sft": {
