@@ -78,7 +78,9 @@ def hyperparameters_parse(
             values = {**preset_values(kind, preset), **values}
         except KeyError:
             names = ", ".join(preset_names())
-            raise ValidationError({"preset": f"unknown preset {preset!r} (presets: {names})"}) from None
+            raise ValidationError(
+                {"preset": f"unknown preset {preset!r} (presets: {names})"}
+            ) from None
     clash = sorted(set(values) & set(RUN_FIELDS_IN_CONFIG))
     if clash:
         raise ValidationError(

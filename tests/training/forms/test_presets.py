@@ -16,7 +16,9 @@ from training.services.runs import hyperparameters_parse
 @pytest.mark.parametrize("name", preset_names())
 def test_every_preset_is_a_valid_config(kind, name):
     extra = {"reward_model": "/rm"} if kind in ("ppo", "grpo") else {}
-    config = from_dict(CONFIG_CLASSES[kind], {"base_model": "m", **extra, **preset_values(kind, name)})
+    config = from_dict(
+        CONFIG_CLASSES[kind], {"base_model": "m", **extra, **preset_values(kind, name)}
+    )
     assert config.learning_rate == preset_values(kind, name)["learning_rate"]
 
 
