@@ -132,7 +132,7 @@ def test_demo_report_singles_out_the_simulated_contested_block(admin_user):
     from annotation.services.reports import project_report_compute, project_report_request
 
     demo_seed()
-    project = Project.objects.get(kind="pairwise")
+    project = Project.objects.get(name="HH harmlessness (pairwise)")
     report = project_report_request(project=project, requested_by=admin_user)
     project_report_compute(report_id=report.pk)
     report.refresh_from_db()

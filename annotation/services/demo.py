@@ -4,6 +4,11 @@ Idempotent: running it twice changes nothing the second time. The simulated judg
 from two demo labeler groups that agree with HH-RLHF's original choice except on a block of
 items where the older group prefers the other reply, so the disagreement report has
 something to find. They are marked with the rationale "(simulated demo judgment)".
+
+The project "Concise or detailed (planted)" carries a signal the demo's tiny model can learn
+(annotation/demo/planted.py, issue 11): on style items "Under 30" prefers the concise reply and
+"45 and over" the detailed one (90 % of the time), on quality items both prefer the helpful
+reply, so a reward run with the "demo" preset learns, and per-group models differ visibly.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 
+from annotation.demo.planted import ITEMS_FILE, OLDER, YOUNG, planted_choice, read_items
 from annotation.models import Item, Judgment, Project
 from annotation.selectors.labelers import labeler_group_id_map
 from annotation.services.imports import items_import
@@ -24,6 +30,7 @@ from annotation.services.projects import project_create
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_PASSWORD = "chorus-demo"
+PLANTED_PROJECT = "Concise or detailed (planted)"
 GUIDELINES = """# How to judge
 
 Read the whole conversation, then both replies.
@@ -76,6 +83,8 @@ def demo_seed() -> list[DemoLogin]:
         labeler_group_create(name="45 and over", rules={"age_range": ["45-59", "60+"]})
     if not Project.objects.filter(name="HH harmlessness (pairwise)").exists():
         _seed_projects()
+    if not Project.objects.filter(name=PLANTED_PROJECT).exists():
+        _seed_planted()
     return [
         DemoLogin(
             "admin", "admin", "everything, incl. labelers' attributes and the disagreement report"
@@ -120,6 +129,40 @@ def _seed_projects() -> None:
     )  # fmt: skip
     items_import(project=demos, path=DEMO_DIR / "demonstration_prompts.jsonl", fmt="chorus")
     _simulate_judgments(pairwise)
+
+
+def _seed_planted() -> None:
+    researcher = get_user_model().objects.get(username="researcher")
+    project = project_create(
+        name=PLANTED_PROJECT, kind="pairwise", created_by=researcher, overlap_target=6,
+        guidelines="# Which reply do you prefer?\n\nPick the reply you would rather get.",
+        description="120 generated questions with a planted signal the tiny demo model can learn: "
+        "Under 30 prefers concise replies, 45 and over detailed ones; both prefer helpful to rude "
+        "(annotation/demo/planted.py). Train on it with the demo preset.",
+    )  # fmt: skip
+    items_import(project=project, path=ITEMS_FILE, fmt="chorus")
+    rng = random.Random(11)
+    users = {u.username: u for u in get_user_model().objects.filter(username__startswith="labeler")}
+    taste = {f"labeler{i}": YOUNG if i <= 6 else OLDER for i in range(1, 13)}
+    groups = labeler_group_id_map([u.pk for u in users.values()])
+    version = project.current_guidelines
+    judgments = []
+    items = list(Item.objects.filter(project=project).order_by("pk"))  # in the file's order
+    for item, row in zip(items, read_items(), strict=True):
+        young = rng.sample([f"labeler{i}" for i in range(1, 7)], 3)
+        older = rng.sample([f"labeler{i}" for i in range(7, 13)], 3)
+        for name in young + older:
+            pick = planted_choice(row, taste[name], rng)
+            judgments.append(
+                Judgment(
+                    item=item, labeler=users[name], guideline_version=version,
+                    pairwise_choice="ab"[pick], scale=rng.choice([2, 3]) if pick == 0 else rng.choice([6, 7]),
+                    display_order=rng.sample([0, 1], 2), seconds_spent=round(rng.uniform(10, 40), 1),
+                    rationale="(simulated demo judgment)", labeler_group_ids=groups.get(users[name].pk, []),
+                )
+            )  # fmt: skip
+    Judgment.objects.bulk_create(judgments)
+    Item.objects.filter(project=project).update(human_judgment_count=6)
 
 
 def _simulate_judgments(project: Project) -> None:

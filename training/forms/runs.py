@@ -25,6 +25,7 @@ from rest_framework.fields import empty
 
 from annotation.models import LabelerGroup, Project
 from annotation.selectors.labelers import groups_with_sizes
+from training.ml.presets import PRESETS, preset_table
 from training.models import REWARD_RULES, BothBadPolicy, RunKind, TiePolicy, TrainingRun
 from training.selectors.runs import reward_group_choices, reward_runs_usable
 from training.services.runs import hyperparameters_parse
@@ -99,6 +100,12 @@ class RunInput(serializers.Serializer):
         choices=REWARD_RULES, required=False, allow_blank=True, default="",
         label="Or a rule-based reward (GRPO)",
     )  # fmt: skip
+    preset = serializers.ChoiceField(
+        choices=list(PRESETS.items()), required=False, allow_blank=True, default="",
+        label="Preset",
+        help_text="Named hyperparameters (training.ml.presets), e.g. demo for the tiny demo model; "
+        "hyperparameters given below override it. None: the defaults, meant for real models.",
+    )  # fmt: skip
     hyperparameters = HyperparametersField(
         required=False, default=dict,
         help_text="JSON object of training.ml.config fields (e.g. max_steps, batch_size, learning_rate, beta).",
@@ -107,7 +114,7 @@ class RunInput(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:
             attrs["hyperparameters"] = hyperparameters_parse(
-                kind=attrs["kind"], values=attrs["hyperparameters"]
+                kind=attrs["kind"], values=attrs["hyperparameters"], preset=attrs.pop("preset", "")
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
@@ -154,6 +161,7 @@ class RunForm(forms.Form):
             label=self.fields["reward_group"].label, help_text=self.fields["reward_group"].help_text,
         )  # fmt: skip
         self.fields["hyperparameters"].initial = HYPERPARAMETERS_EXAMPLE
+        self.fields["preset"].widget.attrs["data-presets"] = json.dumps(preset_table())
         demo_model = settings.VAR_DIR / "models" / "tiny-lm"
         if (demo_model / "config.json").exists():
             self.fields["base_model"].initial = str(demo_model)

@@ -12,7 +12,10 @@ prompt_id, go in one batch, and each distinct completion is scored once. Weights
 (1/C(K, 2) for ranking pairs) times, with ``group_balance``, a factor giving every labeler group
 the same total weight (``training.ml.data.row_weights``). Held-out accuracy is reported overall and per labeler group; with
 ``per_group``, one more model per group is trained and the cross-group accuracy matrix
-(group g's model on group h's held-out pairs) lands in metrics.json.
+(group g's model on group h's held-out pairs) lands in metrics.json; each group model's metrics
+are keyed ``group/<name>/train/...`` and its steps count from 0 to its own total, so the run page
+draws one curve per model and says "step N of M" per model (the result counts the pooled
+model's steps).
 
 Issue 11 changes: (1) each batch's weighted loss sum is divided by one global constant, the
 mean training weight times the batch size (``data.loss_denominator``), not by the batch's own
@@ -206,7 +209,6 @@ def _fit(
     reporter: Reporter,
     should_stop: StopCheck,
     total_steps: int,
-    step_offset: int,
 ) -> tuple[torch.nn.Module, int, bool]:
     """Train one reward model on ``pairs``; returns (unwrapped model, steps, cancelled).
 
@@ -246,7 +248,6 @@ def _fit(
         reporter=reporter,
         should_stop=should_stop,
         total_steps=total_steps,
-        step_offset=step_offset,
     )
     unwrapped = accelerator.unwrap_model(model)
     accelerator.free_memory(model, optimizer)
@@ -383,7 +384,7 @@ def train_reward(
     batches_of = [[len(plan(e)) for e in range(config.epochs)] for plan in plans]
     run_steps = [planned_steps(config, n) for n in batches_of]
     per_epoch = steps_per_epoch(config, batches_of[0][0])
-    reporter = Reporter(accelerator, on_progress, sum(run_steps), per_epoch)
+    reporter = Reporter(accelerator, on_progress, run_steps[0], per_epoch)
     reporter.emit(0, {}, "setup", f"{len(train_rows)} train / {len(eval_rows)} eval pairs")
 
     final: dict[str, object] = {"train/pairs": len(train_rows), "eval/pairs": len(eval_rows)}
@@ -391,16 +392,16 @@ def train_reward(
     final.update({f"train/influence/{g}": share for g, share in shares.items()})
     cross: dict[str, dict[str, float | None]] = {}
     group_dirs: dict[str, str] = {}
-    done = 0
+    pooled_steps = 0
     cancelled = False
     for k, ((name, members), total) in enumerate(zip(runs, run_steps, strict=True)):
         if members == [] or cancelled:
             continue
         where = output_dir if name == POOLED else output_dir / "groups" / _slug(name, k)
-        message = (
-            "training pooled model" if name == POOLED else f"training model for group {name!r}"
-        )
-        reporter.emit(done, {}, phase="train", message=message)
+        reporter.model("" if name == POOLED else f"group/{name}/", total)
+        what = "pooled model" if name == POOLED else f"model for group {name!r}"
+        counted = f" ({k + 1} of {len(runs)})" if len(runs) > 1 else ""
+        reporter.emit(0, {}, phase="train", message=f"training {what}{counted}")
         model, steps, cancelled = _fit(
             accelerator=accelerator,
             config=config,
@@ -413,10 +414,9 @@ def train_reward(
             reporter=reporter,
             should_stop=should_stop,
             total_steps=total,
-            step_offset=done,
         )
-        done += steps
-        reporter.emit(done, {}, phase="save", message=f"saving to {where}")
+        pooled_steps = steps if name == POOLED else pooled_steps
+        reporter.emit(steps, {}, phase="save", message=f"saving {what}{counted} to {where}")
         save_pretrained(accelerator, model, tokenizer, where)
         if name != POOLED:
             group_dirs[name] = str(where.relative_to(output_dir))
@@ -428,10 +428,10 @@ def train_reward(
             if name == POOLED:
                 final["eval/accuracy"] = accuracy(eval_rows, margins, None)
                 final["eval/margin"] = sum(margins.values()) / len(margins)
-                reporter.emit(done, {"eval/accuracy": final["eval/accuracy"]}, phase="eval")  # type: ignore[dict-item]
+                reporter.emit(steps, {"eval/accuracy": final["eval/accuracy"]}, phase="eval")  # type: ignore[dict-item]
         del model  # before the controls load the frozen base model
         if name == POOLED and eval_pairs and config.controls and not cancelled:
-            reporter.emit(done, {}, phase="eval", message="fitting the controls")
+            reporter.emit(steps, {}, phase="eval", message="fitting the controls")
             final.update(
                 fit_controls(
                     accelerator=accelerator,
@@ -444,6 +444,7 @@ def train_reward(
                     model_margins=margins,
                 )
             )
+    reporter.model("", run_steps[0])  # the result counts the pooled model's steps
 
     final.update(last_train_metrics(reporter))
     group_accuracy = cross.get(POOLED, {})
@@ -453,7 +454,13 @@ def train_reward(
         final["cross_group_accuracy"] = cross
         final["group_dirs"] = group_dirs
     result = finish(
-        accelerator, reporter, config, output_dir, cancelled=cancelled, steps=done, final=final
+        accelerator,
+        reporter,
+        config,
+        output_dir,
+        cancelled=cancelled,
+        steps=pooled_steps,
+        final=final,
     )
     return RewardResult(
         **result.to_dict(),

@@ -157,11 +157,19 @@ class Reporter:
         self.steps_per_epoch = max(1, steps_per_epoch)
         self.history: list[dict[str, Any]] = []
         self.started = time.monotonic()
+        # Put before every metric name: a run training several models (per-group reward runs)
+        # keys each model's curves apart, e.g. "group/<name>/" (set with `model`).
+        self.prefix = ""
+
+    def model(self, prefix: str, total_steps: int) -> None:
+        """The next events are about another model: its metrics get ``prefix``, and its steps
+        count from 0 to its own ``total_steps`` (progress is "step N of M" per model)."""
+        self.prefix, self.total_steps = prefix, total_steps
 
     def emit(
         self, step: int, metrics: dict[str, float], phase: str = "train", message: str = ""
     ) -> None:
-        metrics = {k: float(v) for k, v in metrics.items()}
+        metrics = {self.prefix + k: float(v) for k, v in metrics.items()}
         epoch = round(step / self.steps_per_epoch, 4)
         if metrics:
             self.history.append({"step": step, "epoch": epoch, "phase": phase, **metrics})
@@ -185,8 +193,9 @@ class Reporter:
 def last_train_metrics(reporter: Reporter) -> dict[str, float]:
     """The most recent "train/..." metrics in the history (empty before the first step)."""
     for entry in reversed(reporter.history):
-        if entry["phase"] == "train":
-            return {k: v for k, v in entry.items() if k.startswith("train/")}
+        found = {k: v for k, v in entry.items() if k.startswith("train/")}
+        if entry["phase"] == "train" and found:
+            return found
     return {}
 
 
@@ -259,7 +268,6 @@ def train_loop(
     reporter: Reporter,
     should_stop: StopCheck,
     total_steps: int,
-    step_offset: int = 0,
 ) -> tuple[int, bool]:
     """The supervised loop of reward, DPO and SFT training; returns (steps, cancelled).
 
@@ -297,7 +305,7 @@ def train_loop(
                 averaged = {k: sum(m[k] for m in window) / len(window) for k in window[0]}
                 averaged = mean_across(accelerator, {**averaged, **extra})
                 averaged["learning_rate"] = float(scheduler.get_last_lr()[0])
-                reporter.emit(step_offset + step, {f"train/{k}": v for k, v in averaged.items()})
+                reporter.emit(step, {f"train/{k}": v for k, v in averaged.items()})
             window = []
             if step >= total_steps:
                 return step, False

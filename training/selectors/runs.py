@@ -84,7 +84,9 @@ def reward_group_choices() -> list[tuple[str, str]]:
 
 
 def run_metric_series(run: TrainingRun, limit: int = CHART_POINTS) -> dict[str, Series]:
-    """metric name -> [(step, value)], at most `limit` points each."""
+    """metric name -> [(step, value)], at most `limit` points each. A per-group reward run's
+    group models have their own series, "group/<name>/train/...", each from step 1 (issue 11);
+    those of groups too small to show are left out."""
     series: dict[str, Series] = defaultdict(list)
     hidden = run_hidden_groups(run)
     for name, step, value in RunMetric.objects.filter(run=run).values_list("name", "step", "value"):

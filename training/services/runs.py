@@ -47,6 +47,7 @@ from django.db import transaction
 from annotation.models import LabelerGroup, Project
 from training.datasets import DatasetSpec, dataset_write
 from training.ml.config import CONFIG_CLASSES, ConfigError, check_fields, from_dict, to_dict
+from training.ml.presets import preset_names, preset_values
 from training.models import RANDOM_RULE, RunKind, RunMetric, RunStatus, TrainingRun
 from training.paths import model_resolve
 from training.worker import OnProgress, Outcome, job_cancel, job_claim, job_finish, run_child
@@ -72,8 +73,20 @@ class Hyperparameters:
     values: Mapping[str, Any]
 
 
-def hyperparameters_parse(*, kind: str, values: Mapping[str, Any]) -> Hyperparameters:
-    """Hyperparameters for a run of `kind` (ValidationError on "hyperparameters" if not)."""
+def hyperparameters_parse(
+    *, kind: str, values: Mapping[str, Any], preset: str = ""
+) -> Hyperparameters:
+    """Hyperparameters for a run of `kind` (ValidationError on "hyperparameters" if not): a named
+    preset's (training.ml.presets; ValidationError on "preset" if unknown), overridden by
+    `values`."""
+    if preset:
+        try:
+            values = {**preset_values(kind, preset), **values}
+        except KeyError:
+            names = ", ".join(preset_names())
+            raise ValidationError(
+                {"preset": f"unknown preset {preset!r} (presets: {names})"}
+            ) from None
     clash = sorted(set(values) & set(RUN_FIELDS_IN_CONFIG))
     if clash:
         raise ValidationError(

@@ -127,3 +127,35 @@ def test_bad_data_file_names_line_and_field(tiny_lm: str, tmp_path: Path) -> Non
     )
     with pytest.raises(DataError, match="rows.jsonl: line 2: field 'rejected' must be str"):
         train_reward(_config(tiny_lm), path, tmp_path / "out")
+
+
+def test_per_group_models_have_their_own_curves_and_step_counts(
+    tiny_lm: str, tmp_path: Path
+) -> None:
+    """Issue 11: with max_steps 3 and three models, progress says "step N of 3" per model (not
+    "step 9 of 9") and each group model's metrics are keyed group/<name>/..., from step 1."""
+    from training.ml.progress import ProgressEvent
+    from training.ml.reward import train_reward
+
+    rows = preference_rows(24, seed=1, groups=["a"]) + preference_rows(24, seed=2, groups=["b"])
+    events: list[ProgressEvent] = []
+    result = train_reward(
+        _config(tiny_lm, per_group=True, max_steps=3, log_every=1),
+        rows,
+        tmp_path,
+        on_progress=events.append,
+    )
+    assert all(e.total_steps == 3 and 0 <= e.step <= 3 for e in events)
+    steps_of: dict[str, list[int]] = {}
+    for e in (e for e in events if e.phase == "train"):
+        for name in e.metrics:
+            if name.endswith("train/loss"):
+                steps_of.setdefault(name, []).append(e.step)
+    assert steps_of == {
+        "train/loss": [1, 2, 3],
+        "group/a/train/loss": [1, 2, 3],
+        "group/b/train/loss": [1, 2, 3],
+    }
+    assert any("model for group 'b' (3 of 3)" in e.message for e in events)
+    assert (result.steps, result.total_steps) == (3, 3)
+    assert "train/loss" in result.metrics  # the pooled model's last step
