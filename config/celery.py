@@ -10,6 +10,8 @@ import os
 
 from celery import Celery
 
+import config.broker  # noqa: F401  (registers the embedded broker, chorusfs://)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("chorus")

@@ -168,7 +168,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery. Embedded default: a filesystem broker under VAR_DIR (no server). Production: redis://...
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
+# The embedded broker is config/broker.py (`chorusfs://`: kombu's filesystem transport with
+# atomic writes and claim-by-rename reads); `filesystem://` is read as `chorusfs://` because
+# kombu's own filesystem transport races between writer and reader.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "chorusfs://"
+if CELERY_BROKER_URL.startswith("filesystem:"):
+    CELERY_BROKER_URL = "chorusfs:" + CELERY_BROKER_URL.removeprefix("filesystem:")
+EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("chorusfs:")
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
@@ -178,7 +184,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-    if CELERY_BROKER_URL.startswith("filesystem")
+    if EMBEDDED_BROKER
     else {"visibility_timeout": 43200}
 )
 CELERY_TASK_IGNORE_RESULT = True
