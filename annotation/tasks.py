@@ -22,3 +22,11 @@ def report_compute_task(report_id: int) -> None:
     from annotation.services.reports import project_report_compute
 
     project_report_compute(report_id=report_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_queued_task() -> dict[str, int]:
+    """Celery beat: re-dispatch or fail imports, exports and reports whose message was lost."""
+    from annotation.services.dispatch import jobs_sweep_queued
+
+    return jobs_sweep_queued()

@@ -1,7 +1,8 @@
 """The Celery app. Tasks live in `<app>/tasks.py`; training runs on its own queue.
 
 Beat schedule: every CHORUS_SWEEP_SECONDS the lost-worker sweep fails training runs and
-generation jobs whose worker stopped beating (training.tasks.sweep_lost_workers_task). `make run`
+generation jobs whose worker stopped beating (training.tasks.sweep_lost_workers_task), and the
+queued sweeps re-dispatch or fail jobs whose broker message was lost (config/dispatch.py). `make run`
 starts beat inside its single worker (`--beat`), and so does docker-compose's one worker; extra
 (GPU) workers start without `--beat`, so exactly one scheduler runs.
 """
@@ -31,6 +32,7 @@ def _ensure_filesystem_broker_dirs(sender: Celery, **kwargs: object) -> None:
 
 
 SWEEP_TASK = "training.tasks.sweep_lost_workers_task"
+QUEUED_SWEEPS = ("annotation.tasks.sweep_queued_task", "training.tasks.sweep_queued_task")
 
 
 @app.on_after_configure.connect
@@ -41,3 +43,9 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     every = float(settings.CHORUS_SWEEP_SECONDS)
     sweep = sender.signature(SWEEP_TASK, options={"expires": every})  # a busy worker skips old ones
     sender.add_periodic_task(every, sweep, name="sweep-lost-workers")
+    for (
+        task
+    ) in QUEUED_SWEEPS:  # lost messages: re-dispatch or fail queued jobs (config/dispatch.py)
+        sender.add_periodic_task(
+            every, sender.signature(task, options={"expires": every}), name=task
+        )

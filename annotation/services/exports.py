@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
@@ -43,6 +42,7 @@ from annotation.models import (
 )
 from annotation.preferences import CHOICE_BOTH_BAD, CHOICE_TIE, judgment_pairs
 from annotation.selectors.labelers import labeler_group_map, pseudonym_map
+from config.dispatch import dispatch_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def export_job_create(*, project: Project, fmt: str, created_by: Any) -> ExportJ
     job = ExportJob(project=project, format=fmt, created_by=created_by)
     job.full_clean()
     job.save()
-    transaction.on_commit(lambda: export_run_task.delay(job.pk))
+    dispatch_on_commit(export_run_task, job)
     return job
 
 

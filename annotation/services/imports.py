@@ -41,6 +41,7 @@ from annotation.services.items import (
     items_create,
     prompts_create,
 )
+from config.dispatch import dispatch_on_commit
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -231,7 +232,7 @@ def import_job_create(
         import_run(job_id=job.pk)
         job.refresh_from_db()
     else:
-        transaction.on_commit(lambda: import_run_task.delay(job.pk))
+        dispatch_on_commit(import_run_task, job)
     return job
 
 

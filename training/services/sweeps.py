@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.dispatch import sweep_queued
 from training.models import GenerationJob, RunStatus, TrainingRun, WorkerJob
 
 logger = logging.getLogger(__name__)
@@ -79,3 +80,14 @@ def jobs_fail_orphaned(*, hostname: str) -> int:
         )
         for model in JOB_MODELS
     )
+
+
+def jobs_sweep_queued() -> dict[str, int]:
+    """Runs and generation jobs still queued: re-dispatch a lost message, or fail after too long."""
+    from training.tasks import generation_job_task, training_run_task
+
+    total = {"redispatched": 0, "failed": 0}
+    for model, task in ((TrainingRun, training_run_task), (GenerationJob, generation_job_task)):
+        for key, value in sweep_queued(model, task).items():
+            total[key] += value
+    return total
