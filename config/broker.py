@@ -115,7 +115,7 @@ class Channel(filesystem.Channel):
             if value in queues:
                 self._write_table(file, [q for q in queues if q != value])
 
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         # Zero-padded so that names sort in publication order.
         name = f"{int(monotonic() * 1000):015d}_{uuid.uuid4()}.{queue}.msg"
         try:
@@ -129,7 +129,7 @@ class Channel(filesystem.Channel):
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: Any = None) -> Any:
         suffix = f"{queue}.msg"
         folder = Path(self.data_folder_in)
         for filename in sorted(os.listdir(folder)):

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz from loopback, before the HTTPS redirect and the host check (config/middleware.py).
+    "config.middleware.HealthzLoopbackMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Database or broker down: 503 + Retry-After (JSON for API clients), never a 500.
+    "config.middleware.OutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,6 +94,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'chorus.sqlite3'}",
         conn_max_age=int(os.environ.get("CHORUS_DB_CONN_MAX_AGE", "60")),
+        # A persistent connection broken by a database restart is replaced before use.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -198,6 +204,7 @@ CHORUS_TRAINING_QUEUE = os.environ.get("CHORUS_TRAINING_QUEUE", "training")
 # the lost-worker sweep (Celery beat) stays on the default queue.
 CELERY_TASK_ROUTES = {
     "training.tasks.sweep_lost_workers_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "training.tasks.sweep_queued_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
     "training.tasks.*": {"queue": CHORUS_TRAINING_QUEUE},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -206,6 +213,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CHORUS_TRAINING_STALE_SECONDS = int(os.environ.get("CHORUS_TRAINING_STALE_SECONDS", "120"))
 # How often Celery beat runs that lost-worker sweep (config/celery.py).
 CHORUS_SWEEP_SECONDS = int(os.environ.get("CHORUS_SWEEP_SECONDS", "60"))
+# A job still queued this long after its task was handed to the broker is handed over again
+# (its message was lost); one queued longer than CHORUS_QUEUED_GIVE_UP_SECONDS is failed with the
+# reason. Both checked by the Celery beat sweep every CHORUS_SWEEP_SECONDS (config/dispatch.py).
+CHORUS_REDISPATCH_SECONDS = int(os.environ.get("CHORUS_REDISPATCH_SECONDS", "300"))
+CHORUS_QUEUED_GIVE_UP_SECONDS = int(os.environ.get("CHORUS_QUEUED_GIVE_UP_SECONDS", "86400"))
 # Where training runs write their artifacts.
 CHORUS_RUNS_DIR = env_path("CHORUS_RUNS_DIR", VAR_DIR / "runs")
 # GPUs a training worker may use for one run (>1 launches through `accelerate launch`).
