@@ -235,10 +235,12 @@ def export_job_create(*, project: Project, fmt: str, created_by: Any) -> ExportJ
 def export_run(*, job_id: int) -> None:
     """Write an export job's file row by row; progress goes to `rows_written`."""
     job = ExportJob.objects.select_related("project").get(pk=job_id)
-    if job.status != JobStatus.QUEUED:
-        logger.warning("export job %s is %s; not running it again", job_id, job.status)
+    # queued -> running in one conditional UPDATE: a duplicate message runs the job once.
+    if not ExportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING
+    ):
+        logger.warning("export job %s is not queued; not running it again", job_id)
         return
-    ExportJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING)
     relative = f"exports/project{job.project_id}-{job.format}-{job.pk}.jsonl"
     path = Path(settings.MEDIA_ROOT) / relative
     path.parent.mkdir(parents=True, exist_ok=True)

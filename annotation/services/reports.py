@@ -59,7 +59,12 @@ def project_report_request(*, project: Project, requested_by: Any) -> ProjectRep
 def project_report_compute(*, report_id: int) -> None:
     """Compute a project's report and store it; a failure keeps the previous payload."""
     report = ProjectReport.objects.select_related("project").get(pk=report_id)
-    ProjectReport.objects.filter(pk=report_id).update(status=JobStatus.RUNNING, error="")
+    # queued -> running in one conditional UPDATE: a duplicate message computes it once.
+    if not ProjectReport.objects.filter(pk=report_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, error=""
+    ):
+        logger.warning("report %s is not queued; not computing it again", report_id)
+        return
     start = time.perf_counter()
     try:
         payload, judgments = report_payload(report.project)
