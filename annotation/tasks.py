@@ -29,3 +29,11 @@ def import_uploads_purge_task() -> None:
     from annotation.services.imports import import_uploads_purge
 
     import_uploads_purge()
+
+
+@shared_task(ignore_result=True)
+def sweep_queued_task() -> dict[str, int]:
+    """Celery beat: re-dispatch or fail imports, exports and reports whose message was lost."""
+    from annotation.services.dispatch import jobs_sweep_queued
+
+    return jobs_sweep_queued()

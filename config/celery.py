@@ -1,7 +1,8 @@
 """The Celery app. Tasks live in `<app>/tasks.py`; training runs on its own queue.
 
 Beat schedule: every CHORUS_SWEEP_SECONDS the lost-worker sweep fails training runs and
-generation jobs whose worker stopped beating (training.tasks.sweep_lost_workers_task); once a
+generation jobs whose worker stopped beating (training.tasks.sweep_lost_workers_task), and the
+queued sweeps re-dispatch or fail jobs whose broker message was lost (config/dispatch.py); once a
 day uploaded import files older than CHORUS_UPLOAD_RETENTION_DAYS are deleted
 (annotation.tasks.import_uploads_purge_task). `make run`
 starts beat inside its single worker (`--beat`), and so does docker-compose's one worker; extra
@@ -11,6 +12,8 @@ starts beat inside its single worker (`--beat`), and so does docker-compose's on
 import os
 
 from celery import Celery
+
+import config.broker  # noqa: F401  (registers the embedded broker, chorusfs://)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -32,6 +35,7 @@ def _ensure_filesystem_broker_dirs(sender: Celery, **kwargs: object) -> None:
 
 SWEEP_TASK = "training.tasks.sweep_lost_workers_task"
 PURGE_UPLOADS_TASK = "annotation.tasks.import_uploads_purge_task"  # CHORUS_UPLOAD_RETENTION_DAYS
+QUEUED_SWEEPS = ("annotation.tasks.sweep_queued_task", "training.tasks.sweep_queued_task")
 
 
 @app.on_after_configure.connect
@@ -42,6 +46,11 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     every = float(settings.CHORUS_SWEEP_SECONDS)
     sweep = sender.signature(SWEEP_TASK, options={"expires": every})  # a busy worker skips old ones
     sender.add_periodic_task(every, sweep, name="sweep-lost-workers")
+    # lost messages: re-dispatch or fail queued jobs (config/dispatch.py)
+    for task in QUEUED_SWEEPS:
+        sender.add_periodic_task(
+            every, sender.signature(task, options={"expires": every}), name=task
+        )
     day = 24 * 3600.0
     purge = sender.signature(PURGE_UPLOADS_TASK, options={"expires": day})
     sender.add_periodic_task(day, purge, name="purge-old-uploads")

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz from loopback, before the HTTPS redirect and the host check (config/middleware.py).
+    "config.middleware.HealthzLoopbackMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -77,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
+    # Database or broker down: 503 + Retry-After (JSON for API clients), never a 500.
+    "config.middleware.OutageMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -106,6 +110,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'chorus.sqlite3'}",
         conn_max_age=int(os.environ.get("CHORUS_DB_CONN_MAX_AGE", "60")),
+        # A persistent connection broken by a database restart is replaced before use.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -244,7 +250,13 @@ CHORUS_MAX_JSON_DEPTH = int(os.environ.get("CHORUS_MAX_JSON_DEPTH", "32"))
 CHORUS_PUBLIC_API_DOCS = env_bool("CHORUS_PUBLIC_API_DOCS", False)
 
 # Celery. Embedded default: a filesystem broker under VAR_DIR (no server). Production: redis://...
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
+# The embedded broker is config/broker.py (`chorusfs://`: kombu's filesystem transport with
+# atomic writes and claim-by-rename reads); `filesystem://` is read as `chorusfs://` because
+# kombu's own filesystem transport races between writer and reader.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "chorusfs://"
+if CELERY_BROKER_URL.startswith("filesystem:"):
+    CELERY_BROKER_URL = "chorusfs:" + CELERY_BROKER_URL.removeprefix("filesystem:")
+EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("chorusfs:")
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
@@ -254,7 +266,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-    if CELERY_BROKER_URL.startswith("filesystem")
+    if EMBEDDED_BROKER
     else {"visibility_timeout": 43200}
 )
 CELERY_TASK_IGNORE_RESULT = True
@@ -268,6 +280,7 @@ CHORUS_TRAINING_QUEUE = os.environ.get("CHORUS_TRAINING_QUEUE", "training")
 # the lost-worker sweep (Celery beat) stays on the default queue.
 CELERY_TASK_ROUTES = {
     "training.tasks.sweep_lost_workers_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "training.tasks.sweep_queued_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
     "training.tasks.*": {"queue": CHORUS_TRAINING_QUEUE},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -276,6 +289,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CHORUS_TRAINING_STALE_SECONDS = int(os.environ.get("CHORUS_TRAINING_STALE_SECONDS", "120"))
 # How often Celery beat runs that lost-worker sweep (config/celery.py).
 CHORUS_SWEEP_SECONDS = int(os.environ.get("CHORUS_SWEEP_SECONDS", "60"))
+# A job still queued this long after its task was handed to the broker is handed over again
+# (its message was lost); one queued longer than CHORUS_QUEUED_GIVE_UP_SECONDS is failed with the
+# reason. Both checked by the Celery beat sweep every CHORUS_SWEEP_SECONDS (config/dispatch.py).
+CHORUS_REDISPATCH_SECONDS = int(os.environ.get("CHORUS_REDISPATCH_SECONDS", "300"))
+CHORUS_QUEUED_GIVE_UP_SECONDS = int(os.environ.get("CHORUS_QUEUED_GIVE_UP_SECONDS", "86400"))
 # Where training runs write their artifacts.
 CHORUS_RUNS_DIR = env_path("CHORUS_RUNS_DIR", VAR_DIR / "runs")
 # GPUs a training worker may use for one run (>1 launches through `accelerate launch`).

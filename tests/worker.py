@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,8 +69,11 @@ class WorkerProcess:
 
 
 @contextmanager
-def celery_worker(queues: str = "default,training", **env: str) -> Iterator[WorkerProcess]:
+def celery_worker(
+    queues: str = "default,training", args: Sequence[str] = (), **env: str
+) -> Iterator[WorkerProcess]:
     """Start `celery -A config worker` like production does, and stop it afterwards.
+    `args` are added to the command line (`--beat`, say).
 
     Messages left on the broker by earlier runs are purged first: their ids would point at rows
     of another test database.
@@ -82,7 +85,7 @@ def celery_worker(queues: str = "default,training", **env: str) -> Iterator[Work
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues,
         "--concurrency", "1", "--prefetch-multiplier", "1", "-l", "INFO", "--without-mingle", "--without-gossip",
-        "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+        "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h", *args,
     ]  # fmt: skip
     proc = subprocess.Popen(
         command,

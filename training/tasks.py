@@ -39,6 +39,14 @@ def sweep_lost_workers_task() -> int:
     return jobs_fail_stale()
 
 
+@shared_task(ignore_result=True)
+def sweep_queued_task() -> dict[str, int]:
+    """Celery beat: re-dispatch or fail runs and generation jobs whose message was lost."""
+    from training.services.sweeps import jobs_sweep_queued
+
+    return jobs_sweep_queued()
+
+
 @worker_ready.connect
 def _fail_jobs_of_lost_workers(sender: Any = None, **kwargs: Any) -> None:
     from training.services.sweeps import jobs_fail_orphaned, jobs_fail_stale

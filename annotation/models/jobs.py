@@ -33,6 +33,9 @@ class FileJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task was last handed to the broker."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -93,6 +96,9 @@ class ProjectReport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     requested_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task was last handed to the broker."
+    )
 
     def __str__(self) -> str:
         return f"report of {self.project}"

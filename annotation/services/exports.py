@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
@@ -52,6 +51,7 @@ from annotation.selectors.labelers import (
     labeler_group_map,
     pseudonym_map,
 )
+from config.dispatch import dispatch_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ def export_job_create(*, project: Project, fmt: str, created_by: Any) -> ExportJ
     job = ExportJob(project=project, format=fmt, created_by=created_by)
     job.full_clean()
     job.save()
-    transaction.on_commit(lambda: export_run_task.delay(job.pk))
+    dispatch_on_commit(export_run_task, job)
     return job
 
 
@@ -247,10 +247,12 @@ def export_run(*, job_id: int) -> None:
     """Write an export job's file row by row (progress goes to `rows_written`), atomically:
     the file appears whole when done; a write error fails the job and leaves no file."""
     job = ExportJob.objects.select_related("project").get(pk=job_id)
-    if job.status != JobStatus.QUEUED:
-        logger.warning("export job %s is %s; not running it again", job_id, job.status)
+    # queued -> running in one conditional UPDATE: a duplicate message runs the job once.
+    if not ExportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING
+    ):
+        logger.warning("export job %s is not queued; not running it again", job_id)
         return
-    ExportJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING)
     relative = f"exports/project{job.project_id}-{job.format}-{job.pk}.jsonl"
     path = Path(settings.MEDIA_ROOT) / relative
     count = 0

@@ -44,6 +44,7 @@ from annotation.services.items import (
     items_create,
     prompts_create,
 )
+from config.dispatch import dispatch_on_commit
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -253,17 +254,20 @@ def import_job_create(
         import_run(job_id=job.pk)
         job.refresh_from_db()
     else:
-        transaction.on_commit(lambda: import_run_task.delay(job.pk))
+        dispatch_on_commit(import_run_task, job)
     return job
 
 
 def import_run(*, job_id: int) -> None:
     """Run an import job; a bad file fails the job with the located error, changing no data."""
     job = ImportJob.objects.select_related("project").get(pk=job_id)
-    if job.status != JobStatus.QUEUED:
-        logger.warning("import job %s is %s; not running it again", job_id, job.status)
+    # queued -> running in one conditional UPDATE: a duplicate message (re-dispatched by the
+    # beat sweep while the first was still on its way) finds the job claimed and does nothing.
+    if not ImportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING
+    ):
+        logger.warning("import job %s is not queued; not running it again", job_id)
         return
-    ImportJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING)
 
     def progress(lines: int) -> None:
         ImportJob.objects.filter(pk=job_id).update(lines_done=lines)

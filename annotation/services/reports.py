@@ -12,14 +12,21 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import JobStatus, Project, ProjectReport
 from annotation.selectors.reports import report_payload
+from config.dispatch import dispatch_on_commit
 
 logger = logging.getLogger(__name__)
-STALE_AFTER = timedelta(hours=1)  # a queued/running job older than this may be requested again
+STALE_AFTER = timedelta(hours=1)  # a running job older than this may be requested again
+
+
+def _pending_for() -> timedelta:
+    """A queued request blocks a new one only as long as its message may still be on its way."""
+    return timedelta(seconds=settings.CHORUS_REDISPATCH_SECONDS)
 
 
 def project_report_request(*, project: Project, requested_by: Any) -> ProjectReport:
@@ -34,7 +41,8 @@ def project_report_request(*, project: Project, requested_by: Any) -> ProjectRep
             not created
             and pending
             and report.requested_at
-            and now - report.requested_at < STALE_AFTER
+            and now - report.requested_at
+            < (STALE_AFTER if report.status == JobStatus.RUNNING else _pending_for())
         ):
             return report
         report.status, report.requested_by, report.requested_at = (
@@ -44,14 +52,19 @@ def project_report_request(*, project: Project, requested_by: Any) -> ProjectRep
         )
         report.full_clean()
         report.save(update_fields=["status", "requested_by", "requested_at"])
-        transaction.on_commit(lambda: report_compute_task.delay(report.pk))
+        dispatch_on_commit(report_compute_task, report)
     return report
 
 
 def project_report_compute(*, report_id: int) -> None:
     """Compute a project's report and store it; a failure keeps the previous payload."""
     report = ProjectReport.objects.select_related("project").get(pk=report_id)
-    ProjectReport.objects.filter(pk=report_id).update(status=JobStatus.RUNNING, error="")
+    # queued -> running in one conditional UPDATE: a duplicate message computes it once.
+    if not ProjectReport.objects.filter(pk=report_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, error=""
+    ):
+        logger.warning("report %s is not queued; not computing it again", report_id)
+        return
     start = time.perf_counter()
     try:
         payload, judgments = report_payload(report.project)

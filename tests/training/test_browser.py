@@ -21,7 +21,7 @@ FORTY_STEPS = {"max_steps": 40, "eval_fraction": 0.5}
 @pytest.fixture
 def no_broker(monkeypatch):
     """These runs are played by the test itself: no message for a worker."""
-    monkeypatch.setattr("training.tasks.training_run_task.delay", lambda run_id: None)
+    monkeypatch.setattr("config.dispatch._publish", lambda task, pk: None)
 
 
 @pytest.fixture
@@ -130,6 +130,51 @@ def test_per_group_reward_run_shows_the_cross_group_heatmap(
     screenshot(page, "training-run-new")
 
 
+def _trainer_of(worker_pid: int):  # noqa: ANN202
+    """The run's trainer subprocess (python -m training.ml ...) under the worker."""
+    import psutil
+
+    from tests.worker import wait_for
+
+    def find():  # noqa: ANN202
+        for child in psutil.Process(worker_pid).children(recursive=True):
+            if "training.ml" in " ".join(child.cmdline()):
+                return child
+        return None
+
+    return wait_for(find, timeout=120)
+
+
+def _suspend_midway(trainer, run_id: int, worker) -> TrainingRun:  # noqa: ANN001
+    """Stop the trainer once the run has reached 10 %, and return the run as it then stays:
+    the worker relays the last progress it read within PROGRESS_SECONDS, then nothing moves.
+    The trainer is first stopped when it reports its plan (step 0 of N, after loading the
+    model), then let run in doubling slices from 50 ms, so it never gets far past 10 %."""
+    from tests.worker import wait_for, wait_for_row
+
+    wait_for_row(TrainingRun, run_id, worker, timeout=120, total_steps__gt=0)
+    slice_seconds = 0.05
+    while True:
+        trainer.suspend()
+        previous = None
+
+        def settled():  # noqa: ANN202
+            nonlocal previous
+            run = TrainingRun.objects.get(pk=run_id)
+            still, previous = previous is not None and run.step == previous.step, run
+            return run if still else None
+
+        run = wait_for(settled, timeout=30, interval=1.5, worker=worker)
+        assert run.status == RunStatus.RUNNING and run.progress_percent < 100, (
+            f"the trainer finished before it could be held mid-way: {run.status} {run.step}"
+        )
+        if run.progress_percent >= 10:
+            return run
+        trainer.resume()  # doubling slices until 10 %: never far past it
+        time.sleep(slice_seconds)
+        slice_seconds *= 2
+
+
 def test_a_real_run_moves_live_in_the_browser(
     browser_page, live_server, researcher, judged_project, tiny_base_model
 ):
@@ -144,16 +189,26 @@ def test_a_real_run_moves_live_in_the_browser(
         page.select_option("#id_projects", label=judged_project.name)
         page.fill(
             "#id_hyperparameters",
-            '{"max_steps": 600, "batch_size": 2, "learning_rate": 0.001, "eval_fraction": 0.5}',
+            '{"max_steps": 300, "batch_size": 2, "learning_rate": 0.001, "eval_fraction": 0.5}',
         )
         page.click("form.run-form button[type=submit]")
         page.wait_for_url("**/training/*/")
         run = TrainingRun.objects.get()
-        page.wait_for_function(
-            "() => { const v = +document.querySelector('#live .bar').getAttribute('aria-valuenow'); return v >= 10 && v < 100; }",
-            timeout=120_000,
-        )
-        screenshot(page, "training-run-real-live")
+        # The page polls every 2 s, and on a quiet machine the tiny run can go from under 10 %
+        # to done between two polls: then the bar was never seen mid-way (the test failed
+        # after 120 s). Hold the trainer still (SIGSTOP) once it is a tenth of the way, so the
+        # page has a mid-run state to show, then let it finish.
+        trainer = _trainer_of(worker.proc.pid)
+        midway = _suspend_midway(trainer, run.pk, worker)
+        try:
+            page.wait_for_function(
+                "() => { const v = +document.querySelector('#live .bar').getAttribute('aria-valuenow'); return v >= 10 && v < 100; }",
+                timeout=60_000,
+            )
+            assert TrainingRun.objects.get(pk=run.pk).step == midway.step  # held still
+            screenshot(page, "training-run-real-live")
+        finally:
+            trainer.resume()
         ended = [RunStatus.SUCCEEDED, RunStatus.FAILED]
         wait_for_row(TrainingRun, run.pk, worker, timeout=180, status__in=ended)
     page.wait_for_selector("#live .badge.status-succeeded", timeout=10_000)

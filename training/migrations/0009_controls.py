@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('training', '0007_inference_endpoints'),
+        ('training', '0008_dispatch'),
     ]
 
     operations = [

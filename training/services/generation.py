@@ -55,6 +55,7 @@ from annotation.services.items import (
     prompts_create,
 )
 from annotation.services.projects import project_create
+from config.dispatch import dispatch_on_commit
 from training.ml.config import ConfigError, SamplingSettings
 from training.ml.protocol import API_KEY_ENV, Generated
 from training.models import (
@@ -203,7 +204,7 @@ def generation_job_create(
     job.save()
     from training.tasks import generation_job_task
 
-    transaction.on_commit(lambda: generation_job_task.delay(job.pk))
+    dispatch_on_commit(generation_job_task, job)
     return job
 
 

@@ -45,6 +45,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotation.models import LabelerGroup, Project
+from config.dispatch import dispatch_on_commit
 from training.datasets import DatasetSpec, dataset_write
 from training.ml.config import CONFIG_CLASSES, ConfigError, check_fields, from_dict, to_dict
 from training.ml.presets import preset_names, preset_values
@@ -234,7 +235,7 @@ def run_create(
         raise
     from training.tasks import training_run_task
 
-    transaction.on_commit(lambda: training_run_task.delay(run.pk))
+    dispatch_on_commit(training_run_task, run)
     return run
 
 

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from annotation.models import Completion, Project
+from config.dispatch import dispatch_on_commit
 from training.models import (
     CompletionScore,
     GenerationJob,
@@ -51,7 +51,7 @@ def scoring_job_create(
     job.save()
     from training.tasks import generation_job_task
 
-    transaction.on_commit(lambda: generation_job_task.delay(job.pk))
+    dispatch_on_commit(generation_job_task, job)
     return job
 
 

@@ -2,7 +2,10 @@
 
 A worker killed mid-job cannot say so. Two sweeps, for both kinds of job alike:
 - `jobs_fail_stale`: a running job whose heartbeat is older than CHORUS_TRAINING_STALE_SECONDS
-  is failed "worker lost: no heartbeat since ...". It runs periodically from Celery beat
+  (or that has no heartbeat at all and started, or was dispatched or created, longer ago than
+  that) is failed "worker lost: no heartbeat since ...". This is also what finds a job whose
+  worker came back under a new hostname (a new container, say): no one beats for it any more,
+  whatever the hostname, so it goes stale like any other. It runs periodically from Celery beat
   (`training.tasks.sweep_lost_workers_task`, every CHORUS_SWEEP_SECONDS) and when a worker
   starts; never from a page or API read. The worker writes a heartbeat every few seconds while
   a job's child process runs, even while it loads a model.
@@ -20,9 +23,10 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from config.dispatch import sweep_queued
 from training.models import GenerationJob, RunStatus, TrainingRun, WorkerJob
 
 logger = logging.getLogger(__name__)
@@ -31,7 +35,7 @@ JOB_MODELS: tuple[type[WorkerJob], ...] = (TrainingRun, GenerationJob)
 
 
 def _since(job: WorkerJob) -> str:
-    beat = job.heartbeat_at or job.started_at
+    beat = job.heartbeat_at or job.started_at or job.dispatched_at or job.created_at
     return f"{beat:%Y-%m-%d %H:%M:%S} UTC" if beat else "it started"
 
 
@@ -59,8 +63,13 @@ def generation_jobs_fail_stale() -> int:
 
 def _fail_stale(jobs: QuerySet[WorkerJob]) -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.CHORUS_TRAINING_STALE_SECONDS)
+    never_beat = Q(heartbeat_at__isnull=True) & (
+        Q(started_at__lt=cutoff)
+        | Q(started_at__isnull=True, dispatched_at__lt=cutoff)
+        | Q(started_at__isnull=True, dispatched_at__isnull=True, created_at__lt=cutoff)
+    )
     return _fail_lost(
-        jobs.filter(heartbeat_at__lt=cutoff),
+        jobs.filter(Q(heartbeat_at__lt=cutoff) | never_beat),
         lambda j: f"worker lost: no heartbeat since {_since(j)} (worker {j.worker_hostname}).",
     )
 
@@ -79,3 +88,14 @@ def jobs_fail_orphaned(*, hostname: str) -> int:
         )
         for model in JOB_MODELS
     )
+
+
+def jobs_sweep_queued() -> dict[str, int]:
+    """Runs and generation jobs still queued: re-dispatch a lost message, or fail after too long."""
+    from training.tasks import generation_job_task, training_run_task
+
+    total = {"redispatched": 0, "failed": 0}
+    for model, task in ((TrainingRun, training_run_task), (GenerationJob, generation_job_task)):
+        for key, value in sweep_queued(model, task).items():
+            total[key] += value
+    return total

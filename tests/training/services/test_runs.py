@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 def test_create_freezes_the_dataset_and_config(
     make_run, groups, django_capture_on_commit_callbacks, monkeypatch
 ):
-    queued = []
-    monkeypatch.setattr("training.tasks.training_run_task.delay", queued.append)
+    queued = []  # what config/dispatch.py publishes, once the transaction commits
+    monkeypatch.setattr("config.dispatch._publish", lambda task, pk: queued.append(pk))
     with django_capture_on_commit_callbacks(execute=True):
         run = make_run(labeler_groups=[groups["young"]], per_group=True)
     assert queued == [run.pk] and run.status == RunStatus.QUEUED

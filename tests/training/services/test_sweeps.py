@@ -151,3 +151,45 @@ def test_a_job_failed_by_the_sweep_stays_failed(researcher, pairwise, model_dir,
     job.refresh_from_db()
     assert (job.status, job.error) == (RunStatus.FAILED, "worker lost: test")
     assert not Item.objects.exists()
+
+
+def test_a_running_run_that_never_beat_is_failed_by_the_beat_sweep(make_run, settings):
+    """Issue 10 (4): a running job with no heartbeat at all (its worker died before the first
+    one, or never wrote it) was never swept: `heartbeat_at < cutoff` is false for NULL."""
+    settings.CHORUS_TRAINING_STALE_SECONDS = 60
+    started, dispatched, young = make_run(), make_run(), make_run()
+    old = timezone.now() - timedelta(seconds=61)
+    TrainingRun.objects.filter(pk=started.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=None, started_at=old, worker_hostname="w1"
+    )
+    TrainingRun.objects.filter(pk=dispatched.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=None, started_at=None, dispatched_at=old
+    )
+    TrainingRun.objects.filter(pk=young.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=None, started_at=timezone.now()
+    )
+    assert sweep_lost_workers_task.run() == 2
+    started.refresh_from_db()
+    assert started.status == RunStatus.FAILED and started.finished_at
+    assert (
+        started.error == f"worker lost: no heartbeat since {old:%Y-%m-%d %H:%M:%S} UTC (worker w1)."
+    )
+    assert TrainingRun.objects.get(pk=dispatched.pk).status == RunStatus.FAILED
+    assert TrainingRun.objects.get(pk=young.pk).status == RunStatus.RUNNING
+
+
+def test_a_worker_back_under_a_new_hostname_leaves_its_old_runs_to_the_stale_sweep(
+    make_run, settings
+):
+    """The old hostname never starts again, so `jobs_fail_orphaned` cannot find its runs; the
+    periodic stale sweep does, whatever the hostname, once nobody beats for them."""
+    settings.CHORUS_TRAINING_STALE_SECONDS = 60
+    run = make_run()
+    old = timezone.now() - timedelta(seconds=61)
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=old, started_at=old, worker_hostname="celery@old"
+    )
+    _fail_jobs_of_lost_workers(sender=SimpleNamespace(hostname="celery@new"))
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert run.error.startswith("worker lost: no heartbeat since") and "celery@old" in run.error

@@ -1,19 +1,18 @@
 """`make run`: migrate, load the demo, start a Celery worker (with beat, for the periodic
-lost-worker sweep) and the web server, print logins."""
+sweeps) and the web server under config/supervisor.py (a dead worker is restarted, and says so),
+print logins."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from annotation.services.demo import DEMO_PASSWORD, demo_seed
+from config.supervisor import Program, Supervisor
 
 
 class Command(BaseCommand):
@@ -30,48 +29,38 @@ class Command(BaseCommand):
         logins = demo_seed()
         self._tiny_model()
         env = dict(os.environ)
-        worker = subprocess.Popen(
+        worker = Program(
+            "worker",
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", f"default,{settings.CHORUS_TRAINING_QUEUE}",
              "--concurrency", "1", "--prefetch-multiplier", "1", "-l", "INFO",
              "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
-            env=env,
+            env,
         )  # fmt: skip
-        web = subprocess.Popen(
+        web = Program(
+            "web",
             [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
              "--threads", "4", "--access-logfile", "-"],
-            env=env,
+            env,
         )  # fmt: skip
-        time.sleep(2)
-        self.stdout.write(
-            self.style.SUCCESS(f"\nChorus is running at http://{host}:{port}/  (Ctrl-C stops it)\n")
-        )
-        self.stdout.write("Demo logins:")
-        for login in logins:
+
+        def started() -> None:
             self.stdout.write(
-                f"  {login.username:<22} password {DEMO_PASSWORD}   ({login.role}: {login.note})"
+                self.style.SUCCESS(
+                    f"\nChorus is running at http://{host}:{port}/  (Ctrl-C stops it)\n"
+                )
             )
-        self.stdout.write(f"API docs: http://{host}:{port}/api/docs/\n")
-        self._wait(worker, web)
+            self.stdout.write("Demo logins:")
+            for login in logins:
+                self.stdout.write(
+                    f"  {login.username:<22} password {DEMO_PASSWORD}   ({login.role}: {login.note})"
+                )
+            self.stdout.write(f"API docs: http://{host}:{port}/api/docs/\n")
+
+        # A dead worker (or web server) is restarted with a message; Ctrl-C stops both.
+        Supervisor([worker, web]).run(on_started=started)
 
     def _tiny_model(self) -> None:
         try:
             call_command("chorus_tiny_model", verbosity=0)
         except Exception as exc:  # the demo still runs; training then needs a base model path
             self.stderr.write(f"(could not build the tiny demo model: {exc})")
-
-    def _wait(self, *processes: subprocess.Popen) -> None:
-        def stop(*_: object) -> None:
-            for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            while all(p.poll() is None for p in processes):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stop()
-            for process in processes:
-                process.wait(timeout=30)
