@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that every response carries the policy (config/csp.py), /healthz included.
+    "config.csp.ContentSecurityPolicyMiddleware",
     # /healthz from loopback, before the HTTPS redirect and the host check (config/middleware.py).
     "config.middleware.HealthzLoopbackMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -78,7 +80,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "config.csp.ContentSecurityPolicyMiddleware",
     # Database or broker down: 503 + Retry-After (JSON for API clients), never a 500.
     "config.middleware.OutageMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its 429 page.
