@@ -78,7 +78,8 @@ def test_researcher_reads_without_recompute_and_labeler_gets_404(
 
 
 def test_demo_projects_dashboards(page_as, live_server, admin_user):
-    """The demo's HH-RLHF sample with two simulated labeler groups, and its ranking project."""
+    """The demo's projects: the HH-RLHF sample with two simulated labeler groups, the planted
+    concise-or-detailed project, and the ranking project."""
     from annotation.models import Project
 
     demo = pytest.importorskip("annotation.services.demo")
@@ -96,10 +97,10 @@ def test_demo_projects_dashboards(page_as, live_server, admin_user):
         contested={1, 4},
     )
     page = page_as(admin_user)
-    for project, name in [
-        (Project.objects.get(kind="pairwise"), "report-demo-pairwise"),
-        (Project.objects.get(kind="ranking"), "report-demo-ranking"),
-    ]:
+    projects = Project.objects.filter(kind__in=["pairwise", "ranking"]).order_by("kind", "pk")
+    assert [p.kind for p in projects] == ["pairwise", "pairwise", "ranking"]
+    for n, project in enumerate(projects):
+        name = f"report-demo-{project.kind}-{n}"
         report = project_report_request(project=project, requested_by=admin_user)
         project_report_compute(report_id=report.pk)
         page.goto(f"{live_server.url}/projects/{project.pk}/report/")

@@ -64,13 +64,12 @@ def test_a_run_created_through_the_api_is_trained_by_the_worker(
         run_id = create_run(api, project, tiny_base_model, {"per_group": True}, max_steps=4)
         run = wait_for_row(TrainingRun, run_id, worker, timeout=240, status__in=ENDED)
     assert run.status == RunStatus.SUCCEEDED, run.error
-    assert (run.step, run.total_steps, run.phase) == (
-        12,
-        12,
-        "done",
-    )  # pooled + one model per group
+    # Each model counts its own steps (issue 11): the run reads 4 of 4, and the pooled model and
+    # each group's model have their own loss curve.
+    assert (run.step, run.total_steps, run.phase) == (4, 4, "done")
     assert run.worker_hostname.startswith("test-") and run.heartbeat_at and run.finished_at
-    assert RunMetric.objects.filter(run=run, name="train/loss").count() == 12
+    for curve in ("train/loss", "group/young/train/loss", "group/senior/train/loss"):
+        assert RunMetric.objects.filter(run=run, name=curve).count() == 4, curve
     assert 0 <= run.final_metrics["eval/accuracy"] <= 1
     assert set(run.final_metrics["group_accuracy"]) == {"young", "senior"}
     assert set(run.final_metrics["cross_group_accuracy"]) == {"pooled", "young", "senior"}
@@ -88,7 +87,8 @@ def test_a_run_created_through_the_api_is_trained_by_the_worker(
         and 'hx-trigger="every 2s"' not in page
     )
     detail = api.get(f"/api/training/runs/{run_id}/").json()
-    assert len(detail["metrics"]["train/loss"]) == 12 and detail["status"] == "succeeded"
+    assert len(detail["metrics"]["train/loss"]) == 4 and detail["status"] == "succeeded"
+    assert len(detail["metrics"]["group/young/train/loss"]) == 4
     download = api.get(f"/api/training/runs/{run_id}/artifacts/")
     assert download.status_code == 200
     zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))).extractall(
