@@ -111,6 +111,18 @@ class RunInput(serializers.Serializer):
         help_text="JSON object of training.ml.config fields (e.g. max_steps, batch_size, learning_rate, beta).",
     )  # fmt: skip
 
+    def validate_labeler_groups(self, groups: list[LabelerGroup]) -> list[LabelerGroup]:
+        """Groups below CHORUS_MIN_GROUP_SIZE cannot be picked (annotation.privacy): the run
+        would name them to researchers. Refused exactly as an id that does not exist, so that
+        trying ids reveals neither a small group's name nor that it exists."""
+        shown = {group.pk for group, _ in groups_with_sizes(for_admin=False)}
+        for group in groups:
+            if group.pk not in shown:
+                raise serializers.ValidationError(
+                    f'Invalid pk "{group.pk}" - object does not exist.'
+                )
+        return groups
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:
             attrs["hyperparameters"] = hyperparameters_parse(

@@ -23,7 +23,10 @@ def test_api_run_list(as_persona, persona, run):
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_api_run_create(as_persona, persona, judged_project, groups, base_model_dir, runs_dir):
+def test_api_run_create(
+    as_persona, persona, judged_project, groups, base_model_dir, runs_dir, settings
+):
+    settings.CHORUS_MIN_GROUP_SIZE = 1  # one labeler per group here
     payload = {
         "kind": "reward",
         "base_model": base_model_dir,
