@@ -8,6 +8,7 @@ loses every message it held, which is the fault: rows queued, messages gone.
 
 from __future__ import annotations
 
+import kombu.pools
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -27,10 +28,14 @@ def on_redis(redis_server, settings):
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
 
     def reset_pools() -> None:
+        # kombu keeps producer pools in a process-wide registry keyed by connection: closing
+        # only the app's pool left a closed one there for the original broker, and every later
+        # publish in this process failed with "Acquire on closed pool".
         if app._pool is not None:
             app._pool.force_close_all()
         app._pool = None
         app.amqp._producer_pool = None
+        kombu.pools.reset()
 
     settings.CELERY_BROKER_URL = redis_server.url  # what tests/worker.py gives the workers
     app.conf.broker_url, app.conf.broker_transport_options = redis_server.url, {}
