@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def on_redis(redis_server, settings):
+def on_redis(redis_server, settings, monkeypatch):
     """This test process and the workers it starts publish to the throwaway Redis."""
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
 
@@ -38,6 +38,9 @@ def on_redis(redis_server, settings):
         kombu.pools.reset()
 
     settings.CELERY_BROKER_URL = redis_server.url  # what tests/worker.py gives the workers
+    # Celery reads the CELERY_BROKER_URL environment variable before its own configuration
+    # (CI's second pass sets it): without this the test process would publish to that broker.
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)
     app.conf.broker_url, app.conf.broker_transport_options = redis_server.url, {}
     reset_pools()
     yield redis_server

@@ -202,7 +202,8 @@ def run_learning_report(run: TrainingRun) -> dict[str, Any]:
             }
         }  # fmt: skip
         hidden = run_hidden_groups(run)
-        for key, row in table.items():
+        # all pairs first, then the groups by name (jsonb keeps no key order)
+        for key, row in sorted(table.items(), key=lambda kv: (kv[0] != ctl.OVERALL, kv[0])):
             if key in hidden:
                 continue
             verdict = ctl.learning_verdict(model=row["model"], n=row["n"], length=row["length"])
