@@ -35,6 +35,7 @@ def _ensure_filesystem_broker_dirs(sender: Celery, **kwargs: object) -> None:
 
 SWEEP_TASK = "training.tasks.sweep_lost_workers_task"
 PURGE_UPLOADS_TASK = "annotation.tasks.import_uploads_purge_task"  # CHORUS_UPLOAD_RETENTION_DAYS
+SWEEP_EXPIRES_MIN = 60.0  # seconds
 QUEUED_SWEEPS = ("annotation.tasks.sweep_queued_task", "training.tasks.sweep_queued_task")
 
 
@@ -44,12 +45,16 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings
 
     every = float(settings.CHORUS_SWEEP_SECONDS)
-    sweep = sender.signature(SWEEP_TASK, options={"expires": every})  # a busy worker skips old ones
+    # A busy worker skips sweeps older than this. Not the period itself: with a short period the
+    # broker's own delivery delay (the embedded broker polls once a second) outlived it, and the
+    # worker discarded every lost-worker sweep as expired.
+    expires = max(every, SWEEP_EXPIRES_MIN)
+    sweep = sender.signature(SWEEP_TASK, options={"expires": expires})
     sender.add_periodic_task(every, sweep, name="sweep-lost-workers")
     # lost messages: re-dispatch or fail queued jobs (config/dispatch.py)
     for task in QUEUED_SWEEPS:
         sender.add_periodic_task(
-            every, sender.signature(task, options={"expires": every}), name=task
+            every, sender.signature(task, options={"expires": expires}), name=task
         )
     day = 24 * 3600.0
     purge = sender.signature(PURGE_UPLOADS_TASK, options={"expires": day})

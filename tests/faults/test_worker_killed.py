@@ -28,7 +28,9 @@ STALE = 12  # seconds without a heartbeat (the worker beats every 5 s while a ru
 def test_a_worker_killed_mid_run_leaves_a_failed_run_with_the_reason_within_60_s(
     api, judged, tiny_base_model, tmp_path
 ):
-    sweeper_env = {"CHORUS_SWEEP_SECONDS": "2", "CHORUS_TRAINING_STALE_SECONDS": str(STALE)}
+    # A sweep every 5 s: three sweeps per tick stay well within what the embedded broker (it
+    # polls once a second) delivers to a one-process worker, so no backlog builds up.
+    sweeper_env = {"CHORUS_SWEEP_SECONDS": "5", "CHORUS_TRAINING_STALE_SECONDS": str(STALE)}
     beat = ["--beat", "--schedule", str(tmp_path / "celerybeat-schedule")]
     with celery_worker(queues="default", args=beat, **sweeper_env) as sweeper:
         with celery_worker(queues="training") as trainer_worker:
