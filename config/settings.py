@@ -32,12 +32,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 # Off unless asked for. The local start (`make run`) sets CHORUS_DEBUG=1.
 DEBUG = env_bool("CHORUS_DEBUG", False)
 SECRET_KEY = os.environ.get("CHORUS_SECRET_KEY", "")
-# The placeholder `.env.example` ships with: copying the example must not start a site whose
-# sessions, CSRF tokens and pseudonym keys anyone can forge.
-PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
+# `.env.example`'s placeholder value starts with "change-me": copying the example must not start
+# a site whose sessions, CSRF tokens and pseudonym keys anyone can forge.
 if not SECRET_KEY:
     raise ImproperlyConfigured("CHORUS_SECRET_KEY is not set (see .env.example).")
-if SECRET_KEY == PLACEHOLDER_SECRET_KEY:
+if SECRET_KEY.startswith("change-me"):
     raise ImproperlyConfigured(
         "CHORUS_SECRET_KEY is the placeholder from .env.example; set a long random secret "
         "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
