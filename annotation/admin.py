@@ -10,7 +10,12 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(models.LabelerProfile)
 class LabelerProfileAdmin(admin.ModelAdmin):
-    list_display = ["pseudonym", "user", "age_range", "gender", "region", "language", "education"]
+    list_display = ["pseudonym", "user", "attributes", "consent_given_at"]
+
+
+@admin.register(models.AttributeDefinition)
+class AttributeDefinitionAdmin(admin.ModelAdmin):
+    list_display = ["name", "question", "asked", "order"]
 
 
 class GroupRuleInline(admin.TabularInline):

@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import (
-    LABELER_ATTRIBUTES,
     ExportFormat,
     ImportFormat,
     JobStatus,
@@ -256,9 +255,7 @@ class LabelerListApi(APIView):
                 "id": row.user.pk,
                 "username": row.user.username,
                 "pseudonym": row.profile.pseudonym if row.profile else "",
-                "attributes": (
-                    {a: getattr(row.profile, a) for a in LABELER_ATTRIBUTES} if row.profile else {}
-                ),
+                "attributes": dict(row.profile.attributes) if row.profile else {},
                 "groups": row.groups,
             }
             for row in labelers_for_admin()

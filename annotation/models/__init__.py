@@ -45,13 +45,12 @@ from annotation.models.judgments import (
     Skip,
 )
 from annotation.models.labelers import (
-    LABELER_ATTRIBUTES,
-    AgeRange,
-    Education,
+    AttributeDefinition,
     GroupQuota,
     GroupRule,
     LabelerGroup,
     LabelerProfile,
+    attributes_clean,
     new_pseudonym,
 )
 from annotation.models.projects import (
@@ -83,10 +82,9 @@ __all__ = [
     "CompletionFlag",
     "Reservation",
     "Skip",
-    "AgeRange",
-    "Education",
     "new_pseudonym",
-    "LABELER_ATTRIBUTES",
+    "AttributeDefinition",
+    "attributes_clean",
     "LabelerProfile",
     "LabelerGroup",
     "GroupRule",

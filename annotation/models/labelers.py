@@ -7,32 +7,94 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 from annotation.models.projects import Project
-
-
-class AgeRange(models.TextChoices):
-    A18_29 = "18-29", "18–29"
-    A30_44 = "30-44", "30–44"
-    A45_59 = "45-59", "45–59"
-    A60 = "60+", "60 or older"
-
-
-class Education(models.TextChoices):
-    SECONDARY = "secondary", "Secondary school"  # high school or equivalent
-    BACHELOR = "bachelor", "Bachelor's degree"  # undergraduate
-    MASTER = "master", "Master's degree"  # graduate
-    DOCTORATE = "doctorate", "Doctorate"  # PhD or equivalent
-    OTHER = "other", "Other"  # anything else
 
 
 def new_pseudonym() -> str:
     return "L-" + secrets.token_hex(6)
 
 
-# The attributes that groups can be defined by; each is optional on a profile.
-LABELER_ATTRIBUTES = ("age_range", "gender", "region", "language", "education")
+ATTRIBUTE_NAME = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,39}$",
+    "Use 1–40 lowercase letters, digits or underscores, starting with a letter.",
+)
+ATTRIBUTE_VALUE_CHARS = 100
+
+
+class AttributeDefinition(models.Model):
+    """An attribute labelers may report about themselves (or that an imported dataset carries):
+    what is asked, the allowed answers, and what it is used for. Groups are defined by rules
+    over these names; the values live on LabelerProfile.attributes."""
+
+    name = models.CharField(
+        max_length=40,
+        unique=True,
+        validators=[ATTRIBUTE_NAME],
+        help_text="The key in LabelerProfile.attributes and in group rules, e.g. 'age_range'.",
+    )
+    question = models.CharField(max_length=200, help_text="What the questionnaire asks.")
+    purpose = models.TextField(
+        blank=True,
+        help_text="In plain words, what the answer is used for (shown beside the question).",
+    )
+    options = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Allowed answers (strings); empty means a free-text answer.",
+    )
+    asked = models.BooleanField(
+        default=True,
+        help_text="Asked in the onboarding questionnaire (attributes that only imported "
+        "datasets carry are not).",
+    )
+    order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        options = self.options
+        if not isinstance(options, list) or not all(
+            isinstance(o, str) and o.strip() and len(o) <= ATTRIBUTE_VALUE_CHARS for o in options
+        ):
+            raise ValidationError(
+                {
+                    "options": f"A list of non-empty answers of at most {ATTRIBUTE_VALUE_CHARS} "
+                    "characters."
+                }
+            )
+        if len(set(options)) != len(options):
+            raise ValidationError({"options": "Answers must be different."})
+
+
+def attributes_clean(attributes: object) -> dict[str, str]:
+    """A profile's attributes: {name: value} with valid names and short non-empty strings
+    (raises ValidationError naming the attribute)."""
+    if not isinstance(attributes, dict):
+        raise ValidationError({"attributes": "A mapping of attribute name to value."})
+    cleaned: dict[str, str] = {}
+    for name, value in attributes.items():
+        try:
+            ATTRIBUTE_NAME(name)
+        except ValidationError as exc:
+            raise ValidationError(
+                {"attributes": f"{str(name)[:40]!r}: {exc.messages[0]}"}
+            ) from None
+        if not isinstance(value, str) or not value.strip() or len(value) > ATTRIBUTE_VALUE_CHARS:
+            raise ValidationError(
+                {
+                    "attributes": f"{name}: a non-empty text of at most {ATTRIBUTE_VALUE_CHARS} "
+                    "characters."
+                }
+            )
+        cleaned[name] = value.strip()
+    return cleaned
 
 
 class LabelerProfile(models.Model):
@@ -48,11 +110,12 @@ class LabelerProfile(models.Model):
         help_text="The admin's short handle for the labeler. Researchers never see it: exports "
         "and reports use per-project pseudonyms (Project.pseudonym_salt).",
     )
-    age_range = models.CharField(max_length=10, choices=AgeRange.choices, blank=True)
-    gender = models.CharField(max_length=50, blank=True)
-    region = models.CharField(max_length=100, blank=True)
-    language = models.CharField(max_length=50, blank=True, help_text="First language.")
-    education = models.CharField(max_length=20, choices=Education.choices, blank=True)
+    attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{attribute name: value} (AttributeDefinition names); only with consent. "
+        "An attribute the labeler preferred not to state is absent.",
+    )
     consent_given_at = models.DateTimeField(
         null=True, blank=True, help_text="When the labeler agreed to their attributes being used."
     )
@@ -62,8 +125,8 @@ class LabelerProfile(models.Model):
         return self.pseudonym
 
     def clean(self) -> None:
-        has_attributes = any(getattr(self, name) for name in LABELER_ATTRIBUTES)
-        if has_attributes and self.consent_given_at is None:
+        self.attributes = attributes_clean(self.attributes)
+        if self.attributes and self.consent_given_at is None:
             raise ValidationError(
                 "Attributes may only be stored with the labeler's recorded consent."
             )
@@ -100,9 +163,9 @@ class GroupRule(models.Model):
 
     group = models.ForeignKey(LabelerGroup, on_delete=models.CASCADE, related_name="rules")
     attribute = models.CharField(
-        max_length=20, choices=[(a, a.replace("_", " ")) for a in LABELER_ATTRIBUTES]
+        max_length=40, validators=[ATTRIBUTE_NAME], help_text="An AttributeDefinition name."
     )
-    value = models.CharField(max_length=100)
+    value = models.CharField(max_length=ATTRIBUTE_VALUE_CHARS)
 
     class Meta:
         constraints = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
@@ -13,7 +14,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Subquery
 
 from annotation.models import (
-    LABELER_ATTRIBUTES,
     GroupRule,
     Judgment,
     LabelerGroup,
@@ -43,18 +43,17 @@ def _membership(user_ids: Iterable[int] | None) -> dict[int, dict[int, str]]:
     ):
         rules[group_id, name][attribute].add(value)
     if rules:
-        for profile in profiles.only("user_id", *LABELER_ATTRIBUTES):
-            values = {a: getattr(profile, a) for a in LABELER_ATTRIBUTES}
+        for user_id, values in profiles.values_list("user_id", "attributes"):
             for (group_id, name), by_attribute in rules.items():
                 if _matches(values, by_attribute):
-                    result[profile.user_id][group_id] = name
+                    result[user_id][group_id] = name
     return result
 
 
 def _matches(values: dict[str, Any], by_attribute: dict[str, set[str]]) -> bool:
     """Every attribute named in a group's rules has one of the values given for it."""
     return bool(by_attribute) and all(
-        values[attribute] in allowed for attribute, allowed in by_attribute.items()
+        values.get(attribute) in allowed for attribute, allowed in by_attribute.items()
     )
 
 
@@ -77,25 +76,31 @@ def labeler_group_ids(user_id: int) -> list[int]:
     path records them on each judgment): every group with its rules, whether the user is an
     explicit member, and the user's consenting profile's attributes as subqueries."""
     profile = LabelerProfile.objects.filter(user_id=user_id, consent_given_at__isnull=False)
-    attributes = {f"profile_{a}": Subquery(profile.values(a)[:1]) for a in LABELER_ATTRIBUTES}
     explicit = LabelerGroup.members.through.objects.filter(
         labelergroup_id=OuterRef("pk"), user_id=user_id
     )
-    rows = LabelerGroup.objects.annotate(explicit=Exists(explicit), **attributes).values_list(
-        "pk", "explicit", "rules__attribute", "rules__value", *attributes
-    )
+    rows = LabelerGroup.objects.annotate(
+        explicit=Exists(explicit), profile_attributes=Subquery(profile.values("attributes")[:1])
+    ).values_list("pk", "explicit", "rules__attribute", "rules__value", "profile_attributes")
     member: set[int] = set()
     rules: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     values: dict[str, Any] = {}
-    for group_id, is_member, attribute, value, *profile_values in rows:
+    for group_id, is_member, attribute, value, profile_attributes in rows:
         if is_member:
             member.add(group_id)
         if attribute is not None:
             rules[group_id][attribute].add(value)
-        values = dict(zip(LABELER_ATTRIBUTES, profile_values, strict=True))
-    has_profile = any(v is not None for v in values.values())
-    member |= {g for g, by in rules.items() if has_profile and _matches(values, by)}
+        values = _json_dict(profile_attributes)
+    member |= {g for g, by in rules.items() if values and _matches(values, by)}
     return sorted(member)
+
+
+def _json_dict(value: Any) -> dict[str, Any]:
+    """A JSON object read through a subquery: decoded by PostgreSQL's driver, a string on
+    SQLite (the JSONField's decoder does not run on an annotation)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
 
 
 class JudgmentGroup:

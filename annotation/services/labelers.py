@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import LABELER_ATTRIBUTES, GroupRule, LabelerGroup, LabelerProfile
+from annotation.models import GroupRule, LabelerGroup, LabelerProfile
 from annotation.roles import LABELER, ROLES
 
 
@@ -33,12 +33,11 @@ def user_create(
 def labeler_profile_update(
     *, user: Any, consent: bool = False, **attributes: Any
 ) -> LabelerProfile:
-    unknown = set(attributes) - set(LABELER_ATTRIBUTES)
-    if unknown:
-        raise ValueError(f"unknown labeler attributes: {', '.join(sorted(unknown))}")
+    """Set (or, with an empty value, remove) attributes on the labeler's profile; attributes
+    need recorded consent (`consent=True` records it now)."""
     profile, _ = LabelerProfile.objects.get_or_create(user=user)
-    for name, value in attributes.items():
-        setattr(profile, name, value or "")
+    merged = {**profile.attributes, **attributes}
+    profile.attributes = {name: value for name, value in merged.items() if value}
     if consent and profile.consent_given_at is None:
         profile.consent_given_at = timezone.now()
     profile.full_clean()

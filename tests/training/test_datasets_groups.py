@@ -33,7 +33,9 @@ def test_a_group_change_after_judging_leaves_past_judgments_in_the_old_group(
     judged_project, groups, labeler
 ):
     _record_groups_now()
-    LabelerProfile.objects.filter(user=labeler).update(age_range="60+")  # lara is now 'senior'
+    LabelerProfile.objects.filter(user=labeler).update(
+        attributes={"age_range": "60+", "region": "EU"}
+    )  # lara is now 'senior'
     rows, counts = rows_of(judged_project)
     assert counts["rows_per_group"] == {"senior": 8, "young": 8}
     assert counts["labelers_per_group"] == {"senior": 1, "young": 1}

@@ -1,36 +1,65 @@
 """Migration 0003's backfill: existing judgments get their labeler's groups as of the migration;
-imported ones get none."""
+imported ones get none. Run on the historical models (the attribute columns it reads became
+LabelerProfile.attributes in 0006)."""
 
 from __future__ import annotations
 
 import importlib
 
 import pytest
-from django.apps import apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from annotation.models import Judgment
-from annotation.services.labelers import labeler_group_create
 from tests.factories import ProjectFactory, item_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 migration = importlib.import_module("annotation.migrations.0003_judgment_labeler_groups")
 
 
-def test_the_backfill_records_membership_as_of_the_migration(researcher, labeler, other_labeler):
-    young = labeler_group_create(name="young", rules={"age_range": ["18-29"]})
-    eu = labeler_group_create(name="eu", rules={"region": ["EU"]})
-    panel = labeler_group_create(name="panel", member_ids=[other_labeler.pk])
-    project = ProjectFactory(created_by=researcher, kind="pairwise")
-    item = item_create(project)
-    for who in (labeler, other_labeler, None):
-        Judgment.objects.create(
-            item=item, labeler=who, source="human" if who else "external", pairwise_choice="a"
+def _migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def _group(apps, name, rules=(), members=()):
+    group = apps.get_model("annotation", "LabelerGroup").objects.create(name=name)
+    for attribute, value in rules:
+        apps.get_model("annotation", "GroupRule").objects.create(
+            group=group, attribute=attribute, value=value
         )
-    migration.backfill_labeler_groups(apps, None)
-    recorded = dict(Judgment.objects.values_list("labeler_id", "labeler_group_ids"))
-    assert recorded == {
-        labeler.pk: sorted([young.pk, eu.pk]),
-        other_labeler.pk: [panel.pk],
-        None: [],
-    }
+    group.members.set(members)
+    return group
+
+
+def test_the_backfill_records_membership_as_of_the_migration():
+    try:
+        old = _migrate([("annotation", "0005_dispatch")])  # the attribute columns still exist
+        users = old.get_model("auth", "User").objects
+        lara, omar = users.create(username="lara"), users.create(username="omar")
+        profiles = old.get_model("annotation", "LabelerProfile").objects
+        profiles.create(user=lara, pseudonym="L-1", age_range="18-29", region="EU",
+                        consent_given_at="2026-01-01T00:00:00Z")  # fmt: skip
+        profiles.create(user=omar, pseudonym="L-2", age_range="60+", region="US",
+                        consent_given_at="2026-01-01T00:00:00Z")  # fmt: skip
+        young = _group(old, "young", rules=[("age_range", "18-29")])
+        eu = _group(old, "eu", rules=[("region", "EU")])
+        panel = _group(old, "panel", members=[omar.pk])
+        item = item_create(ProjectFactory(kind="pairwise"))
+        for who in (lara.pk, omar.pk, None):
+            Judgment.objects.create(
+                item=item, labeler_id=who, source="human" if who else "external",
+                pairwise_choice="a",
+            )  # fmt: skip
+        migration.backfill_labeler_groups(old, None)
+        recorded = dict(Judgment.objects.values_list("labeler_id", "labeler_group_ids"))
+        assert recorded == {
+            lara.pk: sorted([young.pk, eu.pk]),
+            omar.pk: [panel.pk],
+            None: [],
+        }
+    finally:
+        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

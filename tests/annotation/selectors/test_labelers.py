@@ -34,7 +34,7 @@ def test_only_the_wanted_users_in_three_queries(labeler, other_labeler, django_a
 def test_the_admin_list_holds_labelers_only(labeler, other_labeler, researcher):
     labeler_group_create(name="eu", rules={"region": ["EU"]})
     rows = labelers_for_admin()
-    assert [(r.user.username, r.profile.age_range, r.groups) for r in rows] == [
+    assert [(r.user.username, r.profile.attributes["age_range"], r.groups) for r in rows] == [
         ("lara", "18-29", ["eu"]),
         ("omar", "60+", []),
     ]

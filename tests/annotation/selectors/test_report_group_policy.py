@@ -54,7 +54,9 @@ def test_editing_a_labelers_attributes_later_leaves_their_past_judgments_in_the_
     _record_groups_now()
     before, _ = report_payload(project)
     north = [u.pk for u in data.labelers["north"]]
-    LabelerProfile.objects.filter(user_id__in=north).update(region="US")  # now all 'south'
+    LabelerProfile.objects.filter(user_id__in=north).update(
+        attributes={"region": "US", "age_range": "30-44"}
+    )  # now all 'south'
     after, _ = report_payload(project)
     with django_capture_on_commit_callbacks(execute=False):
         report = project_report_request(project=project, requested_by=admin_user)
@@ -73,7 +75,7 @@ def test_judgments_with_nothing_recorded_use_membership_now(project, settings):
     data = two_groups_project(project, n_items=6)
     Judgment.objects.update(labeler_group_ids=None)
     LabelerProfile.objects.filter(user_id__in=[u.pk for u in data.labelers["north"]]).update(
-        region="US"
+        attributes={"region": "US", "age_range": "30-44"}
     )
     payload, _ = report_payload(project)
     assert _shown(payload) == {"south": (10, 60)}
@@ -86,7 +88,7 @@ def test_evaluation_win_rates_use_the_group_recorded_on_each_judgment(project):
     )
     _record_groups_now()
     LabelerProfile.objects.filter(user_id__in=[u.pk for u in data.labelers["south"]]).update(
-        region="EU"
+        attributes={"region": "EU", "age_range": "30-44"}
     )  # south's labelers now match 'north' too: their judgments stay 'south'
     groups = {c.labeler: c.groups for c in evaluation_comparisons(project)}
     north = {u.pk for u in data.labelers["north"]}
