@@ -188,8 +188,8 @@ def _unit_sums(
     s_stat = np.sum(np.where(unit_present, (totals - mean[:, None]) ** 2, 0.0), axis=1)
     equal = (r[:, :, None] == r[:, None, :]) & present[:, :, None]
     ties = np.sum(equal.sum(axis=2) ** 2 - 1, axis=1, where=present).astype(np.float64)
-    t = np.bincount(u, ties, n_units)
-    return s_stat, t, m, n
+    t = np.bincount(u, ties, n_units).astype(np.float64)
+    return np.asarray(s_stat, dtype=np.float64), t, m, np.asarray(n, dtype=np.float64)
 
 
 def kendall_tau_b(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
