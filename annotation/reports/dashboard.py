@@ -91,12 +91,16 @@ def _chance_row(name: str, a: dict[str, Any]) -> dict[str, Any]:
         "ac2_p_o": number(ac2.get("p_o"), 3), "ac2_p_e": number(ac2.get("p_e"), 3),
         "fleiss": number(fleiss.get("value")), "fleiss_p_o": number(fleiss.get("p_o"), 3),
         "fleiss_p_e": number(fleiss.get("p_e"), 3),
-        "fleiss_equal": {True: "yes", False: "no"}.get(fleiss.get("equal_raters"), "—"),
+        "fleiss_equal": _yes_no(fleiss.get("equal_raters")),
         "w": number(w.get("mean_uncorrected")), "w_corrected": number(w.get("mean")),
         "chi2": f"{number(w.get('chi2'), 1)} ({w['df']})" if w.get("df") else "—",
         "chi2_uncorrected": number(w.get("chi2_uncorrected"), 1), "p": p_value(w.get("p")),
         "p_uncorrected": p_value(w.get("p_uncorrected")),
     }  # fmt: skip
+
+
+def _yes_no(flag: bool | None) -> str:
+    return "—" if flag is None else ("yes" if flag else "no")
 
 
 def p_value(p: float | None) -> str:
