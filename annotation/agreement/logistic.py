@@ -312,9 +312,7 @@ def bradley_terry_fit(
     w = np.ones(s.size) if weight is None else np.asarray(weight, dtype=np.float64).ravel()
     x = None if position is None else np.asarray(position, dtype=np.float64).ravel()
     _check_rows(i, j, s, w, x, n_items, prior_games)
-    keep = w > 0
-    i, j, s, w = i[keep], j[keep], s[keep], w[keep]
-    x = None if x is None else x[keep]
+    i, j, s, w, x = _pooled(i, j, s, w, x)
     extra = 0 if x is None else 1
     design = _difference_design(i, j, n_items, extra)
     if x is not None:
@@ -346,6 +344,26 @@ def bradley_terry_fit(
         coef[:n_items], se[:n_items], float(coef[n_items]) if extra else nan,
         float(se[n_items]) if extra else nan, cov, loglik, float(prior_games), fit.converged,
     )  # fmt: skip
+
+
+def _pooled(
+    i: IntArray, j: IntArray, s: FloatArray, w: FloatArray, x: FloatArray | None
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray | None]:
+    """Identical rows (first, second, position, score) merged, their weights summed: the same
+    likelihood, so a million comparisons cost what their few distinct rows cost."""
+    keep = w > 0
+    i, j, s, w = i[keep], j[keep], s[keep], w[keep]
+    place = np.zeros(i.size, dtype=np.int64) if x is None else x[keep].astype(np.int64) + 1
+    scores, score_index = np.unique(s, return_inverse=True)
+    n = int(max(i.max(initial=0), j.max(initial=0))) + 1
+    key = ((i * n + j) * 3 + place) * max(scores.size, 1) + score_index.ravel()
+    unique, inverse = np.unique(key, return_inverse=True)
+    weight = np.bincount(inverse.ravel(), w, unique.size).astype(np.float64)
+    rest, score_of = np.divmod(unique, max(scores.size, 1))
+    pair, place_of = np.divmod(rest, 3)
+    first, second = np.divmod(pair, n)
+    position = None if x is None else (place_of - 1).astype(np.float64)
+    return first, second, scores[score_of], weight, position
 
 
 def _check_rows(
