@@ -35,9 +35,8 @@ difference between a's and b's response; the length-controlled AlpacaEval of Dub
 with a small ridge on every coefficient instead of the virtual games (it keeps theta
 finite when a model wins every comparison); theta is returned centred, then beta.
 
-
-Home / position effect (Agresti 2013, sec. 11.6.3; Hunter 2004, sec. 3.2; Davidson &
-Beaver 1977's home-field model on the logit scale)
+Home / position effect (Agresti 2002, sec. 10.6; Hunter 2004; Davidson & Beaver 1977's
+order effect on the logit scale)
 =============================================================================
 Each comparison of `bradley_terry_fit` may carry x = +1 when its first item held the
 advantaged place (played at home; the response *shown first*), -1 when the second did,
@@ -70,8 +69,8 @@ parameters to them (the delta method, exact for this linear map).
 
 References
 ==========
-Agresti A. (2013) Categorical Data Analysis, 3rd ed., sec. 11.6 (2002 2nd ed., sec. 10.6:
-  the 1987 American League East baseball example). Wiley.
+Agresti A. (2002) Categorical Data Analysis, 2nd ed., sec. 10.6 (the 1987 American League
+  East baseball example, p. 438). Wiley.
 Albert A., Anderson J.A. (1984) Biometrika 71, 1-10.
 Davidson R.R., Beaver R.J. (1977) Biometrics 33, 693-702.
 Dubois Y. et al. (2024) Length-Controlled AlpacaEval. arXiv:2404.04475.
