@@ -166,10 +166,12 @@ class ConsentVersion(models.Model):
 
 
 class AuditAction(models.TextChoices):
-    CONSENT_GIVEN = "consent_given"  # agreed to a consent version
-    CONSENT_WITHDRAWN = "consent_withdrawn"  # withdrew: attributes cleared, out of rule groups
-    ATTRIBUTES_CHANGED = "attributes_changed"  # `names` lists what changed (never the values)
-    LINK_ARRIVAL = "link_arrival"  # arrived (or came back) through `link`
+    CONSENT_GIVEN = "consent_given", "Consent given"  # agreed to `consent_version`
+    # withdrew from `consent_version`: attributes (`names`) cleared, out of rule groups
+    CONSENT_WITHDRAWN = "consent_withdrawn", "Consent withdrawn"
+    # `names` lists the attributes whose answer changed (never the values)
+    ATTRIBUTES_CHANGED = "attributes_changed", "Attributes changed"
+    LINK_ARRIVAL = "link_arrival", "Arrived through a recruitment link"  # or came back
 
 
 class LabelerAuditEvent(models.Model):
