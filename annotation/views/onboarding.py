@@ -273,13 +273,12 @@ def onboarding_finish_status(request: HtmxHttpRequest, project_id: int) -> HttpR
         return HttpResponse(status=204)
     judged = recruitment_judged(arrival)
     quota = arrival.link.quota_items
-    context = {
-        "arrival": arrival,
-        "judged": judged,
-        "quota": quota,
-        "finish_now": arrival.finished_at is None
-        and (request.GET.get("state") == "done" or (quota is not None and judged >= quota)),
-    }
+    finish_now = arrival.finished_at is None and (
+        request.GET.get("state") == "done" or (quota is not None and judged >= quota)
+    )
+    if arrival.finished_at is None and quota is None and not finish_now:
+        return HttpResponse(status=204)
+    context = {"arrival": arrival, "judged": judged, "quota": quota, "finish_now": finish_now}
     return render(request, "annotation/onboarding_finish_status.html", context)
 
 
