@@ -69,7 +69,8 @@ def test_study_link_to_completion_code(page, page_as, live_server, shot, admin_u
     admin.get_by_label("Completion code").fill("C0DE-4711")
     admin.get_by_label("Completion url").fill(COMPLETION_URL)
     admin.get_by_role("button", name="Create link").click()
-    address = admin.locator("input.link-url").first.input_value()
+    address = admin.locator("textarea.link-url").first.input_value()
+    expect(admin.locator("textarea.link-url").first).to_be_visible()
     screenshot(admin, "onboarding-0-recruitment-links")
     assert (
         address.startswith(f"{live_server.url}/join/")
@@ -119,6 +120,7 @@ def test_study_link_to_completion_code(page, page_as, live_server, shot, admin_u
 
 
 def test_withdrawal_leaves_the_group(page_as, live_server, admin_user, labeler, other_labeler):
+    _questionnaire()
     version = consent_version_create(text=CONSENT, created_by=admin_user)
     consent_give(user=other_labeler, version=version.version)
     labeler_group_create(name="senior", rules={"age_range": ["60+"]})
@@ -145,3 +147,9 @@ def test_withdrawal_leaves_the_group(page_as, live_server, admin_user, labeler, 
     expect(admin.locator("#audit")).to_contain_text("Consent withdrawn")
     expect(admin.locator("#audit")).to_contain_text("age_range, region")
     screenshot(admin, "onboarding-8-audit")
+    admin.goto(f"{live_server.url}/recruitment/attributes/")
+    expect(admin.get_by_role("cell", name="age_range")).to_be_visible()
+    screenshot(admin, "onboarding-9-questionnaire-admin")
+    admin.goto(f"{live_server.url}/recruitment/consent/")
+    expect(admin.get_by_label("Consent text (markdown)")).to_have_value(CONSENT.strip())
+    screenshot(admin, "onboarding-10-consent-admin")
