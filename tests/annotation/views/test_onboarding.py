@@ -119,7 +119,14 @@ def test_withdraw(as_persona, persona):
 def test_study_footer(as_persona, persona, project, arrival):
     url = reverse("annotation:onboarding_finish_status", args=[project.pk])
     expected = {**LABELER_PAGE, "other_labeler": 204}  # no arrival: nothing to show
-    assert as_persona(persona).get(url).status_code == expected[persona]
+    response = as_persona(persona).get(url, {"state": "done"})
+    assert response.status_code == expected[persona]
+    if response.status_code == 200:
+        assert (
+            reverse("annotation:onboarding_finish", args=[arrival.pk]) in response.content.decode()
+        )
+        # still working, no quota: nothing to show yet
+        assert as_persona(persona).get(url, {"state": "item"}).status_code == 204
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
