@@ -60,7 +60,10 @@ class RecruitmentLinkForm(forms.Form):
     kind = forms.ChoiceField(choices=LinkKind.choices)
     projects = forms.ModelMultipleChoiceField(queryset=Project.objects.order_by("name"))
     participant_parameter = forms.CharField(
-        max_length=40, required=False, help_text="Empty: the platform's own (e.g. PROLIFIC_PID)."
+        max_length=40,
+        required=False,
+        help_text="Empty: the platform's own (Prolific: PROLIFIC_PID, STUDY_ID, SESSION_ID; "
+        "MTurk: workerId, hitId, assignmentId). Other platforms: name at least this one.",
     )
     study_parameter = forms.CharField(max_length=40, required=False)
     session_parameter = forms.CharField(max_length=40, required=False)

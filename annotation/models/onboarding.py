@@ -35,11 +35,11 @@ class LinkKind(models.TextChoices):
     STUDY = "study", "Other crowd platform (name the URL parameters)"
 
 
-# The URL parameters each platform appends: (participant, study, session).
+# The URL parameters each platform appends: (participant, study, session); the defaults of a
+# link's parameter names. An "other platform" link names its own (at least the participant's).
 PLATFORM_PARAMETERS = {
     LinkKind.PROLIFIC: ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID"),
     LinkKind.MTURK: ("workerId", "hitId", "assignmentId"),
-    LinkKind.STUDY: ("participant_id", "study_id", "session_id"),
 }
 
 

@@ -281,3 +281,29 @@ def test_links_page_shows_the_full_address_to_copy(as_persona, link):
         "&amp;STUDY_ID={{%STUDY_ID%}}&amp;SESSION_ID={{%SESSION_ID%}}"
     )
     assert expected in page
+
+
+def test_custom_and_mturk_parameter_names(client, project, admin_user):
+    custom = recruitment_link_create(
+        name="Panel", kind="study", project_ids=[project.pk], created_by=admin_user,
+        participant_parameter="uid", study_parameter="", session_parameter="",
+    )  # fmt: skip
+    url = reverse("annotation:onboarding_join", args=[custom.token])
+    assert client.get(url, {"PROLIFIC_PID": "x"}).status_code == 400  # not this link's name
+    assert 'name="uid" value="abc"' in client.get(url, {"uid": "abc"}).content.decode()
+    assert client.post(url, {"uid": "abc"}).status_code == 302
+    mturk = recruitment_link_create(
+        name="HIT", kind="mturk", project_ids=[project.pk], created_by=admin_user
+    )
+    assert (mturk.participant_parameter, mturk.study_parameter, mturk.session_parameter) == (
+        "workerId",
+        "hitId",
+        "assignmentId",
+    )
+    ids = {"workerId": "abc", "hitId": "H1", "assignmentId": "A1"}
+    url = reverse("annotation:onboarding_join", args=[mturk.token])
+    assert client.post(url, ids).status_code == 302
+    # the same id on another platform is another person
+    assert get_user_model().objects.filter(platform_identities__participant_id="abc").count() == 2
+    arrival = RecruitmentArrival.objects.get(link=mturk)
+    assert (arrival.study_id, arrival.session_id) == ("H1", "A1")
