@@ -4,6 +4,11 @@
 - items:    prompts_create, prompts_copy, completions_create, items_create (the only writer of
             prompts, completions, items and their slots; imports and training's generation use it)
 - labelers: labeler_create, labeler_profile_update, labeler_group_create
+- recruitment: recruitment_link_create/_deactivate, recruitment_arrive (study links),
+            recruitment_signup (open sign-up), recruitment_finish
+- consent:  consent_version_create, consent_give, consent_withdraw
+- attributes: attribute_definition_save/_delete, labeler_attributes_answer (the questionnaire)
+- audit:    labeler_audit_event_record (written by consent, attributes and recruitment)
 - imports:  import_job_create, items_import
 - exports:  export_job_create, export_run, export_rows
 - judgments, queue: the workbench (judgment_submit, item reservation, skips)
