@@ -46,6 +46,7 @@ from annotation.models.judgments import (
 )
 from annotation.models.labelers import (
     AttributeDefinition,
+    ConsentSource,
     GroupQuota,
     GroupRule,
     LabelerGroup,
@@ -85,6 +86,7 @@ __all__ = [
     "new_pseudonym",
     "AttributeDefinition",
     "attributes_clean",
+    "ConsentSource",
     "LabelerProfile",
     "LabelerGroup",
     "GroupRule",
