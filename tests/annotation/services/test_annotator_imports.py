@@ -384,3 +384,22 @@ def test_a_second_file_of_the_same_dataset_reuses_its_annotators(as_persona):
         len(r) for r in RATINGS.values()
     )
     assert set(Judgment.objects.values_list("external_source", flat=True)) == {"part1", "part2"}
+
+
+def test_the_raw_export_names_the_dataset_and_pseudonymises_its_annotators(as_persona):
+    from annotation.models import JudgmentSource
+    from annotation.services.exports import export_rows
+
+    project = ProjectFactory(kind="pairwise")
+    mapping = json.dumps({"dataset": "mini-prefs"})
+    assert post_import(
+        as_persona("researcher"), project, pairwise_jsonl(), "p.jsonl", mapping=mapping
+    ).status_code == 201  # fmt: skip
+    # an older imported judgment without a source name reads "external", not "human"
+    item = Item.objects.filter(project=project).first()
+    Judgment.objects.create(item=item, source=JudgmentSource.EXTERNAL, pairwise_choice="a")
+    rows = list(export_rows(project=project, fmt="raw"))
+    assert Counter(r["source"] for r in rows) == {"mini-prefs": len(VOTES), "external": 1}
+    labelers = {r["labeler"] for r in rows if r["source"] == "mini-prefs"}
+    assert len(labelers) == len(COUNTRY) and all(name.startswith("L-") for name in labelers)
+    assert not labelers & set(COUNTRY)  # never the dataset's own annotator ids
