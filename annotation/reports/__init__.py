@@ -34,6 +34,10 @@ Ranking projects (K responses ranked 1 = best, ties allowed):
   InstructGPT weights a prompt's comparisons.
 Rubric criteria: each criterion's ratings are values of the units (item, response); alpha
 ordinal and interval per criterion.
+Rating projects (one response per item, usually imported with their annotators): per
+criterion, overall and per group, alpha over the items (nominal for categorical labels, also
+ordinal and interval for a numeric scale) and each label's share, the positive label's share
+("Yes", 1) given apart (`reports.ratings`).
 
 Groups
 ------
