@@ -49,6 +49,7 @@ _SINGLE = (
     "annotator_id", "choice", "scale", "ranks", "positive", "dataset",
 )  # fmt: skip
 _LISTS = ("responses", "labels", "attributes", "annotator_attributes")
+_DICTS = ("choice_values",)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ class Mapping:
     annotator_attributes: tuple[str, ...] = ()  # attribute columns of the annotators file
     positive: str = ""  # rating: the label whose share per group the report gives
     dataset: str = ""  # a name for where the judgments came from (kept with each judgment)
+    choice_values: dict[str, str] = field(
+        default_factory=dict
+    )  # pairwise: {value: a|b|tie|both_bad}
     chosen_rejected: bool = False  # pairwise: response_a/_b are chosen/rejected
 
 
@@ -89,9 +93,17 @@ def mapping_parse(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ImportFileError("expected a JSON object of key -> column", field="mapping")
     for key, column in value.items():
-        if key not in _SINGLE + _LISTS:
-            known = ", ".join(_SINGLE + _LISTS)
+        if key not in _SINGLE + _LISTS + _DICTS:
+            known = ", ".join(_SINGLE + _LISTS + _DICTS)
             raise ImportFileError(f"unknown key; use {known}", field=f"mapping.{key}")
+        if key in _DICTS:
+            if not isinstance(column, dict) or not all(
+                isinstance(v, str) and v in ("a", "b", "tie", "both_bad") for v in column.values()
+            ):
+                raise ImportFileError(
+                    "expected an object of value -> a, b, tie or both_bad", field=f"mapping.{key}"
+                )
+            continue
         ok = (
             isinstance(column, str)
             if key in _SINGLE
@@ -161,7 +173,8 @@ def detect(columns: list[str], kind: str, given: dict[str, Any]) -> Mapping:
         and c != found["annotator_id"]
     )
     found.update({k: tuple(v) if k in _LISTS else v for k, v in given.items()})
-    mapping = Mapping(**{f.name: found.get(f.name, f.default) for f in fields(Mapping)})
+    names = {f.name for f in fields(Mapping)}
+    mapping = Mapping(**{k: v for k, v in found.items() if k in names})
     if kind == "pairwise" and not mapping.choice and not mapping.scale:
         return Mapping(**{**_as_dict(mapping), "chosen_rejected": True})
     return mapping
@@ -211,7 +224,7 @@ class AnnotatorData:
 CHOICES = {
     "a": "a", "response_a": "a", "model_a": "a", "1": "a", "left": "a", "first": "a",
     "b": "b", "response_b": "b", "model_b": "b", "2": "b", "right": "b", "second": "b",
-    "tie": "tie", "equal": "tie", "same": "tie", "draw": "tie", "0": "tie",
+    "tie": "tie", "equal": "tie", "same": "tie", "draw": "tie",
     "both_bad": "both_bad", "both bad": "both_bad", "bothbad": "both_bad",
     "tie (bothbad)": "both_bad", "neither": "both_bad",
 }  # fmt: skip
@@ -455,11 +468,11 @@ class _Parser:
         if not self.map.choice:
             return ("a" if scale is not None and scale <= 4 else "b"), scale
         raw = _text(row, self.map.choice, number)
-        choice = CHOICES.get(raw.lower())
+        choice = self.map.choice_values.get(raw) or CHOICES.get(raw.lower())
         if choice is None:
             raise ImportFileError(
                 f"{raw[:40]!r} is not a choice; use a, b, tie or both_bad (or 1, 2, "
-                "response_a, model_a, ...)",
+                "response_a, model_a, ...), or say what it means in mapping.choice_values",
                 line=number,
                 field=self.map.choice,
             )
@@ -521,7 +534,8 @@ def _check_columns(mapping: Mapping, kind: str, columns: list[str], number: int)
         raise ImportFileError("a ranking needs 2..9 response columns", field="mapping.responses")
     for f in fields(Mapping):
         value = getattr(mapping, f.name)
-        if f.name in ("positive", "dataset", "chosen_rejected", "annotator_attributes"):
+        skip = ("positive", "dataset", "chosen_rejected", "annotator_attributes", "choice_values")
+        if f.name in skip:
             continue
         for column in value if isinstance(value, tuple) else (value,) if value else ():
             if column not in columns:

@@ -403,3 +403,16 @@ def test_the_raw_export_names_the_dataset_and_pseudonymises_its_annotators(as_pe
     labelers = {r["labeler"] for r in rows if r["source"] == "mini-prefs"}
     assert len(labelers) == len(COUNTRY) and all(name.startswith("L-") for name in labelers)
     assert not labelers & set(COUNTRY)  # never the dataset's own annotator ids
+
+
+def test_choice_values_say_what_a_dataset_s_own_codes_mean(as_persona):
+    project = ProjectFactory(kind="pairwise")
+    rows = b"prompt,response_a,response_b,annotator,label\np,x,y,u1,0\np,x,y,u2,1\np,x,y,u3,1\n"
+    client = as_persona("researcher")
+    refused = post_import(client, project, rows, "codes.csv")
+    assert "line 2, field 'label': '0' is not a choice" in refused.json()["error"]
+    mapping = json.dumps({"choice_values": {"0": "a", "1": "b"}})
+    assert post_import(client, project, rows, "codes.csv", mapping=mapping).status_code == 201
+    assert sorted(Judgment.objects.values_list("pairwise_choice", flat=True)) == ["a", "b", "b"]
+    bad = post_import(client, project, rows, "c.csv", mapping='{"choice_values": {"0": "x"}}')
+    assert bad.status_code == 400 and "mapping.choice_values" in bad.json()["mapping"][0]
