@@ -416,3 +416,29 @@ def test_choice_values_say_what_a_dataset_s_own_codes_mean(as_persona):
     assert sorted(Judgment.objects.values_list("pairwise_choice", flat=True)) == ["a", "b", "b"]
     bad = post_import(client, project, rows, "c.csv", mapping='{"choice_values": {"0": "x"}}')
     assert bad.status_code == 400 and "mapping.choice_values" in bad.json()["mapping"][0]
+
+
+def test_rankings_per_annotator_keep_canonical_positions(as_persona):
+    """Ranking shape: response columns and a ranks column; a row listing the item's responses
+    in another order has its ranks moved to the item's positions (fixed by its first row)."""
+    project = ProjectFactory(kind="ranking", ranking_size=3)
+    rows = (
+        b"item_id,prompt,response_1,response_2,response_3,annotator_id,ranks\n"
+        b'q,p,x,y,z,u1,"1,2,3"\n'
+        b'q,p,z,x,y,u2,"1,2,2"\n'
+        b'q,p,y,z,x,u3,"[3,1,2]"\n'
+    )
+    response = post_import(as_persona("researcher"), project, rows, "ranks.csv")
+    assert response.status_code == 201, response.content
+    item = Item.objects.get(project=project)
+    assert [s.completion.text for s in item.slots.all()] == ["x", "y", "z"]
+    by_annotator = {
+        j.labeler.labeler_profile.external_id: [r.rank for r in j.ranks.order_by("position")]
+        for j in Judgment.objects.filter(item=item)
+    }
+    # u2 ranked z first, then x and y tied; u3 ranked z best, x second, y last
+    assert by_annotator == {"u1": [1, 2, 3], "u2": [2, 2, 1], "u3": [2, 3, 1]}
+    bad = post_import(
+        as_persona("researcher"), project, rows.replace(b"[3,1,2]", b"[3,1]"), "r.csv"
+    )
+    assert "line 4, field 'ranks': expected 3 ranks between 1 and 3" in bad.json()["error"]
