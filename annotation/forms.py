@@ -4,6 +4,8 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from annotation.formats.annotators import mapping_parse
+from annotation.formats.base import ImportFileError
 from annotation.models import ExportFormat, ImportFormat, LinkKind, Project, ProjectKind
 
 
@@ -38,6 +40,24 @@ class ProjectForm(forms.Form):
 class ImportForm(forms.Form):
     format = forms.ChoiceField(choices=ImportFormat.choices)
     file = forms.FileField(help_text="JSONL, optionally gzip-compressed.")
+    mapping = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Column mapping (per-annotator format)",
+        help_text='Optional JSON, e.g. {"annotator_id": "rater_id", "labels": ["Q_overall"]}; '
+        "columns left out are detected from their names (docs/importing.md).",
+    )
+    annotators_file = forms.FileField(
+        required=False,
+        label="Annotators file (per-annotator format)",
+        help_text="Optional CSV or JSONL of annotator attributes, one row per annotator id.",
+    )
+
+    def clean_mapping(self) -> dict[str, Any]:
+        try:
+            return mapping_parse(self.cleaned_data.get("mapping", ""))
+        except ImportFileError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

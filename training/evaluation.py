@@ -90,10 +90,17 @@ def _oriented(c: Comparison, models: Sequence[str]) -> tuple[str, str, float]:
     return c.model_b, c.model_a, 1 - c.score_a
 
 
+def between_models(comparisons: Iterable[Comparison]) -> list[Comparison]:
+    """The comparisons of two different models: a self-comparison (the same model on both
+    sides, which imports refuse but older items may hold) says nothing about which is better,
+    and would make the Bradley-Terry fit fail for the whole board."""
+    return [c for c in comparisons if c.model_a != c.model_b]
+
+
 def win_rates(comparisons: Iterable[Comparison], models: Sequence[str]) -> list[dict[str, Any]]:
     """One row per pair of models that met, the earlier model in `models` first."""
     table: dict[tuple[str, str], WinRate] = {}
-    for c in comparisons:
+    for c in between_models(comparisons):
         first, second, score = _oriented(c, models)
         row = table.setdefault((first, second), WinRate(first, second))
         if score == 1:
@@ -145,6 +152,7 @@ def leaderboard(
     comparisons: Sequence[Comparison], models: Sequence[str], n_resamples: int = 200, seed: int = 0
 ) -> list[dict[str, Any]]:
     """Bradley-Terry log-strengths (centred) with 95% bootstrap CIs, strongest first."""
+    comparisons = between_models(comparisons)
     if not comparisons or len(models) < 2:
         return []
     rows = _rows(comparisons, models)[:, :3]
@@ -158,6 +166,7 @@ def length_controlled_leaderboard(
     """{"board": strengths with length held fixed, "beta": length effect per SD of word-count
     difference, with its CI (None when every pair had equal lengths)}; empty board without
     comparisons."""
+    comparisons = between_models(comparisons)
     if not comparisons or len(models) < 2:
         return {"board": [], "beta": None, "beta_low": None, "beta_high": None}
     rows = _rows(comparisons, models)

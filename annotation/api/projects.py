@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.formats.annotators import mapping_parse
+from annotation.formats.base import ImportFileError
 from annotation.models import (
     ExportFormat,
     ImportFormat,
@@ -128,6 +130,24 @@ class ImportCreateApi(APIView):
     class ImportCreateInput(serializers.Serializer):
         format = serializers.ChoiceField(choices=ImportFormat.choices)
         file = serializers.FileField()
+        mapping = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text="Per-annotator format: a JSON object naming the columns (item_id, prompt, "
+            "response, response_a, response_b, annotator_id, choice, labels, attributes, ...; "
+            "see docs/importing.md); keys left out are detected from common column names.",
+        )
+        annotators_file = serializers.FileField(
+            required=False,
+            help_text="Per-annotator format: a CSV or JSONL of annotator attributes, one row per "
+            "annotator id.",
+        )
+
+        def validate_mapping(self, value: str) -> dict[str, Any]:
+            try:
+                return mapping_parse(value)
+            except ImportFileError as exc:
+                raise serializers.ValidationError(str(exc)) from None
 
     @extend_schema(
         request=ImportCreateInput,
@@ -152,6 +172,8 @@ class ImportCreateApi(APIView):
             fmt=data.validated_data["format"],
             upload=data.validated_data["file"],
             created_by=request.user,
+            mapping=data.validated_data.get("mapping"),
+            annotators_upload=data.validated_data.get("annotators_file"),
         )
         code = (
             status.HTTP_400_BAD_REQUEST

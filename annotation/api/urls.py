@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotation.api import label, projects, report
+from annotation.api import external_labelers, label, projects, report
 
 urlpatterns = [
     path("projects/", projects.ProjectListApi.as_view(), name="api-project-list"),
@@ -32,6 +32,11 @@ urlpatterns = [
         name="api-export-download",
     ),
     path("labelers/", projects.LabelerListApi.as_view(), name="api-labeler-list"),
+    path(
+        "projects/<int:project_id>/external-labelers/",
+        external_labelers.ExternalLabelerListApi.as_view(),
+        name="api-external-labeler-list",
+    ),
     path("groups/", projects.GroupListApi.as_view(), name="api-group-list"),
     path(
         "projects/<int:project_id>/report/",

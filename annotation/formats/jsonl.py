@@ -92,7 +92,13 @@ def _judgment(value: Any, number: int, index: int, size: int) -> ParsedJudgment:
     where = f"judgments[{index}]."
     if not isinstance(value, dict):
         raise ImportFileError("expected an object", line=number, field=f"judgments[{index}]")
-    source = require(value, "source", str, number, where)
+    source = require(value, "source", str, number, where).strip()
+    if not source:  # an empty source would read as a Chorus labeler's ("human") in exports
+        raise ImportFileError(
+            "must name where the judgment came from (e.g. the dataset)",
+            line=number,
+            field=f"{where}source",
+        )
     if "ranks" in value:
         ranks = require(value, "ranks", list, number, where)
         if len(ranks) != size or not all(

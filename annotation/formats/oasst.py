@@ -1,7 +1,11 @@
 """OpenAssistant message trees (`*.trees.jsonl` of oasst1/oasst2).
 
-Each line is a tree: `{"message_tree_id": ..., "prompt": {"text", "role": "prompter",
-"replies": [{"text", "role": "assistant", "rank": 0, "replies": [...]}, ...]}}`.
+Each line is a tree, in either export layout: the tree wrapper `{"message_tree_id": ...,
+"prompt": {"message_id", "text", "role": "prompter", "replies": [{"text", "role":
+"assistant", "rank": 0, "replies": [...]}, ...]}}`, or the root message itself, one per line
+(`{"message_id", "text", "role": "prompter", "replies": [...], ...}`, the `ExportMessageNode`
+of oasst_data; its tree id is `message_tree_id` when given, else its `message_id`). Field names
+in errors follow the layout: `prompt.replies[0].rank` or `replies[0].rank`.
 Every node whose assistant replies carry consensus ranks (at least two ranked) becomes a
 K-way ranking item: the prompt is the conversation from the root to that node, the
 completions are the ranked replies in rank order, and the consensus ranking is kept as an
@@ -31,18 +35,31 @@ _ROLES = {"prompter": "user", "assistant": "assistant"}
 def parse(lines: Iterable[tuple[int, str]], *, max_k: int = 9) -> Iterator[ParsedItem]:
     for number, line in lines:
         row = parse_json_line(number, line)
+        if "prompt" not in row and ("role" in row or "message_id" in row):  # a root message
+            tree_id = str(row.get("message_tree_id") or row.get("message_id", ""))
+            yield from _walk(row, [], number, "", tree_id, max_k)
+            continue
         root = require(row, "prompt", dict, number)
         tree_id = str(row.get("message_tree_id", ""))
         yield from _walk(root, [], number, "prompt", tree_id, max_k)
 
 
+def _at(where: str, key: str) -> str:
+    """A field's path: `prompt.replies[0].rank` in the wrapper layout, `replies[0].rank` in
+    the root-message one."""
+    return f"{where}.{key}" if where else key
+
+
 def _node(node: dict[str, Any], number: int, where: str) -> ParsedTurn:
-    role = require(node, "role", str, number, f"{where}.")
+    prefix = f"{where}." if where else ""
+    role = require(node, "role", str, number, prefix)
     if role not in _ROLES:
         raise ImportFileError(
-            f"role must be prompter or assistant, got {role!r}", line=number, field=f"{where}.role"
+            f"role must be prompter or assistant, got {role!r}",
+            line=number,
+            field=_at(where, "role"),
         )
-    return ParsedTurn(_ROLES[role], require(node, "text", str, number, f"{where}."))
+    return ParsedTurn(_ROLES[role], require(node, "text", str, number, prefix))
 
 
 def _walk(
@@ -57,26 +74,26 @@ def _walk(
     conversation = [*history, turn]
     replies = node.get("replies", [])
     if not isinstance(replies, list):
-        raise ImportFileError("expected a list", line=number, field=f"{where}.replies")
+        raise ImportFileError("expected a list", line=number, field=_at(where, "replies"))
     ranked = []
     for index, reply in enumerate(replies):
         if not isinstance(reply, dict):
             raise ImportFileError(
-                "expected an object", line=number, field=f"{where}.replies[{index}]"
+                "expected an object", line=number, field=_at(where, f"replies[{index}]")
             )
         rank = reply.get("rank")
         if rank is not None and (not isinstance(rank, int) or isinstance(rank, bool) or rank < 0):
             raise ImportFileError(
                 "expected a non-negative integer",
                 line=number,
-                field=f"{where}.replies[{index}].rank",
+                field=_at(where, f"replies[{index}].rank"),
             )
         if turn.role == "user" and rank is not None:
             ranked.append((rank, index, reply))
     if len(ranked) >= 2:
         ranked.sort(key=lambda entry: (entry[0], entry[1]))
         kept = ranked[:max_k]
-        texts = [_node(reply, number, f"{where}.replies[{i}]").content for _, i, reply in kept]
+        texts = [_node(reply, number, _at(where, f"replies[{i}]")).content for _, i, reply in kept]
         ranks = _dense_ranks([rank for rank, _, _ in kept])
         yield ParsedItem(
             line=number,
@@ -86,7 +103,9 @@ def _walk(
             judgments=(ParsedJudgment(SOURCE, ranks=tuple(ranks)),),
         )
     for index, reply in enumerate(replies):
-        yield from _walk(reply, conversation, number, f"{where}.replies[{index}]", tree_id, max_k)
+        yield from _walk(
+            reply, conversation, number, _at(where, f"replies[{index}]"), tree_id, max_k
+        )
 
 
 def _dense_ranks(values: list[int]) -> list[int]:

@@ -47,6 +47,7 @@ from annotation.models.judgments import (
 from annotation.models.labelers import (
     ATTRIBUTE_VALUE_CHARS,
     AttributeDefinition,
+    ConsentSource,
     GroupQuota,
     GroupRule,
     LabelerGroup,
@@ -98,6 +99,7 @@ __all__ = [
     "ATTRIBUTE_VALUE_CHARS",
     "AttributeDefinition",
     "attributes_clean",
+    "ConsentSource",
     "LabelerProfile",
     "LabelerGroup",
     "GroupRule",

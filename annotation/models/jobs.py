@@ -20,6 +20,8 @@ class ImportFormat(models.TextChoices):
     HH_RLHF = "hh_rlhf", "Anthropic HH-RLHF"  # chosen/rejected dialogues
     TRL = "trl", "TRL preference rows"  # prompt/chosen/rejected
     OASST = "oasst", "OpenAssistant message trees"  # ranked sibling replies
+    # one row per annotator judgment (CSV or JSONL), see annotation/formats/annotators.py
+    ANNOTATORS = "annotators", "Per-annotator judgments (CSV/JSONL)"
 
 
 class FileJob(models.Model):
@@ -52,6 +54,18 @@ class ImportJob(FileJob):
     lines_total = models.PositiveIntegerField(null=True, blank=True)
     items_created = models.PositiveIntegerField(default=0)
     judgments_created = models.PositiveIntegerField(default=0)
+    mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per-annotator imports: which column holds what (annotation/formats/"
+        "annotators.py); empty means detected from the column names.",
+    )
+    annotators_file = models.FileField(
+        upload_to="imports/%Y/%m/",
+        blank=True,
+        help_text="Per-annotator imports: an optional file of annotator attributes, one row per "
+        "annotator id.",
+    )
 
 
 class ExportFormat(models.TextChoices):

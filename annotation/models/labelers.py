@@ -97,6 +97,11 @@ def attributes_clean(attributes: object) -> dict[str, str]:
     return cleaned
 
 
+class ConsentSource(models.TextChoices):
+    LABELER = "labeler", "Given by the labeler"  # in Chorus (onboarding or an admin's record)
+    DATASET = "dataset", "Provided by the dataset"  # an imported dataset's annotator attributes
+
+
 class LabelerProfile(models.Model):
     """A labeler's self-reported attributes; only admins ever see them."""
 
@@ -129,6 +134,46 @@ class LabelerProfile(models.Model):
         null=True, blank=True, help_text="When they last answered the attribute questionnaire."
     )
     screening_passed_at = models.DateTimeField(null=True, blank=True)
+
+    # --- External labelers: an imported dataset's annotators (issue 12, part 4) ---------------
+    # A User that cannot log in (inactive, unusable password, no role) stands for one annotator
+    # of one project's imported dataset, so their judgments count with a labeler identity and
+    # groups exactly like in-app ones (services/annotator_imports.py).
+    consent_source = models.CharField(
+        max_length=10,
+        choices=ConsentSource.choices,
+        default=ConsentSource.LABELER,
+        help_text="Who provided the attributes and the consent to use them.",
+    )
+    external_project = models.ForeignKey(
+        Project,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="external_labelers",
+        help_text="External labelers only: the project whose imported dataset they come from.",
+    )
+    external_id = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="External labelers only: the annotator's id in the dataset (admins only).",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_project", "external_id"],
+                condition=models.Q(external_project__isnull=False),
+                name="external_labeler_once_per_project",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(external_project__isnull=True, external_id="")
+                | (models.Q(external_project__isnull=False) & ~models.Q(external_id="")),
+                name="external_labeler_has_project_and_id",
+            ),
+        ]
+
+    # --- end of external labelers -------------------------------------------------------------
 
     def __str__(self) -> str:
         return self.pseudonym

@@ -20,6 +20,9 @@ class ProjectKind(models.TextChoices):
     PAIRWISE = "pairwise", "Pairwise comparison"  # two responses on the 8-point scale
     RANKING = "ranking", "K-way ranking"  # order K = 2..9 responses, ties allowed
     DEMONSTRATION = "demonstration", "Demonstration"  # write the ideal response (SFT data)
+    # one response per item, rated on the project's criteria; filled by importing annotators'
+    # ratings (annotation/formats/annotators.py): not offered in the labeling workbench yet
+    RATING = "rating", "Rating (imported)"
 
 
 class Project(models.Model):
@@ -136,6 +139,18 @@ class Criterion(models.Model):
     scale_min = models.SmallIntegerField(default=1)
     scale_max = models.SmallIntegerField(default=7)
     position = models.PositiveSmallIntegerField(default=0)
+    options = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Categorical criterion: its labels in order (a rating's value is the label's "
+        "index, scale 0..len-1; agreement is nominal). Empty for a numeric scale.",
+    )
+    positive_option = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Categorical criterion: the label whose share the report gives per group "
+        "(e.g. 'Yes'); empty for none.",
+    )
 
     class Meta:
         ordering = ["project", "position", "id"]
@@ -153,3 +168,7 @@ class Criterion(models.Model):
         if self.scale_min is not None and self.scale_max is not None:
             if self.scale_max <= self.scale_min:
                 raise ValidationError({"scale_max": "Must be greater than the scale's minimum."})
+        if self.options and (self.scale_min, self.scale_max) != (0, len(self.options) - 1):
+            raise ValidationError({"options": "A categorical criterion's scale is 0..labels-1."})
+        if self.positive_option and self.positive_option not in self.options:
+            raise ValidationError({"positive_option": "Must be one of the criterion's labels."})

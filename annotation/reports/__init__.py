@@ -44,6 +44,10 @@ log-odds advantage of being shown first, with a Wald interval from the Hessian; 
 is the chance that the shown-first of two equally strong responses wins.
 Rubric criteria: each criterion's ratings are values of the units (item, response); alpha
 ordinal and interval per criterion.
+Rating projects (one response per item, usually imported with their annotators): per
+criterion, overall and per group, alpha over the items (nominal for categorical labels, also
+ordinal and interval for a numeric scale) and each label's share, the positive label's share
+("Yes", 1) given apart (`reports.ratings`).
 
 Groups
 ------

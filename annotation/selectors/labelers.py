@@ -210,3 +210,33 @@ def groups_with_sizes(*, for_admin: bool) -> list[tuple[LabelerGroup, int]]:
         return rows
     hidden = hidden_groups({g.name: n for g, n in rows})
     return [(g, n) for g, n in rows if g.name not in hidden]
+
+
+class ExternalLabelerRow(NamedTuple):
+    profile: LabelerProfile
+    pseudonym: str  # the project pseudonym, as in exports
+    groups: list[str]
+    judgments: int
+
+
+def external_labelers_for_admin(project: Project) -> list[ExternalLabelerRow]:
+    """An imported dataset's annotators in a project (external labelers), with the attributes
+    the dataset gave them, their groups and judgment counts: for admins only (three queries
+    for groups, one for profiles with counts)."""
+    from django.db.models import Count
+
+    profiles = list(
+        LabelerProfile.objects.filter(external_project=project)
+        .annotate(judgments=Count("user__judgments"))
+        .order_by("external_id")
+    )
+    membership = labeler_group_map([p.user_id for p in profiles])
+    return [
+        ExternalLabelerRow(
+            p,
+            project_pseudonym(project, p.user_id),
+            membership.get(p.user_id, []),
+            p.judgments,  # type: ignore[attr-defined]
+        )
+        for p in profiles
+    ]

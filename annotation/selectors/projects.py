@@ -8,15 +8,19 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from annotation.models import ExportJob, ImportJob, JobStatus, Project
+from annotation.models import ExportJob, ImportJob, JobStatus, Project, ProjectKind
 from annotation.roles import is_labeler, is_researcher
 
 
 def project_list_for_user(user: Any) -> QuerySet[Project]:
     if is_researcher(user):
         return Project.objects.all()
-    if is_labeler(user):
-        return Project.objects.filter(Q(open_to_all_labelers=True) | Q(labelers=user)).distinct()
+    if is_labeler(user):  # rating projects hold imported ratings: no labeling workbench yet
+        return (
+            Project.objects.filter(Q(open_to_all_labelers=True) | Q(labelers=user))
+            .exclude(kind=ProjectKind.RATING)
+            .distinct()
+        )
     return Project.objects.none()
 
 

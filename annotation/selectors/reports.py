@@ -35,6 +35,7 @@ from annotation.models import (
 )
 from annotation.reports import CriterionData, ReportConfig, ReportInput, build_report
 from annotation.reports.inputs import PAIRWISE_VOTES, RANKING
+from annotation.reports.ratings import RatingCriterion, Ratings, rating_report
 from annotation.selectors.labelers import JudgmentGroup, pseudonym_map
 
 CHUNK = 50_000
@@ -57,6 +58,10 @@ def report_payload(project: Project) -> tuple[dict[str, Any], int]:
     if project.kind == ProjectKind.DEMONSTRATION:
         count = Judgment.objects.filter(item__project=project).count()
         return {"kind": project.kind, "totals": {"judgments": count}}, count
+    if project.kind == ProjectKind.RATING:
+        criteria, ratings = ratings_load(project)
+        report = rating_report(criteria, ratings, settings.CHORUS_MIN_GROUP_SIZE)
+        return report, report["totals"]["judgments"]
     inp = report_input_load(project)
     cfg = ReportConfig(
         min_group_size=settings.CHORUS_MIN_GROUP_SIZE, gold_threshold=project.gold_threshold
@@ -69,6 +74,47 @@ def report_get(project: Project) -> ProjectReport | None:
 
 
 # --- loading ------------------------------------------------------------------------------
+
+
+def ratings_load(project: Project) -> tuple[list[RatingCriterion], Ratings]:
+    """A rating project's criteria and its labelers' ratings on regular items (two queries and
+    the group table), each rating with the group its judgment counts in (`JudgmentGroup`)."""
+    criteria = list(Criterion.objects.filter(project=project))
+    index = {c.pk: i for i, c in enumerate(criteria)}
+    rows = list(
+        CriterionRating.objects.filter(
+            judgment__item__project=project,
+            judgment__source=JudgmentSource.HUMAN,
+            judgment__item__purpose=ItemPurpose.REGULAR,
+        )
+        .order_by("judgment_id", "criterion_id")
+        .values_list(
+            "judgment__item_id",
+            "judgment__labeler_id",
+            "judgment_id",
+            "judgment__labeler_group_ids",
+            "criterion_id",
+            "value",
+        )
+    )
+    resolver = JudgmentGroup()
+    column = list(zip(*rows, strict=True)) if rows else [()] * 6
+
+    def codes(values: tuple[Any, ...]) -> np.ndarray:
+        return np.unique(np.array(values, dtype=np.int64), return_inverse=True)[1].ravel()
+
+    ratings = Ratings(
+        item=codes(column[0]),
+        labeler=codes(column[1]),
+        judgment=codes(column[2]),
+        group=np.array([resolver.resolve(r[1], r[3]) or "" for r in rows], dtype=object),
+        criterion=np.array([index[c] for c in column[4]], dtype=np.int64),
+        value=np.array(column[5], dtype=np.float64),
+    )
+    return [
+        RatingCriterion(c.name, list(c.options), c.scale_min, c.scale_max, c.positive_option)
+        for c in criteria
+    ], ratings
 
 
 def _matrix(rows: QuerySet[Any], width: int) -> np.ndarray:

@@ -204,7 +204,9 @@ def _preference_rows(
                 "rejected": [{"role": "assistant", "content": record.texts[rejected]}],
                 "weight": weight,
                 "item_id": record.item_id,
-                "source": record.external_source or "human",
+                # a Chorus labeler's "human"; an imported judgment names its dataset (imports refuse
+                # an empty name; an older one without a name reads "external", never "human")
+                "source": record.external_source or ("human" if record.labeler_id else "external"),
                 "labeler": labeler,
                 "groups": member_of,
                 "none_acceptable": record.none_acceptable,
@@ -216,7 +218,9 @@ def _raw_row(record: JudgmentRecord, labeler: str | None, member_of: list[str]) 
         "judgment_id": record.pk,
         "item_id": record.item_id,
         "prompt_external_id": record.prompt_external_id,
-        "source": record.external_source or "human",
+        # a Chorus labeler's "human"; an imported judgment names its dataset (imports refuse
+        # an empty name; an older one without a name reads "external", never "human")
+        "source": record.external_source or ("human" if record.labeler_id else "external"),
         "labeler": labeler,
         "groups": member_of,
         "guideline_version": record.guideline_version,

@@ -23,7 +23,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.formats import hh_rlhf, jsonl, oasst, trl
+from annotation.formats import annotators, hh_rlhf, jsonl, oasst, trl
 from annotation.formats.base import ImportFileError, Limits, ParsedItem, read_lines
 from annotation.models import (
     ImportFormat,
@@ -36,6 +36,7 @@ from annotation.models import (
     Project,
     ProjectKind,
 )
+from annotation.services.external_labelers import external_judgments_write
 from annotation.services.items import (
     NewCompletion,
     NewItem,
@@ -97,6 +98,20 @@ def _check_text_sizes(item: ParsedItem) -> None:
 
 def _check_completions(project: Project, item: ParsedItem) -> None:
     count = len(item.completions)
+    if project.kind == ProjectKind.RATING and count != 1:
+        raise ImportFileError(
+            f"a rating project needs exactly 1 response, got {count}",
+            line=item.line,
+            field="completions",
+        )
+    models = [c.source_model for c in item.completions]
+    if project.kind == ProjectKind.PAIRWISE and models[0] and models[0] == models[1]:
+        raise ImportFileError(
+            f"the same model {models[0]!r} on both sides: a self-comparison says nothing about "
+            "which model is better",
+            line=item.line,
+            field="completions[1].model",
+        )
     if project.kind == ProjectKind.PAIRWISE and count != 2:
         raise ImportFileError(
             f"a pairwise project needs exactly 2 completions, got {count}",
@@ -119,6 +134,12 @@ def _check_completions(project: Project, item: ParsedItem) -> None:
 
 def _check_judgments(project: Project, item: ParsedItem) -> None:
     for index, judgment in enumerate(item.judgments):
+        if project.kind == ProjectKind.RATING:
+            raise ImportFileError(
+                "a rating project takes per-annotator ratings (the annotators format)",
+                line=item.line,
+                field=f"judgments[{index}]",
+            )
         if project.kind == ProjectKind.PAIRWISE and not judgment.pairwise_choice:
             raise ImportFileError(
                 "a pairwise project needs a choice, not ranks",
@@ -140,9 +161,25 @@ def _check_judgments(project: Project, item: ParsedItem) -> None:
 
 
 def items_import(
-    *, project: Project, path: Path, fmt: str, on_progress: ProgressFn | None = None
+    *,
+    project: Project,
+    path: Path,
+    fmt: str,
+    on_progress: ProgressFn | None = None,
+    mapping: dict[str, Any] | None = None,
+    annotators_path: Path | None = None,
+    source: str = "",
 ) -> ImportResult:
-    """Validate the whole file, then write it in one transaction. Raises ImportFileError."""
+    """Validate the whole file, then write it in one transaction. Raises ImportFileError.
+
+    The per-annotator format also takes a column `mapping`, an optional annotators file and a
+    `source` name for the judgments (the mapping's `dataset`, else this, e.g. the file name)."""
+    if fmt == ImportFormat.ANNOTATORS:
+        return _annotators_import(project, path, mapping or {}, annotators_path, source)
+    if project.kind == ProjectKind.RATING:
+        raise ImportFileError(
+            "a rating project is filled with per-annotator ratings: choose that format"
+        )
     parse = _parser(project, fmt)
     lines = 0
     for item in parse(read_lines(path, _limits())):
@@ -158,20 +195,48 @@ def items_import(
         for item in parse(read_lines(path, _limits())):
             batch.append(item)
             if len(batch) == BATCH:
-                judgments += _write(project, batch)
+                judgments += _judgments_write(_write(project, batch), batch)
                 items += len(batch)
                 batch = []
         if batch:
-            judgments += _write(project, batch)
+            judgments += _judgments_write(_write(project, batch), batch)
             items += len(batch)
     if items == 0:
         raise ImportFileError("the file holds no items")
     return ImportResult(items=items, judgments=judgments, lines=lines)
 
 
-def _write(project: Project, batch: list[ParsedItem]) -> int:
-    """Write a batch's prompts, completions and items (through services.items), then its
-    external judgments; returns how many judgments."""
+def _annotators_import(
+    project: Project,
+    path: Path,
+    mapping: dict[str, Any],
+    annotators_path: Path | None,
+    source: str,
+) -> ImportResult:
+    """Per-annotator judgments: the whole file is parsed and checked, then items, external
+    labelers and their judgments are written in one transaction."""
+    data = annotators.parse(
+        read_lines(path, _limits()),
+        kind=project.kind,
+        mapping=mapping,
+        annotator_lines=read_lines(annotators_path, _limits()) if annotators_path else None,
+        max_k=project.ranking_size,
+    )
+    for item in data.items:
+        _check_fits(project, item)
+    with transaction.atomic():
+        written: list[Item] = []
+        for start in range(0, len(data.items), BATCH):
+            written += _write(project, data.items[start : start + BATCH])
+        judgments = external_judgments_write(
+            project=project, data=data, items=written, source=data.dataset or source or "dataset"
+        )
+    lines = max(j.line for j in data.judgments)
+    return ImportResult(items=len(written), judgments=judgments, lines=lines)
+
+
+def _write(project: Project, batch: list[ParsedItem]) -> list[Item]:
+    """Write a batch's prompts, completions and items (through services.items)."""
     prompts = prompts_create(
         project=project,
         prompts=[
@@ -193,7 +258,7 @@ def _write(project: Project, batch: list[ParsedItem]) -> int:
             ]
         )
     )
-    items = items_create(
+    return items_create(
         project=project,
         items=[
             NewItem(
@@ -205,7 +270,6 @@ def _write(project: Project, batch: list[ParsedItem]) -> int:
             for prompt, parsed in zip(prompts, batch, strict=True)
         ],
     )
-    return _judgments_write(items, batch)
 
 
 def _judgments_write(items: list[Item], batch: list[ParsedItem]) -> int:
@@ -236,7 +300,13 @@ def _judgments_write(items: list[Item], batch: list[ParsedItem]) -> int:
 
 
 def import_job_create(
-    *, project: Project, fmt: str, upload: UploadedFile, created_by: Any
+    *,
+    project: Project,
+    fmt: str,
+    upload: UploadedFile,
+    created_by: Any,
+    mapping: dict[str, Any] | None = None,
+    annotators_upload: UploadedFile | None = None,
 ) -> ImportJob:
     """Store the upload and import it: inline when small, else in the background."""
     from annotation.tasks import import_run_task
@@ -245,10 +315,12 @@ def import_job_create(
         project=project,
         format=fmt,
         file=upload,
+        mapping=mapping or {},
+        annotators_file=annotators_upload,
         original_name=(upload.name or "upload")[:300],
         created_by=created_by,
     )
-    job.full_clean(exclude=["file"])
+    job.full_clean(exclude=["file", "annotators_file"])
     job.save()
     if (upload.size or 0) <= settings.CHORUS_IMPORT_INLINE_MAX_BYTES:
         import_run(job_id=job.pk)
@@ -274,7 +346,13 @@ def import_run(*, job_id: int) -> None:
 
     try:
         result = items_import(
-            project=job.project, path=Path(job.file.path), fmt=job.format, on_progress=progress
+            project=job.project,
+            path=Path(job.file.path),
+            fmt=job.format,
+            on_progress=progress,
+            mapping=job.mapping,
+            annotators_path=Path(job.annotators_file.path) if job.annotators_file else None,
+            source=Path(job.original_name).stem,
         )
     except ImportFileError as exc:
         ImportJob.objects.filter(pk=job_id).update(
@@ -310,12 +388,18 @@ def import_uploads_purge(*, now: datetime | None = None) -> int:
     storage = default_storage
     removed = 0
     old = ImportJob.objects.filter(created_at__lt=cutoff).exclude(file="")
-    for pk, name in old.exclude(status__in=_ACTIVE).values_list("pk", "file"):
-        if storage.exists(name):
-            storage.delete(name)
-            removed += 1
-        ImportJob.objects.filter(pk=pk).update(file="")
-    kept = set(ImportJob.objects.exclude(file="").values_list("file", flat=True))
+    for pk, *names in old.exclude(status__in=_ACTIVE).values_list("pk", "file", "annotators_file"):
+        for name in filter(None, names):
+            if storage.exists(name):
+                storage.delete(name)
+                removed += 1
+        ImportJob.objects.filter(pk=pk).update(file="", annotators_file="")
+    kept = {
+        name
+        for pair in ImportJob.objects.exclude(file="").values_list("file", "annotators_file")
+        for name in pair
+        if name
+    }
     root = Path(settings.MEDIA_ROOT) / "imports"
     for path in root.rglob("*") if root.is_dir() else ():
         name = path.relative_to(settings.MEDIA_ROOT).as_posix()

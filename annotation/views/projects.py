@@ -106,6 +106,8 @@ def import_create(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             fmt=form.cleaned_data["format"],
             upload=form.cleaned_data["file"],
             created_by=request.user,
+            mapping=form.cleaned_data["mapping"],
+            annotators_upload=form.cleaned_data["annotators_file"],
         )
     else:
         messages.error(request, f"Import not started: {_form_errors(form)}")

@@ -104,3 +104,18 @@ def test_agreement_rates_per_group():
     assert (result["overall"]["agree"], result["overall"]["n"]) == (3, 4)
     assert [(g["group"], g["agree"], g["n"]) for g in result["groups"]] == [("young", 1, 2)]
     assert result["hidden"] == ["senior"]
+
+
+def test_self_comparisons_are_left_out_of_the_boards_instead_of_failing_them():
+    """Issue 12: an older item with the same model on both sides (imports now refuse them)
+    used to make the Bradley-Terry fit raise for the whole leaderboard."""
+    rows = [Comparison("a", "b", 1.0)] * 6 + [Comparison("a", "b", 0.0)] * 2
+    with_self = [*rows, Comparison("a", "a", 1.0), Comparison("b", "b", 0.5)]
+    models = ["a", "b"]
+    assert leaderboard(with_self, models, n_resamples=20) == leaderboard(
+        rows, models, n_resamples=20
+    )
+    controlled = length_controlled_leaderboard(with_self, models, n_resamples=20)
+    assert controlled == length_controlled_leaderboard(rows, models, n_resamples=20)
+    assert [(r["model"], r["opponent"]) for r in win_rates(with_self, models)] == [("a", "b")]
+    assert leaderboard([Comparison("a", "a", 1.0)], models) == []

@@ -170,6 +170,26 @@ def test_oasst_trees_become_rankings(tmp_path):
     assert [t.content for t in second.prompt.turns.all()] == ["Tell a joke", "second", "another"]
 
 
+def test_oasst_accepts_one_root_message_per_line(tmp_path):
+    """The message-tree export's root message alone per line (oasst_data's ExportMessageNode):
+    the same items as the {"message_tree_id", "prompt"} wrapper."""
+    project = ProjectFactory(kind="ranking", ranking_size=3)
+    root = {
+        "message_id": "r1", "parent_id": None, "role": "prompter", "text": "Say hi", "lang": "en",
+        "replies": [
+            {"message_id": "a1", "role": "assistant", "text": "hello", "rank": 1, "labels": {}},
+            {"message_id": "a2", "role": "assistant", "text": "hi!", "rank": 0},
+        ],
+    }  # fmt: skip
+    wrapped = {"message_tree_id": "t2", "prompt": {**root, "message_id": "r2", "text": "Again"}}
+    result = items_import(project=project, path=write(tmp_path, [root, wrapped]), fmt="oasst")
+    assert (result.items, result.judgments) == (2, 2)
+    first, second = Item.objects.order_by("id")
+    assert [s.completion.text for s in first.slots.all()] == ["hi!", "hello"]
+    assert first.prompt.external_id == "r1:r1" and second.prompt.external_id == "t2:r2"
+    assert [t.content for t in second.prompt.turns.all()] == ["Again"]
+
+
 @pytest.mark.parametrize(
     ("fmt", "content", "expected"),
     [
@@ -205,6 +225,21 @@ def test_oasst_trees_become_rankings(tmp_path):
             "oasst",
             '{"prompt": {"role": "prompter", "text": "q", "replies": [{"role": "assistant", "text": "a", "rank": "high"}]}}\n',
             "field 'prompt.replies[0].rank'",
+        ),
+        (
+            "oasst",
+            '{"message_id": "m0", "role": "prompter", "text": "q", "replies": [{"role": "assistant", "text": "a", "rank": -1}]}\n',
+            "line 1, field 'replies[0].rank'",
+        ),
+        (
+            "chorus",
+            '{"prompt": "p", "completions": ["a", "b"], "judgments": [{"source": " ", "choice": "a"}]}\n',
+            "line 1, field 'judgments[0].source': must name where the judgment came from",
+        ),
+        (
+            "chorus",
+            '{"prompt": "p", "completions": [{"text": "a", "model": "m"}, {"text": "b", "model": "m"}]}\n',
+            "line 1, field 'completions[1].model': the same model 'm' on both sides",
         ),
         ("nope", '{"a": 1}\n', "unknown format"),
     ],
