@@ -175,7 +175,9 @@ def _typed_field(spec: FieldSpec) -> forms.Field:
     common = {"label": spec.label, "help_text": spec.meaning, "required": False}
     default = f"default ({_default_text(spec)})"
     if spec.type == "bool":
-        return forms.ChoiceField(choices=[("", default), ("true", "on"), ("false", "off")], **common)
+        return forms.ChoiceField(
+            choices=[("", default), ("true", "on"), ("false", "off")], **common
+        )
     if spec.type == "choice":
         return forms.ChoiceField(choices=[("", default), *((c, c) for c in spec.choices)], **common)
     attrs = {"placeholder": default}
