@@ -130,7 +130,9 @@ def line_chart(
     lines = []
     for i, (name, points) in enumerate(sorted(series.items())):
         smooth = name in smoothed and smoothing > 0 and len(points) > 2
-        shown = list(zip([x for x, _ in points], ema([y for _, y in points], smoothing), strict=True))
+        shown = list(
+            zip([x for x, _ in points], ema([y for _, y in points], smoothing), strict=True)
+        )
         lines.append(
             Line(
                 name=name,

@@ -20,7 +20,6 @@ from django.db.models import Q
 from annotation.models import LabelerGroup, Project
 from training.ml.data import NO_GROUP
 
-
 TRAINER_LOG = "trainer.log"  # in a run's directory: its trainer's output
 
 

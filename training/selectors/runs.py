@@ -117,9 +117,7 @@ def run_has_batch_curves(series: dict[str, Series]) -> bool:
     return any(BATCH_METRIC.search(name) and len(points) > 2 for name, points in series.items())
 
 
-def run_charts(
-    series: dict[str, Series], smoothing: float = SMOOTHING_DEFAULT
-) -> list[LineChart]:
+def run_charts(series: dict[str, Series], smoothing: float = SMOOTHING_DEFAULT) -> list[LineChart]:
     """The run page's charts; per-batch curves smoothed by `smoothing` (an EMA factor)."""
     charts = []
     batch = [n for n in series if BATCH_METRIC.search(n)]
