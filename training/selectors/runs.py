@@ -330,8 +330,8 @@ def run_status_line(run: TrainingRun) -> str:
         return "waiting for a training worker"
     if not run.is_active:
         steps = f"step {run.step} of {run.total_steps}" if run.total_steps else f"step {run.step}"
-        model = " of the pooled model" if run.per_group else ""
-        return f"{run.message or run.get_status_display()} · {steps}{model}"
+        model = "pooled model: " if run.per_group else ""  # each group model has its curves
+        return f"{run.message or run.get_status_display()} · {model}{steps}"
     if run.phase in ("train", "rollout"):
         line = f"training step {run.step}{of}"
         return f"{line} · {run.message}" if run.message else line
