@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import inspect
 import re
 import types
@@ -130,7 +131,7 @@ def field_specs(kind: str) -> list[FieldSpec]:
         if f.name in NOT_TYPED:
             continue
         base, optional = _base_type(hints[f.name])
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
         specs.append(
             FieldSpec(
                 name=f.name,
@@ -147,20 +148,21 @@ def field_specs(kind: str) -> list[FieldSpec]:
     return sorted(specs, key=lambda s: (not s.specific, s.advanced))
 
 
-@functools.cache
 def field_comments(cls: type) -> dict[str, str]:
     """field name -> the comment lines above it, from `cls` and its bases (nearest first)."""
     comments: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
         if dataclasses.is_dataclass(klass):
-            comments.update(_class_comments(klass))
+            comments.update(_class_comments(klass.__module__, klass.__qualname__))
     return comments
 
 
-def _class_comments(klass: type) -> dict[str, str]:
+@functools.cache
+def _class_comments(module: str, name: str) -> dict[str, str]:
     found: dict[str, str] = {}
     pending: list[str] = []
     aside = False  # a parenthesised note between fields, about none of them
+    klass = getattr(importlib.import_module(module), name)
     for line in inspect.getsource(klass).splitlines():
         stripped = line.strip()
         if stripped.startswith("#"):
@@ -172,7 +174,7 @@ def _class_comments(klass: type) -> dict[str, str]:
             continue
         field = re.match(r"(\w+)\s*:", stripped)
         if field and pending and not stripped.startswith(("def ", "class ")):
-            found[field.group(1)] = " ".join(pending)
+            found[field.group(1)] = " ".join(pending).replace("``", "")  # reST literals
         pending = []
     return found
 
