@@ -216,6 +216,7 @@ class RunForm(forms.Form):
             "The API takes every hyperparameter as this JSON object."
         )
         self.fields["preset"].widget.attrs["data-presets"] = json.dumps(preset_table())
+        self.typed_keys: set[str] = set()  # hyperparameters given in their boxes
         self.specs: dict[str, list[FieldSpec]] = {}
         for kind in RunKind.values:
             self.specs[kind] = [s for s in field_specs(kind) if s.type != "dict"]
@@ -246,9 +247,10 @@ class RunForm(forms.Form):
         if spec.is_valid() and not self._errors:
             self.cleaned_data = dict(spec.validated_data)
             return
-        for name, errors in spec.errors.items():  # the messages name the key
-            field = self.error_field(name)
-            self.add_error(field if field in self.fields else None, [str(e) for e in errors])
+        for name, errors in spec.errors.items():
+            field, head = self.error_field(name), name.partition(".")[0]
+            messages = [f"{name}: {e}" if field == head != name else str(e) for e in errors]
+            self.add_error(field if field in self.fields else None, messages)
 
     @property
     def selected_kind(self) -> str:
@@ -270,13 +272,15 @@ class RunForm(forms.Form):
                 self.add_error(name, exc)
                 continue
             values[spec.name] = BOOL_VALUES.get(value, value) if spec.type == "bool" else value
+        self.typed_keys = set(values)
         return values
 
     def error_field(self, name: str) -> str:
-        """The form field that shows an error on `name`: a hyperparameter's box when it has
-        one ("hyperparameters.beta" -> hp_dpo_beta), else the part before the first dot."""
+        """The form field that shows an error on `name`: the box of a hyperparameter typed in
+        one ("hyperparameters.beta" -> hp_dpo_beta), else the part before the first dot (a key
+        given in the JSON box stays there)."""
         head, _, key = name.partition(".")
-        if head == "hyperparameters" and typed_name(self.selected_kind, key) in self.fields:
+        if head == "hyperparameters" and key in self.typed_keys:
             return typed_name(self.selected_kind, key)
         return head
 
