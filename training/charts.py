@@ -6,19 +6,50 @@ Pure Python: numbers in, coordinates and colours out; templates/training/_charts
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 PALETTE = ("#2f5bd3", "#d94f2b", "#067647", "#8e44ad", "#b7791f", "#0e7490")
 Series = list[tuple[int, float]]
+# Smoothing factors of per-batch curves the run page offers (an exponential moving average,
+# 0 = raw); the default reads like W&B's and TensorBoard's default view.
+SMOOTHING_CHOICES = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
+SMOOTHING_DEFAULT = 0.6
+
+
+def ema(values: Sequence[float], factor: float) -> list[float]:
+    """Debiased exponential moving average (TensorBoard's smoothing): s_t = factor * s_(t-1) +
+    (1 - factor) * v_t, divided by 1 - factor^t so the first points are not pulled to 0.
+
+    >>> [round(v, 3) for v in ema([1.0, 3.0], 0.5)]
+    [1.0, 2.333]
+    """
+    smoothed, last = [], 0.0
+    for t, value in enumerate(values, start=1):
+        last = factor * last + (1 - factor) * value
+        smoothed.append(last / (1 - factor**t) if factor else value)
+    return smoothed
+
+
+def smoothing_parse(text: str | None) -> float:
+    """A smoothing factor from a query string: one of SMOOTHING_CHOICES (ValueError if not);
+    none given -> SMOOTHING_DEFAULT."""
+    if text in (None, ""):
+        return SMOOTHING_DEFAULT
+    value = float(text)  # type: ignore[arg-type]
+    if value not in SMOOTHING_CHOICES:
+        raise ValueError(f"must be one of {', '.join(map(str, SMOOTHING_CHOICES))}")
+    return value
 
 
 @dataclass
 class Line:
     name: str
     color: str
-    points: str  # "x,y x,y ..." for <polyline>
+    points: str  # "x,y x,y ..." for <polyline> (smoothed, when `raw` is set)
     last: float
     dots: list[tuple[float, float]] = field(default_factory=list)  # a series of one point
+    raw: str = ""  # the unsmoothed points of a smoothed line, drawn faint behind it
 
 
 @dataclass
@@ -33,6 +64,7 @@ class LineChart:
     lines: list[Line]
     x_ticks: list[tuple[float, str]]
     y_ticks: list[tuple[float, str]]
+    smoothing: float = 0.0  # the factor of its smoothed lines
 
 
 def downsample(points: Series, limit: int) -> Series:
@@ -65,9 +97,16 @@ def _label(value: float) -> str:
 
 
 def line_chart(
-    title: str, series: dict[str, Series], width: int = 560, height: int = 240
+    title: str,
+    series: dict[str, Series],
+    width: int = 560,
+    height: int = 240,
+    smoothed: Collection[str] = (),
+    smoothing: float = 0.0,
 ) -> LineChart | None:
-    """Lines for each named series of (step, value); None when there is nothing to draw."""
+    """Lines for each named series of (step, value); None when there is nothing to draw. The
+    series named in `smoothed` are drawn as their EMA (`smoothing`) over the raw line, faint;
+    the axes fit the raw values."""
     series = {name: points for name, points in series.items() if points}
     if not series:
         return None
@@ -85,22 +124,30 @@ def line_chart(
     def py(y: float) -> float:
         return round(bottom - (y - y0) / (y1 - y0) * (bottom - top), 1)
 
+    def polyline(points: Series) -> str:
+        return " ".join(f"{px(x)},{py(y)}" for x, y in points)
+
     lines = []
     for i, (name, points) in enumerate(sorted(series.items())):
-        coords = [(px(x), py(y)) for x, y in points]
+        smooth = name in smoothed and smoothing > 0 and len(points) > 2
+        shown = list(
+            zip([x for x, _ in points], ema([y for _, y in points], smoothing), strict=True)
+        )
         lines.append(
             Line(
                 name=name,
                 color=PALETTE[i % len(PALETTE)],
-                points=" ".join(f"{x},{y}" for x, y in coords),
+                points=polyline(shown if smooth else points),
                 last=points[-1][1],
-                dots=coords if len(coords) == 1 else [],
+                dots=[(px(x), py(y)) for x, y in points] if len(points) == 1 else [],
+                raw=polyline(points) if smooth else "",
             )
         )
     return LineChart(
         title=title, width=width, height=height, left=left, top=top, right=right, bottom=bottom, lines=lines,
         x_ticks=[(px(x), _label(x)) for x in x_ticks if x0 <= x <= x1],
         y_ticks=[(py(y), _label(y)) for y in y_ticks],
+        smoothing=smoothing if any(line.raw for line in lines) else 0.0,
     )  # fmt: skip
 
 

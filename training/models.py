@@ -20,6 +20,8 @@ from django.db.models import Q
 from annotation.models import LabelerGroup, Project
 from training.ml.data import NO_GROUP
 
+TRAINER_LOG = "trainer.log"  # in a run's directory: its trainer's output
+
 
 class RunKind(models.TextChoices):
     REWARD = "reward", "Reward model"  # Bradley-Terry scalar head on preference pairs
@@ -217,6 +219,11 @@ class TrainingRun(WorkerJob):
     def run_dir(self) -> Path:
         """Where the dataset, the trainer's log and the model (Hugging Face format) live."""
         return Path(self.artifacts_dir or Path(settings.CHORUS_RUNS_DIR) / str(self.pk))
+
+    @property
+    def log_path(self) -> Path:
+        """The trainer child's output (stdout and stderr), written by the worker."""
+        return self.run_dir / TRAINER_LOG
 
     @property
     def hidden_groups(self) -> set[str]:

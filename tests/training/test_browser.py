@@ -82,13 +82,15 @@ def test_run_page_shows_live_progress_then_stops_polling(
         timeout=10_000,
     )
     assert page.locator("#live figure.chart").count() == 2  # loss and accuracy, redrawn
-    assert page.locator("#live polyline").count() == 2
+    assert page.locator("#live polyline.smoothed").count() == 2  # over their faint raw lines
+    assert page.locator("#live polyline.raw").count() == 2
 
     TrainingRun.objects.filter(pk=run.pk).update(
         status=RunStatus.SUCCEEDED, step=40, phase="done", message="finished", finished_at=timezone.now(),
         final_metrics={"eval/accuracy": 0.81, "train/loss": 0.21, "group_accuracy": {"senior": 0.78, "young": 0.84}},
     )  # fmt: skip
     add_points(run, range(31, 41))
+    (run.run_dir / "model.safetensors").write_bytes(b"\0" * 100)  # what the trainer saves
     page.wait_for_selector("#live .badge.status-succeeded", timeout=10_000)
     assert page.locator("text=Download model (zip)").count() == 1
     assert page.locator("text=Cancel run").count() == 0
@@ -187,10 +189,11 @@ def test_a_real_run_moves_live_in_the_browser(
         page.fill("#id_name", "tiny reward model, trained for real")
         page.fill("#id_base_model", tiny_base_model)
         page.select_option("#id_projects", label=judged_project.name)
-        page.fill(
-            "#id_hyperparameters",
-            '{"max_steps": 300, "batch_size": 2, "learning_rate": 0.001, "eval_fraction": 0.5}',
-        )
+        page.fill("#id_hp_reward_max_steps", "300")
+        page.fill("#id_hp_reward_batch_size", "2")
+        page.fill("#id_hp_reward_learning_rate", "0.001")
+        page.click("text=More settings")
+        page.fill("#id_hp_reward_eval_fraction", "0.5")
         page.click("form.run-form button[type=submit]")
         page.wait_for_url("**/training/*/")
         run = TrainingRun.objects.get()
@@ -214,3 +217,74 @@ def test_a_real_run_moves_live_in_the_browser(
     page.wait_for_selector("#live .badge.status-succeeded", timeout=10_000)
     assert page.locator("#live figure.chart").count() == 2
     screenshot(page, "training-run-real-done")
+
+
+def test_the_run_form_teaches_and_the_dpo_run_page_follows_its_phase(
+    no_broker, browser_page, live_server, settings, judged_project, base_model_dir, runs_dir
+):
+    """Issue 13: typed boxes for the chosen algorithm only, a preset fills them, each box says
+    what it means and a sensible range; the created DPO run's page says which phase it is in
+    and draws smoothed curves over the raw ones; a failed run offers its log, not a model."""
+    settings.CHORUS_MIN_GROUP_SIZE = 1
+    page = browser_page
+    page.goto(f"{live_server.url}/training/new/")
+    assert page.locator("#id_hp_reward_margin_scale").is_visible()
+    assert not page.locator("#id_hp_dpo_beta").is_visible()
+    page.select_option("#id_kind", "dpo")
+    assert page.locator("#id_hp_dpo_beta").is_visible()
+    assert not page.locator("#id_hp_reward_margin_scale").is_visible()
+    assert not page.locator("#id_per_group").is_visible()  # reward runs only
+    assert not page.locator("#id_reward_run").is_visible()  # PPO/GRPO only
+    beta = page.locator(".hp-field", has=page.locator("#id_hp_dpo_beta"))
+    assert "Inverse temperature of the implicit reward" in beta.inner_text()
+    assert "0.01 to 0.5" in beta.inner_text()  # a sensible range
+    page.select_option("#id_preset", "demo")
+    assert page.input_value("#id_hp_dpo_learning_rate") == "0.0005"
+    assert page.input_value("#id_hp_dpo_max_steps") == "30"
+    page.fill("#id_hp_dpo_beta", "0.2")
+    page.fill("#id_name", "dpo from the demo preset")
+    page.fill("#id_base_model", base_model_dir)
+    page.select_option("#id_projects", label=judged_project.name)
+    screenshot(page, "training-run-form-dpo-preset")
+    page.click("form.run-form button[type=submit]")
+    page.wait_for_url("**/training/*/")
+    run = TrainingRun.objects.get()
+    assert run.kind == "dpo" and run.config["beta"] == 0.2
+    assert run.config["learning_rate"] == 0.0005 and run.config["max_steps"] == 30
+
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, phase="ref_logps", step=0, total_steps=150,
+        message="computing reference log-probs 120/400 pairs", heartbeat_at=timezone.now(),
+        started_at=timezone.now(), worker_hostname="celery@gpu-1",
+    )  # fmt: skip
+    page.reload()
+    status = page.locator("#live .status-line")
+    assert status.inner_text() == "Computing reference log-probs 120/400 pairs"
+    TrainingRun.objects.filter(pk=run.pk).update(phase="train", step=30, message="")
+    add_points(run, range(1, 31))
+    page.wait_for_function(
+        "() => document.querySelector('#live .status-line').textContent.includes('Training step 30/150')",
+        timeout=10_000,
+    )
+    assert page.locator("#live polyline.raw").count() == 2
+    assert page.locator("#live polyline.smoothed").count() == 2
+    screenshot(page, "training-run-dpo-training")
+    page.select_option("#smoothing", "0.95")
+    page.wait_for_url("**smoothing=0.95")
+    assert page.locator("#smoothing").input_value() == "0.95"
+
+    (run.run_dir / "trainer.log").write_text(
+        "loading model\nstep 30 loss 0.52\nTraceback (most recent call last):\n"
+        "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n"
+    )
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.FAILED, finished_at=timezone.now(),
+        error="The trainer exited with status 1.\n\nLast lines of trainer.log:\nRuntimeError: CUDA out of memory.",
+    )  # fmt: skip
+    page.wait_for_selector("#live .badge.status-failed", timeout=10_000)
+    assert page.locator("text=Download model").count() == 0
+    screenshot(page, "training-run-failed")
+    page.click("#live .actions >> text=View the log")
+    page.wait_for_url("**/log/")
+    assert "CUDA out of memory" in page.locator(".log").inner_text()
+    screenshot(page, "training-run-log")

@@ -4,6 +4,13 @@ checked against the trainer's config class). The API validates with it directly;
 renders `RunForm`, whose widgets are derived from RunInput and which validates through it, so
 both give the service the same arguments and name the same fields in their errors.
 
+The page types the hyperparameters (issue 13): one box per field of the chosen algorithm's config
+(`hp_<kind>_<field>`, built from training.ml.hyperparameters, which reads each field's meaning
+and a sensible range from training.ml.config), only the chosen algorithm's shown; an empty box
+keeps the preset's or the default value. The filled boxes, over the JSON box (fields without a
+box, e.g. GRPO's reward_rule_args), are the `hyperparameters` object the API takes, and errors on
+`hyperparameters.<field>` land on the field's box.
+
 PPO/GRPO runs choose a reward run and which of its models (`reward_group`: pooled, or a group's
 model of a per-group reward run; issue 11). The API takes the group's name; the page offers the
 groups some usable reward run has a model for, and the service checks the chosen run has it.
@@ -25,12 +32,13 @@ from rest_framework.fields import empty
 
 from annotation.models import LabelerGroup, Project
 from annotation.selectors.labelers import groups_with_sizes
+from training.ml.hyperparameters import FieldSpec, field_specs
 from training.ml.presets import PRESETS, preset_table
 from training.models import REWARD_RULES, BothBadPolicy, RunKind, TiePolicy, TrainingRun
 from training.selectors.runs import reward_group_choices, reward_runs_usable
 from training.services.runs import hyperparameters_parse
 
-HYPERPARAMETERS_EXAMPLE = '{"max_steps": 50, "batch_size": 8, "learning_rate": 1e-05}'
+BOOL_VALUES = {"true": True, "false": False}
 
 
 @extend_schema_field(OpenApiTypes.OBJECT)
@@ -149,9 +157,38 @@ def _widget(field: serializers.Field) -> forms.Field:
     if isinstance(field, serializers.DateField):
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
     if isinstance(field, HyperparametersField):
-        textarea = forms.Textarea(attrs={"rows": 4, "spellcheck": "false"})
-        return forms.CharField(widget=textarea, initial=HYPERPARAMETERS_EXAMPLE, **common)
+        textarea = forms.Textarea(attrs={"rows": 3, "spellcheck": "false"})
+        return forms.CharField(widget=textarea, **common)
     return forms.CharField(max_length=getattr(field, "max_length", None), **common)
+
+
+def _default_text(spec: FieldSpec) -> str:
+    if spec.default is None:
+        return "none" if spec.name != "bf16" else "auto"
+    if isinstance(spec.default, bool):
+        return "on" if spec.default else "off"
+    return str(spec.default)
+
+
+def _typed_field(spec: FieldSpec) -> forms.Field:
+    """The box of one hyperparameter: empty keeps the preset's or the default value."""
+    common = {"label": spec.label, "help_text": spec.meaning, "required": False}
+    default = f"default ({_default_text(spec)})"
+    if spec.type == "bool":
+        return forms.ChoiceField(
+            choices=[("", default), ("true", "on"), ("false", "off")], **common
+        )
+    if spec.type == "choice":
+        return forms.ChoiceField(choices=[("", default), *((c, c) for c in spec.choices)], **common)
+    attrs = {"placeholder": default}
+    if spec.type == "int":
+        return forms.IntegerField(widget=forms.NumberInput(attrs=attrs), **common)
+    return forms.FloatField(widget=forms.NumberInput(attrs={**attrs, "step": "any"}), **common)
+
+
+def typed_name(kind: str, name: str) -> str:
+    """The form field of hyperparameter `name` of algorithm `kind`."""
+    return f"hp_{kind}_{name}"
 
 
 class RunForm(forms.Form):
@@ -172,8 +209,19 @@ class RunForm(forms.Form):
             choices=reward_group_choices(), required=False,
             label=self.fields["reward_group"].label, help_text=self.fields["reward_group"].help_text,
         )  # fmt: skip
-        self.fields["hyperparameters"].initial = HYPERPARAMETERS_EXAMPLE
+        self.fields["hyperparameters"].label = "Other fields (JSON)"
+        self.fields["hyperparameters"].help_text = (
+            "Fields without a box above, e.g. GRPO's reward_rule_args "
+            '{"pattern": "\\d+"}; the boxes win over the same key here. '
+            "The API takes every hyperparameter as this JSON object."
+        )
         self.fields["preset"].widget.attrs["data-presets"] = json.dumps(preset_table())
+        self.typed_keys: set[str] = set()  # hyperparameters given in their boxes
+        self.specs: dict[str, list[FieldSpec]] = {}
+        for kind in RunKind.values:
+            self.specs[kind] = [s for s in field_specs(kind) if s.type != "dict"]
+            for spec in self.specs[kind]:
+                self.fields[typed_name(kind, spec.name)] = _typed_field(spec)
         demo_model = settings.VAR_DIR / "models" / "tiny-lm"
         if (demo_model / "config.json").exists():
             self.fields["base_model"].initial = str(demo_model)
@@ -187,14 +235,68 @@ class RunForm(forms.Form):
         for name, field in self.fields.items():
             if isinstance(field, forms.BooleanField) and name not in data:
                 data[name] = "false"
+        typed = self._typed_values()
+        if typed:
+            try:
+                extras = HyperparametersField().to_internal_value(data.get("hyperparameters", ""))
+            except serializers.ValidationError as exc:
+                self.add_error("hyperparameters", list(exc.detail))  # type: ignore[arg-type]
+                return
+            data["hyperparameters"] = {**extras, **typed}  # type: ignore[assignment]
         spec = RunInput(data=data)
-        if spec.is_valid():
+        if spec.is_valid() and not self._errors:
             self.cleaned_data = dict(spec.validated_data)
             return
         for name, errors in spec.errors.items():
-            field = name.partition(".")[0]  # "hyperparameters.max_steps" lands on hyperparameters
-            messages = [str(e) if field == name else f"{name}: {e}" for e in errors]
+            field, head = self.error_field(name), name.partition(".")[0]
+            messages = [f"{name}: {e}" if field == head != name else str(e) for e in errors]
             self.add_error(field if field in self.fields else None, messages)
+
+    @property
+    def selected_kind(self) -> str:
+        """The algorithm whose boxes are shown: the posted one, else the first."""
+        kind = self.data.get("kind") if self.is_bound else None
+        return kind if kind in RunKind.values else RunKind.values[0]
+
+    def _typed_values(self) -> dict[str, Any]:
+        """The filled boxes of the chosen algorithm, typed (their own errors on the boxes)."""
+        kind, values = self.selected_kind, {}
+        for spec in self.specs[kind]:
+            name = typed_name(kind, spec.name)
+            raw = self.data.get(name, "")
+            if raw in ("", None):
+                continue
+            try:
+                value = self.fields[name].clean(raw)
+            except DjangoValidationError as exc:
+                self.add_error(name, exc)
+                continue
+            values[spec.name] = BOOL_VALUES.get(value, value) if spec.type == "bool" else value
+        self.typed_keys = set(values)
+        return values
+
+    def error_field(self, name: str) -> str:
+        """The form field that shows an error on `name`: the box of a hyperparameter typed in
+        one ("hyperparameters.beta" -> hp_dpo_beta), else the part before the first dot (a key
+        given in the JSON box stays there)."""
+        head, _, key = name.partition(".")
+        if head == "hyperparameters" and key in self.typed_keys:
+            return typed_name(self.selected_kind, key)
+        return head
+
+    def hyperparameter_sections(self) -> list[dict[str, Any]]:
+        """Per algorithm: its own boxes, the shared ones, and the rarely changed ones."""
+        sections = []
+        for kind, title in RunKind.choices:
+            bound = [(spec, self[typed_name(kind, spec.name)]) for spec in self.specs[kind]]
+            sections.append({
+                "kind": kind, "title": title, "shown": kind == self.selected_kind,
+                "specific": [b for b in bound if b[0].specific],
+                "common": [b for b in bound if not b[0].specific and not b[0].advanced],
+                "advanced": [b for b in bound if b[0].advanced],
+                "open": any(f.errors or f.value() for s, f in bound if s.advanced),
+            })  # fmt: skip
+        return sections
 
     def service_arguments(self) -> dict[str, Any]:
         return self.cleaned_data

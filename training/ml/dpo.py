@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -164,19 +164,25 @@ def sequence_logps(
     pairs: Sequence[EncodedPair],
     pad_id: int,
     batch_size: int,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(chosen, rejected) summed completion log-probs of every pair, indexed like ``pairs``."""
+    """(chosen, rejected) summed completion log-probs of every pair, indexed like ``pairs``;
+    ``on_batch(done, total)`` after each batch (pairs scored so far, over all processes)."""
     was_training = model.training
     model.eval()
     batches = length_grouped_batches([len(p) for p in pairs], batch_size, 0, shuffle=False)
     local: list[tuple[int, float, float]] = []
-    for indices in batches[accelerator.process_index :: accelerator.num_processes]:
+    mine = batches[accelerator.process_index :: accelerator.num_processes]
+    for k, indices in enumerate(mine, start=1):
         batch = to_device(collate_pairs([pairs[i] for i in indices], pad_id), accelerator.device)
         seq = model(
             batch["input_ids"], batch["attention_mask"], batch["completion_mask"]
         ).logps.sum(-1)
         chosen, rejected = seq[batch["chosen_index"]], seq[batch["rejected_index"]]
         local += zip(batch["pair_index"].tolist(), chosen.tolist(), rejected.tolist(), strict=True)
+        if on_batch is not None:
+            done = sum(len(b) for b in batches[: k * accelerator.num_processes])
+            on_batch(done, len(pairs))
     model.train(was_training)
     found = gather_object(local) if accelerator.num_processes > 1 else local
     position = {p.index: k for k, p in enumerate(pairs)}
@@ -208,8 +214,10 @@ def reference_logps(
     pad_id: int,
     config: DPOConfig,
     cache: Path,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Reference log-probs, from ``cache`` when it matches, else one pass of the (untrained) model."""
+    """Reference log-probs, from ``cache`` when it matches, else one pass of the (untrained) model
+    (``on_batch`` as in ``sequence_logps``)."""
     key = fingerprint(config, pairs, accelerator.mixed_precision == "bf16")
     if cache.exists():
         stored = torch.load(cache, weights_only=True)
@@ -217,7 +225,9 @@ def reference_logps(
             log.info("reusing reference log-probs from %s", cache)
             return stored["chosen"], stored["rejected"]
         log.info("%s was made for other model/data: recomputing", cache)
-    chosen, rejected = sequence_logps(accelerator, model, pairs, pad_id, config.batch_size)
+    chosen, rejected = sequence_logps(
+        accelerator, model, pairs, pad_id, config.batch_size, on_batch
+    )
     if accelerator.is_main_process:
         cache.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"fingerprint": key, "chosen": chosen, "rejected": rejected}, cache)
@@ -302,9 +312,14 @@ def train_dpo(
     optimizer, scheduler = make_optimizer(policy.parameters(), config, total_steps)
     policy, optimizer = accelerator.prepare(policy, optimizer)
 
-    reporter.emit(0, {}, "ref_logps", "computing reference log-probs")
+    def ref_progress(done: int, total: int) -> None:
+        reporter.emit(0, {}, "ref_logps", f"computing reference log-probs {done}/{total} pairs")
+
+    ref_progress(0, len(pairs))
     cache = Path(output_dir) / "ref_logps.pt"
-    ref_chosen, ref_rejected = reference_logps(accelerator, policy, pairs, pad_id, config, cache)
+    ref_chosen, ref_rejected = reference_logps(
+        accelerator, policy, pairs, pad_id, config, cache, ref_progress
+    )
     ref_chosen, ref_rejected = (
         ref_chosen.to(accelerator.device),
         ref_rejected.to(accelerator.device),

@@ -22,11 +22,26 @@ from django.http import Http404, StreamingHttpResponse
 from annotation.privacy import mentions, redact
 from annotation.roles import is_researcher
 from annotation.selectors.labelers import min_group_size
-from training.charts import LineChart, Series, downsample, heat_color, line_chart, text_color
+from training.charts import (
+    SMOOTHING_DEFAULT,
+    LineChart,
+    Series,
+    downsample,
+    heat_color,
+    line_chart,
+    text_color,
+)
 from training.ml import controls as ctl
 from training.ml.data import NO_GROUP, POOLED
 from training.ml.protocol import CANCEL_FILE
-from training.models import RANDOM_RULE, RunKind, RunMetric, RunStatus, TrainingRun
+from training.models import (
+    RANDOM_RULE,
+    TRAINER_LOG,
+    RunKind,
+    RunMetric,
+    RunStatus,
+    TrainingRun,
+)
 
 CHART_POINTS = 300
 # Charts of a run page: title -> which metric names go on it.
@@ -34,10 +49,12 @@ CHARTS = {
     "Loss": re.compile(r"(^|/)loss($|/)"),
     "Accuracy and reward": re.compile(r"accurac|^train/reward/mean$"),
 }
+# Per-batch metrics (a model's "train/..." curves): drawn smoothed over their faint raw line.
+BATCH_METRIC = re.compile(r"(^|/)train/")
 ZIP_SKIP = {CANCEL_FILE, "ref_logps.pt"}
 # The run's own files that name labeler groups (not the model's): rewritten in the zip when the
 # run has small groups (run_artifact_chunks).
-REDACTED_FILES = {"dataset.jsonl", "trainer.log", "metrics.json"}
+REDACTED_FILES = {"dataset.jsonl", TRAINER_LOG, "metrics.json"}
 # What the snapshot counts as left out, in words (keys of dataset_counts["skipped"]).
 SKIPPED_LABELS = {
     "tie": "ties",
@@ -95,10 +112,18 @@ def run_metric_series(run: TrainingRun, limit: int = CHART_POINTS) -> dict[str, 
     return {name: downsample(points, limit) for name, points in sorted(series.items())}
 
 
-def run_charts(series: dict[str, Series]) -> list[LineChart]:
+def run_has_batch_curves(series: dict[str, Series]) -> bool:
+    """Whether the run page offers smoothing: some per-batch curve has points to smooth."""
+    return any(BATCH_METRIC.search(name) and len(points) > 2 for name, points in series.items())
+
+
+def run_charts(series: dict[str, Series], smoothing: float = SMOOTHING_DEFAULT) -> list[LineChart]:
+    """The run page's charts; per-batch curves smoothed by `smoothing` (an EMA factor)."""
     charts = []
+    batch = [n for n in series if BATCH_METRIC.search(n)]
     for title, pattern in CHARTS.items():
-        chart = line_chart(title, {n: p for n, p in series.items() if pattern.search(n)})
+        chosen = {n: p for n, p in series.items() if pattern.search(n)}
+        chart = line_chart(title, chosen, smoothed=batch, smoothing=smoothing)
         if chart is not None:
             charts.append(chart)
     return charts
@@ -282,8 +307,88 @@ def run_final_scalars(run: TrainingRun) -> list[tuple[str, float]]:
     ]
 
 
+# What a run is doing, by phase (training.ml.progress.PHASES).
+PHASE_WORDS = {
+    "setup": "setting up",
+    "ref_logps": "computing reference log-probs",
+    "rollout": "sampling rollouts",
+    "eval": "evaluating",
+    "save": "saving",
+    "done": "done",
+}
+# A saved Hugging Face model has one of these weight files.
+MODEL_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+LOG_TAIL_BYTES = 256 * 1024  # the log page shows at most this much of the end
+
+
+def run_status_line(run: TrainingRun) -> str:
+    """What the run is doing, following its phase: "computing reference log-probs 120/400
+    pairs", then "training step 30/150" (with the model it trains, for per-group runs), ...;
+    once ended, how far it got."""
+    of = f"/{run.total_steps}" if run.total_steps else ""
+    if run.status == RunStatus.QUEUED:
+        return "waiting for a training worker"
+    if not run.is_active:
+        steps = f"step {run.step} of {run.total_steps}" if run.total_steps else f"step {run.step}"
+        model = "pooled model: " if run.per_group else ""  # each group model has its curves
+        return f"{run.message or run.get_status_display()} · {model}{steps}"
+    if run.phase in ("train", "rollout"):
+        line = f"training step {run.step}{of}"
+        return f"{line} · {run.message}" if run.message else line
+    words = PHASE_WORDS.get(run.phase, run.phase)
+    if run.phase == "ref_logps" and run.message:
+        return run.message
+    return f"{words} · {run.message}" if run.message else words
+
+
 def run_has_artifacts(run: TrainingRun) -> bool:
+    """Whether the run directory may be downloaded (as a zip): once the run has ended."""
     return not run.is_active and (run.run_dir / "config.json").exists()
+
+
+def run_has_model(run: TrainingRun) -> bool:
+    """Whether the run saved a model (its weights are in the run directory)."""
+    return not run.is_active and any((run.run_dir / name).is_file() for name in MODEL_FILES)
+
+
+def run_log_path(run: TrainingRun) -> Path | None:
+    """The trainer's log, inside the run directory (None if it has none, or if the name leads
+    out of the directory, e.g. through a link)."""
+    root = run.run_dir.resolve()
+    path = run.log_path.resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def run_log_text(run: TrainingRun, limit: int = LOG_TAIL_BYTES) -> tuple[str, bool]:
+    """The end of the trainer's log as researchers see it (lines naming a small group dropped,
+    as in the zip), and whether it was cut; 404 when there is no log."""
+    path = run_log_path(run)
+    if path is None:
+        raise Http404("This run has no log.")
+    hidden = run_hidden_groups(run)
+    with open(path, "rb") as source:
+        size = source.seek(0, 2)
+        source.seek(max(0, size - limit))
+        if size > limit:
+            source.readline()  # start at a whole line
+        text = b"".join(_redacted(source, TRAINER_LOG, hidden, 1 << 20)).decode("utf-8", "replace")
+    return text, size > limit
+
+
+def run_log_download(run: TrainingRun) -> StreamingHttpResponse:
+    """The whole trainer log as a text attachment, small groups' lines dropped."""
+    path = run_log_path(run)
+    if path is None:
+        raise Http404("This run has no log.")
+    hidden = run_hidden_groups(run)
+
+    def chunks() -> Iterator[bytes]:
+        with open(path, "rb") as source:
+            yield from _redacted(source, TRAINER_LOG, hidden, 1 << 20)
+
+    response = StreamingHttpResponse(chunks(), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="chorus-run-{run.pk}-trainer.log"'
+    return response
 
 
 class _Sink:

@@ -49,13 +49,20 @@ from config.dispatch import dispatch_on_commit
 from training.datasets import DatasetSpec, dataset_write
 from training.ml.config import CONFIG_CLASSES, ConfigError, check_fields, from_dict, to_dict
 from training.ml.presets import preset_names, preset_values
-from training.models import RANDOM_RULE, RunKind, RunMetric, RunStatus, TrainingRun
+from training.models import (
+    RANDOM_RULE,
+    TRAINER_LOG,
+    RunKind,
+    RunMetric,
+    RunStatus,
+    TrainingRun,
+)
 from training.paths import model_resolve
 from training.worker import OnProgress, Outcome, job_cancel, job_claim, job_finish, run_child
 
 logger = logging.getLogger(__name__)
 
-DATASET_FILE, CONFIG_FILE, LOG_FILE = "dataset.jsonl", "config.json", "trainer.log"
+DATASET_FILE, CONFIG_FILE, LOG_FILE = "dataset.jsonl", "config.json", TRAINER_LOG
 # Set on the run, not in `hyperparameters`.
 RUN_FIELDS_IN_CONFIG = ("base_model", "reward_model", "reward_rule", "per_group", "group_balance")
 POOLED_REWARD = "pooled"  # `reward_group`'s name for the reward run's pooled model (stored as "")
@@ -377,17 +384,20 @@ def _metric_points(run: TrainingRun, step: int, metrics: dict[str, Any]) -> list
 
 
 def _progress(run: TrainingRun) -> OnProgress:
-    """A trainer's progress line -> the run's fields and its metric points."""
+    """A trainer's progress line -> the run's fields and its metric points. A message lasts
+    until the next one or the end of its phase (run_status_line reads them)."""
+
+    last_phase = [run.phase]
 
     def on_progress(event: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         step = int(event.get("step", 0))
-        fields = {
-            "step": step,
-            "total_steps": event.get("total_steps"),
-            "phase": str(event.get("phase", ""))[:20],
-        }
+        phase = str(event.get("phase", ""))[:20]
+        fields = {"step": step, "total_steps": event.get("total_steps"), "phase": phase}
         if event.get("message"):
             fields["message"] = str(event["message"])[:300]
+        elif phase != last_phase[0]:
+            fields["message"] = ""  # a phase's note ("reference log-probs 40/400") ends with it
+        last_phase[0] = phase
         if event.get("phase") == "done":  # the final numbers arrive with the result
             return fields, []
         return fields, _metric_points(run, step, event.get("metrics") or {})

@@ -14,14 +14,16 @@ from django.shortcuts import redirect, render
 
 
 def add_service_errors(form: Form, exc: ValidationError) -> None:
-    """A service's ValidationError on the form: on the fields it names, else on the form."""
+    """A service's ValidationError on the form: on the fields it names, else on the form. A form
+    with `error_field` picks the field itself (the run form: a hyperparameter's own box)."""
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return
     for name, errors in exc.error_dict.items():
-        field = re.split(r"[.\[]", name, maxsplit=1)[0]  # "hyperparameters.x", "sources[0].model"
+        head = re.split(r"[.\[]", name, maxsplit=1)[0]  # "hyperparameters.x", "sources[0].model"
+        field = form.error_field(name) if hasattr(form, "error_field") else head  # type: ignore[attr-defined]
         messages = [m for e in errors for m in e.messages]
-        if field != name:
+        if field == head != name:  # on the whole field: say which part
             messages = [f"{name}: {m}" for m in messages]
         form.add_error(field if field in form.fields else None, messages)
 

@@ -1,5 +1,5 @@
-"""HTML pages of training runs: run list, create form, run page (live), cancel, download, and
-a GRPO run's random-reward control (issue 11)."""
+"""HTML pages of training runs: run list, create form, run page (live), cancel, download, the
+trainer's log (issue 13), and a GRPO run's random-reward control (issue 11)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from annotation.http import HtmxHttpRequest
+from training.charts import SMOOTHING_CHOICES, smoothing_parse
 from training.forms.runs import RunForm
 from training.selectors.runs import (
     run_artifacts_download,
@@ -23,10 +24,16 @@ from training.selectors.runs import (
     run_get_for_user,
     run_group_report,
     run_has_artifacts,
+    run_has_batch_curves,
+    run_has_model,
     run_learning_report,
     run_list_for_user,
+    run_log_download,
+    run_log_path,
+    run_log_text,
     run_metric_series,
     run_skipped,
+    run_status_line,
 )
 from training.services.runs import run_cancel, run_control_create, run_create
 from training.views.common import create_page
@@ -58,13 +65,24 @@ def run_new(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
     run = run_get_for_user(request.user, run_id)
+    try:
+        smoothing = smoothing_parse(request.GET.get("smoothing"))
+    except ValueError as exc:
+        return HttpResponseBadRequest(f"smoothing: {exc}")
+    series = run_metric_series(run)
     context = {
         "run": run,
-        "charts": run_charts(run_metric_series(run)),
+        "charts": run_charts(series, smoothing),
+        "smoothable": run_has_batch_curves(series),
+        "smoothing": smoothing,
+        "smoothing_choices": SMOOTHING_CHOICES,
         "final_scalars": run_final_scalars(run),
         "groups": run_group_report(run),
         "learning": run_learning_report(run),
         "has_artifacts": run_has_artifacts(run),
+        "has_model": run_has_model(run),
+        "has_log": run_log_path(run) is not None,
+        "status_line": run_status_line(run),
         "config_json": json.dumps(run.config, indent=2, sort_keys=True),
         "skipped": run_skipped(run),
         "counts": run_dataset_counts(run),
@@ -102,3 +120,18 @@ def run_control_view(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_GET
 def run_download(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
     return run_artifacts_download(run_get_for_user(request.user, run_id))
+
+
+@login_required
+@require_GET
+def run_log(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The end of the trainer's log (why a run failed), with a link to all of it."""
+    run = run_get_for_user(request.user, run_id)
+    text, cut = run_log_text(run)
+    return render(request, "training/run_log.html", {"run": run, "log": text, "cut": cut})
+
+
+@login_required
+@require_GET
+def run_log_file(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
+    return run_log_download(run_get_for_user(request.user, run_id))

@@ -11,7 +11,9 @@ import pytest
 from tests.docstrings import check_examples_run, examples
 
 
-@pytest.mark.parametrize("name", ["config", "progress", "data", "controls", "presets"])
+@pytest.mark.parametrize(
+    "name", ["config", "progress", "data", "controls", "presets", "hyperparameters"]
+)
 def test_light_module_examples_run(name: str) -> None:
     check_examples_run(importlib.import_module(f"training.ml.{name}"))
 

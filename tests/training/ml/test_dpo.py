@@ -58,9 +58,9 @@ def test_reference_logps_computed_once_and_reused(
     calls: list[int] = []
     original = dpo.sequence_logps
 
-    def counting(accelerator, model, pairs, pad_id, batch_size):
+    def counting(accelerator, model, pairs, pad_id, batch_size, on_batch=None):
         calls.append(len(pairs))
-        return original(accelerator, model, pairs, pad_id, batch_size)
+        return original(accelerator, model, pairs, pad_id, batch_size, on_batch)
 
     monkeypatch.setattr(dpo, "sequence_logps", counting)
     rows = preference_rows(40)
@@ -82,3 +82,21 @@ def test_cancel_saves_the_policy(tiny_lm: str, tmp_path: Path) -> None:
     result = train_dpo(_config(tiny_lm), preference_rows(80), tmp_path, should_stop=lambda: True)
     assert result.cancelled and result.steps == 1
     AutoModelForCausalLM.from_pretrained(tmp_path)
+
+
+def test_reference_logps_report_their_progress_then_training_its_steps(
+    tiny_lm: str, tmp_path: Path
+) -> None:
+    """The run page's status line follows the phase (issue 13): "computing reference log-probs
+    16/40 pairs", ... "40/40", then the training steps."""
+    from training.ml.dpo import train_dpo
+
+    events = []
+    config = _config(tiny_lm, max_steps=2, eval_fraction=0.0, batch_size=16)
+    train_dpo(config, preference_rows(40), tmp_path, on_progress=events.append)
+    ref = [e.message for e in events if e.phase == "ref_logps"]
+    assert ref[0] == "computing reference log-probs 0/40 pairs"
+    assert ref[-1] == "computing reference log-probs 40/40 pairs"
+    assert len(ref) >= 3  # several batches, each reported
+    phases = [e.phase for e in events]
+    assert phases.index("train") > max(i for i, p in enumerate(phases) if p == "ref_logps")
