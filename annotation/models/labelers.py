@@ -120,6 +120,20 @@ class LabelerProfile(models.Model):
         null=True, blank=True, help_text="When the labeler agreed to their attributes being used."
     )
     screening_passed_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an admin deactivated the labeler (their user is then inactive: no login, "
+        "no labeling); their judgments stay. Empty while active.",
+    )
+    deactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The admin who deactivated the labeler.",
+    )
 
     def __str__(self) -> str:
         return self.pseudonym
@@ -184,6 +198,3 @@ class GroupQuota(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "group"], name="quota_unique")]
-
-
-# --- Background jobs -----------------------------------------------------------------------
