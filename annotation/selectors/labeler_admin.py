@@ -264,6 +264,9 @@ class ProjectAccess:
     hidden_chosen: int  # chosen groups below the minimum size (researchers only see a count)
     labelers: list[Any]  # chosen labelers (admins); [] for researchers
     labeler_count: int
+    # quota groups (GroupQuota) not among the groups with access while the project is
+    # restricted: their quota may never fill, and items would wait (assignment.md, quotas)
+    quotas_without_access: list[str] = field(default_factory=list)
 
 
 def project_access(project: Project, *, for_admin: bool) -> ProjectAccess:
@@ -272,12 +275,19 @@ def project_access(project: Project, *, for_admin: bool) -> ProjectAccess:
     groups = groups_with_sizes(for_admin=for_admin)
     visible = {g.pk for g, _ in groups}
     labelers = list(project.labelers.order_by("username")) if for_admin else []
+    quota_groups = project.quotas.exclude(group_id__in=chosen).filter(group_id__in=visible)
+    stalled = (
+        []
+        if project.open_to_all_labelers
+        else sorted(quota_groups.values_list("group__name", flat=True))
+    )
     return ProjectAccess(
         open_to_all=project.open_to_all_labelers,
         groups=[(g, n, g.pk in chosen) for g, n in groups],
         hidden_chosen=len(chosen - visible),
         labelers=sorted(labelers, key=lambda u: natural_key(u.username)),
         labeler_count=project.labelers.count(),
+        quotas_without_access=stalled,
     )
 
 

@@ -225,3 +225,16 @@ def test_a_labeler_without_access_gets_404_on_every_labeler_url(as_persona, proj
     inside = as_persona("labeler")
     assert inside.get(reverse("annotation:label_workbench", args=[project.pk])).status_code == 200
     assert project.name.encode() in inside.get(reverse("annotation:labeler_home")).content
+
+
+def test_project_page_warns_when_a_quota_group_has_no_access(as_persona, project, group, settings):
+    from annotation.models import GroupQuota
+
+    settings.CHORUS_MIN_GROUP_SIZE = 1
+    GroupQuota.objects.create(project=project, group=group, min_per_item=1)
+    url = reverse("annotation:project_detail", args=[project.pk])
+    assert b"will wait for that quota" not in as_persona("researcher").get(url).content
+    project_access_update(project=project, open_to_all=False, group_ids=[], for_admin=True)
+    assert b"will wait for that quota" in as_persona("researcher").get(url).content
+    project_access_update(project=project, open_to_all=False, group_ids=[group.pk], for_admin=True)
+    assert b"will wait for that quota" not in as_persona("researcher").get(url).content
