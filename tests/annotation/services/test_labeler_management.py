@@ -52,7 +52,10 @@ def test_deactivate_releases_reservations_keeps_judgments_and_refuses_login(
     assert Judgment.objects.filter(labeler=labeler).count() == 1  # their work stays
     labeler.refresh_from_db()
     assert not labeler.is_active
-    assert _login("lara").status_code == 200  # the form again: refused
+    refused = _login("lara")
+    assert refused.status_code == 200 and b"This account has been deactivated" in refused.content
+    wrong = Client().post(reverse("login"), {"username": "lara", "password": "not-it-123"})
+    assert b"didn't match" in wrong.content and b"deactivated" not in wrong.content
     labeler_reactivate(user=labeler)
     labeler.refresh_from_db()
     assert labeler.is_active and labeler.labeler_profile.deactivated_at is None
