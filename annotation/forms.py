@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from annotation.models import ExportFormat, ImportFormat, ProjectKind
+from annotation.models import ExportFormat, ImportFormat, LinkKind, Project, ProjectKind
 
 
 class ProjectForm(forms.Form):
@@ -131,3 +131,70 @@ class ProjectAccessForm(forms.Form):
     def usernames(self) -> list[str]:
         text = self.cleaned_data.get("labelers", "")
         return [u.strip() for u in text.replace(",", "\n").splitlines() if u.strip()]
+
+
+class RecruitmentLinkForm(forms.Form):
+    """An admin's new recruitment link (annotation.services.recruitment)."""
+
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=LinkKind.choices)
+    projects = forms.ModelMultipleChoiceField(queryset=Project.objects.order_by("name"))
+    participant_parameter = forms.CharField(
+        max_length=40,
+        required=False,
+        help_text="Empty: the platform's own (Prolific: PROLIFIC_PID, STUDY_ID, SESSION_ID; "
+        "MTurk: workerId, hitId, assignmentId). Other platforms: name at least this one.",
+    )
+    study_parameter = forms.CharField(max_length=40, required=False)
+    session_parameter = forms.CharField(max_length=40, required=False)
+    completion_code = forms.CharField(max_length=100, required=False)
+    completion_url = forms.URLField(
+        max_length=500, required=False, assume_scheme="https", help_text="https:// only."
+    )
+    quota_items = forms.IntegerField(
+        min_value=1, required=False, help_text="Empty: finished when nothing is left."
+    )
+    max_participants = forms.IntegerField(min_value=1, required=False)
+    expires_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Empty: never.",
+    )
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(widget=forms.PasswordInput, max_length=128)
+    password_again = forms.CharField(widget=forms.PasswordInput, max_length=128)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The passwords differ.")
+        return data
+
+
+class ConsentTextForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea, max_length=20_000, label="Consent text (markdown)"
+    )
+
+
+class AttributeDefinitionForm(forms.Form):
+    name = forms.CharField(max_length=40, help_text="Lowercase, e.g. age_range; fixed once made.")
+    question = forms.CharField(max_length=200)
+    purpose = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="In plain words, what the answer is used for.",
+    )
+    options = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="One answer per line; empty: a free-text answer.",
+    )
+    asked = forms.BooleanField(required=False, initial=True, label="Ask in the questionnaire")
+    order = forms.IntegerField(min_value=0, max_value=32767, initial=100)
+
+    def clean_options(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["options"].splitlines() if line.strip()]

@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from annotation.views import account, label, labelers, projects, report
+from annotation.views import (
+    account,
+    label,
+    labelers,
+    onboarding,
+    projects,
+    recruitment,
+    report,
+)
 
 app_name = "annotation"
 urlpatterns = [
@@ -30,6 +38,55 @@ urlpatterns = [
         "label/<int:project_id>/items/<int:item_id>/skip/",
         label.label_skip,
         name="label_skip",
+    ),
+    # Onboarding (labelers): recruitment links, consent, questionnaire, my information, finish.
+    path("join/<str:token>/", onboarding.onboarding_join, name="onboarding_join"),
+    path("onboarding/consent/", onboarding.onboarding_consent, name="onboarding_consent"),
+    path(
+        "onboarding/questionnaire/",
+        onboarding.onboarding_questionnaire,
+        name="onboarding_questionnaire",
+    ),
+    path("me/", onboarding.onboarding_me, name="onboarding_me"),
+    path("me/withdraw/", onboarding.onboarding_withdraw, name="onboarding_withdraw"),
+    path(
+        "label/<int:project_id>/study/",
+        onboarding.onboarding_finish_status,
+        name="onboarding_finish_status",
+    ),
+    path("study/<int:arrival_id>/finish/", onboarding.onboarding_finish, name="onboarding_finish"),
+    path(
+        "study/<int:arrival_id>/finished/",
+        onboarding.onboarding_finished,
+        name="onboarding_finished",
+    ),
+    # Recruitment (admins): links, consent text, questionnaire, one labeler's audit trail.
+    path("recruitment/", recruitment.recruitment_links, name="recruitment_links"),
+    path(
+        "recruitment/links/<int:link_id>/deactivate/",
+        recruitment.recruitment_link_deactivate_view,
+        name="recruitment_link_deactivate",
+    ),
+    path("recruitment/consent/", recruitment.recruitment_consent, name="recruitment_consent"),
+    path(
+        "recruitment/attributes/",
+        recruitment.recruitment_attributes,
+        name="recruitment_attributes",
+    ),
+    path(
+        "recruitment/attributes/<int:definition_id>/",
+        recruitment.recruitment_attribute_edit,
+        name="recruitment_attribute_edit",
+    ),
+    path(
+        "recruitment/attributes/<int:definition_id>/delete/",
+        recruitment.recruitment_attribute_delete,
+        name="recruitment_attribute_delete",
+    ),
+    path(
+        "recruitment/labelers/<int:labeler_id>/",
+        recruitment.recruitment_labeler,
+        name="recruitment_labeler",
     ),
     path("projects/", projects.project_list, name="project_list"),
     path("projects/<int:project_id>/", projects.project_detail, name="project_detail"),

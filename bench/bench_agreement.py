@@ -81,6 +81,11 @@ def main() -> None:
     timed("Fleiss' kappa, A/B", lambda: ag.fleiss_kappa(choice_counts).kappa)
     timed("Fleiss' kappa, 8 categories", lambda: ag.fleiss_kappa(counts).kappa)
     timed("Gwet's AC1, A/B", lambda: ag.gwet_ac1(choice_counts))
+    timed("Gwet's AC2, 8-point, quadratic", lambda: ag.gwet_ac2(counts, cats, "quadratic").value)
+    timed(
+        "Fleiss' kappa, missing-data form, 8 categories",
+        lambda: ag.fleiss_kappa_missing(counts).value,
+    )
 
     def group_alpha(mask: np.ndarray) -> float:
         return ag.alpha_from_counts(
@@ -103,6 +108,12 @@ def main() -> None:
     )
     fit = np.corrcoef(strengths, policy)[0, 1]  # the simulation is probit, not BT: compare shape
     print(f"{'':<58} correlation with the true policy strengths {fit:.3f}")
+    shown_first = np.where(rng.random(side.shape[0]) < 0.5, 1.0, -1.0)  # which side shown first
+    position = timed(
+        f"Bradley-Terry + position effect, exact MLE + Hessian, {POLICIES} policies, 1M",
+        lambda: ag.bradley_terry_fit(side[:, 0], side[:, 1], score, POLICIES, position=shown_first),
+    )
+    print(f"{'':<58} position effect {position.position:.4f} (SE {position.position_se:.4f})")
     completion = np.sort(rng.integers(0, COMPLETIONS, (n_items, 2)), axis=1)
     completion[:, 1] = np.where(
         completion[:, 0] == completion[:, 1], (completion[:, 1] + 1) % COMPLETIONS, completion[:, 1]

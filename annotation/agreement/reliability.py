@@ -1,11 +1,14 @@
-"""Inter-rater reliability: count tables, Krippendorff's alpha, kappas, AC1, percent agreement.
+"""Inter-rater reliability: count tables and Krippendorff's alpha.
+
+The kappas, Gwet's AC1/AC2 and percent agreement, which take the same count tables, live in
+`kappas`.
 
 Data shapes
 ===========
 * reliability matrix: float array, labelers x units, ``np.nan`` where a labeler did
   not judge a unit (Krippendorff 2011's "reliability data").
 * judgments in long form: two equal-length arrays ``unit_ids`` (ints 0..n_units-1)
-  and ``values``; labeler identity is not needed by alpha, Fleiss or AC1.
+  and ``values``; labeler identity is not needed by alpha, Fleiss or AC1/AC2.
 * count table: float array, units x categories; ``counts[u, k]`` = how many labelers
   gave unit ``u`` the value ``categories[k]`` (Fleiss 1971's n_ij table). Built by
   `count_matrix` or `count_judgments`; rows of units nobody judged are all zero and
@@ -38,37 +41,8 @@ the count table: with d2 = (v - v')^2, sum_ck o_ck d2_ck = sum_u 2 m_u SS_u / (m
 and sum_ck n_c n_k d2_ck = 2 n SS, SS being sums of squares about the unit / overall
 mean over the pairable values, so alpha = 1 - (n - 1) D_o / D_e as above.
 
-Kappas and AC1
-==============
-* Fleiss (1971), N units, n raters each, k categories, n_ij counts::
-
-      p_j = sum_i n_ij / (N n),   P_i = (sum_j n_ij^2 - n) / (n (n - 1))
-      P = mean_i P_i,  P_e = sum_j p_j^2,  kappa = (P - P_e) / (1 - P_e)
-      kappa_j = 1 - sum_i n_ij (n - n_ij) / (N n (n - 1) p_j (1 - p_j))
-
-* Cohen (1960) and weighted kappa (Cohen 1968), contingency table p_ij = f_ij / N,
-  e_ij = p_i. p_.j, disagreement weights w_ij = [i != j] (unweighted), |i - j|
-  (linear) or (i - j)^2 (quadratic), i, j being category positions::
-
-      kappa_w = 1 - sum_ij w_ij p_ij / sum_ij w_ij e_ij
-
-* Gwet's AC1 (Gwet 2008; the form for missing ratings as in Gwet 2014's Handbook),
-  r_ik = count table, r_i = sum_k r_ik, q = number of categories::
-
-      p_a  = mean over units with r_i >= 2 of sum_k r_ik (r_ik - 1) / (r_i (r_i - 1))
-      pi_k = mean over units with r_i >= 1 of r_ik / r_i
-      p_e  = sum_k pi_k (1 - pi_k) / (q - 1),   AC1 = (p_a - p_e) / (1 - p_e)
-
-* Pairwise percent agreement is p_a above: per unit, the share of ordered labeler
-  pairs that gave the same value, averaged over units with >= 2 labelers (equal
-  to Fleiss's P when every unit has the same number of labelers).
-
 References
 ==========
-Cohen J. (1960) Educ. Psychol. Meas. 20, 37-46; (1968) Psychol. Bull. 70, 213-220.
-Fleiss J.L. (1971) Measuring nominal scale agreement among many raters. Psychol. Bull. 76.
-Gwet K.L. (2008) Br. J. Math. Stat. Psychol. 61, 29-48; (2014) Handbook of Inter-Rater
-  Reliability, 4th ed. Advanced Analytics.
 Krippendorff K. (2011) Computing Krippendorff's Alpha-Reliability. UPenn ASC papers 43.
 Krippendorff K. (2019) Content Analysis: An Introduction to Its Methodology, 4th ed. Sage.
 
@@ -88,7 +62,6 @@ Example (Krippendorff 2011's worked example: observers A-D x 12 units)::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -97,7 +70,6 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
-Weights = Literal["linear", "quadratic"] | None
 
 
 # --- count tables -------------------------------------------------------------------
@@ -240,113 +212,3 @@ def interval_alpha(unit_ids: npt.ArrayLike, values: npt.ArrayLike) -> float:
     observed = float(np.sum(2 * m[has] * within[has] / (m[has] - 1)))
     expected = 2 * n * float(np.sum((v - v.mean()) ** 2))
     return 1.0 - (n - 1) * observed / expected if expected > 0 else float("nan")
-
-
-# --- kappas, AC1, percent agreement ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FleissKappa:
-    kappa: float  # overall Fleiss' kappa
-    p_bar: float  # mean observed agreement P
-    p_e_bar: float  # chance agreement P_e = sum p_j^2
-    proportions: FloatArray  # p_j, share of all assignments in each category
-    per_category: FloatArray  # kappa_j; nan for a category nobody or everybody used
-
-
-def fleiss_kappa(counts: npt.ArrayLike) -> FleissKappa:
-    """Fleiss' kappa of a units x categories table; every judged unit needs the same n."""
-    table = np.asarray(counts, dtype=np.float64)
-    table = table[table.sum(axis=1) > 0]
-    per_unit = table.sum(axis=1)
-    if table.size == 0 or np.any(per_unit != per_unit[0]) or per_unit[0] < 2:
-        raise ValueError("Fleiss' kappa needs the same number (>= 2) of raters per unit")
-    n_units, n = table.shape[0], per_unit[0]
-    p_j = table.sum(axis=0) / (n_units * n)
-    p_i = (np.sum(table**2, axis=1) - n) / (n * (n - 1))
-    p_bar, p_e = float(p_i.mean()), float(np.sum(p_j**2))
-    kappa = (p_bar - p_e) / (1 - p_e) if p_e < 1 else float("nan")
-    spread = n_units * n * (n - 1) * p_j * (1 - p_j)
-    disagreement = np.sum(table * (n - table), axis=0)
-    safe = np.where(spread > 0, spread, 1.0)
-    per_category = np.where(spread > 0, 1 - disagreement / safe, np.nan)
-    return FleissKappa(kappa, p_bar, p_e, p_j, per_category)
-
-
-def cohen_kappa_table(table: npt.ArrayLike, weights: Weights = None) -> float:
-    """Cohen's (weighted) kappa from a k x k contingency table, rows = rater 1."""
-    f = np.asarray(table, dtype=np.float64)
-    if f.ndim != 2 or f.shape[0] != f.shape[1]:
-        raise ValueError("the contingency table must be square")
-    i, j = np.indices(f.shape)
-    if weights is None:
-        w = (i != j).astype(np.float64)
-    elif weights == "linear":
-        w = np.abs(i - j).astype(np.float64)
-    elif weights == "quadratic":
-        w = ((i - j) ** 2).astype(np.float64)
-    else:
-        raise ValueError(f"unknown weights: {weights!r}")
-    total = f.sum()
-    expected = np.outer(f.sum(axis=1), f.sum(axis=0)) / total if total else f
-    chance = float(np.sum(w * expected))
-    return 1.0 - float(np.sum(w * f)) / chance if chance > 0 else float("nan")
-
-
-def cohen_kappa(
-    rater_a: npt.ArrayLike,
-    rater_b: npt.ArrayLike,
-    weights: Weights = None,
-    categories: npt.ArrayLike | None = None,
-) -> float:
-    """Cohen's kappa between two raters' labels; pairs with a nan are dropped.
-
-    Weights use category positions in `categories` (default: the sorted observed
-    values), so pass the full scale (e.g. 1..8) when some points may be unused.
-    """
-    a = np.asarray(rater_a, dtype=np.float64).ravel()
-    b = np.asarray(rater_b, dtype=np.float64).ravel()
-    if a.shape != b.shape:
-        raise ValueError("the two raters must label the same units")
-    both = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[both], b[both]
-    cats = np.unique(np.concatenate([a, b]) if categories is None else np.asarray(categories))
-    ia, ib = np.searchsorted(cats, a), np.searchsorted(cats, b)
-    if (
-        np.any(ia >= cats.size)
-        or np.any(ib >= cats.size)
-        or not (np.array_equal(cats[ia], a) and np.array_equal(cats[ib], b))
-    ):
-        raise ValueError("some labels are not among the given categories")
-    table = np.bincount(ia * cats.size + ib, minlength=cats.size**2).reshape(cats.size, -1)
-    return cohen_kappa_table(table, weights)
-
-
-def _pairwise_agreement(table: FloatArray) -> float:
-    r = table.sum(axis=1)
-    many = table[r >= 2]
-    if many.shape[0] == 0:
-        return float("nan")
-    r2 = r[r >= 2]
-    return float(np.mean(np.sum(many * (many - 1), axis=1) / (r2 * (r2 - 1))))
-
-
-def percent_agreement(counts: npt.ArrayLike) -> float:
-    """Mean over units (>= 2 labelers) of the share of labeler pairs that agree."""
-    return _pairwise_agreement(np.asarray(counts, dtype=np.float64))
-
-
-def gwet_ac1(counts: npt.ArrayLike) -> float:
-    """Gwet's AC1 of a units x categories table; q = number of columns (>= 2)."""
-    table = np.asarray(counts, dtype=np.float64)
-    q = table.shape[1]
-    if q < 2:
-        raise ValueError("AC1 needs at least two categories")
-    r = table.sum(axis=1)
-    rated = table[r >= 1]
-    if rated.shape[0] == 0:
-        raise ValueError("AC1 needs at least one rated unit")
-    pi = np.mean(rated / r[r >= 1][:, None], axis=0)
-    p_a = _pairwise_agreement(table)
-    p_e = float(np.sum(pi * (1 - pi))) / (q - 1)
-    return float((p_a - p_e) / (1 - p_e))

@@ -33,7 +33,7 @@ from annotation.selectors.projects import (
     project_list_for_user,
     project_stats,
 )
-from annotation.services.exports import export_job_create, export_rows
+from annotation.services.exports import export_filename, export_job_create, export_rows
 from annotation.services.imports import import_job_create
 from annotation.services.projects import project_create
 from annotation.uploads import upload_refusal
@@ -205,9 +205,7 @@ class ExportDownloadApi(APIView):
     @extend_schema(responses={(200, "application/jsonl"): bytes})
     def get(self, request: Request, job_id: int) -> FileResponse:
         job = export_job_get_ready(request.user, job_id)
-        return FileResponse(
-            job.file.open("rb"), as_attachment=True, filename=f"export-{job.pk}-{job.format}.jsonl"
-        )
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=export_filename(job))
 
 
 class ExportStreamApi(APIView):

@@ -36,8 +36,29 @@ class ReportEstimateOutput(serializers.Serializer):
 
 
 class ReportKendallOutput(serializers.Serializer):
-    mean = serializers.FloatField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True, help_text="Mean tie-corrected W per item.")
     items = serializers.IntegerField()
+    mean_uncorrected = serializers.FloatField(allow_null=True, required=False)
+    chi2 = serializers.FloatField(
+        allow_null=True, required=False, help_text="Sum over items of m (n - 1) W (corrected)."
+    )
+    chi2_uncorrected = serializers.FloatField(allow_null=True, required=False)
+    df = serializers.IntegerField(required=False, help_text="Sum over items of n - 1.")
+    p = serializers.FloatField(allow_null=True, required=False)
+    p_uncorrected = serializers.FloatField(allow_null=True, required=False)
+
+
+class ReportChanceCorrectedOutput(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True, help_text="(p_o - p_e) / (1 - p_e).")
+    p_o = serializers.FloatField(allow_null=True, help_text="Observed (weighted) agreement.")
+    p_e = serializers.FloatField(allow_null=True, help_text="Agreement expected by chance.")
+    weights = serializers.CharField(help_text="identity, linear, quadratic, ordinal, bipolar.")
+
+
+class ReportFleissOutput(ReportChanceCorrectedOutput):
+    equal_raters = serializers.BooleanField(
+        help_text="Every item has the same number of labelers (then it is Fleiss' 1971 kappa)."
+    )
 
 
 class ReportAgreementOutput(serializers.Serializer):
@@ -55,7 +76,14 @@ class ReportAgreementOutput(serializers.Serializer):
     )
     percent_agreement = serializers.FloatField(allow_null=True)
     ac1 = serializers.FloatField(allow_null=True)
-    fleiss_kappa = serializers.FloatField(allow_null=True)
+    fleiss_kappa = serializers.FloatField(
+        allow_null=True, help_text="Fleiss' kappa, missing-data form (= fleiss.value)."
+    )
+    fleiss = ReportFleissOutput(allow_null=True, required=False)
+    ac2 = ReportChanceCorrectedOutput(
+        allow_null=True, required=False,
+        help_text="Gwet's AC2 on the 8-point scale (pairwise) or the ranks (ranking).",
+    )  # fmt: skip
     kendall_w = ReportKendallOutput(required=False, help_text="Ranking only.")
 
 
@@ -85,11 +113,37 @@ class ReportModelFiguresOutput(serializers.Serializer):
     strength_high = _numbers()
 
 
+class ReportPositionOutput(serializers.Serializer):
+    comparisons = serializers.IntegerField(
+        help_text="Comparisons involving the response shown first (Judgment.display_order)."
+    )
+    first_wins = serializers.FloatField(allow_null=True, help_text="Its share of wins, ties half.")
+    effect = serializers.FloatField(
+        allow_null=True, help_text="Bradley-Terry position effect: log-odds of the shown-first."
+    )
+    se = serializers.FloatField(allow_null=True, help_text="From the Hessian.")
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    p_value = serializers.FloatField(allow_null=True, help_text="Wald test of effect = 0.")
+    first_wins_equal = serializers.FloatField(
+        allow_null=True, help_text="P(shown-first wins) between equally strong responses."
+    )
+    first_wins_low = serializers.FloatField(allow_null=True)
+    first_wins_high = serializers.FloatField(allow_null=True)
+    method = serializers.CharField(
+        allow_null=True, help_text="exact (maximum likelihood) or prior (one virtual game)."
+    )
+    note = serializers.CharField(allow_blank=True, help_text="Why the exact fit does not exist.")
+
+
 class ReportPreferencesOutput(serializers.Serializer):
     models = serializers.ListField(child=serializers.CharField())
     all = ReportModelFiguresOutput(allow_null=True)
     groups = serializers.DictField(child=ReportModelFiguresOutput())
     imported = ReportModelFiguresOutput(allow_null=True, help_text="Imported judgments, apart.")
+    position = ReportPositionOutput(
+        required=False, help_text="Does the response shown first win? (all labelers)"
+    )
 
 
 class ReportSideOutput(serializers.Serializer):
@@ -124,6 +178,10 @@ class ReportLabelerOutput(serializers.Serializer):
     comparable = serializers.IntegerField()
     agreement = serializers.FloatField(allow_null=True)
     agreement_group = serializers.FloatField(allow_null=True)
+    kappa = serializers.FloatField(
+        allow_null=True, required=False, help_text="Cohen's kappa against the consensus."
+    )
+    kappa_p_e = serializers.FloatField(allow_null=True, required=False)
     seconds_median = serializers.FloatField(allow_null=True)
     same_answer_share = serializers.FloatField(allow_null=True)
     first_shown_share = serializers.FloatField(allow_null=True)

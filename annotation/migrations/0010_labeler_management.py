@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0006_labeler_attributes'),
+        ('annotation', '0009_onboarding'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -11,7 +11,7 @@ Vocabulary
 All choices are stored in canonical positions: for pairwise, "A" is position 0 and "B" is
 position 1, whatever side the labeler saw them on; `Judgment.display_order` records that.
 
-One module per part: projects, items, judgments, labelers, jobs.
+One module per part: projects, items, judgments, labelers, onboarding, jobs.
 """
 
 from annotation.models.items import (
@@ -45,6 +45,7 @@ from annotation.models.judgments import (
     Skip,
 )
 from annotation.models.labelers import (
+    ATTRIBUTE_VALUE_CHARS,
     AttributeDefinition,
     GroupQuota,
     GroupRule,
@@ -52,6 +53,17 @@ from annotation.models.labelers import (
     LabelerProfile,
     attributes_clean,
     new_pseudonym,
+)
+from annotation.models.onboarding import (
+    PLATFORM_ID_CHARS,
+    PLATFORM_PARAMETERS,
+    AuditAction,
+    ConsentVersion,
+    LabelerAuditEvent,
+    LinkKind,
+    PlatformIdentity,
+    RecruitmentArrival,
+    RecruitmentLink,
 )
 from annotation.models.projects import (
     Criterion,
@@ -83,12 +95,22 @@ __all__ = [
     "Reservation",
     "Skip",
     "new_pseudonym",
+    "ATTRIBUTE_VALUE_CHARS",
     "AttributeDefinition",
     "attributes_clean",
     "LabelerProfile",
     "LabelerGroup",
     "GroupRule",
     "GroupQuota",
+    "LinkKind",
+    "PLATFORM_PARAMETERS",
+    "PLATFORM_ID_CHARS",
+    "RecruitmentLink",
+    "PlatformIdentity",
+    "RecruitmentArrival",
+    "ConsentVersion",
+    "AuditAction",
+    "LabelerAuditEvent",
     "JobStatus",
     "ImportFormat",
     "FileJob",

@@ -119,6 +119,15 @@ class LabelerProfile(models.Model):
     consent_given_at = models.DateTimeField(
         null=True, blank=True, help_text="When the labeler agreed to their attributes being used."
     )
+    consent_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The ConsentVersion the labeler last agreed to (kept after a withdrawal, so "
+        "they are asked again only when a new version appears).",
+    )
+    questionnaire_answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When they last answered the attribute questionnaire."
+    )
     screening_passed_at = models.DateTimeField(null=True, blank=True)
     deactivated_at = models.DateTimeField(
         null=True,

@@ -17,21 +17,31 @@ and length bias, reported apart: they go into the training data too.
 
 Pairwise projects (A = canonical position 0, B = position 1, whatever side was shown):
 * vote, nominal with 4 categories: A better (scale 1-4), B better (5-8), tie, both bad.
-  Nominal alpha, percent agreement, Gwet's AC1, Fleiss' kappa (when every item has the same
-  number of labelers), the groups' vote distributions and majorities, the contested-item
-  tests and the leave-one-out consensus all use it.
+  Nominal alpha, percent agreement, Gwet's AC1, Fleiss' kappa (the missing-data form, so
+  items may have different numbers of labelers; with p_o and p_e), the groups' vote
+  distributions and majorities, the contested-item tests and the leave-one-out consensus all
+  use it.
 * the 8-point scale as ordinal and interval data: 1 (A much better) .. 8 (B much better),
   a tie is the midpoint 4.5 (agreement.SCALE_TIE); "both bad" has no place on the scale
-  and is left out. Alpha ordinal and interval; a group's mean margin for A is
+  and is left out. Alpha ordinal and interval, Gwet's AC2 with quadratic weights on the
+  scale values (with p_o and p_e); a group's mean margin for A is
   agreement.scale_to_interval (4.5 - scale).
 * preferences: A wins = 1, B wins = 0, tie = 0.5 (half a win each); "both bad" is no
   comparison.
 Ranking projects (K responses ranked 1 = best, ties allowed):
 * each response's rank (ties as average ranks) is an ordinal value of the unit
-  (item, response): alpha ordinal. Per item, Kendall's W over the complete rankings.
+  (item, response): alpha ordinal, and Gwet's AC2 with quadratic weights on the ranks. Per
+  item, Kendall's W over the complete rankings, with and without the tie correction: their
+  means, and the items' chi2 = m (n - 1) W summed into one chi-square test.
 * vote, nominal: the response ranked best, or "tied best" when several share rank 1.
 * preferences: every pair of responses is a comparison (tie = 0.5) weighted 1 / C(K, 2), as
   InstructGPT weights a prompt's comparisons.
+Position effect (both kinds): does the response *shown* first win? The labeler's display
+order is recorded on the judgment (`Judgment.display_order`; `first_shown` is its first
+canonical position), so A/B stay canonical and the shown-first side varies. Bradley-Terry over
+the response sources with a position effect (`wins.position_effect`): its gamma is the
+log-odds advantage of being shown first, with a Wald interval from the Hessian; expit(gamma)
+is the chance that the shown-first of two equally strong responses wins.
 Rubric criteria: each criterion's ratings are values of the units (item, response); alpha
 ordinal and interval per criterion.
 
@@ -56,7 +66,9 @@ never share votes. Between two groups, an item is compared only when each group 
 
 Labeler quality
 ---------------
-Reported apart from groups, by pseudonym. A labeler is flagged
+Reported apart from groups, by pseudonym, with Cohen's kappa of each labeler's votes
+against the leave-one-out consensus (p_o = the agreement share, p_e from both vote shares).
+A labeler is flagged
 * "low agreement" only when they disagree with the leave-one-out consensus (unique
   plurality of the other votes on the item) of everyone *and* of each of their own groups
   (any size), so a minority view shared by one's group is not carelessness;
@@ -88,7 +100,7 @@ from annotation.reports.inputs import (
     vote_counts,
 )
 from annotation.reports.quality import labeler_quality
-from annotation.reports.wins import comparisons, length_bias, preferences
+from annotation.reports.wins import comparisons, length_bias, position_effect, preferences
 
 __all__ = ["CriterionData", "ReportConfig", "ReportInput", "build_report"]
 
@@ -127,7 +139,11 @@ def build_report(inp: ReportInput, cfg: ReportConfig) -> dict[str, Any]:
         },
         "between": between(inp, list(shown), counts, values, cfg),
         "contested": contested(inp, list(shown), counts, values, cfg, rng),
-        "preferences": {**preferences(inp, comp, regular, masks, cfg, rng), "imported": None},
+        "preferences": {
+            **preferences(inp, comp, regular, masks, cfg, rng),
+            "imported": None,
+            "position": position_effect(inp, comp, regular, cfg),
+        },
         "length_bias": {**length_bias(inp, comp, regular, masks), "imported": None},
         "criteria": criteria(inp, regular, masks, cfg, rng),
         "labelers": labeler_quality(inp, regular, cfg),

@@ -36,6 +36,9 @@ def dashboard(payload: dict[str, Any]) -> dict[str, Any]:
         "group_names": names,
         "agreement_rows": [_agreement_row(ALL, agreement["all"])]
         + [_agreement_row(n, agreement["groups"][n]) for n in names],
+        "chance_rows": [_chance_row(ALL, agreement["all"])]
+        + [_chance_row(n, agreement["groups"][n]) for n in names],
+        "position": _position(payload["preferences"].get("position")),
         "heatmap": charts.heatmap(
             names, payload["between"]["majority_agreement"], payload["between"]["items_compared"]
         )
@@ -77,6 +80,48 @@ def _agreement_row(name: str, a: dict[str, Any]) -> dict[str, Any]:
         "fleiss": number(a["fleiss_kappa"]),
         "kendall_w": number((a.get("kendall_w") or {}).get("mean")),
     }
+
+
+def _chance_row(name: str, a: dict[str, Any]) -> dict[str, Any]:
+    """AC2 and Fleiss with p_o / p_e; Kendall's W both forms (reports built before these
+    figures existed show dashes)."""
+    ac2, fleiss, w = a.get("ac2") or {}, a.get("fleiss") or {}, a.get("kendall_w") or {}
+    return {
+        "name": name, "ac2": number(ac2.get("value")), "ac2_weights": ac2.get("weights", "—"),
+        "ac2_p_o": number(ac2.get("p_o"), 3), "ac2_p_e": number(ac2.get("p_e"), 3),
+        "fleiss": number(fleiss.get("value")), "fleiss_p_o": number(fleiss.get("p_o"), 3),
+        "fleiss_p_e": number(fleiss.get("p_e"), 3),
+        "fleiss_equal": _yes_no(fleiss.get("equal_raters")),
+        "w": number(w.get("mean_uncorrected")), "w_corrected": number(w.get("mean")),
+        "chi2": f"{number(w.get('chi2'), 1)} ({w['df']})" if w.get("df") else "—",
+        "chi2_uncorrected": number(w.get("chi2_uncorrected"), 1), "p": p_value(w.get("p")),
+        "p_uncorrected": p_value(w.get("p_uncorrected")),
+    }  # fmt: skip
+
+
+def _yes_no(flag: bool | None) -> str:
+    return "—" if flag is None else ("yes" if flag else "no")
+
+
+def p_value(p: float | None) -> str:
+    return "—" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def _position(pos: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Does the response shown first win: the share, and the fitted effect with its interval."""
+    if not pos or not pos["comparisons"]:
+        return None
+    return {
+        "comparisons": pos["comparisons"], "first_wins": share(pos["first_wins"]),
+        "effect": estimate({"value": pos["effect"], "low": pos["low"], "high": pos["high"]}),
+        "se": number(pos["se"], 3), "p": p_value(pos["p_value"]),
+        "equal": estimate({"value": pos["first_wins_equal"], "low": pos["first_wins_low"],
+                           "high": pos["first_wins_high"]}),
+        "exact": pos["method"] == "exact", "fitted": pos["method"] is not None,
+        "note": pos["note"],
+        "biased": pos["low"] is not None and (pos["low"] > 0 or pos["high"] < 0),
+        "direction": "more" if (pos["effect"] or 0) > 0 else "less",
+    }  # fmt: skip
 
 
 def _between_rows(between: dict[str, Any]) -> list[dict[str, Any]]:
@@ -173,6 +218,7 @@ def _labeler_row(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "pseudonym": r["pseudonym"], "judgments": r["judgments"], "agreement": share(r["agreement"]),
         "agreement_group": share(r["agreement_group"]), "seconds": number(r["seconds_median"], 0),
+        "kappa": number(r.get("kappa")), "kappa_p_e": number(r.get("kappa_p_e"), 3),
         "same": share(r["same_answer_share"]), "first": share(r["first_shown_share"]),
         "gold": f"{share(r['gold_accuracy'])} of {r['gold_judged']}" if r["gold_judged"] else "—",
         "screening": f"{share(r['screening_accuracy'])} of {r['screening_judged']}" if r["screening_judged"] else "—",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -65,29 +67,49 @@ def agreement_block(
         ),
         "percent_agreement": ag.percent_agreement(votes),
         "ac1": ag.gwet_ac1(votes) if judged.any() else None,
-        "fleiss_kappa": _fleiss(votes),
     }
+    fleiss = _chance(ag.fleiss_kappa_missing, votes, None, "identity")
+    out["fleiss_kappa"] = fleiss["value"] if fleiss else None
+    out["fleiss"] = fleiss and {**fleiss, "equal_raters": bool(np.ptp(judged[judged > 0]) == 0)}
     if inp.kind == PAIRWISE:
         rated = mask & ~np.isnan(inp.scale)
         unit, value = inp.item[rated], inp.scale[rated]
         out["ordinal"] = _alpha(unit, value, "ordinal", cfg, rng, SCALE_CATEGORIES)
         out["interval"] = _alpha(unit, value, "interval", cfg, rng, SCALE_CATEGORIES)
+        cats, table = ag.count_judgments(unit, value, SCALE_CATEGORIES)
     else:
         unit, value = response_units(inp, mask)
         out["ordinal"] = _alpha(unit, value, "ordinal", cfg, rng)
-        w = ag.kendall_w_per_unit(inp.item[mask], inp.ranks[mask], inp.item_ids.size)
-        out["kendall_w"] = {
-            "mean": float(np.nanmean(w)) if np.isfinite(w).any() else None,
-            "items": int(np.isfinite(w).sum()),
-        }
+        out["kendall_w"] = _kendall(inp, mask)
+        cats, table = ag.count_judgments(unit, value)
+    out["ac2"] = _chance(ag.gwet_ac2, table, cats, AC2_WEIGHTS)
     return out
 
 
-def _fleiss(votes: FloatArray) -> float | None:
-    try:
-        return ag.fleiss_kappa(votes).kappa
-    except ValueError:  # items have different numbers of labelers
+AC2_WEIGHTS: ag.WeightScheme = "quadratic"  # the scale (pairwise) or the ranks (ranking)
+
+
+def _chance(
+    coefficient: Callable[[FloatArray, FloatArray | None, ag.WeightScheme], ag.ChanceCorrected],
+    table: FloatArray,
+    cats: FloatArray | None,
+    weights: ag.WeightScheme,
+) -> dict[str, Any] | None:
+    """{value, p_o, p_e, weights}, or None when nothing was rated or only one category."""
+    if not table.size or not table.any() or table.shape[1] < 2:
         return None
+    return asdict(coefficient(table, cats, weights))
+
+
+def _kendall(inp: ReportInput, mask: BoolArray) -> dict[str, Any]:
+    """Kendall's W per item over its complete rankings: the mean of both forms, and every
+    item's chi2 = m (n - 1) W pooled into one test (agreement.kendall_w_units)."""
+    w = ag.kendall_w_units(inp.item[mask], inp.ranks[mask], inp.item_ids.size)
+    return {
+        "mean": w.mean_w_corrected, "items": w.units, "mean_uncorrected": w.mean_w,
+        "chi2": w.chi2_corrected, "chi2_uncorrected": w.chi2, "df": w.df,
+        "p": w.p_corrected, "p_uncorrected": w.p,
+    }  # fmt: skip
 
 
 def criteria(

@@ -1,5 +1,7 @@
 """Labeler quality: agreement with the leave-one-out consensus of all and of one's own
-groups, speed, straight-lining, gold and screening accuracy. Group membership never shows."""
+groups (and Cohen's kappa against the consensus of all: p_o is that agreement, p_e the chance
+agreement from the labeler's and the consensus's vote shares), speed, straight-lining, gold and
+screening accuracy. Group membership never shows."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from annotation import agreement as ag
 from annotation.reports.inputs import (
     GOLD,
     PAIRWISE,
@@ -24,15 +27,34 @@ from annotation.reports.inputs import (
 )
 
 
-def loo_agreement(
-    item: IntArray, vote: IntArray, n_items: int, n_votes: int
-) -> tuple[BoolArray, BoolArray]:
-    """Per judgment: (comparable, agrees) with the unique plurality of the *other* votes."""
+def loo_consensus(item: IntArray, vote: IntArray, n_items: int, n_votes: int) -> IntArray:
+    """Per judgment: the unique plurality of the *other* votes on its item, -1 if none."""
     flat = np.bincount(item * n_votes + vote, minlength=n_items * n_votes)
     others = flat.reshape(n_items, n_votes)[item].astype(np.float64)
     others[np.arange(item.size), vote] -= 1
-    consensus = majority(others)
+    return majority(others)
+
+
+def loo_agreement(
+    item: IntArray, vote: IntArray, n_items: int, n_votes: int
+) -> tuple[BoolArray, BoolArray]:
+    """Per judgment: (comparable, agrees) with the leave-one-out consensus."""
+    consensus = loo_consensus(item, vote, n_items, n_votes)
     return consensus >= 0, consensus == vote
+
+
+def consensus_kappa(
+    who: IntArray, vote: IntArray, consensus: IntArray, n: int, c: int
+) -> tuple[FloatArray, FloatArray]:
+    """Per labeler: Cohen's kappa between their votes and the consensus, and its p_e (p_o is
+    the agreement share). nan without a comparable judgment."""
+    flat = np.bincount((who * c + vote) * c + consensus, minlength=n * c * c)
+    tables = flat.reshape(n, c, c)
+    kappa, p_e = np.full(n, np.nan), np.full(n, np.nan)
+    for labeler in np.flatnonzero(tables.sum(axis=(1, 2))):
+        result = ag.cohen_agreement(tables[labeler])
+        kappa[labeler], p_e[labeler] = result.value, result.p_e
+    return kappa, p_e
 
 
 def labeler_quality(
@@ -41,8 +63,12 @@ def labeler_quality(
     n = len(inp.labelers)
     voted = regular & (inp.vote >= 0)
     item, vote, who = inp.item[voted], inp.vote[voted], inp.labeler[voted]
-    comparable, agrees = loo_agreement(item, vote, inp.item_ids.size, n_votes(inp))
+    consensus = loo_consensus(item, vote, inp.item_ids.size, n_votes(inp))
+    comparable, agrees = consensus >= 0, consensus == vote
     overall = rate_by(who[comparable], agrees[comparable], n)
+    kappa, kappa_p_e = consensus_kappa(
+        who[comparable], vote[comparable], consensus[comparable], n, n_votes(inp)
+    )
     in_group = np.full(n, np.nan)
     for name, members in inp.groups.items():
         mine = inp.group_mask(name)[voted]
@@ -62,6 +88,7 @@ def labeler_quality(
         row = {
             "pseudonym": inp.labelers[index], "judgments": int(judgments[index]),
             "comparable": int(overall[1][index]), "agreement": overall[0][index], "agreement_group": in_group[index],
+            "kappa": kappa[index], "kappa_p_e": kappa_p_e[index],
             "seconds_median": median_seconds[index], "same_answer_share": same[index], "first_shown_share": first[index],
             "gold_accuracy": gold[0][index], "gold_judged": int(gold[1][index]),
             "screening_accuracy": screening[0][index], "screening_judged": int(screening[1][index]),

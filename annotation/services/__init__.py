@@ -7,6 +7,11 @@
             labeler_group_create, labeler_group_update, labeler_group_members_change,
             labeler_group_delete
 - access:   project_access_update, reservations_release_lost_access (who may label a project)
+- recruitment: recruitment_link_create/_deactivate, recruitment_arrive (study links),
+            recruitment_signup (open sign-up), recruitment_finish
+- consent:  consent_version_create, consent_give, consent_withdraw
+- attributes: attribute_definition_save/_delete, labeler_attributes_answer (the questionnaire)
+- audit:    labeler_audit_event_record (written by consent, attributes and recruitment)
 - imports:  import_job_create, items_import
 - exports:  export_job_create, export_run, export_rows
 - judgments, queue: the workbench (judgment_submit, item reservation, skips)

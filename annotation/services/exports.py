@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Subquery
 from django.utils import timezone
+from django.utils.text import slugify
 
 from annotation.files import atomic_text_file, os_error_reason
 from annotation.formats.base import ParsedTurn, hh_dialogue
@@ -280,3 +281,11 @@ def export_run(*, job_id: int) -> None:
     ExportJob.objects.filter(pk=job_id).update(
         status=JobStatus.SUCCEEDED, file=relative, rows_written=count, finished_at=timezone.now()
     )
+
+
+def export_filename(job: ExportJob) -> str:
+    """The download's file name: the project's name as a slug (no spaces or parentheses, which
+    shells and some tools mangle), the format and the job id, e.g.
+    `hh-harmlessness-pairwise-trl-12.jsonl`."""
+    name = slugify(job.project.name)[:60].strip("-") or "project"
+    return f"{name}-{job.format}-{job.pk}.jsonl"

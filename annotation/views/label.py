@@ -12,21 +12,19 @@ import re
 import uuid
 from typing import Any
 
-import markdown
-import nh3
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from annotation.http import HtmxHttpRequest
 from annotation.models import FlagKind, Project, ProjectKind, Role
+from annotation.rendering import render_markdown
 from annotation.roles import is_labeler
 from annotation.selectors.labeling import (
     LabelItem,
@@ -46,6 +44,7 @@ from annotation.services.judgments import (
     skip_create,
 )
 from annotation.services.queue import reservation_next
+from annotation.views.onboarding import onboarding_gate
 
 SEEN = "chorus_guidelines_seen"  # session: project id -> guidelines version the labeler has read
 KIND_TEMPLATES = {
@@ -59,14 +58,6 @@ SKIP_REASONS = (
     "I do not want to read this content",
     "The item is broken or unreadable",
 )
-
-
-def render_markdown(text: str) -> SafeString:
-    """Markdown to safe HTML: raw HTML in the text is shown as text, then nh3 sanitises."""
-    md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists", "nl2br"])
-    md.preprocessors.deregister("html_block")
-    md.inlinePatterns.deregister("html")
-    return mark_safe(nh3.clean(md.convert(text)))  # noqa: S308 - sanitised by nh3
 
 
 def _scale() -> list[tuple[int, str]]:
@@ -196,7 +187,8 @@ def labeler_home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def label_workbench(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    return _workbench(request, labeler_project_get(request.user, project_id))
+    project = labeler_project_get(request.user, project_id)
+    return onboarding_gate(request) or _workbench(request, project)
 
 
 @login_required

@@ -35,7 +35,7 @@ from annotation.selectors.projects import (
     project_stats,
 )
 from annotation.services.access import project_access_update
-from annotation.services.exports import export_job_create
+from annotation.services.exports import export_filename, export_job_create
 from annotation.services.imports import import_job_create
 from annotation.services.projects import guidelines_update, project_create
 from annotation.uploads import upload_refusal
@@ -159,9 +159,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_GET
 def export_download(request: HttpRequest, job_id: int) -> FileResponse:
     job = export_job_get_ready(request.user, job_id)
-    return FileResponse(
-        job.file.open("rb"), as_attachment=True, filename=f"{job.project.name}-{job.format}.jsonl"
-    )
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=export_filename(job))
 
 
 def _access_form(request: HttpRequest, project: Any, access: Any) -> ProjectAccessForm:

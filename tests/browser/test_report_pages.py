@@ -14,7 +14,7 @@ from annotation.models import JobStatus, ProjectReport
 from annotation.services.labelers import labeler_group_create
 from annotation.services.reports import project_report_compute, project_report_request
 from tests.annotation.report_data import ranking_judgments, two_groups_project
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import ARTIFACTS, screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -77,6 +77,11 @@ def test_researcher_reads_without_recompute_and_labeler_gets_404(
     assert response.status == 404
 
 
+def screenshot_path(name: str):  # noqa: ANN201
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / f"{name}.png"
+
+
 def test_demo_projects_dashboards(page_as, live_server, admin_user):
     """The demo's projects: the HH-RLHF sample with two simulated labeler groups, the planted
     concise-or-detailed project, and the ranking project."""
@@ -106,5 +111,13 @@ def test_demo_projects_dashboards(page_as, live_server, admin_user):
         page.goto(f"{live_server.url}/projects/{project.pk}/report/")
         page.get_by_role("heading", name="Labeler quality").wait_for()
         screenshot(page, name)
+        page.locator("#chance-corrected summary").click()
+        assert page.get_by_role("cell", name="quadratic").first.is_visible()
+        assert page.locator("#kendall-w").is_visible() == (project.kind == "ranking")
+        agreement = page.locator("section", has=page.locator("#h-agreement"))
+        agreement.screenshot(path=str(screenshot_path(f"{name}-agreement")))
+        position = page.locator("section", has=page.locator("#h-position"))
+        assert "shown first" in position.inner_text()
+        position.screenshot(path=str(screenshot_path(f"{name}-position")))
     contested = page.locator("#h-contested ~ div table").first
     assert contested.count() in (0, 1)

@@ -225,3 +225,135 @@ def test_ranking_straight_lining_is_read_in_display_order():
     assert "straight-lining" in liner_row["flags"]
     steady = _labeler(report, "R-2")  # always ranks A best, whatever the display: not a pattern
     assert steady["same_answer_share"] < 0.5 and steady["flags"] == []
+
+
+# --- chance-corrected coefficients, Kendall's W both forms, Cohen per labeler -------------
+
+
+def test_ac2_and_fleiss_with_p_o_p_e_match_the_agreement_module_with_unequal_raters():
+    inp, _ = two_groups()
+    dropped = (inp.item % 3 == 0) & (inp.labeler == 1)  # items with 11 or 12 labelers
+    inp = replace(
+        inp, item=inp.item[~dropped], labeler=inp.labeler[~dropped], vote=inp.vote[~dropped],
+        scale=inp.scale[~dropped], seconds=inp.seconds[~dropped],
+        first_shown=inp.first_shown[~dropped], criteria=[],
+    )  # fmt: skip
+    block = build_report(inp, FAST)["agreement"]["all"]
+    _, votes = ag.count_judgments(inp.item, inp.vote.astype(float), np.arange(4))
+    fleiss = ag.fleiss_kappa_missing(votes)
+    assert block["fleiss"]["equal_raters"] is False
+    assert (block["fleiss"]["value"], block["fleiss"]["p_o"], block["fleiss"]["p_e"]) == (
+        pytest.approx((fleiss.value, fleiss.p_o, fleiss.p_e))
+    )
+    assert block["fleiss_kappa"] == pytest.approx(fleiss.value)  # no longer None
+    cats, scale = ag.count_judgments(inp.item, inp.scale, [1, 2, 3, 4, 4.5, 5, 6, 7, 8])
+    ac2 = ag.gwet_ac2(scale, cats, "quadratic")
+    assert block["ac2"] == {
+        "value": pytest.approx(ac2.value), "p_o": pytest.approx(ac2.p_o),
+        "p_e": pytest.approx(ac2.p_e), "weights": "quadratic",
+    }  # fmt: skip
+    assert 0 < block["ac2"]["p_e"] < block["ac2"]["p_o"] < 1
+
+
+def test_equal_raters_fleiss_is_fleiss_1971():
+    inp, _ = two_groups()
+    block = build_report(inp, FAST)["agreement"]["all"]
+    _, votes = ag.count_judgments(inp.item, inp.vote.astype(float), np.arange(4))
+    assert block["fleiss"]["equal_raters"] is True
+    assert block["fleiss_kappa"] == pytest.approx(ag.fleiss_kappa(votes).kappa)
+
+
+def test_ranking_kendall_w_reports_both_forms_with_a_pooled_chi_square():
+    inp = ranking()
+    ranks = inp.ranks.copy()
+    tied = (inp.labeler == 3) & (inp.item < 5)
+    ranks[tied, 2:] = 3.5  # a few rankings tie the last two
+    kendall = build_report(replace(inp, ranks=ranks), FAST)["agreement"]["all"]["kendall_w"]
+    tests = [ag.kendall_w_test(ranks[inp.item == i]) for i in range(20)]
+    assert kendall["items"] == 20 and kendall["df"] == 20 * 3
+    assert kendall["mean"] == pytest.approx(np.mean([t.w_corrected for t in tests]))
+    assert kendall["mean_uncorrected"] == pytest.approx(np.mean([t.w for t in tests]))
+    assert kendall["mean_uncorrected"] < kendall["mean"]
+    assert kendall["chi2"] == pytest.approx(sum(t.chi2_corrected for t in tests))
+    assert kendall["chi2_uncorrected"] == pytest.approx(sum(t.chi2 for t in tests))
+    assert kendall["p"] < 1e-10  # everyone ranks the first two the same way
+
+
+def test_labeler_kappa_is_cohen_against_the_leave_one_out_consensus():
+    inp, _ = two_groups(noise=0.2)
+    report = build_report(inp, FAST)
+    mine = inp.labeler == 3
+    votes = np.array(
+        [np.bincount(inp.vote[(inp.item == i) & ~mine], minlength=4) for i in range(40)]
+    )
+    consensus = votes.argmax(axis=1)
+    unique = (votes == votes.max(axis=1, keepdims=True)).sum(axis=1) == 1
+    own = inp.vote[mine][unique[inp.item[mine]]]
+    other = consensus[inp.item[mine]][unique[inp.item[mine]]]
+    expected = ag.cohen_agreement(ag.cohen_table(own, other, categories=np.arange(4)))
+    row = _labeler(report, "L-03")
+    assert row["kappa"] == pytest.approx(expected.value)
+    assert row["kappa_p_e"] == pytest.approx(expected.p_e)
+    assert row["agreement"] == pytest.approx(expected.p_o)
+
+
+# --- position effect: does the response shown first win? -----------------------------------
+
+
+def _shown_first_bias(bias: float, seed: int = 3, n_items: int = 120):
+    """Pairwise judgments where the shown-first response wins with probability `bias` when
+    the two responses are equally good (models 0 and 1 of equal strength)."""
+    inp, _ = two_groups(n_items=n_items, contested=(), seed=seed)
+    rng = np.random.default_rng(seed)
+    first_shown = rng.integers(0, 2, inp.item.size)  # display_order[0]: A or B shown first
+    first_wins = rng.random(inp.item.size) < bias
+    vote = np.where(first_wins, first_shown, 1 - first_shown)
+    models = np.tile([0, 1], (n_items, 1))
+    return replace(
+        inp, vote=vote, scale=np.where(vote == VOTE_A, 2.0, 7.0), first_shown=first_shown,
+        slot_model=models, criteria=[],
+    )  # fmt: skip
+
+
+def test_position_effect_finds_the_shown_first_response_winning():
+    inp = _shown_first_bias(0.7)
+    position = build_report(inp, FAST)["preferences"]["position"]
+    assert position["comparisons"] == inp.item.size and position["method"] == "exact"
+    assert position["first_wins"] == pytest.approx(0.7, abs=0.03)
+    assert 0 < position["low"] < position["effect"] < position["high"]
+    assert position["first_wins_equal"] == pytest.approx(0.7, abs=0.03)
+    assert position["p_value"] < 1e-6
+    # The same fit by the agreement module, the rows built independently here.
+    x = np.where(inp.first_shown == 0, 1.0, -1.0)  # is A (canonical first) the one shown first?
+    score = np.where(inp.vote == VOTE_A, 1.0, 0.0)
+    fit = ag.bradley_terry_fit(
+        np.zeros_like(score, int), np.ones_like(score, int), score, 2, position=x
+    )
+    assert position["effect"] == pytest.approx(fit.position)
+    assert position["se"] == pytest.approx(fit.position_se)
+
+
+def test_position_effect_uses_the_display_order_not_canonical_a():
+    # Labelers always prefer canonical A; A is shown first half the time: no position effect,
+    # although "A" (stored first) wins everything.
+    inp = _shown_first_bias(0.5)
+    vote = np.zeros_like(inp.vote)
+    models = np.tile([0, 1], (inp.item_ids.size, 1))
+    report = build_report(
+        replace(inp, vote=vote, scale=np.full(vote.size, 2.0), slot_model=models), FAST
+    )
+    position = report["preferences"]["position"]
+    assert position["first_wins"] == pytest.approx(0.5, abs=0.05)
+    # model 0 (always A) beats model 1 every time: no exact fit, the prior fit says why.
+    assert position["method"] == "prior" and "not strongly connected" in position["note"]
+    assert position["low"] < 0 < position["high"]
+
+
+def test_position_effect_for_rankings_and_when_display_order_is_unknown():
+    inp = ranking()
+    report = build_report(inp, FAST)
+    assert report["preferences"]["position"]["comparisons"] > 0
+    unknown = build_report(replace(inp, first_shown=np.full(inp.item.size, -1)), FAST)
+    position = unknown["preferences"]["position"]
+    assert position["comparisons"] == 0 and position["effect"] is None
+    json.dumps(unknown, allow_nan=False)

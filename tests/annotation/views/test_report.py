@@ -219,3 +219,39 @@ def test_dashboard_warns_about_length_bias_in_imported_data(
         and "imported judgments" in html
         and "prefer longer" in html
     )
+
+
+def test_api_and_dashboard_show_ac2_fleiss_p_e_labeler_kappa_and_the_position_effect(
+    as_persona, project, computed
+):
+    client = as_persona("researcher")
+    agreement = client.get(f"/api/projects/{project.pk}/report/agreement/").json()["all"]
+    assert agreement["ac2"]["weights"] == "quadratic"
+    assert 0 <= agreement["ac2"]["p_e"] <= 1 and agreement["ac2"]["value"] is not None
+    assert agreement["fleiss"]["value"] == agreement["fleiss_kappa"]
+    assert set(agreement["fleiss"]) >= {"p_o", "p_e", "equal_raters"}
+    position = client.get(f"/api/projects/{project.pk}/report/preferences/").json()["position"]
+    assert position["comparisons"] > 0 and position["method"] in ("exact", "prior")
+    assert position["low"] <= position["effect"] <= position["high"]
+    labelers = client.get(f"/api/projects/{project.pk}/report/labelers/").json()
+    assert all("kappa" in r and "kappa_p_e" in r for r in labelers)
+    html = client.get(reverse("annotation:report_dashboard", args=[project.pk])).content.decode()
+    assert "Gwet's AC2" in html and "quadratic" in html and "p<sub>e</sub>" in html
+    assert "Position bias: does the response shown first win?" in html
+    assert "κ vs consensus" in html
+
+
+def test_dashboard_reads_a_report_cached_before_these_figures(as_persona, project, computed):
+    report = ProjectReport.objects.get(project=project)
+    payload = report.payload
+    del payload["preferences"]["position"]
+    for block in [payload["agreement"]["all"], *payload["agreement"]["groups"].values()]:
+        del block["ac2"], block["fleiss"]
+    for row in payload["labelers"]:
+        del row["kappa"], row["kappa_p_e"]
+    ProjectReport.objects.filter(pk=report.pk).update(payload=payload)
+    client = as_persona("researcher")
+    response = client.get(reverse("annotation:report_dashboard", args=[project.pk]))
+    assert response.status_code == 200 and "Gwet's AC2" in response.content.decode()
+    assert client.get(f"/api/projects/{project.pk}/report/").status_code == 200
+    assert client.get(f"/api/projects/{project.pk}/report/agreement/").status_code == 200

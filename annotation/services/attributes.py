@@ -1,0 +1,87 @@
+"""The attribute questionnaire: admins define the attributes (AttributeDefinition), labelers
+answer them (`labeler_attributes_answer`). Every answer is optional: "prefer not to say" leaves
+the attribute absent from the profile."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.models import (
+    ATTRIBUTE_VALUE_CHARS,
+    AttributeDefinition,
+    AuditAction,
+    LabelerProfile,
+)
+from annotation.services.audit import labeler_audit_event_record
+
+DEFINITION_FIELDS = ("name", "question", "purpose", "options", "asked", "order")
+
+
+def attribute_definition_save(
+    *, definition: AttributeDefinition | None = None, **fields: Any
+) -> AttributeDefinition:
+    """Create a definition, or change `definition`; raises ValidationError naming the field.
+    A name is fixed once created (profiles and group rules refer to it)."""
+    if unknown := set(fields) - set(DEFINITION_FIELDS):
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+    if definition is None:
+        definition = AttributeDefinition()
+    elif "name" in fields and fields["name"] != definition.name:
+        raise ValidationError({"name": "The name cannot change (profiles and rules use it)."})
+    for field, value in fields.items():
+        setattr(definition, field, value)
+    definition.full_clean()
+    definition.save()
+    return definition
+
+
+def attribute_definition_delete(*, definition: AttributeDefinition) -> None:
+    """Stop asking; labelers' stored answers stay until they change or withdraw them."""
+    definition.delete()
+
+
+def _answer(definition: AttributeDefinition, value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None  # prefer not to say
+    if definition.options and value not in definition.options:
+        raise ValidationError({definition.name: f"{value[:40]!r} is not one of the answers."})
+    if len(value) > ATTRIBUTE_VALUE_CHARS:
+        raise ValidationError({definition.name: f"At most {ATTRIBUTE_VALUE_CHARS} characters."})
+    return value
+
+
+@transaction.atomic
+def labeler_attributes_answer(
+    *, user: Any, answers: Mapping[str, str | None], actor: Any = None
+) -> LabelerProfile:
+    """Store the labeler's answers to the asked questions ({name: value or None for "prefer
+    not to say"}); questions not in `answers` count as "prefer not to say". Attributes that
+    are not asked (e.g. from an imported dataset) are left alone. Needs recorded consent;
+    records which names changed (not the values). Raises ValidationError naming the field."""
+    asked = {d.name: d for d in AttributeDefinition.objects.filter(asked=True)}
+    if unknown := sorted(set(answers) - set(asked)):
+        raise ValidationError({unknown[0]: "No such question."})
+    profile = LabelerProfile.objects.select_for_update().filter(user=user).first()
+    if profile is None or profile.consent_given_at is None:
+        raise ValidationError({"consent": "Give your consent before answering."})
+    before = dict(profile.attributes)
+    after = {k: v for k, v in before.items() if k not in asked}
+    for name, definition in asked.items():
+        if (value := _answer(definition, answers.get(name))) is not None:
+            after[name] = value
+    profile.attributes = after
+    profile.questionnaire_answered_at = timezone.now()
+    profile.full_clean()
+    profile.save()
+    changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+    if changed:
+        labeler_audit_event_record(
+            labeler=user, actor=actor, action=AuditAction.ATTRIBUTES_CHANGED, names=changed
+        )
+    return profile
