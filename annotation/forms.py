@@ -73,6 +73,86 @@ class GuidelinesForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea, label="Guidelines (markdown)")
 
 
+class LabelerFilterForm(forms.Form):
+    """The admin's labeler list filters (GET); bad values fall back to no filter."""
+
+    search = forms.CharField(required=False, max_length=100, label="Username or pseudonym")
+    group = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    attribute = forms.ChoiceField(required=False)
+    value = forms.CharField(required=False, max_length=100)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("active", "Active"), ("deactivated", "Deactivated"), ("all", "All")],
+    )
+    consent = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any consent"), ("given", "Consent given"), ("missing", "No consent")],
+    )
+
+    def __init__(self, *args: Any, groups: Any = (), attributes: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].choices = [("", "Any group")] + [(g.pk, g.name) for g in groups]
+        self.fields["attribute"].choices = [("", "Any attribute")] + [
+            (a.name, a.name) for a in attributes
+        ]
+
+
+class LabelerGroupForm(forms.Form):
+    """A group's name, description and priority; its rules come from `rules_from_data`."""
+
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    priority = forms.IntegerField(
+        min_value=0,
+        max_value=32767,
+        initial=100,
+        help_text="A labeler in several groups counts, in training runs, in the group with the "
+        "lowest number.",
+    )
+
+
+def rules_from_data(data: Any, attributes: Any) -> dict[str, list[str]]:
+    """{attribute: [values]} from a group form: `rule__<name>` is a list of checked options,
+    or comma-separated free text for an attribute without options."""
+    rules: dict[str, list[str]] = {}
+    for attribute in attributes:
+        key = f"rule__{attribute.name}"
+        if attribute.options:
+            values = [v for v in data.getlist(key) if v in attribute.options]
+        else:
+            values = [v.strip() for v in data.get(key, "").split(",") if v.strip()]
+        if values:
+            rules[attribute.name] = values
+    return rules
+
+
+class MemberAddForm(forms.Form):
+    labeler = forms.CharField(max_length=150, label="Username or pseudonym")
+
+
+class ProjectAccessForm(forms.Form):
+    mode = forms.ChoiceField(
+        choices=[("all", "All labelers"), ("chosen", "Only the groups and labelers below")],
+        widget=forms.RadioSelect,
+    )
+    groups = forms.TypedMultipleChoiceField(
+        required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    labelers = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Usernames, separated by commas or new lines.",
+    )
+
+    def __init__(self, *args: Any, group_choices: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].choices = list(group_choices)
+
+    def usernames(self) -> list[str]:
+        text = self.cleaned_data.get("labelers", "")
+        return [u.strip() for u in text.replace(",", "\n").splitlines() if u.strip()]
+
+
 class RecruitmentLinkForm(forms.Form):
     """An admin's new recruitment link (annotation.services.recruitment)."""
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotation.api import external_labelers, label, projects, report
+from annotation.api import external_labelers, label, labelers, projects, report
 
 urlpatterns = [
     path("projects/", projects.ProjectListApi.as_view(), name="api-project-list"),
@@ -31,13 +31,30 @@ urlpatterns = [
         projects.ExportDownloadApi.as_view(),
         name="api-export-download",
     ),
-    path("labelers/", projects.LabelerListApi.as_view(), name="api-labeler-list"),
+    path(
+        "projects/<int:project_id>/access/",
+        labelers.ProjectAccessApi.as_view(),
+        name="api-project-access",
+    ),
+    path("labelers/", labelers.LabelerListApi.as_view(), name="api-labeler-list"),
+    path(
+        "labelers/<int:user_id>/deactivate/",
+        labelers.LabelerDeactivateApi.as_view(),
+        name="api-labeler-deactivate",
+    ),
+    path(
+        "labelers/<int:user_id>/reactivate/",
+        labelers.LabelerReactivateApi.as_view(),
+        name="api-labeler-reactivate",
+    ),
+    path("groups/", labelers.GroupListApi.as_view(), name="api-group-list"),
+    path("groups/preview/", labelers.GroupPreviewApi.as_view(), name="api-group-preview"),
+    path("groups/<int:group_id>/", labelers.GroupDetailApi.as_view(), name="api-group-detail"),
     path(
         "projects/<int:project_id>/external-labelers/",
         external_labelers.ExternalLabelerListApi.as_view(),
         name="api-external-labeler-list",
     ),
-    path("groups/", projects.GroupListApi.as_view(), name="api-group-list"),
     path(
         "projects/<int:project_id>/report/",
         report.ReportDetailApi.as_view(),

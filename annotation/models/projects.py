@@ -40,13 +40,22 @@ class Project(models.Model):
         help_text="How many distinct labelers should judge each item.",
     )
     open_to_all_labelers = models.BooleanField(
-        default=True, help_text="Every labeler may work on it; otherwise only those in `labelers`."
+        default=True,
+        help_text="Every labeler may work on it; otherwise only those in `labelers` and the "
+        "members of `labeler_groups` (annotation.selectors.projects is the one access check).",
     )
     labelers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="labeling_projects",
-        help_text="Assigned labelers.",
+        help_text="Labelers chosen by an admin or who came through the project's recruitment link.",
+    )
+    labeler_groups = models.ManyToManyField(
+        "annotation.LabelerGroup",
+        blank=True,
+        related_name="projects",
+        help_text="Groups whose members (explicit or by rule) may work on it when it is not open "
+        "to all labelers.",
     )
     rationale_required = models.BooleanField(
         default=False, help_text="Labelers must write a rationale with every judgment."
