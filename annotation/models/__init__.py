@@ -11,7 +11,7 @@ Vocabulary
 All choices are stored in canonical positions: for pairwise, "A" is position 0 and "B" is
 position 1, whatever side the labeler saw them on; `Judgment.display_order` records that.
 
-One module per part: projects, items, judgments, labelers, jobs.
+One module per part: projects, items, judgments, labelers, jobs, review.
 """
 
 from annotation.models.items import (
@@ -55,13 +55,19 @@ from annotation.models.labelers import (
     new_pseudonym,
 )
 from annotation.models.projects import (
+    AdjudicationUse,
     Criterion,
     GuidelineVersion,
     Project,
     ProjectKind,
 )
+from annotation.models.review import Adjudication, AdjudicationStatus, ReviewReason
 
 __all__ = [
+    "AdjudicationUse",
+    "Adjudication",
+    "AdjudicationStatus",
+    "ReviewReason",
     "ProjectKind",
     "Project",
     "GuidelineVersion",
