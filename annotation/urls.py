@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotation.views import account, label, projects, report
+from annotation.views import account, items, label, projects, report, review
 
 app_name = "annotation"
 urlpatterns = [
@@ -50,4 +50,10 @@ urlpatterns = [
         report.report_item,
         name="report_item",
     ),
+    path("projects/<int:project_id>/items/", items.item_browser, name="item_browser"),
+    path("projects/<int:project_id>/items/bulk/", items.item_bulk, name="item_bulk"),
+    path("projects/<int:project_id>/review/", review.review_queue, name="review_queue"),
+    path("projects/<int:project_id>/review/use/", review.review_use, name="review_use"),
+    path("review/", review.review_mine, name="review_mine"),
+    path("review/<int:adjudication_id>/", review.review_item, name="review_item"),
 ]

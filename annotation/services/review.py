@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,12 @@ from annotation.models import (
     ReviewReason,
 )
 from annotation.roles import is_admin, is_labeler
+from annotation.services.items import (
+    item_stats_refresh,
+    items_exclude_from_training,
+    items_mark_gold,
+    items_requeue,
+)
 
 
 def _reviewer_check(reviewer: Any) -> None:
@@ -99,3 +106,54 @@ def project_adjudication_use_set(*, project: Project, use: str) -> Project:
     project.full_clean(exclude=["labelers"])
     project.save(update_fields=["adjudication_use"])
     return project
+
+
+def items_bulk_apply(
+    *,
+    project: Project,
+    action: str,
+    item_ids: Sequence[int],
+    user: Any,
+    best_position: int | None = None,
+    more: int | None = None,
+    reviewer_id: int | None = None,
+) -> str:
+    """One of the item browser's bulk actions (refreshing the items' stored agreement first);
+    returns what was done, for a message."""
+    n = len(set(item_ids))
+    item_stats_refresh(project=project, item_ids=item_ids)
+    if action == "gold":
+        if best_position is None:
+            raise ValidationError({"best_position": "Say which response is best."})
+        items_mark_gold(project=project, item_ids=item_ids, best_position=best_position)
+        return f"{n} item(s) marked as gold, best response {chr(ord('A') + best_position)}."
+    if action in ("exclude", "include"):
+        items_exclude_from_training(
+            project=project, item_ids=item_ids, excluded=action == "exclude"
+        )
+        return f"{n} item(s) {'excluded from' if action == 'exclude' else 'included in'} training."
+    if action == "requeue":
+        items_requeue(project=project, item_ids=item_ids, more=more or 1)
+        return f"{n} item(s) reopened for {more or 1} more judgment(s)."
+    if action == "review":
+        adjudications_request(
+            project=project,
+            item_ids=item_ids,
+            reviewer=reviewer_resolve(user=user, reviewer_id=reviewer_id),
+            requested_by=user,
+        )
+        return f"{n} item(s) sent to review."
+    raise ValidationError({"action": "Unknown action."})
+
+
+def reviewer_resolve(*, user: Any, reviewer_id: int | None) -> Any:
+    """The designated reviewer: only admins designate one (researchers never see labelers'
+    accounts); none means any admin."""
+    if reviewer_id is None:
+        return None
+    if not is_admin(user):
+        raise ValidationError({"reviewer": "Only admins designate a reviewer."})
+    reviewer = get_user_model().objects.filter(pk=reviewer_id).first()
+    if reviewer is None:
+        raise ValidationError({"reviewer": "No such user."})
+    return reviewer
