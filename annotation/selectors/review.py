@@ -131,11 +131,9 @@ def adjudications_for_project(project: Project) -> QuerySet[Adjudication]:
 
 
 def adjudications_for_reviewer(user: Any) -> QuerySet[Adjudication]:
-    """Pending reviews `user` may do: admins every one without a designated labeler and their
-    own; a labeler the ones designated to them."""
-    mine = Q(reviewer=user)
-    if is_admin(user):
-        mine |= Q(reviewer__isnull=True)
+    """Pending reviews `user` may do: admins every one (those designated to a labeler too: an
+    admin may step in); a labeler the ones designated to them."""
+    mine = Q() if is_admin(user) else Q(reviewer=user)
     return (
         Adjudication.objects.filter(mine, status=AdjudicationStatus.PENDING)
         .select_related("item__project")
