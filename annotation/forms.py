@@ -12,7 +12,7 @@ from annotation.models import (
     ItemPurpose,
     ProjectKind,
 )
-from annotation.selectors.items import SORTS, ItemFilters
+from annotation.selectors.items import SORT_LABELS, ItemFilters
 
 
 class ProjectForm(forms.Form):
@@ -94,7 +94,7 @@ class ItemFilterForm(forms.Form):
     )
     date_from = forms.DateField(required=False, label="Created from")
     date_to = forms.DateField(required=False, label="Created until")
-    sort = forms.ChoiceField(required=False, choices=[(s, s.replace("_", " ")) for s in SORTS])
+    sort = forms.ChoiceField(required=False, choices=list(SORT_LABELS.items()))
     after = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
     def filters(self) -> ItemFilters:

@@ -49,6 +49,14 @@ from annotation.selectors.reports import report_get
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
 SNIPPET = 180
+SORT_LABELS = {
+    "oldest": "Oldest first",
+    "newest": "Newest first",
+    "least_judged": "Fewest judgments",
+    "most_judged": "Most judgments",
+    "lowest_agreement": "Lowest agreement",
+    "highest_agreement": "Highest agreement",
+}
 # sort name -> (column, descending)
 SORTS = {
     "oldest": ("id", False),

@@ -58,13 +58,14 @@ class JudgmentView:
 
 
 def profile_attributes(profile: LabelerProfile | None) -> dict[str, str]:
-    """A profile's non-empty attributes (a JSON `attributes` dict where the model has one)."""
+    """A profile's non-empty attributes by readable name ("Age range"), from its JSON
+    `attributes` dict where the model has one, else from the attribute fields."""
     if profile is None:
         return {}
     stored = getattr(profile, "attributes", None)
     if not isinstance(stored, dict):
         stored = {name: getattr(profile, name, "") for name in LABELER_ATTRIBUTES}
-    return {str(k): str(v) for k, v in stored.items() if v}
+    return {str(k).replace("_", " ").capitalize(): str(v) for k, v in stored.items() if v}
 
 
 def _answer(judgment: Judgment, kind: str) -> str:
