@@ -10,7 +10,8 @@ prints p50 and p95 in milliseconds. Target: under 150 ms per request.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus_bench_items \\
         .venv/bin/python bench/bench_item_browser.py [--items 100000] [--runs 20]
 
-The database named in DATABASE_URL (default chorus_bench_items) is DROPPED and recreated.
+The database named in DATABASE_URL (default chorus_bench_items) is DROPPED and recreated;
+--reuse keeps one an earlier run seeded (to time again after a change).
 """
 
 from __future__ import annotations
@@ -199,11 +200,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
     if not database_url.startswith("postgres"):
         sys.exit("DATABASE_URL must point at a PostgreSQL database reserved for this benchmark")
-    _recreate_database(database_url)
+    if not args.reuse:
+        _recreate_database(database_url)
     _setup_django(database_url)
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -229,7 +232,7 @@ def main() -> None:
         f"\n{'request (PostgreSQL, ' + str(args.items) + ' items)':<44} {'p50 ms':>8} {'p95 ms':>8} {'KiB':>6}"
     )
     worst = 0.0
-    for label, url, params in _scenarios(project_id, pseudonym, mid):
+    for label, url, params in _scenarios(project.pk, pseudonym, mid):
         p50, p95, size = _measure(client, url, dict(params), args.runs)
         worst = max(worst, p95)
         print(f"{label:<44} {p50:8.1f} {p95:8.1f} {size / 1024:6.0f}", flush=True)

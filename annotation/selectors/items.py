@@ -113,6 +113,20 @@ class ItemRow:
     def gold_letter(self) -> str:
         return "" if self.gold_best_position is None else chr(ord("A") + self.gold_best_position)
 
+    @property
+    def agreement_percent(self) -> int | None:
+        return None if self.agreement is None else round(100 * self.agreement)
+
+    @property
+    def agreement_level(self) -> str:
+        """low (< 60 %), mid (< 80 %) or high: the badge's colour."""
+        value = self.agreement or 0
+        return "low" if value < 0.6 else "mid" if value < 0.8 else "high"
+
+    @property
+    def created_day(self) -> str:
+        return timezone.localdate(self.created_at).isoformat()
+
 
 @dataclass
 class ItemPage:
@@ -139,18 +153,19 @@ def source_models(project: Project) -> list[str]:
     )
 
 
-def _text_match(model: type, column: str, q: str) -> Q:
+def _text_match(column: str, q: str) -> Q:
     if connection.vendor == "postgresql":
-        table = model._meta.db_table
-        sql = f"to_tsvector('simple', {table}.{column}) @@ plainto_tsquery('simple', %s)"
+        # unqualified: the subquery aliases its table; the column is unique to it (the GIN
+        # index of migration 0008 is on this very expression)
+        sql = f"to_tsvector('simple', {column}) @@ plainto_tsquery('simple', %s)"
         return Q(RawSQL(sql, [q], output_field=BooleanField()))
     return Q(**{f"{column}__icontains": q})
 
 
 def _search(q: str) -> Q:
-    turns = Turn.objects.filter(_text_match(Turn, "content", q), prompt_id=OuterRef("prompt_id"))
+    turns = Turn.objects.filter(_text_match("content", q), prompt_id=OuterRef("prompt_id"))
     answers = Completion.objects.filter(
-        _text_match(Completion, "text", q), slots__item_id=OuterRef("pk")
+        _text_match("text", q), slots__item_id=OuterRef("pk")
     )
     return Q(Exists(turns)) | Q(Exists(answers))
 

@@ -49,6 +49,7 @@ def _render(
     query = {k: v for k, v in params.items() if k != "after" and v}
     context = {
         "project": project,
+        "base": reverse("annotation:item_browser", args=[project.pk]),  # + "<id>/": the item page
         "form": form,
         "page": page,
         "query": urlencode(query),
