@@ -36,6 +36,10 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(_fts_create, _fts_drop),
+        migrations.AddIndex(
+            model_name='completion',
+            index=models.Index(fields=['source_model'], name='completion_source_model'),
+        ),
         migrations.CreateModel(
             name='Adjudication',
             fields=[

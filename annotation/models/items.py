@@ -61,6 +61,7 @@ class Completion(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["source_model"], name="completion_source_model")]
 
 
 class ItemPurpose(models.TextChoices):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
@@ -43,10 +45,16 @@ from annotation.models import (
     Skip,
     Turn,
 )
-from annotation.selectors.labelers import group_sizes, labeler_group_map, min_group_size
+from annotation.selectors.labelers import (
+    group_sizes,
+    labeler_group_map,
+    min_group_size,
+    project_pseudonym,
+)
 from annotation.selectors.reports import report_get
 
 PAGE_SIZE = 50
+SOURCES_SECONDS = 300  # how long the source filter's list of models is cached
 COUNT_CAP = 10_000
 SNIPPET = 180
 SORT_LABELS = {
@@ -114,6 +122,14 @@ class ItemRow:
         return "" if self.gold_best_position is None else chr(ord("A") + self.gold_best_position)
 
     @property
+    def shown_responses(self) -> list[dict[str, Any]]:
+        return self.responses[:3]
+
+    @property
+    def more_responses(self) -> int:
+        return max(0, len(self.responses) - 3)
+
+    @property
     def agreement_percent(self) -> int | None:
         return None if self.agreement is None else round(100 * self.agreement)
 
@@ -143,14 +159,19 @@ def browse_groups(project: Project) -> list[str]:
 
 
 def source_models(project: Project) -> list[str]:
-    """The response sources of a project's items (for the source filter)."""
-    return list(
-        Completion.objects.filter(prompt__project=project)
-        .exclude(source_model="")
-        .order_by("source_model")
-        .values_list("source_model", flat=True)
-        .distinct()[:200]
-    )
+    """The response sources of a project's items (for the source filter), cached for a few
+    minutes: a DISTINCT over every completion costs more than the page itself at 100k items."""
+
+    def read() -> list[str]:
+        return list(
+            Completion.objects.filter(prompt__project=project)
+            .exclude(source_model="")
+            .order_by("source_model")
+            .values_list("source_model", flat=True)
+            .distinct()[:200]
+        )
+
+    return cache.get_or_set(f"chorus:item-sources:{project.pk}", read, SOURCES_SECONDS)
 
 
 def _text_match(column: str, q: str) -> Q:
@@ -163,11 +184,13 @@ def _text_match(column: str, q: str) -> Q:
 
 
 def _search(q: str) -> Q:
-    turns = Turn.objects.filter(_text_match("content", q), prompt_id=OuterRef("prompt_id"))
-    answers = Completion.objects.filter(
-        _text_match("text", q), slots__item_id=OuterRef("pk")
-    )
-    return Q(Exists(turns)) | Q(Exists(answers))
+    """Items whose prompt or a response has the words: two uncorrelated id sets (PostgreSQL
+    builds each once from its GIN index and hashes it), never a search per item."""
+    turns = Turn.objects.filter(_text_match("content", q)).values("prompt_id")
+    answers = ItemCompletion.objects.filter(
+        completion__in=Completion.objects.filter(_text_match("text", q)).values("pk")
+    ).values("item_id")
+    return Q(prompt_id__in=turns) | Q(pk__in=answers)
 
 
 def _judged_by(project: Project, f: ItemFilters) -> Q:
@@ -175,10 +198,7 @@ def _judged_by(project: Project, f: ItemFilters) -> Q:
     query = Q()
     judgments = Judgment.objects.filter(item_id=OuterRef("pk"))
     if f.labeler:
-        from annotation.selectors.labelers import pseudonym_map
-
-        ids = [uid for uid, name in pseudonym_map(project).items() if name == f.labeler]
-        query &= Q(Exists(judgments.filter(labeler_id__in=ids)))
+        query &= Q(Exists(judgments.filter(labeler_id__in=_pseudonym_owner(project, f.labeler))))
     if f.group:
         if f.group not in browse_groups(project):
             raise ValidationError({"group": "No such group."})
@@ -187,14 +207,23 @@ def _judged_by(project: Project, f: ItemFilters) -> Q:
     return query
 
 
+def _pseudonym_owner(project: Project, pseudonym: str) -> list[int]:
+    """The labeler with this project pseudonym ([] if none): the HMAC of each labeler's id,
+    computed here, never read back from the judgments."""
+    labelers = get_user_model().objects.filter(groups__name="labeler").values_list("pk", flat=True)
+    return [uid for uid in labelers if project_pseudonym(project, uid) == pseudonym][:1]
+
+
 def _flags(project: Project, f: ItemFilters) -> Q:
     query = Q()
+    # uncorrelated id sets: hashed once, then one probe per item
     if f.skipped is not None:
-        has = Exists(Skip.objects.filter(item_id=OuterRef("pk")))
-        query &= Q(has) if f.skipped else ~Q(has)
+        has = Q(pk__in=Skip.objects.filter(item__project=project).values("item_id"))
+        query &= has if f.skipped else ~has
     if f.flagged is not None:
-        has = Exists(CompletionFlag.objects.filter(judgment__item_id=OuterRef("pk")))
-        query &= Q(has) if f.flagged else ~Q(has)
+        flagged = CompletionFlag.objects.filter(judgment__item__project=project)
+        has = Q(pk__in=flagged.values("judgment__item_id"))
+        query &= has if f.flagged else ~has
     if f.contested is not None:
         ids = contested_item_ids(project)
         query &= Q(pk__in=ids) if f.contested else ~Q(pk__in=ids)
@@ -241,12 +270,9 @@ def item_filter(project: Project, f: ItemFilters) -> QuerySet[Item]:
     if f.q.strip():
         items = items.filter(_search(f.q.strip()))
     if f.source_model:
+        sourced = Completion.objects.filter(source_model=f.source_model).values("pk")
         items = items.filter(
-            Exists(
-                ItemCompletion.objects.filter(
-                    item_id=OuterRef("pk"), completion__source_model=f.source_model
-                )
-            )
+            pk__in=ItemCompletion.objects.filter(completion__in=sourced).values("item_id")
         )
     return items.filter(_judged_by(project, f))
 
@@ -274,28 +300,31 @@ def _cursor_parse(sort: str, after: str) -> tuple[Any, int] | None:
 
 
 def _after(column: str, descending: bool, value: Any, pk: int) -> Q:
-    """Rows after (value, pk) in ORDER BY column [DESC] NULLS LAST, id."""
+    """Rows after (value, pk) in ORDER BY column, id (both DESC when descending; NULLs last)."""
+    later_pk = Q(pk__lt=pk) if descending else Q(pk__gt=pk)
     if column == "id":
-        return Q(pk__lt=pk) if descending else Q(pk__gt=pk)
+        return later_pk
     if value is None:
-        return Q(**{f"{column}__isnull": True, "pk__gt": pk})
+        return Q(**{f"{column}__isnull": True}) & later_pk
     beyond = f"{column}__lt" if descending else f"{column}__gt"
     return (
-        Q(**{beyond: value}) | Q(**{column: value, "pk__gt": pk}) | Q(**{f"{column}__isnull": True})
+        Q(**{beyond: value}) | (Q(**{column: value}) & later_pk) | Q(**{f"{column}__isnull": True})
     )
 
 
 def _ordered(items: QuerySet[Item], f: ItemFilters) -> QuerySet[Item]:
+    """Sorted, ties by id in the same direction: a (project, column, id) index is then read
+    forwards or backwards (agreement, nullable, sorts its unknowns last either way)."""
     if f.sort not in SORTS:
         raise ValidationError({"sort": f"One of {', '.join(SORTS)}."})
     column, descending = SORTS[f.sort]
     cursor = _cursor_parse(f.sort, f.after)
     if cursor is not None:
         items = items.filter(_after(column, descending, *cursor))
-    if column == "id":
-        return items.order_by("-pk" if descending else "pk")
-    key = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
-    return items.order_by(key, "pk")
+    if column == "agreement":
+        key = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
+        return items.order_by(key, "-pk" if descending else "pk")
+    return items.order_by(*(f"-{c}" if descending else c for c in (column, "pk")))
 
 
 def _cursor_of(row: ItemRow, sort: str) -> str:
@@ -335,7 +364,7 @@ def item_page(project: Project, f: ItemFilters, *, size: int = PAGE_SIZE) -> Ite
     more = len(rows) > size
     rows = rows[:size]
     _details(rows)
-    total = matching.values("pk")[: COUNT_CAP + 1].count()
+    total = matching.order_by().values("pk")[: COUNT_CAP + 1].count()
     return ItemPage(
         rows=rows,
         next_cursor=_cursor_of(rows[-1], f.sort) if more else "",

@@ -40,6 +40,7 @@ from annotation.models import (
 from annotation.selectors.items import item_votes
 
 MAX_SLOTS = 9  # the slot_position_le_8 constraint
+STATS_CHUNK = 10_000  # item ids per UPDATE of the stored agreement
 
 
 @dataclass(frozen=True)
@@ -215,10 +216,13 @@ def item_stats_refresh(*, project: Project, item_ids: Sequence[int] | None = Non
     items = Item.objects.filter(project=project)
     if item_ids is not None:
         items = items.filter(pk__in=item_ids)
-    changed = []
+    changed: dict[float | None, list[int]] = {}
     for pk, stored in items.values_list("pk", "agreement").iterator(chunk_size=5000):
         value = plurality_share(votes.get(pk, []))
         if value != stored:
-            changed.append(Item(pk=pk, agreement=value))
-    Item.objects.bulk_update(changed, ["agreement"], batch_size=1000)
-    return len(changed)
+            changed.setdefault(value, []).append(pk)
+    # one UPDATE per distinct value (a handful: shares of a few votes), in chunks of ids
+    for value, pks in changed.items():
+        for start in range(0, len(pks), STATS_CHUNK):
+            Item.objects.filter(pk__in=pks[start : start + STATS_CHUNK]).update(agreement=value)
+    return sum(len(pks) for pks in changed.values())

@@ -23,6 +23,13 @@ from annotation.selectors.projects import project_get_for_researcher
 from annotation.services.review import items_bulk_apply
 
 PAGE = "annotation/item_browser.html"
+# The filter bar's choices, rendered as plain <select>s (Django's widget templates cost more
+# than the table's rows).
+CHOICES = {
+    name: list(field.choices)
+    for name, field in ItemFilterForm.base_fields.items()
+    if hasattr(field, "choices")
+}
 
 
 @login_required
@@ -51,6 +58,8 @@ def _render(
         "project": project,
         "base": reverse("annotation:item_browser", args=[project.pk]),  # + "<id>/": the item page
         "form": form,
+        "values": {name: params.get(name, "") for name in ItemFilterForm.base_fields},
+        "choices": CHOICES,
         "page": page,
         "query": urlencode(query),
         "next_query": urlencode({**query, "after": page.next_cursor}) if page else "",

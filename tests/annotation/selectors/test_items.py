@@ -118,7 +118,8 @@ def test_keyset_pages_cover_every_item_once_in_order(project, items, sort):
 
 def test_sort_by_agreement_puts_unknown_last(project, items):
     assert ids(project, sort="lowest_agreement") == [items[i].pk for i in (0, 1, 2, 3)]
-    assert ids(project, sort="highest_agreement") == [items[i].pk for i in (1, 0, 2, 3)]
+    assert ids(project, sort="highest_agreement") == [items[i].pk for i in (1, 0, 3, 2)]
+    assert ids(project, sort="most_judged") == [items[i].pk for i in (1, 0, 3, 2)]
 
 
 def test_bad_cursor_and_sort_name_their_field(project, items):
