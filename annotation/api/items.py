@@ -23,7 +23,7 @@ from annotation.forms import ItemBulkForm, ItemFilterForm
 from annotation.models import ReviewReason
 from annotation.permissions import IsResearcher
 from annotation.roles import is_admin, is_labeler
-from annotation.selectors.items import item_page
+from annotation.selectors.items import item_count, item_page
 from annotation.selectors.projects import project_get_for_researcher
 from annotation.selectors.review import (
     adjudication_get_for_reviewer,
@@ -55,6 +55,11 @@ class IsReviewer(BasePermission):
 
 # --- the item list --------------------------------------------------------------------------
 
+
+def _wants_count(request: Request) -> bool:
+    return request.query_params.get("count", "").lower() in ("1", "true", "yes")
+
+
 FILTER_PARAMETERS = [
     OpenApiParameter(
         name,
@@ -67,6 +72,12 @@ FILTER_PARAMETERS = [
         ),
     )
     for name, field in ItemFilterForm.base_fields.items()
+] + [
+    OpenApiParameter(
+        "count",
+        OpenApiTypes.BOOL,
+        description="Also count the matching items (up to 10,000): slower on big projects.",
+    )
 ]
 
 
@@ -97,8 +108,12 @@ class ItemRowOutput(serializers.Serializer):
 class ItemPageOutput(serializers.Serializer):
     results = ItemRowOutput(many=True)
     next = serializers.CharField(help_text="Pass as `after` for the next page; empty at the end.")
-    total = serializers.IntegerField(help_text="Matching items, counted up to 10,000.")
-    capped = serializers.BooleanField(help_text="More than `total` items match.")
+    total = serializers.IntegerField(
+        allow_null=True, help_text="Matching items, counted up to 10,000 (with count=true)."
+    )
+    capped = serializers.BooleanField(
+        allow_null=True, help_text="More than `total` items match (with count=true)."
+    )
 
 
 class ItemListApi(APIView):
@@ -114,11 +129,12 @@ class ItemListApi(APIView):
             page = item_page(project, form.filters())
         except ValidationError as exc:
             return _validation(exc)
+        count = item_count(project, form.filters()) if _wants_count(request) else None
         data = {
             "results": page.rows,
             "next": page.next_cursor,
-            "total": page.total,
-            "capped": page.capped,
+            "total": count.total if count else None,
+            "capped": count.capped if count else None,
         }
         return Response(ItemPageOutput(data).data)
 

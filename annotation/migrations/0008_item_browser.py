@@ -4,27 +4,29 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-# The item browser's text search on PostgreSQL: full-text GIN indexes on the words of prompts and
-# responses (annotation.selectors.items matches the same expressions). SQLite has none.
-FTS = [
-    ("annotation_turn_content_fts", "annotation_turn", "content"),
-    ("annotation_completion_text_fts", "annotation_completion", "text"),
-]
+# The item browser's text search on PostgreSQL: the words of prompts and responses as stored,
+# generated tsvector columns (`search_words`, unknown to the ORM: Django never writes them) with
+# GIN indexes; annotation.selectors.items matches them. Stored, because a search for a common
+# word otherwise recomputes to_tsvector over every row. SQLite has none (substring search).
+FTS = [("annotation_turn", "content"), ("annotation_completion", "text")]
 
 
 def _fts_create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        for name, table, column in FTS:
+        for table, column in FTS:
             schema_editor.execute(
-                f"CREATE INDEX IF NOT EXISTS {name} ON {table} "
-                f"USING gin (to_tsvector('simple', {column}))"
+                f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS search_words tsvector "
+                f"GENERATED ALWAYS AS (to_tsvector('simple', {column})) STORED"
+            )
+            schema_editor.execute(
+                f"CREATE INDEX IF NOT EXISTS {table}_search_words ON {table} USING gin (search_words)"
             )
 
 
 def _fts_drop(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        for name, _, _ in FTS:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+        for table, _ in FTS:
+            schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_words")
 
 
 class Migration(migrations.Migration):

@@ -1,8 +1,9 @@
 """The item browser's reads: a project's items filtered, sorted and paged, for researchers and
 admins (the views and the API check the role; every read here is scoped to one project).
 
-Paging is keyset ("after this row"), never OFFSET, and the total is counted only up to
-`COUNT_CAP` rows, so a page costs the same at item 100,000 as at item 1. Each filter is a
+Paging is keyset ("after this row"), never OFFSET, so a page costs the same at item 100,000 as
+at item 1. The total is counted apart (`item_count`, which the page loads after the table),
+only up to `COUNT_CAP` rows. Each filter is a
 column of the item (indexed where it sorts) or an EXISTS over one related table, which the
 database runs as a semi-join. Text search on PostgreSQL matches words through full-text GIN
 indexes (migration 0008); elsewhere it is a substring match.
@@ -148,7 +149,11 @@ class ItemRow:
 class ItemPage:
     rows: list[ItemRow]
     next_cursor: str  # "" on the last page
-    total: int  # matching items, counted up to COUNT_CAP + 1
+
+
+@dataclass
+class ItemCount:
+    total: int  # matching items, at most COUNT_CAP
     capped: bool  # more than COUNT_CAP match
 
 
@@ -176,9 +181,8 @@ def source_models(project: Project) -> list[str]:
 
 def _text_match(column: str, q: str) -> Q:
     if connection.vendor == "postgresql":
-        # unqualified: the subquery aliases its table; the column is unique to it (the GIN
-        # index of migration 0008 is on this very expression)
-        sql = f"to_tsvector('simple', {column}) @@ plainto_tsquery('simple', %s)"
+        # the generated column of migration 0008 (the words of `column`), GIN-indexed
+        sql = "search_words @@ plainto_tsquery('simple', %s)"
         return Q(RawSQL(sql, [q], output_field=BooleanField()))
     return Q(**{f"{column}__icontains": q})
 
@@ -333,8 +337,14 @@ def _cursor_of(row: ItemRow, sort: str) -> str:
     return f"{'' if value is None else value}|{row.id}"
 
 
+def item_count(project: Project, f: ItemFilters) -> ItemCount:
+    """How many items match, counted up to COUNT_CAP (more is reported as capped)."""
+    total = item_filter(project, f).order_by().values("pk")[: COUNT_CAP + 1].count()
+    return ItemCount(total=min(total, COUNT_CAP), capped=total > COUNT_CAP)
+
+
 def item_page(project: Project, f: ItemFilters, *, size: int = PAGE_SIZE) -> ItemPage:
-    """One page of the browser: rows, the cursor of the next page, a bounded total."""
+    """One page of the browser: rows and the cursor of the next page."""
     matching = item_filter(project, f)
     first_turn = Turn.objects.filter(prompt_id=OuterRef("prompt_id")).order_by("position")
     review = Adjudication.objects.filter(item_id=OuterRef("pk")).values("status")[:1]
@@ -364,13 +374,7 @@ def item_page(project: Project, f: ItemFilters, *, size: int = PAGE_SIZE) -> Ite
     more = len(rows) > size
     rows = rows[:size]
     _details(rows)
-    total = matching.order_by().values("pk")[: COUNT_CAP + 1].count()
-    return ItemPage(
-        rows=rows,
-        next_cursor=_cursor_of(rows[-1], f.sort) if more else "",
-        total=min(total, COUNT_CAP),
-        capped=total > COUNT_CAP,
-    )
+    return ItemPage(rows=rows, next_cursor=_cursor_of(rows[-1], f.sort) if more else "")
 
 
 def _details(rows: list[ItemRow]) -> None:

@@ -18,6 +18,7 @@ from annotation.forms import ItemBulkForm, ItemFilterForm
 from annotation.http import HtmxHttpRequest
 from annotation.models import Project
 from annotation.roles import is_admin
+from annotation.selectors import items as browse
 from annotation.selectors.items import browse_groups, item_page, source_models
 from annotation.selectors.projects import project_get_for_researcher
 from annotation.services.review import items_bulk_apply
@@ -72,6 +73,23 @@ def _render(
     }
     template = f"{PAGE}#table" if request.htmx else PAGE
     return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def item_count(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """The matching items' number (bounded), loaded by the page after its table."""
+    project = project_get_for_researcher(request.user, project_id)
+    form = ItemFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(status=400)
+    try:
+        count = browse.item_count(project, form.filters())
+    except ValidationError:
+        return HttpResponse(status=400)
+    filtered = bool({k for k, v in request.GET.items() if v} - {"sort", "after"})
+    context = {"count": count, "filtered": filtered}
+    return render(request, f"{PAGE}#count", context)
 
 
 @login_required

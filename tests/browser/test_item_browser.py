@@ -23,6 +23,7 @@ def test_filter_open_mark_gold_and_adjudicate(page_as, live_server, project, adm
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     page.get_by_role("link", name="Browse items").click()
     page.get_by_role("heading", name="Items").wait_for()
+    page.get_by_text("14 items").wait_for()  # counted after the table, by htmx
     assert page.locator("tbody tr").count() == 14
     screenshot(page, "item-browser-all")
 
@@ -31,7 +32,9 @@ def test_filter_open_mark_gold_and_adjudicate(page_as, live_server, project, adm
     page.get_by_text("3 items match").wait_for()
     assert "agreement_max=0.6" in page.url
     rows = page.locator("tbody tr")
-    assert [int(t.strip("#")) for t in rows.locator("td:nth-child(2) a").all_inner_texts()] == contested
+    assert [
+        int(t.strip("#")) for t in rows.locator("td:nth-child(2) a").all_inner_texts()
+    ] == contested
     screenshot(page, "item-browser-low-agreement")
 
     page.get_by_label(f"Select item {contested[0]}").check()

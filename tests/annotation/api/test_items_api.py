@@ -47,8 +47,9 @@ def test_item_list_filters_and_pages(as_persona, project, items):
     client = as_persona("researcher")
     url = f"/api/projects/{project.pk}/items/"
     assert [r["id"] for r in client.get(url, {"judged_min": 1}).json()["results"]] == [items[0].pk]
-    first = client.get(url, {"sort": "newest"}).json()
+    first = client.get(url, {"sort": "newest", "count": "true"}).json()
     assert first["total"] == 3 and first["next"] == "" and not first["capped"]
+    assert client.get(url).json()["total"] is None  # counted only when asked
     assert first["results"][0]["responses"][0] == {
         "letter": "A",
         "text": "Answer 2",

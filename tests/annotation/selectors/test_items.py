@@ -131,8 +131,9 @@ def test_bad_cursor_and_sort_name_their_field(project, items):
 
 def test_count_is_bounded(project, items, monkeypatch):
     monkeypatch.setattr(browse, "COUNT_CAP", 2)
-    page = item_page(project, ItemFilters())
-    assert (page.total, page.capped) == (2, True)
+    count = browse.item_count(project, ItemFilters())
+    assert (count.total, count.capped) == (2, True)
+    assert browse.item_count(project, ItemFilters(q="llamas")).total == 1
 
 
 def test_rows_carry_snippets_skips_and_flags(project, items, django_assert_max_num_queries):

@@ -212,3 +212,20 @@ def test_review_decide_names_a_bad_answer(as_persona, review):
         reverse("annotation:review_item", args=[review.pk]), {"best_position": 5}
     )
     assert response.status_code == 400 and "best_position" in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_count_access_and_bounded_text(as_persona, project, item, persona):
+    response = as_persona(persona).get(
+        reverse("annotation:item_count", args=[project.pk]), {"q": "Gentle"}
+    )
+    assert response.status_code == RESEARCH_PAGE[persona]
+    if response.status_code == 200:
+        assert response.content.decode().strip() == "1 item match"
+
+
+def test_count_refuses_a_bad_filter(as_persona, project):
+    response = as_persona("researcher").get(
+        reverse("annotation:item_count", args=[project.pk]), {"judged_min": "x"}
+    )
+    assert response.status_code == 400
