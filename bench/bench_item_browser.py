@@ -3,7 +3,8 @@
 Seeds --items pairwise items (prompts, turns, two completions each from one of 12 source
 models, 3 judgments per item from a pool of 40 labelers in two groups, 1% skipped, 1% flagged)
 with bulk_create, stores each item's agreement with the real `item_stats_refresh`, then
-requests the browser page (full page, and the htmx table fragment) and the API through the
+requests the browser page (full page, the htmx table fragment, the count the page loads after
+its table) and the API through the
 Django test client as a researcher: --runs requests per scenario after two warm-ups, and
 prints p50 and p95 in milliseconds. Target: under 150 ms per request.
 
@@ -158,6 +159,7 @@ def _seed(n_items: int) -> tuple[int, list]:
 def _scenarios(project_id: int, pseudonym: str, mid: int) -> list[tuple[str, str, dict]]:
     page = f"/projects/{project_id}/items/"
     api = f"/api/projects/{project_id}/items/"
+    count = f"/projects/{project_id}/items/count/"
     return [
         ("list, first page", page, {}),
         ("list, htmx table fragment", page, {"_htmx": 1}),
@@ -178,6 +180,10 @@ def _scenarios(project_id: int, pseudonym: str, mid: int) -> list[tuple[str, str
         ("in review (none)", page, {"review": "pending"}),
         ("created today", page, {"date_from": time.strftime("%Y-%m-%d")}),
         ("combined: source + agreement + flagged", page, {"source_model": "model-03", "agreement_max": 0.7, "flagged": "yes"}),
+        ("count (loaded after the table), no filter", count, {}),
+        ("count, agreement at most 0.7", count, {"agreement_max": 0.7}),
+        ("count, source model", count, {"source_model": "model-03"}),
+        ("count, word in every prompt", count, {"q": "plan"}),
         ("API list", api, {}),
         ("API search + agreement", api, {"q": "topic17", "agreement_max": 0.7}),
     ]  # fmt: skip
