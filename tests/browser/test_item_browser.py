@@ -31,6 +31,9 @@ def test_filter_open_mark_gold_and_adjudicate(page_as, live_server, project, adm
     page.get_by_role("button", name="Apply filters").click()
     page.get_by_text("3 items match").wait_for()
     assert "agreement_max=0.6" in page.url
+    page.get_by_label("Response source").select_option("model-chat")  # a select applies itself
+    page.wait_for_url("**source_model=model-chat**")
+    page.get_by_text("3 items match").wait_for()
     rows = page.locator("tbody tr")
     assert [
         int(t.strip("#")) for t in rows.locator("td:nth-child(2) a").all_inner_texts()
@@ -44,7 +47,8 @@ def test_filter_open_mark_gold_and_adjudicate(page_as, live_server, project, adm
     page.get_by_label("Best response").select_option("B")
     page.get_by_role("button", name="Apply to selected").click()
     page.get_by_text("2 item(s) marked as gold, best response B.").wait_for()
-    assert page.locator(".tag.gold").count() == 2
+    page.get_by_text("3 items match").wait_for()  # back to the same filters
+    assert page.locator("tbody tr").count() == 3 and page.locator(".tag.gold").count() == 2
     gold = Item.objects.filter(purpose=ItemPurpose.GOLD, gold_best_position=1)
     assert sorted(gold.values_list("pk", flat=True)) == contested[:2]
     screenshot(page, "item-browser-marked-gold")

@@ -1,5 +1,6 @@
-// The item browser: "select all" on the page, the count of ticked items, and which bulk-action
-// fields show for the chosen action. Works across htmx swaps of the table.
+// The item browser: "select all" on the page, the count of ticked items, which bulk-action
+// fields show for the chosen action, and a filter <select> applying itself when changed (the
+// filter form submits through htmx). Works across htmx swaps of the table.
 (function () {
   "use strict";
 
@@ -29,8 +30,14 @@
       boxes().forEach(function (b) { b.checked = target.checked; });
     }
     if (target.matches("[data-bulk-action]")) showFields();
+    if (target.matches("[data-filters] select")) target.form.requestSubmit();
     refresh();
   });
   document.addEventListener("htmx:afterSwap", refresh);
+  // The filters may have changed through htmx since the page loaded: come back to the current ones.
+  document.addEventListener("submit", function (event) {
+    var back = event.target.querySelector('input[name="return_query"]');
+    if (back) back.value = window.location.search.replace(/^\?/, "");
+  });
   document.addEventListener("DOMContentLoaded", function () { showFields(); refresh(); });
 })();
