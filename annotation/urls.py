@@ -4,12 +4,14 @@ from django.urls import path
 
 from annotation.views import (
     account,
+    items,
     label,
     labelers,
     onboarding,
     projects,
     recruitment,
     report,
+    review,
 )
 
 app_name = "annotation"
@@ -129,4 +131,11 @@ urlpatterns = [
         report.report_item,
         name="report_item",
     ),
+    path("projects/<int:project_id>/items/", items.item_browser, name="item_browser"),
+    path("projects/<int:project_id>/items/bulk/", items.item_bulk, name="item_bulk"),
+    path("projects/<int:project_id>/items/count/", items.item_count, name="item_count"),
+    path("projects/<int:project_id>/review/", review.review_queue, name="review_queue"),
+    path("projects/<int:project_id>/review/use/", review.review_use, name="review_use"),
+    path("review/", review.review_mine, name="review_mine"),
+    path("review/<int:adjudication_id>/", review.review_item, name="review_item"),
 ]

@@ -2,9 +2,28 @@
 
 from django.urls import path
 
-from annotation.api import external_labelers, label, labelers, projects, report
+from annotation.api import external_labelers, items, label, labelers, projects, report
 
 urlpatterns = [
+    path("projects/<int:project_id>/items/", items.ItemListApi.as_view(), name="api-item-list"),
+    path(
+        "projects/<int:project_id>/items/bulk/", items.ItemBulkApi.as_view(), name="api-item-bulk"
+    ),
+    path(
+        "projects/<int:project_id>/adjudications/",
+        items.AdjudicationListApi.as_view(),
+        name="api-adjudication-list",
+    ),
+    path(
+        "adjudications/<int:adjudication_id>/",
+        items.AdjudicationDetailApi.as_view(),
+        name="api-adjudication-detail",
+    ),
+    path(
+        "adjudications/<int:adjudication_id>/decide/",
+        items.AdjudicationDecideApi.as_view(),
+        name="api-adjudication-decide",
+    ),
     path("projects/", projects.ProjectListApi.as_view(), name="api-project-list"),
     path(
         "projects/<int:project_id>/", projects.ProjectDetailApi.as_view(), name="api-project-detail"

@@ -25,6 +25,14 @@ class ProjectKind(models.TextChoices):
     RATING = "rating", "Rating (imported)"
 
 
+class AdjudicationUse(models.TextChoices):
+    """What a reviewer's adjudicated answer is used for (annotation.models.review)."""
+
+    APART = "apart", "Recorded only"  # kept beside the labelers' judgments, used nowhere
+    GOLD = "gold", "Gold answer"  # the item becomes a gold item with the adjudicated answer
+    TRAINING = "training", "Training label"  # training rows of the item come from it alone
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
@@ -72,6 +80,13 @@ class Project(models.Model):
     )
     screening_min_items = models.PositiveSmallIntegerField(
         default=5, help_text="Screening items a labeler must judge before they can pass."
+    )
+    adjudication_use = models.CharField(
+        max_length=10,
+        choices=AdjudicationUse.choices,
+        default=AdjudicationUse.APART,
+        help_text="What adjudicated answers are used for: nothing, gold answers scoring the "
+        "labelers, or the training label of their item (in place of the labelers' judgments).",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
