@@ -32,6 +32,7 @@ from annotation.models import (
     Skip,
 )
 from annotation.selectors.labelers import labeler_group_map
+from annotation.selectors.labeling import labeling_facts
 
 WINDOW = 16  # candidate rows locked per query: small, so concurrent labelers rarely collide
 _rng = random.SystemRandom()
@@ -48,6 +49,9 @@ def _active_reservations(now: datetime) -> Coalesce:
 
 
 def project_quotas(project: Project) -> list[assignment.Quota]:
+    """The project's group quotas (no query when its labeling facts say it has none)."""
+    if not labeling_facts(project).has_quotas:
+        return []
     return [
         assignment.Quota(group=q.group.name, min_per_item=q.min_per_item)
         for q in project.quotas.select_related("group")
@@ -55,10 +59,11 @@ def project_quotas(project: Project) -> list[assignment.Quota]:
 
 
 def _candidates(
-    item_ids: list[int], *, now: datetime, quotas: list[assignment.Quota]
-) -> list[tuple[assignment.Candidate, int]]:
+    item_ids: list[int], labeler: Any, *, now: datetime, quotas: list[assignment.Quota]
+) -> list[tuple[assignment.Candidate, int, bool]]:
     """The locked items counted afresh (a new statement sees every commit made before the lock),
-    each with its number of responses.
+    each with its number of responses and whether the labeler holds an (expired) reservation on
+    it already.
 
     The caller's own unexpired reservation never is among them: `reservation_next` returns it
     before choosing, and a late judgment comes from an expired one.
@@ -68,8 +73,9 @@ def _candidates(
         .annotate(
             active=_active_reservations(now),
             size=_count(ItemCompletion.objects.filter(item=OuterRef("pk"))),
+            mine=Exists(Reservation.objects.filter(item=OuterRef("pk"), labeler=labeler)),
         )
-        .values_list("pk", "purpose", "human_judgment_count", "active", "size")
+        .values_list("pk", "purpose", "human_judgment_count", "active", "size", "mine")
     )
     group_taken = (
         _group_taken(item_ids, now=now, quota_groups={q.group for q in quotas}) if quotas else {}
@@ -83,8 +89,9 @@ def _candidates(
                 group_taken=group_taken.get(pk, {}),
             ),
             size,
+            mine,
         )
-        for pk, purpose, count, active, size in rows
+        for pk, purpose, count, active, size, mine in rows
     ]
 
 
@@ -114,14 +121,14 @@ def _queues(
 ) -> list[QuerySet[Item]]:
     """Per purpose: items the labeler has not judged or skipped and that have room, least judged
     first. That is the order of the (project, purpose, human_judgment_count, id) index, so the
-    database walks the index and stops after a window of rows."""
+    database walks the index and stops after a window of rows; whether the labeler judged or
+    skipped a row is one probe of the (item, labeler) unique index each, so the cost does not
+    grow with the labeler's history in other projects."""
     base = (
         Item.objects.filter(project=project)
-        .exclude(
-            pk__in=Judgment.objects.filter(labeler=labeler, item__project=project).values("item_id")
-        )
-        .exclude(
-            pk__in=Skip.objects.filter(labeler=labeler, item__project=project).values("item_id")
+        .filter(
+            ~Exists(Judgment.objects.filter(item=OuterRef("pk"), labeler=labeler)),
+            ~Exists(Skip.objects.filter(item=OuterRef("pk"), labeler=labeler)),
         )
         .order_by("human_judgment_count", "pk")
     )
@@ -134,7 +141,7 @@ def _queues(
 
 
 class _NothingFree(Exception):
-    """Raised to roll back a savepoint, which frees the rows it locked."""
+    """Raised to roll back phase 1's transaction, which frees the rows it locked."""
 
 
 def _window(queues: list[QuerySet[Item]], seen: list[int], lock: str) -> list[int]:
@@ -176,38 +183,33 @@ def _pick(
     quotas: list[assignment.Quota],
     groups: frozenset[str],
 ) -> Reservation | None:
-    candidates = _candidates(item_ids, now=now, quotas=quotas)
-    sizes = {c.item_id: size for c, size in candidates}
+    candidates = _candidates(item_ids, labeler, now=now, quotas=quotas)
+    known = {c.item_id: (size, mine) for c, size, mine in candidates}
     picked = assignment.choose(
-        [c for c, _ in candidates],
+        [c for c, _, _ in candidates],
         overlap_target=project.overlap_target,
         quotas=quotas,
         labeler_groups=groups,
     )
-    return (
-        _reserve(picked.item_id, labeler, size=sizes[picked.item_id], now=now)
-        if picked is not None
-        else None
-    )
+    if picked is None:
+        return None
+    size, mine = known[picked.item_id]
+    return _reserve(picked.item_id, labeler, size=size, renew=mine, now=now)
 
 
-def _reserve_from(
+def _phase_two(
     project: Project,
     labeler: Any,
-    purposes: list[str],
+    queues: list[QuerySet[Item]],
+    seen: list[int],
     *,
     now: datetime,
     quotas: list[assignment.Quota],
     groups: frozenset[str],
 ) -> Reservation | None:
-    queues = _queues(project, labeler, purposes, now)
-    try:
-        with transaction.atomic():  # a savepoint: rolling it back releases the rows phase 1 locked
-            return _scan(project, labeler, queues, now=now, quotas=quotas, groups=groups)
-    except _NothingFree as nothing:
-        seen: list[int] = nothing.args[0]
-    # Phase 2: rows that were busy may still have room. Wait for their holders (they commit within
-    # milliseconds), locking in primary-key order while holding no other item row: no deadlock.
+    """Rows that were busy in phase 1 may still have room. Wait for their holders (they commit
+    within milliseconds), locking in primary-key order while holding no other item row: no
+    deadlock."""
     busy = _window(queues, seen, lock="none")
     if not busy:
         return None
@@ -220,10 +222,13 @@ def _reserve_from(
     return _pick(locked, project, labeler, now=now, quotas=quotas, groups=groups)
 
 
-def _reserve(item_id: int, labeler: Any, *, size: int, now: datetime) -> Reservation:
-    """Create the labeler's reservation, or renew their expired one (keeping its display order)."""
+def _reserve(item_id: int, labeler: Any, *, size: int, renew: bool, now: datetime) -> Reservation:
+    """Create the labeler's reservation, or `renew` their expired one (keeping its display
+    order)."""
     expires_at = now + timedelta(seconds=settings.CHORUS_RESERVATION_SECONDS)
-    reservation = Reservation.objects.filter(item_id=item_id, labeler=labeler).first()
+    reservation = (
+        Reservation.objects.filter(item_id=item_id, labeler=labeler).first() if renew else None
+    )
     if reservation is None:
         reservation = Reservation(
             item_id=item_id,
@@ -259,22 +264,43 @@ def reservation_current(
 
 def _lock_labeler(labeler: Any, project: Project) -> list[str]:
     """Lock the labeler's row (one queue request per labeler at a time) and say which purposes to
-    scan: screening first if they have not passed it, then regular and gold (if the project has
-    screening or gold items at all; one query for all of it)."""
-    passed = LabelerProfile.objects.filter(user=OuterRef("pk")).values("screening_passed_at")[:1]
-    has_screening = Exists(Item.objects.filter(project=project, purpose=ItemPurpose.SCREENING))
-    has_gold = Exists(Item.objects.filter(project=project, purpose=ItemPurpose.GOLD))
+    scan: screening first if the project has screening items and the labeler has not passed it,
+    then regular and gold (if the project has gold items). One query."""
     users = get_user_model().objects.select_for_update().filter(pk=labeler.pk)
-    passed_at, screening, gold = (
-        users.annotate(passed=Subquery(passed), screening=has_screening, gold=has_gold)
-        .values_list("passed", "screening", "gold")
-        .get()
-    )
+    if not project.has_screening:
+        users.values_list("pk", flat=True).get()
+        passed_at = None
+    else:
+        passed = LabelerProfile.objects.filter(user=OuterRef("pk")).values("screening_passed_at")
+        passed_at = (
+            users.annotate(passed=Subquery(passed[:1])).values_list("passed", flat=True).get()
+        )
     return (
-        [ItemPurpose.SCREENING] * (passed_at is None and screening)
+        [ItemPurpose.SCREENING] * (passed_at is None and project.has_screening)
         + [ItemPurpose.REGULAR]
-        + [ItemPurpose.GOLD] * gold
+        + [ItemPurpose.GOLD] * project.has_gold
     )
+
+
+def _reserve_locked(
+    labeler: Any,
+    project: Project,
+    *,
+    now: datetime,
+    quotas: list[assignment.Quota],
+    groups: frozenset[str],
+    seen: list[int] | None,
+) -> Reservation | None:
+    """Under the labeler's lock: their current reservation, else phase 1 (`seen` None) or phase 2
+    over the rows phase 1 did not see (they were busy)."""
+    purposes = _lock_labeler(labeler, project)
+    current = reservation_current(labeler=labeler, project=project, now=now)
+    if current is not None:
+        return current
+    queues = _queues(project, labeler, purposes, now)
+    if seen is None:
+        return _scan(project, labeler, queues, now=now, quotas=quotas, groups=groups)
+    return _phase_two(project, labeler, queues, seen, now=now, quotas=quotas, groups=groups)
 
 
 def reservation_next(
@@ -286,14 +312,18 @@ def reservation_next(
     items together, least judged first. See assignment.md.
     """
     now = now or timezone.now()
+    project = labeling_facts(project)
     quotas = project_quotas(project)
     groups = labeler_groups(labeler) if quotas else frozenset()
+    try:
+        with transaction.atomic():
+            return _reserve_locked(
+                labeler, project, now=now, quotas=quotas, groups=groups, seen=None
+            )
+    except _NothingFree as nothing:  # rolled back: the rows phase 1 locked are free again
+        seen: list[int] = nothing.args[0]
     with transaction.atomic():
-        purposes = _lock_labeler(labeler, project)
-        current = reservation_current(labeler=labeler, project=project, now=now)
-        if current is not None:
-            return current
-        return _reserve_from(project, labeler, purposes, now=now, quotas=quotas, groups=groups)
+        return _reserve_locked(labeler, project, now=now, quotas=quotas, groups=groups, seen=seen)
 
 
 def item_takes_late_judgment(*, item: Item, labeler: Any, now: datetime) -> bool:
@@ -302,7 +332,7 @@ def item_takes_late_judgment(*, item: Item, labeler: Any, now: datetime) -> bool
     Call inside a transaction that holds the item's row lock: the counts are then exact.
     """
     quotas = project_quotas(item.project)
-    candidate, _ = _candidates([item.pk], now=now, quotas=quotas)[0]
+    candidate, _, _ = _candidates([item.pk], labeler, now=now, quotas=quotas)[0]
     groups = labeler_groups(labeler) if quotas else frozenset()
     return assignment.may_take(
         candidate, overlap_target=item.project.overlap_target, quotas=quotas, labeler_groups=groups
