@@ -148,11 +148,15 @@ def label_item_view(
         turn_cols = (Substr("content", 1, max_chars), Length("content"))
         text_cols = (Substr("completion__text", 1, max_chars), Length("completion__text"))
     # Turns and responses in one query: (is a response, position, role, text, full length).
-    turns = Turn.objects.filter(prompt__items=reservation.item_id).values_list(
-        Value(0), "position", "role", *turn_cols
+    turns = (
+        Turn.objects.filter(prompt__items=reservation.item_id)
+        .order_by()
+        .values_list(Value(0), "position", "role", *turn_cols)
     )
-    slots = ItemCompletion.objects.filter(item_id=reservation.item_id).values_list(
-        Value(1), "position", Value(""), *text_cols
+    slots = (
+        ItemCompletion.objects.filter(item_id=reservation.item_id)
+        .order_by()
+        .values_list(Value(1), "position", Value(""), *text_cols)
     )
     rows = sorted(turns.union(slots, all=True))
     turn_rows = [(role, content, length) for kind, _, role, content, length in rows if not kind]
@@ -238,6 +242,11 @@ def labeler_progress(user: Any, project: Project, now: datetime | None = None) -
         remaining=row["open"] - row["judged"] - row["skipped"],
         seconds_per_item_today=row["seconds"],
     )
+
+
+def guidelines_text_get(guideline_id: int) -> tuple[int, str]:
+    """(version, markdown text) of a guidelines version (guidelines are public to labelers)."""
+    return GuidelineVersion.objects.values_list("version", "text").get(pk=guideline_id)
 
 
 def labeler_last_guideline_version(user: Any, project: Project) -> int | None:
