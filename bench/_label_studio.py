@@ -1,0 +1,1 @@
+"""Label Studio under the same load as Chorus (bench/bench_label_load.py --label-studio VENV)."""
