@@ -26,6 +26,7 @@ from annotation.models import FlagKind, Judgment, PairwiseChoice
 from annotation.permissions import IsLabeler
 from annotation.selectors.labeling import (
     LabelItem,
+    label_criteria,
     label_item_view,
     labeler_item_get,
     labeler_progress,
@@ -131,9 +132,7 @@ class LabelNextApi(APIView):
             "item": _item(label_item_view(reservation, project)) if reservation else None,
             "guideline_version": project.current_guideline_version,
             "rationale_required": project.rationale_required,
-            "criteria": list(
-                project.criteria.values("id", "name", "description", "scale_min", "scale_max")
-            ),
+            "criteria": label_criteria(project),
             "flags": FLAGS,
             "progress": asdict(labeler_progress(request.user, project)),
         }

@@ -15,23 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import (
-    Exists,
-    F,
-    FloatField,
-    Func,
-    IntegerField,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Value,
-)
-from django.db.models.functions import Length, Substr
+from django.db import connection
+from django.db.models import BooleanField, IntegerField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
 from annotation.models import (
-    GroupQuota,
     GuidelineVersion,
     Item,
     ItemCompletion,
@@ -39,7 +29,6 @@ from annotation.models import (
     Judgment,
     Project,
     Reservation,
-    Skip,
     Turn,
 )
 from annotation.roles import is_labeler
@@ -78,21 +67,34 @@ class LabelProgress:
     seconds_per_item_today: float | None
 
 
-def _facts(project: str) -> dict[str, Any]:
-    """The labeling facts as annotations of a query whose `project` reference is given."""
-    latest = GuidelineVersion.objects.filter(project=OuterRef(project)).order_by("-version")
-    items = Item.objects.filter(project=OuterRef(project))
+def _facts(project_id: str) -> dict[str, RawSQL]:
+    """The labeling facts as annotations of a query whose column `project_id` holds the project's
+    id (SQL: compiling them through the ORM cost more than the rest of the query)."""
+    latest = """(SELECT g.{} FROM annotation_guidelineversion g WHERE g.project_id = {}
+        ORDER BY g.version DESC LIMIT 1)"""
+    has = "EXISTS (SELECT 1 FROM {} x WHERE x.project_id = {}{})"
+    items, quotas = "annotation_item", "annotation_groupquota"
     return {
-        "current_guideline_id": Subquery(latest.values("pk")[:1]),
-        "current_guideline_version": Subquery(latest.values("version")[:1]),
-        "has_quotas": Exists(GroupQuota.objects.filter(project=OuterRef(project))),
-        "has_screening": Exists(items.filter(purpose=ItemPurpose.SCREENING)),
-        "has_gold": Exists(items.filter(purpose=ItemPurpose.GOLD)),
+        "current_guideline_id": RawSQL(latest.format("id", project_id), (), IntegerField()),
+        "current_guideline_version": RawSQL(
+            latest.format("version", project_id), (), IntegerField()
+        ),
+        "has_quotas": RawSQL(has.format(quotas, project_id, ""), (), BooleanField()),
+        "has_screening": RawSQL(
+            has.format(items, project_id, " AND x.purpose = %s"),
+            (ItemPurpose.SCREENING.value,),
+            BooleanField(),
+        ),
+        "has_gold": RawSQL(
+            has.format(items, project_id, " AND x.purpose = %s"),
+            (ItemPurpose.GOLD.value,),
+            BooleanField(),
+        ),
     }
 
 
 def with_labeling_facts(projects: QuerySet[Project]) -> QuerySet[Project]:
-    return projects.annotate(**_facts("pk"))
+    return projects.annotate(**_facts("annotation_project.id"))
 
 
 def labeling_facts(project: Project) -> Project:
@@ -124,12 +126,11 @@ def labeler_item_get(user: Any, item_id: int, project_id: int | None = None) -> 
     if project_id is not None:
         items = items.filter(project_id=project_id)
     try:
-        item = items.annotate(**{f"project_{k}": v for k, v in _facts("project").items()}).get(
-            pk=item_id
-        )
+        facts = _facts("annotation_item.project_id")
+        item = items.annotate(**{f"project_{k}": v for k, v in facts.items()}).get(pk=item_id)
     except Item.DoesNotExist:
         raise Http404("No such item.") from None
-    for name in _facts("project"):
+    for name in facts:
         setattr(item.project, name, getattr(item, f"project_{name}"))
     return item
 
@@ -141,24 +142,21 @@ def label_item_view(
 
     With `max_chars`, texts are cut to that many characters in the database (a huge imported
     text is never loaded whole) and marked `truncated`; `label_text_get` reads the whole one."""
-    if max_chars is None:
-        turn_cols: tuple[Any, ...] = ("content", Value(0))
-        text_cols: tuple[Any, ...] = ("completion__text", Value(0))
-    else:
-        turn_cols = (Substr("content", 1, max_chars), Length("content"))
-        text_cols = (Substr("completion__text", 1, max_chars), Length("completion__text"))
-    # Turns and responses in one query: (is a response, position, role, text, full length).
-    turns = (
-        Turn.objects.filter(prompt__items=reservation.item_id)
-        .order_by()
-        .values_list(Value(0), "position", "role", *turn_cols)
+    # Turns and responses in one statement: (is a response, position, role, text, full length).
+    cut = "{}, 0" if max_chars is None else "SUBSTR({0}, 1, %s), LENGTH({0})"
+    size = [] if max_chars is None else [max_chars]
+    rows = sorted(
+        _rows(
+            f"""SELECT 0, t.position, t.role, {cut.format("t.content")}
+            FROM annotation_turn t JOIN annotation_item i ON i.prompt_id = t.prompt_id
+            WHERE i.id = %s
+            UNION ALL
+            SELECT 1, s.position, '', {cut.format("c.text")}
+            FROM annotation_itemcompletion s JOIN annotation_completion c ON c.id = s.completion_id
+            WHERE s.item_id = %s""",
+            [*size, reservation.item_id, *size, reservation.item_id],
+        )
     )
-    slots = (
-        ItemCompletion.objects.filter(item_id=reservation.item_id)
-        .order_by()
-        .values_list(Value(1), "position", Value(""), *text_cols)
-    )
-    rows = sorted(turns.union(slots, all=True))
     turn_rows = [(role, content, length) for kind, _, role, content, length in rows if not kind]
     texts = {position: (text, length) for kind, position, _, text, length in rows if kind}
     limit = max_chars if max_chars is not None else 0
@@ -205,43 +203,50 @@ def label_text_get(user: Any, project: Project, item_id: int, part: str, number:
     return contents[0]
 
 
-def _scalar(rows: QuerySet[Any], function: str, column: str = "pk") -> Subquery:
-    """A subquery of one aggregate over `rows` (COUNT or AVG), for several in one statement."""
-    output = IntegerField() if function == "COUNT" else FloatField()
-    aggregate = Func(F(column), function=function, output_field=output)
-    return Subquery(rows.order_by().annotate(value=aggregate).values("value")[:1])
+def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def labeler_progress(user: Any, project: Project, now: datetime | None = None) -> LabelProgress:
-    """Done today, the seconds per item today and what remains, in one query: the open items,
-    less the open ones this labeler judged or skipped (index-backed counts, cheaper on large
-    projects than one anti-join over every item)."""
+    """Done today, the seconds per item today and what remains, in one statement: the open
+    items, less the open ones this labeler judged or skipped (index-backed counts, cheaper on
+    large projects than one anti-join over every item)."""
     start = timezone.localtime(now or timezone.now()).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    today = Judgment.objects.filter(labeler=user, item__project=project, created_at__gte=start)
-    open_items = {
-        "project": project,
-        "human_judgment_count__lt": project.overlap_target,
-        "purpose__in": [ItemPurpose.REGULAR, ItemPurpose.GOLD],
-    }
-    of_open = {f"item__{k}": v for k, v in open_items.items()}
-    row = (
-        Project.objects.filter(pk=project.pk)
-        .values(
-            done=_scalar(today, "COUNT"),
-            seconds=_scalar(today, "AVG", "seconds_spent"),
-            open=_scalar(Item.objects.filter(**open_items), "COUNT"),
-            judged=_scalar(Judgment.objects.filter(labeler=user, **of_open), "COUNT"),
-            skipped=_scalar(Skip.objects.filter(labeler=user, **of_open), "COUNT"),
-        )
-        .get()
+    mine = """FROM {} x JOIN annotation_item i ON i.id = x.item_id
+        WHERE x.labeler_id = %s AND i.project_id = %s"""
+    open_items = "i.human_judgment_count < %s AND i.purpose IN (%s, %s)"
+    judgments, skips = mine.format("annotation_judgment"), mine.format("annotation_skip")
+    today = [user.pk, project.pk, connection.ops.adapt_datetimefield_value(start)]
+    still_open = [project.overlap_target, ItemPurpose.REGULAR.value, ItemPurpose.GOLD.value]
+    mine_open = [user.pk, project.pk, *still_open]
+    ((done, seconds, open_count, judged, skipped),) = _rows(
+        f"""SELECT (SELECT COUNT(*) {judgments} AND x.created_at >= %s),
+            (SELECT AVG(x.seconds_spent) {judgments} AND x.created_at >= %s),
+            (SELECT COUNT(*) FROM annotation_item i WHERE i.project_id = %s AND {open_items}),
+            (SELECT COUNT(*) {judgments} AND {open_items}),
+            (SELECT COUNT(*) {skips} AND {open_items})""",
+        [*today, *today, project.pk, *still_open, *mine_open, *mine_open],
     )
     return LabelProgress(
-        done_today=row["done"],
-        remaining=row["open"] - row["judged"] - row["skipped"],
-        seconds_per_item_today=row["seconds"],
+        done_today=done,
+        remaining=open_count - judged - skipped,
+        seconds_per_item_today=float(seconds) if seconds is not None else None,
     )
+
+
+def label_criteria(project: Project) -> list[dict[str, Any]]:
+    """The project's rubric: id, name, description, scale_min, scale_max, in order."""
+    names = ("id", "name", "description", "scale_min", "scale_max")
+    rows = _rows(
+        f"""SELECT {", ".join(names)} FROM annotation_criterion WHERE project_id = %s
+        ORDER BY position, id""",
+        [project.pk],
+    )
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def guidelines_text_get(guideline_id: int) -> tuple[int, str]:

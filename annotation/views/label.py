@@ -33,6 +33,7 @@ from annotation.roles import is_labeler
 from annotation.selectors.labeling import (
     LabelItem,
     guidelines_text_get,
+    label_criteria,
     label_item_view,
     label_text_get,
     labeler_item_get,
@@ -111,15 +112,8 @@ def _minutes(seconds: float | None) -> str:
 
 def _criteria(project: Project) -> list[dict[str, Any]]:
     return [
-        {
-            "pk": c.pk,
-            "name": c.name,
-            "description": c.description,
-            "scale_min": c.scale_min,
-            "scale_max": c.scale_max,
-            "values": range(c.scale_min, c.scale_max + 1),
-        }
-        for c in project.criteria.all()
+        {**c, "pk": c["id"], "values": range(c["scale_min"], c["scale_max"] + 1)}
+        for c in label_criteria(project)
     ]
 
 
