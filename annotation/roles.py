@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Exists, OuterRef
+from django.core.exceptions import ValidationError
 
 LABELER, RESEARCHER, ADMIN = "labeler", "researcher", "admin"
 ROLES = (LABELER, RESEARCHER, ADMIN)
@@ -58,17 +58,27 @@ def roles_sync(**kwargs: Any) -> None:
 
 class RoleBackend(ModelBackend):
     """Django's model backend, whose per-request user lookup also answers which role groups the
-    user is in (one query instead of two)."""
+    user is in: one statement instead of two, written in SQL (it runs on every request)."""
 
     def get_user(self, user_id: Any) -> Any:
-        memberships = get_user_model().groups.through.objects.filter(user=OuterRef("pk"))
-        users = get_user_model()._default_manager.annotate(
-            **{f"chorus_role_{r}": Exists(memberships.filter(group__name=r)) for r in ROLES}
-        )
-        user = users.filter(pk=user_id).first()
-        if user is None or not self.user_can_authenticate(user):
+        users = get_user_model()
+        try:
+            pk = users._meta.pk.to_python(user_id)
+        except ValidationError:
             return None
-        user._chorus_roles = {r for r in ROLES if getattr(user, f"chorus_role_{r}")}
+        # One row per group the user is in (one row with no group name when in none).
+        rows = list(
+            users._default_manager.raw(
+                f"""SELECT u.*, g.name AS chorus_group FROM {users._meta.db_table} u
+                LEFT JOIN {users.groups.through._meta.db_table} m ON m.user_id = u.id
+                LEFT JOIN auth_group g ON g.id = m.group_id WHERE u.id = %s""",
+                [pk],
+            )
+        )
+        if not rows or not self.user_can_authenticate(rows[0]):
+            return None
+        user = rows[0]
+        user._chorus_roles = {row.chorus_group for row in rows} & set(ROLES)
         return user
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import BooleanField, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
@@ -209,31 +210,52 @@ def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
+OPEN_COUNT_SECONDS = 5  # how long a process reuses a project's count of open items
+
+
+def _open_count(project: Project) -> int:
+    """How many of the project's regular and gold items still need judgments, counted at most
+    every OPEN_COUNT_SECONDS per process: the count walks every open item, the one cost of the
+    progress figures that grows with the project, and "remaining" need not be exact to the
+    second."""
+    key = f"chorus:open-items:{project.pk}:{project.overlap_target}"
+    count = cache.get(key)
+    if count is None:
+        ((count,),) = _rows(
+            """SELECT COUNT(*) FROM annotation_item
+            WHERE project_id = %s AND human_judgment_count < %s AND purpose IN (%s, %s)""",
+            [project.pk, *_still_open(project)],
+        )
+        cache.set(key, count, timeout=OPEN_COUNT_SECONDS)
+    return count
+
+
+def _still_open(project: Project) -> list[Any]:
+    return [project.overlap_target, ItemPurpose.REGULAR.value, ItemPurpose.GOLD.value]
+
+
 def labeler_progress(user: Any, project: Project, now: datetime | None = None) -> LabelProgress:
-    """Done today, the seconds per item today and what remains, in one statement: the open
-    items, less the open ones this labeler judged or skipped (index-backed counts, cheaper on
-    large projects than one anti-join over every item)."""
+    """Done today, the seconds per item today and what remains: the open items (`_open_count`),
+    less the open ones this labeler judged or skipped (one statement)."""
     start = timezone.localtime(now or timezone.now()).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
     mine = """FROM {} x JOIN annotation_item i ON i.id = x.item_id
         WHERE x.labeler_id = %s AND i.project_id = %s"""
-    open_items = "i.human_judgment_count < %s AND i.purpose IN (%s, %s)"
+    still_open = "i.human_judgment_count < %s AND i.purpose IN (%s, %s)"
     judgments, skips = mine.format("annotation_judgment"), mine.format("annotation_skip")
     today = [user.pk, project.pk, connection.ops.adapt_datetimefield_value(start)]
-    still_open = [project.overlap_target, ItemPurpose.REGULAR.value, ItemPurpose.GOLD.value]
-    mine_open = [user.pk, project.pk, *still_open]
-    ((done, seconds, open_count, judged, skipped),) = _rows(
+    mine_open = [user.pk, project.pk, *_still_open(project)]
+    ((done, seconds, judged, skipped),) = _rows(
         f"""SELECT (SELECT COUNT(*) {judgments} AND x.created_at >= %s),
             (SELECT AVG(x.seconds_spent) {judgments} AND x.created_at >= %s),
-            (SELECT COUNT(*) FROM annotation_item i WHERE i.project_id = %s AND {open_items}),
-            (SELECT COUNT(*) {judgments} AND {open_items}),
-            (SELECT COUNT(*) {skips} AND {open_items})""",
-        [*today, *today, project.pk, *still_open, *mine_open, *mine_open],
+            (SELECT COUNT(*) {judgments} AND {still_open}),
+            (SELECT COUNT(*) {skips} AND {still_open})""",
+        [*today, *today, *mine_open, *mine_open],
     )
     return LabelProgress(
         done_today=done,
-        remaining=open_count - judged - skipped,
+        remaining=_open_count(project) - judged - skipped,
         seconds_per_item_today=float(seconds) if seconds is not None else None,
     )
 

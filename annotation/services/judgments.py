@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from annotation import assignment
@@ -38,7 +38,7 @@ from annotation.models import (
     Skip,
 )
 from annotation.selectors.labelers import labeler_group_ids
-from annotation.selectors.labeling import labeling_facts
+from annotation.selectors.labeling import label_criteria, labeling_facts
 from annotation.services.queue import item_takes_late_judgment
 from annotation.services.screening import screening_update
 
@@ -108,6 +108,23 @@ def _stored(labeler: Any, item: Item, client_key: uuid.UUID) -> Judgment | None:
     return next(iter(rows), None)
 
 
+def _reservation(item: Item, labeler: Any) -> Reservation | None:
+    """The labeler's reservation of the item (in SQL, like the other statements of the usual
+    submit: compiling them through the ORM cost several times the statements themselves)."""
+    rows = Reservation.objects.raw(
+        "SELECT * FROM annotation_reservation WHERE item_id = %s AND labeler_id = %s",
+        [item.pk, labeler.pk],
+    )
+    return next(iter(rows), None)
+
+
+def _execute(sql: str, params: list[Any]) -> int:
+    """Run one statement; the number of rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
 def _replay_or_conflict(stored: Judgment | None, client_key: uuid.UUID) -> SubmitResult:
     """The stored judgment if this is a retry of it, else why the item cannot take this one."""
     if stored is not None and stored.client_key == client_key:
@@ -161,7 +178,7 @@ def _check_texts(
 def _check_ratings(
     item: Item, ratings: Sequence[Rating], size: int, errors: dict[str, list[str]]
 ) -> None:
-    criteria = {c.pk: c for c in item.project.criteria.all()} if ratings else {}
+    criteria = {c["id"]: c for c in label_criteria(item.project)} if ratings else {}
     seen: set[tuple[int, int]] = set()
     for rating in ratings:
         criterion = criteria.get(rating.criterion_id)
@@ -169,14 +186,14 @@ def _check_ratings(
             errors["ratings"] = [
                 f"Criterion {rating.criterion_id} is not part of this project's rubric."
             ]
-        elif not 1 <= rating.response <= size:
+            continue
+        name, low, high = criterion["name"], criterion["scale_min"], criterion["scale_max"]
+        if not 1 <= rating.response <= size:
             errors["ratings"] = [f"Response {rating.response} does not exist (1-{size})."]
-        elif not criterion.scale_min <= rating.value <= criterion.scale_max:
-            errors["ratings"] = [
-                f"{criterion.name} runs from {criterion.scale_min} to {criterion.scale_max}."
-            ]
+        elif not low <= rating.value <= high:
+            errors["ratings"] = [f"{name} runs from {low} to {high}."]
         elif (rating.criterion_id, rating.response) in seen:
-            errors["ratings"] = [f"{criterion.name} is rated twice for Response {rating.response}."]
+            errors["ratings"] = [f"{name} is rated twice for Response {rating.response}."]
         seen.add((rating.criterion_id, rating.response))
 
 
@@ -300,7 +317,7 @@ def judgment_submit(
     """
     now = now or timezone.now()
     project = labeling_facts(item.project)
-    reservation = Reservation.objects.filter(item=item, labeler=labeler).first()
+    reservation = _reservation(item, labeler)
     if reservation is None:  # a retry of a stored judgment, or judged or skipped meanwhile
         return _replay_or_conflict(_stored(labeler, item, client_key), client_key)
     order = list(reservation.display_order)
@@ -349,11 +366,16 @@ def _store(
         _lock(item)
         if not item_takes_late_judgment(item=item, labeler=labeler, now=now):
             raise _conflict("no_longer_needed")
-    Item.objects.filter(pk=item.pk).update(human_judgment_count=F("human_judgment_count") + 1)
+    _execute(
+        """UPDATE annotation_item SET human_judgment_count = human_judgment_count + 1
+        WHERE id = %s""",
+        [item.pk],
+    )
     _judgment_save(judgment)
     _store_details(judgment, judgment.display_order, ranks, ratings, flags)
-    deleted, _ = Reservation.objects.filter(pk=reservation.pk).delete()
-    if not deleted:  # skipped meanwhile (a concurrent request of this labeler)
+    if not _execute(
+        "DELETE FROM annotation_reservation WHERE id = %s", [reservation.pk]
+    ):  # skipped meanwhile (a concurrent request of this labeler)
         raise _conflict("not_reserved")
     if item.purpose == ItemPurpose.SCREENING:
         screening_update(project=item.project, labeler=labeler)
