@@ -2,7 +2,6 @@
 
     .venv/bin/python bench/bench_label_load.py                        # PostgreSQL: API and htmx paths
     .venv/bin/python bench/bench_label_load.py --database sqlite      # the embedded default (SQLite)
-    .venv/bin/python bench/bench_label_load.py --label-studio /work/lsvenv  # Label Studio beside it
 
 PostgreSQL is the database named in DATABASE_URL (default `chorus_bench`; it is DROPPED and
 made again, so never point it at real data); SQLite is a fresh file in a temporary folder. The
@@ -16,10 +15,6 @@ concurrency level for --seconds after --warmup, interleaving the systems at each
   ratings, a rationale), as an API client or a labeling tool would;
 - `htmx`: the workbench as the browser drives it: GET the page fragment once, then POST each
   judgment form, whose answer is the next item (submit-and-next, one request per annotation);
-- `label-studio` (with --label-studio VENV): Label Studio 1.23.2 from its own virtualenv, under
-  gunicorn with the same number of workers on the same database server, 2,000 tasks with the
-  same texts and maximum_annotations 3, each labeler doing GET /api/projects/<id>/next and POST
-  /api/tasks/<id>/annotations/.
 
 A fraction of submissions is sent twice with the same client key, as a browser retry would.
 For each level it prints annotations/s, p50/p95/p99 per request, errors, the server's CPU ms per
@@ -51,10 +46,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import _label_studio  # noqa: E402 - bench/ is not a package
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/chorus_bench"
@@ -409,6 +400,15 @@ def _postgres_backends(database_url: str) -> list[int]:
         return [row[0] for row in rows]
 
 
+def _calibration_ms() -> float:
+    """CPU ms of a fixed pure-Python loop: how fast this machine is right now (on a shared,
+    busy machine every CPU figure grows with it)."""
+    start, total = time.process_time(), 0
+    for i in range(2_000_000):
+        total += i
+    return (time.process_time() - start) * 1000
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -466,15 +466,18 @@ def _query_counts(projects: dict[str, tuple[int, int]]) -> dict[str, float]:
         client.force_login(user)
         client.post(f"/label/{probe.pk}/guidelines/read/", {"version": 1})
         one = _probe_api if path == "api" else _probe_htmx
-        one(client, probe.pk, criterion)  # first request of a session: not counted
+        state: dict[str, bytes] = {}
+        one(client, probe.pk, criterion, state)  # first request of a session: not counted
         with CaptureQueriesContext(connection) as queries:
             for _ in range(10):
-                one(client, probe.pk, criterion)
-        counts[path] = len(queries.captured_queries) / 10
+                one(client, probe.pk, criterion, state)
+        control = ("BEGIN", "COMMIT", "ROLLBACK")  # logged on SQLite only
+        counted = [q for q in queries.captured_queries if not q["sql"].startswith(control)]
+        counts[path] = len(counted) / 10
     return counts
 
 
-def _probe_api(client: Any, project_id: int, criterion: int) -> None:
+def _probe_api(client: Any, project_id: int, criterion: int, state: dict[str, bytes]) -> None:
     item = client.get(f"/api/label/projects/{project_id}/next/").json()["item"]
     body = {
         "client_key": str(uuid.uuid4()), "choice": 3, "rationale": RATIONALE,
@@ -486,10 +489,13 @@ def _probe_api(client: Any, project_id: int, criterion: int) -> None:
     assert response.status_code == 201, response.content[:300]
 
 
-def _probe_htmx(client: Any, project_id: int, criterion: int) -> None:
-    page = client.get(f"/label/{project_id}/", HTTP_HX_REQUEST="true").content
-    item, key = _ITEM.search(page), _KEY.search(page)
-    assert item is not None and key is not None, page[:300]
+def _probe_htmx(client: Any, project_id: int, criterion: int, state: dict[str, bytes]) -> None:
+    """One annotation as the workbench makes it: POST the form, whose answer is the next item
+    (the page itself is fetched once, on the first call)."""
+    if "page" not in state:
+        state["page"] = client.get(f"/label/{project_id}/", HTTP_HX_REQUEST="true").content
+    item, key = _ITEM.search(state["page"]), _KEY.search(state["page"])
+    assert item is not None and key is not None, state["page"][:300]
     form = {
         "client_key": key.group(1).decode(), "guideline_version": "1", "choice": "3",
         **{f"rating_{criterion}_{n}": "4" for n in (1, 2)},
@@ -497,6 +503,7 @@ def _probe_htmx(client: Any, project_id: int, criterion: int) -> None:
     path = f"/label/{project_id}/items/{item.group(1).decode()}/judgment/"
     response = client.post(path, form, HTTP_HX_REQUEST="true")
     assert response.status_code == 200, response.content[:300]
+    state["page"] = response.content
 
 
 def _verify_chorus(project_id: int, acknowledged: set[str]) -> dict[str, int]:
@@ -577,9 +584,6 @@ def _parser() -> argparse.ArgumentParser:
     add("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
     add("--retry-fraction", type=float, default=0.05, help="submissions resent with the same key")
     add("--port", type=int, default=8765)
-    add("--label-studio", default=os.environ.get("CHORUS_BENCH_LABEL_STUDIO", ""),
-        help="a virtualenv with label-studio==1.23.2 installed: load it too, interleaved")  # fmt: skip
-    add("--label-studio-tasks", type=int, default=2000)
     return parser
 
 
@@ -629,30 +633,10 @@ def main() -> None:
                     queries=queries[path],
                 )
             )
-        studio = None
-        if args.label_studio:
-            studio = _label_studio.start(
-                Path(args.label_studio), port=args.port + 1, var=var,
-                database_url=database_url if args.database == "postgres" else None,
-                labelers=max(levels), tasks=args.label_studio_tasks, text=TEXT,
-                gunicorn=[str(Path(args.label_studio) / "bin" / "python"), "-m", "gunicorn"]
-                + _gunicorn_argv("x", args.port + 1, args)[4:],
-            )  # fmt: skip
-            systems.append(
-                System(
-                    name="label-studio",
-                    make=lambda i: studio.labeler(i, args.retry_fraction, Client, Tally),
-                    pids=studio.pids,
-                    verify=studio.verify,
-                    queries=None,
-                )
-            )
         _run(systems, levels, args)
     finally:
         server.terminate()
         server.wait(timeout=30)
-        if args.label_studio and studio is not None:
-            studio.stop()
     print("\nfinal check against each database:")
     for system in systems:
         acknowledged = set().union(*(labeler.acknowledged for labeler in system.labelers))
@@ -669,6 +653,7 @@ def _run(systems: list[System], levels: list[int], args: argparse.Namespace) -> 
         f"{'system':<13} {'labelers':>8} {'annot/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
         f"{'errors':>6} {'retries':>7} {'CPU ms/an':>10} {'queries/an':>9}"
     )
+    print(f"calibration: a 2M-step Python loop takes {_calibration_ms():.0f} ms of CPU now")
     for system in systems:
         system.labelers = [system.make(i) for i in range(max(levels))]
     for _ in range(args.passes):
@@ -682,6 +667,7 @@ def _run(systems: list[System], levels: list[int], args: argparse.Namespace) -> 
                 cpu_ms = (_cpu_seconds(pids) - cpu_before) / annotations * 1000
                 tally.errors += warm.errors
                 _print_row(system, level, tally, args.seconds, cpu_ms)
+    print(f"calibration: a 2M-step Python loop takes {_calibration_ms():.0f} ms of CPU now")
     print(
         "\nCPU ms/an = CPU milliseconds per annotation in the server's processes (gunicorn workers "
         "and the database backends serving them): next + submit. queries/an = SQL queries per "

@@ -1,1 +1,0 @@
-"""Label Studio under the same load as Chorus (bench/bench_label_load.py --label-studio VENV)."""
