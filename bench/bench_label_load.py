@@ -34,6 +34,7 @@ import os
 import random
 import re
 import secrets
+import socket
 import string
 import subprocess
 import sys
@@ -583,12 +584,16 @@ def _parser() -> argparse.ArgumentParser:
     add("--worker-class", default="sync")
     add("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
     add("--retry-fraction", type=float, default=0.05, help="submissions resent with the same key")
-    add("--port", type=int, default=8765)
+    add("--port", type=int, default=0, help="the server's port (0: a free one)")
     return parser
 
 
 def main() -> None:
     args = _parser().parse_args()
+    if not args.port:  # a free port: other benchmarks may share this machine
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            args.port = probe.getsockname()[1]
     levels = [int(c) for c in args.concurrency.split(",")]
     var = Path(tempfile.mkdtemp(prefix="chorus-bench-"))
     env = _chorus_env(args, var)
