@@ -205,7 +205,7 @@ def _gunicorn_argv(app: str, port: int, args: argparse.Namespace) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
         "--workers", str(args.workers), "--worker-class", args.worker_class,
-        "--threads", str(args.threads), "--log-level", "warning",
+        "--threads", str(args.threads), "--log-level", "warning", "--timeout", "120",
     ]  # fmt: skip
 
 
