@@ -596,6 +596,7 @@ def main() -> None:
             args.port = probe.getsockname()[1]
     levels = [int(c) for c in args.concurrency.split(",")]
     var = Path(tempfile.mkdtemp(prefix="chorus-bench-"))
+    (var / "staticfiles").mkdir()
     env = _chorus_env(args, var)
     database_url = env["DATABASE_URL"]
     if args.database == "postgres":
