@@ -1,16 +1,28 @@
-"""Load benchmark: C concurrent labelers doing next-item + submit against the production server.
+"""Load benchmark: closed-loop labelers doing next item + submit against the production server.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus_bench .venv/bin/python bench/bench_label_load.py
+    .venv/bin/python bench/bench_label_load.py                        # PostgreSQL: API and htmx paths
+    .venv/bin/python bench/bench_label_load.py --database sqlite      # the embedded default (SQLite)
 
-It (re)creates the database named in DATABASE_URL (default `chorus_bench`; it is DROPPED first, so
-never point it at real data), migrates it, seeds one pairwise project (overlap 3, one rubric
-criterion) with --items items and --labelers labelers, starts `gunicorn config.wsgi` with
-production settings (DEBUG off, CHORUS_SECURE=0 for plain HTTP), and runs each concurrency level
-for --seconds (after --warmup). Each labeler is a thread with its own session that loops:
-GET /api/label/projects/<id>/next/, POST /api/label/items/<id>/judgments/ (scale, two ratings,
-a rationale); a fraction of submissions is sent twice with the same client_key, as a browser
-retry would. It prints annotations/s, p50/p95/p99 latency per request, errors, and a final count
-from the database proving that no judgment was lost or duplicated.
+PostgreSQL is the database named in DATABASE_URL (default `chorus_bench`; it is DROPPED and
+made again, so never point it at real data); SQLite is a fresh file in a temporary folder. The
+script migrates, seeds two pairwise projects (overlap 3, one rubric criterion; one per path)
+with --items items each, and --labelers labelers, starts `gunicorn config.wsgi` with production
+settings (DEBUG off, CHORUS_SECURE=0 for plain HTTP; on PostgreSQL with the shared cache of
+CHORUS_CACHE_URL, default the local Redis db 3, as docker-compose runs it) and runs each
+concurrency level for --seconds after --warmup, interleaving the systems at each level:
+
+- `api`: GET /api/label/projects/<id>/next/, POST /api/label/items/<id>/judgments/ (scale, two
+  ratings, a rationale), as an API client or a labeling tool would;
+- `htmx`: the workbench as the browser drives it: GET the page fragment once, then POST each
+  judgment form, whose answer is the next item (submit-and-next, one request per annotation);
+
+A fraction of submissions is sent twice with the same client key, as a browser retry would.
+For each level it prints annotations/s, p50/p95/p99 per request, errors, the server's CPU ms per
+annotation (gunicorn workers + the PostgreSQL backends serving them, from /proc, before and
+after the level) and SQL queries per annotation (measured in this process with the same settings
+on a probe project, Django's query log). At the end it checks every system against its database:
+each judgment the server acknowledged is stored once (lost / unacknowledged extra), no labeler
+judged an item twice, and no item is over its overlap target.
 """
 
 from __future__ import annotations
@@ -20,25 +32,34 @@ import http.client
 import json
 import os
 import random
+import re
 import secrets
+import socket
 import string
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Any
+from urllib.parse import urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/chorus_bench"
+DEFAULT_CACHE = "redis://127.0.0.1:6379/3"
 TEXT = "Here is a careful answer with a short explanation, an example and a caveat. " * 8
+RATIONALE = "Response one follows the instruction more closely."
 
 
-def _setup_django(database_url: str) -> None:
-    os.environ.setdefault("CHORUS_SECRET_KEY", "bench-" + secrets.token_hex(16))
-    os.environ["DATABASE_URL"] = database_url
+# --- Chorus: database, seed, server -----------------------------------------------------------
+
+
+def _setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     sys.path.insert(0, str(ROOT))
     import django
@@ -46,7 +67,7 @@ def _setup_django(database_url: str) -> None:
     django.setup()
 
 
-def _recreate_database(database_url: str) -> None:
+def _recreate_postgres(database_url: str) -> None:
     import psycopg
 
     url = urlparse(database_url)
@@ -57,25 +78,31 @@ def _recreate_database(database_url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def _seed(n_items: int, n_labelers: int) -> tuple[int, int, list[tuple[str, str]]]:
-    """Project, items and labelers; returns (project id, criterion id, [(session key, csrf)])."""
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.core.management import call_command
+def _postgres_reachable(database_url: str) -> bool:
+    import psycopg
 
+    admin = urlparse(database_url)._replace(path="/postgres").geturl()
+    try:
+        psycopg.connect(admin, connect_timeout=3).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _vacuum_analyze(database_url: str) -> None:
+    """Planner statistics and visibility map after the bulk load, as autovacuum would have them."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def _project(name: str, n_items: int) -> Any:
     from annotation import models as m
     from annotation.services.projects import project_create
 
-    call_command("migrate", verbosity=0)
     project = project_create(
-        name="Bench pairs", kind="pairwise", guidelines="# Bench\nPrefer the helpful reply.", overlap_target=3,
+        name=name, kind="pairwise", guidelines="# Bench\nPrefer the helpful reply.", overlap_target=3,
         criteria=[{"name": "Helpfulness"}],
     )  # fmt: skip
     batch = 2000
@@ -103,158 +130,240 @@ def _seed(n_items: int, n_labelers: int) -> tuple[int, int, list[tuple[str, str]
                 for k in range(2)
             ]
         )
+    return project
+
+
+@dataclass(frozen=True)
+class Seeded:
+    projects: dict[str, tuple[int, int]]  # path -> (project id, criterion id)
+    sessions: list[tuple[str, str]]  # per labeler: (session key, CSRF secret)
+
+
+def _seed(n_items: int, n_labelers: int) -> Seeded:
+    """Two projects (one per path), a probe project, the labelers and their login sessions (with
+    the guidelines marked read, as after the first page)."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    from annotation import models as m
+    from annotation.views.label import SEEN
+
+    call_command("migrate", verbosity=0)
+    projects = {path: _project(f"Bench {path}", n_items) for path in ("api", "htmx")}
+    _project("Bench probe", 40)
     password = make_password("bench-password")
     users = get_user_model().objects.bulk_create(
         [get_user_model()(username=f"bench{i}", password=password) for i in range(n_labelers)]
     )
-    labeler_group = Group.objects.get(name="labeler")
-    labeler_group.user_set.add(*users)
+    Group.objects.get(name="labeler").user_set.add(*users)
     m.LabelerProfile.objects.bulk_create([m.LabelerProfile(user=u) for u in users])
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
     sessions = []
     for user in users:
-        store = SessionStore()
+        store = store_class()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store[SEEN] = {str(p.pk): 1 for p in projects.values()}
         store.create()
-        sessions.append(
-            (store.session_key, "".join(random.choices(string.ascii_letters + string.digits, k=32)))
-        )
-    return project.pk, project.criteria.get().pk, sessions
+        csrf = "".join(random.choices(string.ascii_letters + string.digits, k=32))
+        sessions.append((store.session_key, csrf))
+    return Seeded(
+        projects={path: (p.pk, p.criteria.get().pk) for path, p in projects.items()},
+        sessions=sessions,
+    )
 
 
-def _analyze(database_url: str) -> None:
-    """Planner statistics and visibility map after the bulk load, as autovacuum would have them."""
-    import psycopg
-
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-
-
-def _start_server(
-    port: int, workers: int, worker_class: str, threads: int, database_url: str
+def _start_gunicorn(
+    argv: list[str], env: dict[str, str], port: int, cwd: Path, ready_path: str
 ) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url, CHORUS_SECURE="0", CHORUS_DEBUG="0", CHORUS_ALLOWED_HOSTS="127.0.0.1",
-        DJANGO_SETTINGS_MODULE="config.settings", CHORUS_LOG_LEVEL="WARNING",
-    )  # fmt: skip
-    env.setdefault("CHORUS_STATIC_ROOT", str(ROOT / "var" / "staticfiles"))
-    Path(env["CHORUS_STATIC_ROOT"]).mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--worker-class", worker_class, "--threads", str(threads), "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
+    server = subprocess.Popen(argv, cwd=cwd, env=env)
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/accounts/login/")
-            if conn.getresponse().status == 200:
+            conn.request("GET", ready_path)
+            if conn.getresponse().status < 500:
                 return server
         except OSError:
             time.sleep(0.3)
     server.terminate()
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"{argv[2]} did not start")
+
+
+def _gunicorn_argv(app: str, port: int, args: argparse.Namespace) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
+        "--workers", str(args.workers), "--worker-class", args.worker_class,
+        "--threads", str(args.threads), "--log-level", "warning", "--timeout", "120",
+    ]  # fmt: skip
+
+
+# --- Clients ------------------------------------------------------------------------------------
 
 
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)  # seconds, every request
-    next_latencies: list[float] = field(default_factory=list)
-    submit_latencies: list[float] = field(default_factory=list)
-    created: int = 0  # 201 answers: new judgments
-    replayed: int = 0  # 200 answers to a resend with the same key
+    created: int = 0  # judgments acknowledged as new
+    replayed: int = 0  # resends answered with the stored judgment
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
 
+    def add(self, other: Tally) -> None:
+        self.latencies += other.latencies
+        self.created += other.created
+        self.replayed += other.replayed
+        self.errors += other.errors
+        self.error_samples = (self.error_samples + other.error_samples)[:5]
 
-class Labeler:
-    def __init__(
-        self,
-        port: int,
-        project_id: int,
-        criterion_id: int,
-        session: tuple[str, str],
-        retry_fraction: float,
-        think: float,
-    ):
-        self.think = think
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        session_key, csrf = session
-        self.headers = {"Cookie": f"sessionid={session_key}; csrftoken={csrf}", "X-CSRFToken": csrf}
-        self.project_id, self.criterion_id, self.retry_fraction = (
-            project_id,
-            criterion_id,
-            retry_fraction,
-        )
+
+class Client:
+    """One labeler's keep-alive HTTP connection."""
+
+    def __init__(self, port: int, headers: dict[str, str], retry_fraction: float):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = headers
+        self.retry_fraction = retry_fraction
         self.rng = random.Random()
+        self.acknowledged: set[str] = set()  # client keys (or ids) the server said it stored
 
-    def _request(
-        self, method: str, path: str, body: dict | None = None
-    ) -> tuple[int, bytes, float]:
+    def request(
+        self, tally: Tally, record: bool, method: str, path: str, body: bytes | None, kind: str
+    ) -> tuple[int, bytes]:
         headers = dict(self.headers)
-        payload = None
         if body is not None:
-            payload = json.dumps(body)
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = kind
         start = time.perf_counter()
         try:
-            self.conn.request(method, path, body=payload, headers=headers)
+            self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException):
             self.conn.close()
             raise
-        return response.status, data, time.perf_counter() - start
-
-    def one(self, tally: Tally, record: bool) -> bool:
-        """next + submit once (latencies kept if `record`); False when nothing is left."""
-        status, data, elapsed = self._request("GET", f"/api/label/projects/{self.project_id}/next/")
         if record:
-            tally.latencies.append(elapsed)
-            tally.next_latencies.append(elapsed)
-        if status != 200:
-            return self._error(tally, f"next {status} {data[:200]!r}")
-        item = json.loads(data)["item"]
-        if item is None:
-            return False
-        if self.think:  # reading and deciding, paced like a (very fast) labeler
-            time.sleep(self.rng.uniform(0.5, 1.5) * self.think)
-        body = {
-            "client_key": str(uuid.uuid4()),
-            "choice": self.rng.randint(1, 8),
-            "ratings": [
-                {"criterion": self.criterion_id, "response": n, "value": self.rng.randint(1, 7)}
-                for n in (1, 2)
-            ],
-            "rationale": "Response one follows the instruction more closely.",
-            "seconds_spent": round(self.rng.uniform(5, 60), 1),
-            "guideline_version": 1,
-        }
-        sends = 2 if self.rng.random() < self.retry_fraction else 1
-        for attempt in range(sends):
-            status, data, elapsed = self._request(
-                "POST", f"/api/label/items/{item['id']}/judgments/", body
-            )
-            if record:
-                tally.latencies.append(elapsed)
-                tally.submit_latencies.append(elapsed)
-            if status == 201 and attempt == 0:
-                tally.created += 1
-            elif status == 200 and attempt == 1:
-                tally.replayed += 1
-            else:
-                return self._error(tally, f"submit {status} {data[:200]!r}")
-        return True
+            tally.latencies.append(time.perf_counter() - start)
+        return response.status, data
+
+    def sends(self) -> int:
+        return 2 if self.rng.random() < self.retry_fraction else 1
 
     @staticmethod
-    def _error(tally: Tally, message: str) -> bool:
+    def error(tally: Tally, message: str) -> bool:
         tally.errors += 1
         if len(tally.error_samples) < 5:
             tally.error_samples.append(message)
         return True
+
+
+class ApiLabeler(Client):
+    def __init__(self, port: int, project: tuple[int, int], session: tuple[str, str], retry: float):
+        key, csrf = session
+        cookie = {"Cookie": f"sessionid={key}; csrftoken={csrf}", "X-CSRFToken": csrf}
+        super().__init__(port, cookie, retry)
+        self.project_id, self.criterion_id = project
+
+    def one(self, tally: Tally, record: bool) -> bool:
+        """next + submit once; False when nothing is left."""
+        path = f"/api/label/projects/{self.project_id}/next/"
+        status, data = self.request(tally, record, "GET", path, None, "")
+        if status != 200:
+            return self.error(tally, f"next {status} {data[:200]!r}")
+        item = json.loads(data)["item"]
+        if item is None:
+            return False
+        key = str(uuid.uuid4())
+        body = json.dumps(
+            {
+                "client_key": key,
+                "choice": self.rng.randint(1, 8),
+                "ratings": [
+                    {"criterion": self.criterion_id, "response": n, "value": self.rng.randint(1, 7)}
+                    for n in (1, 2)
+                ],
+                "rationale": RATIONALE,
+                "seconds_spent": round(self.rng.uniform(5, 60), 1),
+                "guideline_version": 1,
+            }
+        ).encode()
+        for attempt in range(self.sends()):
+            path = f"/api/label/items/{item['id']}/judgments/"
+            status, data = self.request(tally, record, "POST", path, body, "application/json")
+            if status == 201 and attempt == 0:
+                tally.created += 1
+                self.acknowledged.add(key)
+            elif status == 200 and attempt == 1:
+                tally.replayed += 1
+            else:
+                return self.error(tally, f"submit {status} {data[:200]!r}")
+        return True
+
+
+_ITEM = re.compile(rb'data-item="(\d+)"')
+_KEY = re.compile(rb'name="client_key" value="([0-9a-f-]+)"')
+
+
+class HtmxLabeler(Client):
+    """The workbench as htmx drives it: the form's POST answers with the next item's fragment."""
+
+    def __init__(self, port: int, project: tuple[int, int], session: tuple[str, str], retry: float):
+        key, csrf = session
+        headers = {
+            "Cookie": f"sessionid={key}; csrftoken={csrf}",
+            "X-CSRFToken": csrf,
+            "HX-Request": "true",
+        }
+        super().__init__(port, headers, retry)
+        self.project_id, self.criterion_id = project
+        self.page: bytes | None = None  # the fragment on screen
+
+    def one(self, tally: Tally, record: bool) -> bool:
+        if self.page is None:
+            path = f"/label/{self.project_id}/"
+            status, self.page = self.request(tally, record, "GET", path, None, "")
+            if status != 200:
+                self.page = None
+                return self.error(tally, f"workbench {status}")
+        item, key = _ITEM.search(self.page), _KEY.search(self.page)
+        if item is None or key is None:
+            return False  # "nothing left"
+        form = {
+            "client_key": key.group(1).decode(),
+            "guideline_version": "1",
+            "seconds_spent": str(round(self.rng.uniform(5, 60), 1)),
+            "choice": str(self.rng.randint(1, 8)),
+            "rationale": RATIONALE,
+            **{f"rating_{self.criterion_id}_{n}": str(self.rng.randint(1, 7)) for n in (1, 2)},
+        }
+        body = urlencode(form).encode()
+        path = f"/label/{self.project_id}/items/{item.group(1).decode()}/judgment/"
+        for attempt in range(self.sends()):
+            kind = "application/x-www-form-urlencoded"
+            status, page = self.request(tally, record, "POST", path, body, kind)
+            if status != 200:
+                self.page = None
+                return self.error(tally, f"submit {status} {page[:200]!r}")
+            if attempt == 0:
+                tally.created += 1
+                self.acknowledged.add(form["client_key"])
+            else:
+                tally.replayed += 1
+            self.page = page
+        return True
+
+
+# --- Measuring ----------------------------------------------------------------------------------
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -269,27 +378,36 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _server_pids(server: subprocess.Popen[bytes], database_url: str) -> list[int]:
-    """The gunicorn workers and the PostgreSQL backends serving the benchmark database."""
-    import psycopg
-
-    workers = []
+def _children(pid: int) -> list[int]:
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid:
-                workers.append(int(stat.parent.name))
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
         except (OSError, ValueError, IndexError):
             continue
+    return found
+
+
+def _postgres_backends(database_url: str) -> list[int]:
+    import psycopg
+
     name = urlparse(database_url).path.lstrip("/")
     with psycopg.connect(database_url) as conn:
-        backends = [
-            row[0]
-            for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [name],
-            )
-        ]
-    return workers + backends
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+        return [row[0] for row in rows]
+
+
+def _calibration_ms() -> float:
+    """CPU ms of a fixed pure-Python loop: how fast this machine is right now (on a shared,
+    busy machine every CPU figure grows with it)."""
+    start, total = time.process_time(), 0
+    for i in range(2_000_000):
+        total += i
+    return (time.process_time() - start) * 1000
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -299,14 +417,14 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def _run_level(labelers: list[Labeler], warmup: float, seconds: float) -> tuple[Tally, Tally]:
+def _run_level(labelers: list[Any], warmup: float, seconds: float) -> tuple[Tally, Tally]:
     """Run the labelers for warmup + seconds; returns (measured tally, warm-up tally)."""
     measured, warm = Tally(), Tally()
     lock = threading.Lock()
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + seconds
 
-    def loop(labeler: Labeler) -> None:
+    def loop(labeler: Any) -> None:
         local, local_warm = Tally(), Tally()
         while time.monotonic() < stop_at:
             record = time.monotonic() >= measure_from
@@ -315,16 +433,10 @@ def _run_level(labelers: list[Labeler], warmup: float, seconds: float) -> tuple[
                 if not labeler.one(tally, record):
                     break
             except (OSError, http.client.HTTPException) as exc:
-                labeler._error(tally, repr(exc))
+                labeler.error(tally, repr(exc))
         with lock:
-            for total, part in ((measured, local), (warm, local_warm)):
-                total.latencies += part.latencies
-                total.next_latencies += part.next_latencies
-                total.submit_latencies += part.submit_latencies
-                total.created += part.created
-                total.replayed += part.replayed
-                total.errors += part.errors
-                total.error_samples = (total.error_samples + part.error_samples)[:5]
+            measured.add(local)
+            warm.add(local_warm)
 
     threads = [threading.Thread(target=loop, args=(labeler,)) for labeler in labelers]
     for thread in threads:
@@ -334,127 +446,239 @@ def _run_level(labelers: list[Labeler], warmup: float, seconds: float) -> tuple[
     return measured, warm
 
 
-def _verify(client_created: int) -> dict[str, int | bool]:
+def _query_counts(projects: dict[str, tuple[int, int]]) -> dict[str, float]:
+    """SQL queries per annotation on each path, measured in this process with the server's
+    settings: a probe labeler judges 10 items of the probe project (never the measured ones)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test import Client as DjangoClient
+    from django.test.utils import CaptureQueriesContext
+
+    from annotation.models import Project
+
+    probe = Project.objects.get(name="Bench probe")
+    criterion = probe.criteria.get().pk
+    counts = {}
+    for path in ("api", "htmx"):
+        user = get_user_model().objects.create_user(username=f"probe-{path}", password=None)
+        Group.objects.get(name="labeler").user_set.add(user)
+        client = DjangoClient(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        client.post(f"/label/{probe.pk}/guidelines/read/", {"version": 1})
+        one = _probe_api if path == "api" else _probe_htmx
+        state: dict[str, bytes] = {}
+        one(client, probe.pk, criterion, state)  # first request of a session: not counted
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(10):
+                one(client, probe.pk, criterion, state)
+        control = ("BEGIN", "COMMIT", "ROLLBACK")  # logged on SQLite only
+        counted = [q for q in queries.captured_queries if not q["sql"].startswith(control)]
+        counts[path] = len(counted) / 10
+    return counts
+
+
+def _probe_api(client: Any, project_id: int, criterion: int, state: dict[str, bytes]) -> None:
+    item = client.get(f"/api/label/projects/{project_id}/next/").json()["item"]
+    body = {
+        "client_key": str(uuid.uuid4()), "choice": 3, "rationale": RATIONALE,
+        "ratings": [{"criterion": criterion, "response": n, "value": 4} for n in (1, 2)],
+    }  # fmt: skip
+    response = client.post(
+        f"/api/label/items/{item['id']}/judgments/", body, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content[:300]
+
+
+def _probe_htmx(client: Any, project_id: int, criterion: int, state: dict[str, bytes]) -> None:
+    """One annotation as the workbench makes it: POST the form, whose answer is the next item
+    (the page itself is fetched once, on the first call)."""
+    if "page" not in state:
+        state["page"] = client.get(f"/label/{project_id}/", HTTP_HX_REQUEST="true").content
+    item, key = _ITEM.search(state["page"]), _KEY.search(state["page"])
+    assert item is not None and key is not None, state["page"][:300]
+    form = {
+        "client_key": key.group(1).decode(), "guideline_version": "1", "choice": "3",
+        **{f"rating_{criterion}_{n}": "4" for n in (1, 2)},
+    }  # fmt: skip
+    path = f"/label/{project_id}/items/{item.group(1).decode()}/judgment/"
+    response = client.post(path, form, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200, response.content[:300]
+    state["page"] = response.content
+
+
+def _verify_chorus(project_id: int, acknowledged: set[str]) -> dict[str, int]:
     from django.db.models import Count, F
 
     from annotation.models import Item, Judgment
 
-    stored = Judgment.objects.filter(source="human").count()
-    per_pair = (
-        Judgment.objects.values("item", "labeler").annotate(n=Count("pk")).filter(n__gt=1).count()
-    )
-    over_target = (
-        Item.objects.annotate(n=Count("judgments"))
-        .filter(n__gt=F("project__overlap_target"))
-        .count()
-    )
-    count_drift = (
-        Item.objects.annotate(n=Count("judgments")).exclude(n=F("human_judgment_count")).count()
-    )
+    judgments = Judgment.objects.filter(item__project_id=project_id, source="human")
+    stored = {str(k) for k in judgments.values_list("client_key", flat=True)}
+    items = Item.objects.filter(project_id=project_id).annotate(n=Count("judgments"))
     return {
-        "accepted_by_server (201s seen by clients)": client_created,
-        "stored_in_database": stored,
-        "lost_or_extra": stored - client_created,
-        "duplicate item+labeler pairs": per_pair,
-        "items over overlap target": over_target,
-        "items whose human_judgment_count is off": count_drift,
-        "ok": stored == client_created and per_pair == 0 and over_target == 0 and count_drift == 0,
-    }
+        "lost": len(acknowledged - stored),
+        "extra": len(stored - acknowledged),  # stored, never acknowledged (a timed-out request)
+        "duplicated": judgments.values("item", "labeler").annotate(n=Count("pk"))
+        .filter(n__gt=1).count(),
+        "over_overlap": items.filter(n__gt=F("project__overlap_target")).count(),
+        "count_drift": items.exclude(n=F("human_judgment_count")).count(),
+    }  # fmt: skip
+
+
+# --- Main ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class System:
+    """One thing under load: how to make its labelers, whose CPU counts, how to check it."""
+
+    name: str
+    make: Callable[[int], Any]  # labeler index -> labeler
+    pids: Callable[[], list[int]]
+    verify: Callable[[set[str]], dict[str, int]]
+    queries: float | None
+    labelers: list[Any] = field(default_factory=list)
+
+
+def _chorus_env(args: argparse.Namespace, var: Path) -> dict[str, str]:
+    env = {
+        "CHORUS_SECRET_KEY": "bench-" + secrets.token_hex(16),
+        "CHORUS_VAR_DIR": str(var), "CHORUS_SECURE": "0", "CHORUS_DEBUG": "0",
+        "CHORUS_ALLOWED_HOSTS": "127.0.0.1", "CHORUS_LOG_LEVEL": "WARNING",
+        "CHORUS_STATIC_ROOT": str(var / "staticfiles"),
+        "CHORUS_API_THROTTLE_USER": "100000/minute",
+    }  # fmt: skip
+    if args.database == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{var / 'chorus.sqlite3'}"
+        env["CHORUS_CACHE_URL"] = ""
+    else:
+        env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or DEFAULT_DB
+        env["CHORUS_CACHE_URL"] = os.environ.get("CHORUS_CACHE_URL", DEFAULT_CACHE)
+    return env
+
+
+def _print_row(system: System, level: int, tally: Tally, seconds: float, cpu_ms: float) -> None:
+    ms = [x * 1000 for x in tally.latencies]
+    queries = f"{system.queries:.1f}" if system.queries is not None else "-"
+    print(
+        f"{system.name:<13} {level:>8} {tally.created / seconds:>8.1f} {_percentile(ms, 50):>7.1f} "
+        f"{_percentile(ms, 95):>7.1f} {_percentile(ms, 99):>7.1f} {tally.errors:>6} "
+        f"{tally.replayed:>7} {cpu_ms:>10.2f} {queries:>9}",
+        flush=True,
+    )
+    for sample in tally.error_samples:
+        print("   error:", sample)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add("--database", choices=["postgres", "sqlite"], default="postgres")
+    add("--paths", default="api,htmx", help="Chorus paths to load: api, htmx or both")
+    add("--concurrency", default="1,8,32,64", help="comma-separated labeler counts")
+    add("--passes", type=int, default=1, help="times to run every level, interleaved")
+    add("--seconds", type=float, default=15, help="measured seconds per level")
+    add("--warmup", type=float, default=2, help="unmeasured seconds per level")
+    add("--items", type=int, default=10000, help="items per Chorus project")
+    add("--workers", type=int, default=3, help="gunicorn workers (as in docker-compose)")
+    add("--worker-class", default="sync")
+    add("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
+    add("--retry-fraction", type=float, default=0.05, help="submissions resent with the same key")
+    add("--port", type=int, default=0, help="the server's port (0: a free one)")
+    return parser
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated labeler counts")
-    parser.add_argument("--seconds", type=float, default=15, help="measured seconds per level")
-    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds per level")
-    parser.add_argument("--items", type=int, default=15000)
-    parser.add_argument(
-        "--workers", type=int, default=3, help="gunicorn workers (as in the Dockerfile)"
-    )
-    parser.add_argument("--worker-class", default="sync")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="gunicorn threads per worker (gthread)"
-    )
-    parser.add_argument(
-        "--retry-fraction", type=float, default=0.05, help="submissions resent with the same key"
-    )
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument(
-        "--think", type=float, default=0.0,
-        help="mean seconds a labeler spends on an item between next and submit (0: closed loop, as fast as the server "
-        "answers; real labelers take 10-60 s)",
-    )  # fmt: skip
-    args = parser.parse_args()
+    args = _parser().parse_args()
+    if not args.port:  # a free port: other benchmarks may share this machine
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            args.port = probe.getsockname()[1]
     levels = [int(c) for c in args.concurrency.split(",")]
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
-    if not database_url.startswith("postgres"):
-        raise SystemExit(
-            "DATABASE_URL must point at a PostgreSQL database reserved for this benchmark"
-        )
-
-    try:
-        import psycopg
-
-        psycopg.connect(
-            urlparse(database_url)._replace(path="/postgres").geturl(), connect_timeout=3
-        ).close()
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means: no server here
-        print(
-            f"SKIPPED: PostgreSQL is not reachable at {urlparse(database_url).netloc} ({exc.__class__.__name__})"
-        )
-        return
-    print(
-        f"seeding {args.items} items and {max(levels)} labelers in {urlparse(database_url).path.lstrip('/')} ...",
-        flush=True,
-    )
-    _recreate_database(database_url)
-    _setup_django(database_url)
-    project_id, criterion_id, sessions = _seed(args.items, max(levels))
+    var = Path(tempfile.mkdtemp(prefix="chorus-bench-"))
+    (var / "staticfiles").mkdir()
+    env = _chorus_env(args, var)
+    database_url = env["DATABASE_URL"]
+    if args.database == "postgres":
+        if not _postgres_reachable(database_url):
+            print(f"SKIPPED: PostgreSQL is not reachable at {urlparse(database_url).netloc}")
+            return
+        _recreate_postgres(database_url)
+    print(f"seeding {args.items} items per path and {max(levels)} labelers ...", flush=True)
+    _setup_django(env)
+    seeded = _seed(args.items, max(levels))
+    queries = _query_counts(seeded.projects)
     from django.db import connection
 
     connection.close()
-    _analyze(database_url)
-    server = _start_server(args.port, args.workers, args.worker_class, args.threads, database_url)
-    print(f"gunicorn config.wsgi: {args.workers} {args.worker_class} workers x {args.threads} threads, PostgreSQL; "
-          f"{os.cpu_count()} CPUs shared with this client; think time {args.think} s\n", flush=True)  # fmt: skip
-    header = f"{'labelers':>8} {'annot/s':>8} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'next p99':>8} {'submit p99':>10} {'errors':>6} {'retries':>8} {'server CPU':>10} {'client CPU':>10}"
-    print(header)
-    total_created = 0
+    if args.database == "postgres":
+        _vacuum_analyze(database_url)
+    server_env = {**os.environ, **env, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    argv = _gunicorn_argv("config.wsgi", args.port, args)
+    server = _start_gunicorn(argv, server_env, args.port, ROOT, "/accounts/login/")
+    systems = []
     try:
-        labelers = [
-            Labeler(args.port, project_id, criterion_id, s, args.retry_fraction, args.think)
-            for s in sessions
-        ]
-        for level in levels:
-            pids = _server_pids(server, database_url)
-            cpu_before, client_before = _cpu_seconds(pids), time.process_time()
-            tally, warm = _run_level(labelers[:level], args.warmup, args.seconds)
-            pids = sorted(set(pids) | set(_server_pids(server, database_url)))
-            annotations = max(1, tally.created + warm.created)
-            server_cpu = (_cpu_seconds(pids) - cpu_before) / annotations * 1000
-            client_cpu = (time.process_time() - client_before) / annotations * 1000
-            total_created += tally.created + warm.created
-            ms = [x * 1000 for x in tally.latencies]
-            print(
-                f"{level:>8} {tally.created / args.seconds:>8.1f} {len(ms):>8} {_percentile(ms, 50):>7.1f} {_percentile(ms, 95):>7.1f} "
-                f"{_percentile(ms, 99):>7.1f} {_percentile([x * 1000 for x in tally.next_latencies], 99):>8.1f} "
-                f"{_percentile([x * 1000 for x in tally.submit_latencies], 99):>10.1f} {tally.errors + warm.errors:>6}"
-                f" {tally.replayed:>8} {server_cpu:>10.1f} {client_cpu:>10.1f}",
-                flush=True,
+
+        def chorus_pids() -> list[int]:
+            workers = _children(server.pid)
+            if args.database == "sqlite":
+                return workers
+            return workers + _postgres_backends(database_url)
+
+        labeler_class = {"api": ApiLabeler, "htmx": HtmxLabeler}
+        for path in args.paths.split(","):
+            project = seeded.projects[path]
+            systems.append(
+                System(
+                    name=f"chorus-{path}",
+                    make=lambda i, c=labeler_class[path], p=project: c(
+                        args.port, p, seeded.sessions[i], args.retry_fraction
+                    ),
+                    pids=chorus_pids,
+                    verify=lambda keys, p=project: _verify_chorus(p[0], keys),
+                    queries=queries[path],
+                )
             )
-            for sample in tally.error_samples + warm.error_samples:
-                print("   error:", sample)
+        _run(systems, levels, args)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    print("\nfinal check against each database:")
+    for system in systems:
+        acknowledged = set().union(*(labeler.acknowledged for labeler in system.labelers))
+        print(f"  {system.name}: acknowledged {len(acknowledged)}, {system.verify(acknowledged)}")
+
+
+def _run(systems: list[System], levels: list[int], args: argparse.Namespace) -> None:
+    where = "SQLite (embedded default)" if args.database == "sqlite" else "PostgreSQL"
     print(
-        "\nserver CPU = CPU ms per annotation in the gunicorn workers and the PostgreSQL backends serving them "
-        "(next + submit); client CPU = the same for this load generator. Two dedicated cores sustain about "
-        "2000 / (server CPU) annotations/s."
+        f"\ngunicorn: {args.workers} {args.worker_class} workers x {args.threads} threads, {where}; "
+        f"{os.cpu_count()} CPUs shared with this client; no pause between items\n"
     )
-    print("\nfinal count:")
-    for key, value in _verify(total_created).items():
-        print(f"  {key}: {value}")
+    print(
+        f"{'system':<13} {'labelers':>8} {'annot/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+        f"{'errors':>6} {'retries':>7} {'CPU ms/an':>10} {'queries/an':>9}"
+    )
+    print(f"calibration: a 2M-step Python loop takes {_calibration_ms():.0f} ms of CPU now")
+    for system in systems:
+        system.labelers = [system.make(i) for i in range(max(levels))]
+    for _ in range(args.passes):
+        for level in levels:
+            for system in systems:
+                pids = system.pids()
+                cpu_before = _cpu_seconds(pids)
+                tally, warm = _run_level(system.labelers[:level], args.warmup, args.seconds)
+                pids = sorted(set(pids) | set(system.pids()))
+                annotations = max(1, tally.created + warm.created)
+                cpu_ms = (_cpu_seconds(pids) - cpu_before) / annotations * 1000
+                tally.errors += warm.errors
+                _print_row(system, level, tally, args.seconds, cpu_ms)
+    print(f"calibration: a 2M-step Python loop takes {_calibration_ms():.0f} ms of CPU now")
+    print(
+        "\nCPU ms/an = CPU milliseconds per annotation in the server's processes (gunicorn workers "
+        "and the database backends serving them): next + submit. queries/an = SQL queries per "
+        "annotation (next + submit) in Chorus, from Django's query log in this process."
+    )
 
 
 if __name__ == "__main__":

@@ -131,7 +131,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes checks every login against its failure records before the model backend runs.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend that also reads the user's roles in its per-request user query.
+    "annotation.roles.RoleBackend",
 ]
 # Failed logins: after CHORUS_LOGIN_FAILURE_LIMIT failures for one username (guessing one
 # account from many addresses) OR from one address (spraying many accounts from one place),
@@ -339,6 +340,14 @@ CACHES = {
     if CHORUS_CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# With a shared cache, login sessions are read from it (no session query per request) and written
+# through to the database. Without one they stay in the database only: a per-process cache would
+# keep a session that another process logged out.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CHORUS_CACHE_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # Outgoing mail (password reset). Without a host the reset pages are hidden and answer 404.
 CHORUS_EMAIL_HOST = os.environ.get("CHORUS_EMAIL_HOST", "")

@@ -2,6 +2,11 @@
 
 Blind: texts only, never model names or others' judgments. Outsiders get 404, never a hint
 that a thing exists.
+
+The labeling hot path (next item, submit) reads each project with its *labeling facts* in the
+same query as the access check (`with_labeling_facts`): the current guidelines' id and version
+and whether it has quotas, screening or gold items. Services take such a project or fetch the
+facts themselves (`labeling_facts`).
 """
 
 from __future__ import annotations
@@ -10,23 +15,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count, Value
-from django.db.models.functions import Length, Substr
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import BooleanField, IntegerField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
 from annotation.models import (
+    GuidelineVersion,
     Item,
     ItemCompletion,
     ItemPurpose,
     Judgment,
     Project,
     Reservation,
-    Skip,
     Turn,
 )
 from annotation.roles import is_labeler
-from annotation.selectors.projects import project_get_for_user, project_list_for_user
+from annotation.selectors.projects import project_list_for_user
 
 
 @dataclass(frozen=True)
@@ -61,26 +68,72 @@ class LabelProgress:
     seconds_per_item_today: float | None
 
 
+def _facts(project_id: str) -> dict[str, RawSQL]:
+    """The labeling facts as annotations of a query whose column `project_id` holds the project's
+    id (SQL: compiling them through the ORM cost more than the rest of the query)."""
+    latest = """(SELECT g.{} FROM annotation_guidelineversion g WHERE g.project_id = {}
+        ORDER BY g.version DESC LIMIT 1)"""
+    has = "EXISTS (SELECT 1 FROM {} x WHERE x.project_id = {}{})"
+    items, quotas = "annotation_item", "annotation_groupquota"
+    return {
+        "current_guideline_id": RawSQL(latest.format("id", project_id), (), IntegerField()),
+        "current_guideline_version": RawSQL(
+            latest.format("version", project_id), (), IntegerField()
+        ),
+        "has_quotas": RawSQL(has.format(quotas, project_id, ""), (), BooleanField()),
+        "has_screening": RawSQL(
+            has.format(items, project_id, " AND x.purpose = %s"),
+            (ItemPurpose.SCREENING.value,),
+            BooleanField(),
+        ),
+        "has_gold": RawSQL(
+            has.format(items, project_id, " AND x.purpose = %s"),
+            (ItemPurpose.GOLD.value,),
+            BooleanField(),
+        ),
+    }
+
+
+def with_labeling_facts(projects: QuerySet[Project]) -> QuerySet[Project]:
+    return projects.annotate(**_facts("annotation_project.id"))
+
+
+def labeling_facts(project: Project) -> Project:
+    """The project with its labeling facts: itself when it has them, else read (one query)."""
+    if hasattr(project, "has_quotas"):
+        return project
+    return with_labeling_facts(Project.objects.filter(pk=project.pk)).get()
+
+
 def labeler_project_get(user: Any, project_id: int) -> Project:
-    """A project the user may label in: labelers only, and only projects open to them."""
+    """A project the user may label in (labelers only, and only projects open to them), with its
+    labeling facts; one query."""
     if not is_labeler(user):
         raise Http404("No such project.")
-    return project_get_for_user(user, project_id)
+    try:
+        return with_labeling_facts(project_list_for_user(user)).get(pk=project_id)
+    except Project.DoesNotExist:
+        raise Http404("No such project.") from None
 
 
-def labeler_item_get(user: Any, item_id: int, project: Project | None = None) -> Item:
-    """An item in a project the labeler may work on (with its project); `project` narrows it."""
+def labeler_item_get(user: Any, item_id: int, project_id: int | None = None) -> Item:
+    """An item in a project the labeler may work on, with its project and the project's labeling
+    facts (one query); `project_id` narrows it."""
     if not is_labeler(user):
         raise Http404("No such item.")
     items = Item.objects.select_related("project").filter(
         project__in=project_list_for_user(user).values("pk")
     )
-    if project is not None:
-        items = items.filter(project=project)
+    if project_id is not None:
+        items = items.filter(project_id=project_id)
     try:
-        return items.get(pk=item_id)
+        facts = _facts("annotation_item.project_id")
+        item = items.annotate(**{f"project_{k}": v for k, v in facts.items()}).get(pk=item_id)
     except Item.DoesNotExist:
         raise Http404("No such item.") from None
+    for name in facts:
+        setattr(item.project, name, getattr(item, f"project_{name}"))
+    return item
 
 
 def label_item_view(
@@ -90,34 +143,30 @@ def label_item_view(
 
     With `max_chars`, texts are cut to that many characters in the database (a huge imported
     text is never loaded whole) and marked `truncated`; `label_text_get` reads the whole one."""
-    if max_chars is None:
-        turn_cols: tuple[Any, ...] = ("role", "content", Value(0))
-        text_cols: tuple[Any, ...] = ("position", "completion__text", Value(0))
-    else:
-        turn_cols = ("role", Substr("content", 1, max_chars), Length("content"))
-        text_cols = (
-            "position",
-            Substr("completion__text", 1, max_chars),
-            Length("completion__text"),
+    # Turns and responses in one statement: (is a response, position, role, text, full length).
+    cut = "{}, 0" if max_chars is None else "SUBSTR({0}, 1, %s), LENGTH({0})"
+    size = [] if max_chars is None else [max_chars]
+    rows = sorted(
+        _rows(
+            f"""SELECT 0, t.position, t.role, {cut.format("t.content")}
+            FROM annotation_turn t JOIN annotation_item i ON i.prompt_id = t.prompt_id
+            WHERE i.id = %s
+            UNION ALL
+            SELECT 1, s.position, '', {cut.format("c.text")}
+            FROM annotation_itemcompletion s JOIN annotation_completion c ON c.id = s.completion_id
+            WHERE s.item_id = %s""",
+            [*size, reservation.item_id, *size, reservation.item_id],
         )
-    turns = (
-        Turn.objects.filter(prompt__items=reservation.item_id)
-        .order_by("position")
-        .values_list(*turn_cols)
     )
-    texts = {
-        position: (text, length)
-        for position, text, length in ItemCompletion.objects.filter(
-            item_id=reservation.item_id
-        ).values_list(*text_cols)
-    }
+    turn_rows = [(role, content, length) for kind, _, role, content, length in rows if not kind]
+    texts = {position: (text, length) for kind, position, _, text, length in rows if kind}
     limit = max_chars if max_chars is not None else 0
     return LabelItem(
         item_id=reservation.item_id,
         kind=project.kind,
         turns=[
             LabelTurn(role=role, content=content, truncated=length > limit > 0)
-            for role, content, length in turns
+            for role, content, length in turn_rows
         ],
         responses=[
             LabelResponse(number=n, text=texts[p][0], truncated=texts[p][1] > limit > 0)
@@ -155,33 +204,76 @@ def label_text_get(user: Any, project: Project, item_id: int, part: str, number:
     return contents[0]
 
 
+def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+OPEN_COUNT_SECONDS = 5  # how long a process reuses a project's count of open items
+
+
+def _open_count(project: Project) -> int:
+    """How many of the project's regular and gold items still need judgments, counted at most
+    every OPEN_COUNT_SECONDS per process: the count walks every open item, the one cost of the
+    progress figures that grows with the project, and "remaining" need not be exact to the
+    second."""
+    key = f"chorus:open-items:{project.pk}:{project.overlap_target}"
+    count = cache.get(key)
+    if count is None:
+        ((count,),) = _rows(
+            """SELECT COUNT(*) FROM annotation_item
+            WHERE project_id = %s AND human_judgment_count < %s AND purpose IN (%s, %s)""",
+            [project.pk, *_still_open(project)],
+        )
+        cache.set(key, count, timeout=OPEN_COUNT_SECONDS)
+    return count
+
+
+def _still_open(project: Project) -> list[Any]:
+    return [project.overlap_target, ItemPurpose.REGULAR.value, ItemPurpose.GOLD.value]
+
+
 def labeler_progress(user: Any, project: Project, now: datetime | None = None) -> LabelProgress:
+    """Done today, the seconds per item today and what remains: the open items (`_open_count`),
+    less the open ones this labeler judged or skipped (one statement)."""
     start = timezone.localtime(now or timezone.now()).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    today = Judgment.objects.filter(
-        labeler=user, item__project=project, created_at__gte=start
-    ).aggregate(done=Count("pk"), seconds=Avg("seconds_spent"))
-    # Open items, less the open ones this labeler judged or skipped: three index-backed counts,
-    # cheaper on large projects than one anti-join over every item.
-    open_items = {"project": project, "human_judgment_count__lt": project.overlap_target}
-    purposes = [ItemPurpose.REGULAR, ItemPurpose.GOLD]
-    remaining = (
-        Item.objects.filter(purpose__in=purposes, **open_items).count()
-        - Judgment.objects.filter(
-            labeler=user,
-            item__purpose__in=purposes,
-            **{f"item__{k}": v for k, v in open_items.items()},
-        ).count()
-        - Skip.objects.filter(
-            labeler=user,
-            item__purpose__in=purposes,
-            **{f"item__{k}": v for k, v in open_items.items()},
-        ).count()
+    mine = """FROM {} x JOIN annotation_item i ON i.id = x.item_id
+        WHERE x.labeler_id = %s AND i.project_id = %s"""
+    still_open = "i.human_judgment_count < %s AND i.purpose IN (%s, %s)"
+    judgments, skips = mine.format("annotation_judgment"), mine.format("annotation_skip")
+    today = [user.pk, project.pk, connection.ops.adapt_datetimefield_value(start)]
+    mine_open = [user.pk, project.pk, *_still_open(project)]
+    ((done, seconds, judged, skipped),) = _rows(
+        f"""SELECT (SELECT COUNT(*) {judgments} AND x.created_at >= %s),
+            (SELECT AVG(x.seconds_spent) {judgments} AND x.created_at >= %s),
+            (SELECT COUNT(*) {judgments} AND {still_open}),
+            (SELECT COUNT(*) {skips} AND {still_open})""",
+        [*today, *today, *mine_open, *mine_open],
     )
     return LabelProgress(
-        done_today=today["done"], remaining=remaining, seconds_per_item_today=today["seconds"]
+        done_today=done,
+        remaining=_open_count(project) - judged - skipped,
+        seconds_per_item_today=float(seconds) if seconds is not None else None,
     )
+
+
+def label_criteria(project: Project) -> list[dict[str, Any]]:
+    """The project's rubric: id, name, description, scale_min, scale_max, in order."""
+    names = ("id", "name", "description", "scale_min", "scale_max")
+    rows = _rows(
+        f"""SELECT {", ".join(names)} FROM annotation_criterion WHERE project_id = %s
+        ORDER BY position, id""",
+        [project.pk],
+    )
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def guidelines_text_get(guideline_id: int) -> tuple[int, str]:
+    """(version, markdown text) of a guidelines version (guidelines are public to labelers)."""
+    return GuidelineVersion.objects.values_list("version", "text").get(pk=guideline_id)
 
 
 def labeler_last_guideline_version(user: Any, project: Project) -> int | None:

@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from annotation import assignment
@@ -38,6 +38,7 @@ from annotation.models import (
     Skip,
 )
 from annotation.selectors.labelers import labeler_group_ids
+from annotation.selectors.labeling import label_criteria, labeling_facts
 from annotation.services.queue import item_takes_late_judgment
 from annotation.services.screening import screening_update
 
@@ -91,13 +92,44 @@ class SubmitResult:
     created: bool  # False when the client key had already been stored (a retry)
 
 
-def _replay(labeler: Any, client_key: uuid.UUID, item: Item) -> Judgment | None:
-    stored = Judgment.objects.filter(labeler=labeler, client_key=client_key).first()
-    if stored is not None and stored.item_id != item.pk:
-        raise ValidationError(
-            {"client_key": ["This client key was already used for another item."]}
-        )
-    return stored
+def _stored(labeler: Any, item: Item, client_key: uuid.UUID) -> Judgment | None:
+    """The labeler's judgment of this item or with this client key, if any (with its guidelines
+    version); a key already used for another item is an error."""
+    rows = (
+        Judgment.objects.filter(Q(item=item) | Q(client_key=client_key), labeler=labeler)
+        .select_related("guideline_version")
+        .order_by("pk")
+    )
+    for stored in rows:
+        if stored.client_key == client_key and stored.item_id != item.pk:
+            raise ValidationError(
+                {"client_key": ["This client key was already used for another item."]}
+            )
+    return next(iter(rows), None)
+
+
+def _reservation(item: Item, labeler: Any) -> Reservation | None:
+    """The labeler's reservation of the item (in SQL, like the other statements of the usual
+    submit: compiling them through the ORM cost several times the statements themselves)."""
+    rows = Reservation.objects.raw(
+        "SELECT * FROM annotation_reservation WHERE item_id = %s AND labeler_id = %s",
+        [item.pk, labeler.pk],
+    )
+    return next(iter(rows), None)
+
+
+def _execute(sql: str, params: list[Any]) -> int:
+    """Run one statement; the number of rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _replay_or_conflict(stored: Judgment | None, client_key: uuid.UUID) -> SubmitResult:
+    """The stored judgment if this is a retry of it, else why the item cannot take this one."""
+    if stored is not None and stored.client_key == client_key:
+        return SubmitResult(stored, created=False)
+    raise _conflict("already_judged" if stored is not None else "not_reserved")
 
 
 def _check_choice(kind: str, choice: int | str | None, errors: dict[str, list[str]]) -> None:
@@ -146,7 +178,7 @@ def _check_texts(
 def _check_ratings(
     item: Item, ratings: Sequence[Rating], size: int, errors: dict[str, list[str]]
 ) -> None:
-    criteria = {c.pk: c for c in item.project.criteria.all()} if ratings else {}
+    criteria = {c["id"]: c for c in label_criteria(item.project)} if ratings else {}
     seen: set[tuple[int, int]] = set()
     for rating in ratings:
         criterion = criteria.get(rating.criterion_id)
@@ -154,14 +186,14 @@ def _check_ratings(
             errors["ratings"] = [
                 f"Criterion {rating.criterion_id} is not part of this project's rubric."
             ]
-        elif not 1 <= rating.response <= size:
+            continue
+        name, low, high = criterion["name"], criterion["scale_min"], criterion["scale_max"]
+        if not 1 <= rating.response <= size:
             errors["ratings"] = [f"Response {rating.response} does not exist (1-{size})."]
-        elif not criterion.scale_min <= rating.value <= criterion.scale_max:
-            errors["ratings"] = [
-                f"{criterion.name} runs from {criterion.scale_min} to {criterion.scale_max}."
-            ]
+        elif not low <= rating.value <= high:
+            errors["ratings"] = [f"{name} runs from {low} to {high}."]
         elif (rating.criterion_id, rating.response) in seen:
-            errors["ratings"] = [f"{criterion.name} is rated twice for Response {rating.response}."]
+            errors["ratings"] = [f"{name} is rated twice for Response {rating.response}."]
         seen.add((rating.criterion_id, rating.response))
 
 
@@ -284,57 +316,69 @@ def judgment_submit(
     item cannot take the judgment (not reserved, already judged, no longer needed, guidelines changed).
     """
     now = now or timezone.now()
-    stored = _replay(labeler, client_key, item)
-    if stored is not None:
-        return SubmitResult(stored, created=False)
-    reservation = Reservation.objects.filter(item=item, labeler=labeler).first()
-    if reservation is None:  # judged meanwhile (perhaps by a concurrent retry of this very key)?
-        stored = Judgment.objects.filter(item=item, labeler=labeler).first()
-        if stored is not None and stored.client_key == client_key:
-            return SubmitResult(stored, created=False)
-        raise _conflict("already_judged" if stored is not None else "not_reserved")
+    project = labeling_facts(item.project)
+    reservation = _reservation(item, labeler)
+    if reservation is None:  # a retry of a stored judgment, or judged or skipped meanwhile
+        return _replay_or_conflict(_stored(labeler, item, client_key), client_key)
     order = list(reservation.display_order)
     _validate(
         item, len(order), choice=choice, ranks=ranks, none_acceptable=none_acceptable,
         demonstration=demonstration, rationale=rationale, ratings=ratings, flags=flags,
         seconds_spent=seconds_spent,
     )  # fmt: skip
+    current = project.current_guideline_version
+    if guideline_version is not None and current is not None and guideline_version != current:
+        raise _conflict("guidelines_changed")
     group_ids = labeler_group_ids(labeler.pk)  # one query; outside the item's lock
-    with transaction.atomic():
-        _lock(item)
-        stored = Judgment.objects.filter(item=item, labeler=labeler).first()
-        if stored is not None:  # a concurrent retry won the race, or another submission did
-            if stored.client_key == client_key:
-                return SubmitResult(stored, created=False)
-            raise _conflict("already_judged")
-        guidelines = item.project.current_guidelines
-        if (
-            guideline_version is not None
-            and guidelines is not None
-            and guideline_version != guidelines.version
-        ):
-            raise _conflict("guidelines_changed")
-        if reservation.expires_at <= now and not item_takes_late_judgment(
-            item=item, labeler=labeler, now=now
-        ):
-            raise _conflict("no_longer_needed")
-        pairwise_choice, scale = _canonical_choice(choice, order)
-        judgment = _judgment_save(
-            Judgment(
-                item=item, labeler=labeler, guideline_version=guidelines,
-                pairwise_choice=pairwise_choice, scale=scale, none_acceptable=none_acceptable,
-                demonstration=demonstration, rationale=rationale, display_order=order,
-                seconds_spent=seconds_spent if seconds_spent is not None
-                else (now - reservation.created_at).total_seconds(),
-                client_key=client_key, labeler_group_ids=group_ids,
-            )
-        )  # fmt: skip
-        _store_details(judgment, order, ranks, ratings, flags)
-        Item.objects.filter(pk=item.pk).update(human_judgment_count=F("human_judgment_count") + 1)
-        reservation.delete()
-        if item.purpose == ItemPurpose.SCREENING:
-            screening_update(project=item.project, labeler=labeler)
+    pairwise_choice, scale = _canonical_choice(choice, order)
+    judgment = Judgment(
+        item=item, labeler=labeler, guideline_version_id=project.current_guideline_id,
+        pairwise_choice=pairwise_choice, scale=scale, none_acceptable=none_acceptable,
+        demonstration=demonstration, rationale=rationale, display_order=order,
+        seconds_spent=seconds_spent if seconds_spent is not None
+        else (now - reservation.created_at).total_seconds(),
+        client_key=client_key, labeler_group_ids=group_ids,
+    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            _store(judgment, reservation, now=now, ranks=ranks, ratings=ratings, flags=flags)
+    except IntegrityError:  # rolled back: a concurrent retry won the race, or another judgment
+        stored = _stored(labeler, item, client_key)
+        if stored is None:
+            raise
+        return _replay_or_conflict(stored, client_key)
     return SubmitResult(judgment, created=True)
+
+
+def _store(
+    judgment: Judgment,
+    reservation: Reservation,
+    *,
+    now: datetime,
+    ranks: Sequence[int] | None,
+    ratings: Sequence[Rating],
+    flags: Sequence[Flag],
+) -> None:
+    """Count, store the judgment and its details, and drop the reservation, holding the item's
+    row lock (taken by the count's UPDATE, or first by the late-judgment check)."""
+    item, labeler = judgment.item, judgment.labeler
+    if reservation.expires_at <= now:
+        _lock(item)
+        if not item_takes_late_judgment(item=item, labeler=labeler, now=now):
+            raise _conflict("no_longer_needed")
+    _execute(
+        """UPDATE annotation_item SET human_judgment_count = human_judgment_count + 1
+        WHERE id = %s""",
+        [item.pk],
+    )
+    _judgment_save(judgment)
+    _store_details(judgment, judgment.display_order, ranks, ratings, flags)
+    if not _execute(
+        "DELETE FROM annotation_reservation WHERE id = %s", [reservation.pk]
+    ):  # skipped meanwhile (a concurrent request of this labeler)
+        raise _conflict("not_reserved")
+    if item.purpose == ItemPurpose.SCREENING:
+        screening_update(project=item.project, labeler=labeler)
 
 
 def skip_create(*, labeler: Any, item: Item, reason: str) -> Skip:

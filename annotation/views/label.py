@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
@@ -28,6 +31,8 @@ from annotation.rendering import render_markdown
 from annotation.roles import is_labeler
 from annotation.selectors.labeling import (
     LabelItem,
+    guidelines_text_get,
+    label_criteria,
     label_item_view,
     label_text_get,
     labeler_item_get,
@@ -60,6 +65,27 @@ SKIP_REASONS = (
 )
 
 
+@dataclass(frozen=True)
+class Guidelines:
+    version: int
+    html: SafeString
+
+
+def _guidelines(project: Project) -> Guidelines | None:
+    """The project's current guidelines, rendered. A version never changes (an edit saves a new
+    one), so each is rendered once and kept in the cache."""
+    guideline_id = project.current_guideline_id
+    if guideline_id is None:
+        return None
+    key = f"chorus:guidelines:{guideline_id}"
+    rendered = cache.get(key)
+    if rendered is None:
+        version, text = guidelines_text_get(guideline_id)
+        rendered = Guidelines(version=version, html=render_markdown(text))
+        cache.set(key, rendered, timeout=None)
+    return rendered
+
+
 def _scale() -> list[tuple[int, str]]:
     """The 8-point scale in display terms: 1 = Response 1 much better ... 8 = Response 2 much better."""
     left = [(i + 1, f"Response 1 is {w}") for i, w in enumerate(SCALE_WORDS)]
@@ -78,27 +104,21 @@ def _minutes(seconds: float | None) -> str:
 
 def _criteria(project: Project) -> list[dict[str, Any]]:
     return [
-        {
-            "pk": c.pk,
-            "name": c.name,
-            "description": c.description,
-            "scale_min": c.scale_min,
-            "scale_max": c.scale_max,
-            "values": range(c.scale_min, c.scale_max + 1),
-        }
-        for c in project.criteria.all()
+        {**c, "pk": c["id"], "values": range(c["scale_min"], c["scale_max"] + 1)}
+        for c in label_criteria(project)
     ]
 
 
 def _guidelines_read(request: HttpRequest, project: Project) -> bool:
-    current = project.current_guidelines
-    if current is None:
+    """Whether the labeler has read the current guidelines: the session says so, or their latest
+    judgment was made under them (then the session is told, so that is asked once)."""
+    current = project.current_guideline_version
+    if current is None or request.session.get(SEEN, {}).get(str(project.pk)) == current:
         return True
-    seen = request.session.get(SEEN, {}).get(str(project.pk))
-    return (
-        seen == current.version
-        or labeler_last_guideline_version(request.user, project) == current.version
-    )
+    if labeler_last_guideline_version(request.user, project) != current:
+        return False
+    _mark_read(request, project, current)
+    return True
 
 
 def _mark_read(request: HttpRequest, project: Project, version: int) -> None:
@@ -108,12 +128,12 @@ def _mark_read(request: HttpRequest, project: Project, version: int) -> None:
 
 
 def _context(request: HttpRequest, project: Project) -> dict[str, Any]:
-    guidelines = project.current_guidelines
+    guidelines = _guidelines(project)
     progress = labeler_progress(request.user, project)
     context: dict[str, Any] = {
         "project": project,
         "guidelines": guidelines,
-        "guidelines_html": render_markdown(guidelines.text) if guidelines else "",
+        "guidelines_html": guidelines.html if guidelines else "",
         "criteria": _criteria(project),
         "progress": progress,
         "per_item_today": _minutes(progress.seconds_per_item_today),
@@ -207,11 +227,11 @@ def label_text(
 @require_GET
 def label_guidelines(request: HttpRequest, project_id: int) -> HttpResponse:
     project = labeler_project_get(request.user, project_id)
-    guidelines = project.current_guidelines
+    guidelines = _guidelines(project)
     context = {
         "project": project,
         "guidelines": guidelines,
-        "guidelines_html": render_markdown(guidelines.text) if guidelines else "",
+        "guidelines_html": guidelines.html if guidelines else "",
         "criteria": _criteria(project),
     }
     return render(request, "annotation/label_guidelines.html", context)
@@ -346,10 +366,10 @@ def _conflict_context(
 ) -> dict[str, Any]:
     context: dict[str, Any] = {"conflict": exc}
     if exc.code == "guidelines_changed":
-        guidelines = project.current_guidelines
+        guidelines = _guidelines(project)
         assert guidelines is not None
         _mark_read(request, project, guidelines.version)  # shown right here, in the error box
-        context.update(guidelines=guidelines, guidelines_html=render_markdown(guidelines.text))
+        context.update(guidelines=guidelines, guidelines_html=guidelines.html)
     return context
 
 
@@ -367,8 +387,8 @@ FIELD_LABELS = {
 @login_required
 @require_POST
 def label_submit(request: HtmxHttpRequest, project_id: int, item_id: int) -> HttpResponse:
-    project = labeler_project_get(request.user, project_id)
-    item = labeler_item_get(request.user, item_id, project)
+    item = labeler_item_get(request.user, item_id, project_id)
+    project = item.project
     try:
         judgment_submit(labeler=request.user, item=item, **_parse_judgment(request.POST))
     except ValidationError as exc:
@@ -383,8 +403,8 @@ def label_submit(request: HtmxHttpRequest, project_id: int, item_id: int) -> Htt
 @login_required
 @require_POST
 def label_skip(request: HtmxHttpRequest, project_id: int, item_id: int) -> HttpResponse:
-    project = labeler_project_get(request.user, project_id)
-    item = labeler_item_get(request.user, item_id, project)
+    item = labeler_item_get(request.user, item_id, project_id)
+    project = item.project
     reason = (
         request.POST.get("reason_other", "").strip()
         if request.POST.get("reason") == "other"

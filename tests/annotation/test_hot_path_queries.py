@@ -1,0 +1,165 @@
+"""The labeling hot path's SQL: a fixed number of statements per request (issue 14), whatever the
+labeler's history elsewhere, and a candidate query that never scans the judgment table.
+
+Counted with login sessions in the shared cache (`cached_db`, as production runs with
+CHORUS_CACHE_URL set); without a shared cache each request reads its session from the database:
+one statement more. Transactions are real here (transactional_db), as in production, so no
+savepoints are counted; nor are BEGIN and COMMIT (Django logs them on SQLite only). The count of
+a project's open items is made once every few seconds per process (labeling.OPEN_COUNT_SECONDS),
+so it is made before counting.
+"""
+
+import re
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from annotation.models import Item, Judgment, Prompt
+from annotation.selectors.labeling import labeler_progress
+from annotation.services.projects import criterion_create
+from annotation.services.queue import _queue
+from tests.factories import ProjectFactory, item_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Statements per request on PostgreSQL: user and roles (1), project or item with the access check
+# and the labeling facts (1), then the request's own work. Before issue 14: 23, 14, -, 35.
+NEXT = (
+    10  # + labeler lock, current reservation, window, candidates, insert, texts, rubric, progress
+)
+SUBMIT = 9  # + reservation, rubric (checks the ratings), groups, count (takes the item's lock),
+# judgment, its ratings, reservation delete
+WORKBENCH = 10  # the next item's
+SUBMIT_AND_NEXT = 17  # the submit's and the next item's, sharing user, item and project
+
+
+def _less_on_sqlite():
+    """SQLite takes no labeler lock: BEGIN IMMEDIATE holds the whole database."""
+    return 0 if connection.features.has_select_for_update else 1
+
+
+@pytest.fixture(autouse=True)
+def _cached_sessions(settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+
+@pytest.fixture
+def setup(project, labeler, as_persona):
+    for _ in range(4):
+        item_create(project)
+    criterion = criterion_create(project=project, name="Helpfulness")
+    client = as_persona("labeler")
+    client.post(f"/label/{project.pk}/guidelines/read/", {"version": 1})
+    labeler_progress(labeler, project)  # counts the open items, kept for a few seconds
+    return client, criterion
+
+
+def _history_elsewhere(labeler, researcher, n=30):
+    """`n` judgments by the labeler in another project."""
+    other = ProjectFactory(created_by=researcher, name="Elsewhere")
+    for _ in range(n):
+        item = item_create(other)
+        Judgment.objects.create(
+            item=item, labeler=labeler, display_order=[0, 1], pairwise_choice="a"
+        )
+
+
+def _count(call):
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    control = ("BEGIN", "COMMIT", "ROLLBACK")
+    sqls = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(control)]
+    return response, sqls
+
+
+def _api_round(client, project, criterion):
+    response, next_sql = _count(lambda: client.get(f"/api/label/projects/{project.pk}/next/"))
+    item = response.json()["item"]["id"]
+    body = {
+        "client_key": str(uuid.uuid4()), "choice": 2,
+        "ratings": [{"criterion": criterion.pk, "response": n, "value": 3} for n in (1, 2)],
+    }  # fmt: skip
+    url = f"/api/label/items/{item}/judgments/"
+    response, submit_sql = _count(lambda: client.post(url, body, content_type="application/json"))
+    assert response.status_code == 201, response.content
+    return next_sql, submit_sql
+
+
+@pytest.mark.parametrize("history", [0, 30])
+def test_api_next_and_submit(setup, project, labeler, researcher, history):
+    client, criterion = setup
+    _history_elsewhere(labeler, researcher, history)
+    next_sql, submit_sql = _api_round(client, project, criterion)
+    assert len(next_sql) == NEXT - _less_on_sqlite(), "\n".join(next_sql)
+    assert len(submit_sql) == SUBMIT, "\n".join(submit_sql)
+
+
+def _form(page, criterion):
+    item = re.search(rb'data-item="(\d+)"', page).group(1).decode()
+    key = re.search(rb'name="client_key" value="([0-9a-f-]+)"', page).group(1).decode()
+    form = {"client_key": key, "choice": "2", "guideline_version": "1"}
+    return item, {**form, **{f"rating_{criterion.pk}_{n}": "3" for n in (1, 2)}}
+
+
+@pytest.mark.parametrize("history", [0, 30])
+def test_htmx_workbench_and_submit_and_next(setup, project, labeler, researcher, history):
+    client, criterion = setup
+    _history_elsewhere(labeler, researcher, history)
+    url = f"/label/{project.pk}/"
+    client.get(f"/label/{project.pk}/guidelines/")  # their HTML goes to the cache
+    response, page_sql = _count(lambda: client.get(url, HTTP_HX_REQUEST="true"))
+    assert response.status_code == 200
+    assert len(page_sql) == WORKBENCH - _less_on_sqlite(), "\n".join(page_sql)
+    item, form = _form(response.content, criterion)
+    submit = f"/label/{project.pk}/items/{item}/judgment/"
+    response, submit_sql = _count(lambda: client.post(submit, form, HTTP_HX_REQUEST="true"))
+    assert response.status_code == 200, response.content[:500]
+    assert b'data-item="' in response.content  # the next item came with the answer
+    assert len(submit_sql) == SUBMIT_AND_NEXT - _less_on_sqlite(), "\n".join(submit_sql)
+
+
+def test_a_retry_is_replayed_without_writing(setup, project):
+    client, criterion = setup
+    item = client.get(f"/api/label/projects/{project.pk}/next/").json()["item"]["id"]
+    body = {"client_key": str(uuid.uuid4()), "choice": 2}
+    url = f"/api/label/items/{item}/judgments/"
+    assert client.post(url, body, content_type="application/json").status_code == 201
+    response, sqls = _count(lambda: client.post(url, body, content_type="application/json"))
+    assert response.status_code == 200
+    assert not [s for s in sqls if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert Judgment.objects.count() == 1
+
+
+def _bulk_items(project, n):
+    """`n` bare items (no texts: the candidate query does not read them)."""
+    prompts = Prompt.objects.bulk_create(Prompt(project=project) for _ in range(n))
+    return Item.objects.bulk_create(Item(project=project, prompt=p) for p in prompts)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_candidate_query_probes_the_item_labeler_index(project, labeler, other_labeler, researcher):
+    """With a long history in another project, the window walks the project's items by the
+    (project, purpose, count, id) index and probes the judgments of each item (by an index on
+    the item: its own, or the (item, labeler) unique one): it never scans the judgment table,
+    nor reads the labeler's judgments elsewhere."""
+    other = ProjectFactory(created_by=researcher, name="Elsewhere")
+    elsewhere = _bulk_items(other, 3000)
+    Judgment.objects.bulk_create(
+        Judgment(item=i, labeler=who, display_order=[0, 1], pairwise_choice="a")
+        for i in elsewhere
+        for who in (labeler, other_labeler)
+    )
+    _bulk_items(project, 2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        sql, params = _queue(project, labeler, "regular", timezone.now(), [], "skip")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan on annotation_judgment" not in plan, plan
+    assert "labeler_id_" not in plan, plan  # the labeler's index: their whole history
+    assert re.search(r"Index (Only )?Scan using \S+ on annotation_judgment j", plan), plan
+    assert "Index Cond: (item_id = i.id)" in plan, plan
+    assert "annotation__project_" in plan, plan  # the (project, purpose, count, id) index
