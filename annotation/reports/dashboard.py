@@ -143,10 +143,11 @@ def _preferences(prefs: dict[str, Any], names: list[str]) -> dict[str, Any]:
     rows = []
     for m, model in enumerate(prefs["models"]):
         for name, f in series:
-            if not f or not f["games"][m]:
+            count = _comparisons_of(f, m)
+            if not count:  # no win rate without comparisons
                 continue
             rows.append({
-                "model": model, "group": name, "games": round(f["games"][m]),
+                "model": model, "group": name, "games": count,
                 "rate": estimate({"value": f["win_rate"][m], "low": f["win_low"][m], "high": f["win_high"][m]}),
                 "strength": estimate({"value": f["strength"][m], "low": f["strength_low"][m], "high": f["strength_high"][m]}),
             })  # fmt: skip
@@ -155,6 +156,17 @@ def _preferences(prefs: dict[str, Any], names: list[str]) -> dict[str, Any]:
         "bars": charts.preference_bars(prefs["models"], series) if has_data else None,
         "preference_rows": rows,
     }
+
+
+def _comparisons_of(figures: dict[str, Any] | None, m: int) -> str:
+    """How many comparisons model `m` took part in ('' for none). Reports cached before the
+    unweighted counts existed only have weighted games (a ranking pair weighs 1/C(K, 2))."""
+    if not figures:
+        return ""
+    if "counts" in figures:
+        return str(figures["counts"][m]) if figures["counts"][m] else ""
+    games = figures["games"][m] or 0
+    return "" if games <= 0 else f"{games:.2f} (weighted)"
 
 
 def _contested_row(r: dict[str, Any], labels: list[str]) -> dict[str, Any]:
