@@ -90,6 +90,11 @@ urlpatterns = [
     path("labelers/", projects.labeler_list, name="labeler_list"),
     path("projects/<int:project_id>/report/", report.report_dashboard, name="report_dashboard"),
     path(
+        "projects/<int:project_id>/report.csv",
+        report.report_csv_download,
+        name="report_csv",
+    ),
+    path(
         "projects/<int:project_id>/report/recompute/",
         report.report_recompute,
         name="report_recompute",

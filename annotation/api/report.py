@@ -1,5 +1,5 @@
 """The agreement report as JSON: the same cached figures as the dashboard, one view per
-operation. Researchers and admins read; only admins recompute. Nothing is computed in a
+operation. Researchers and admins read and recompute. Nothing is computed in a
 request: a section of a report never computed answers 404."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import ProjectReport
-from annotation.permissions import IsAdmin, IsResearcher
+from annotation.permissions import IsResearcher
 from annotation.selectors.projects import project_get_for_researcher
 from annotation.selectors.reports import report_get, report_item_detail
 from annotation.services.reports import project_report_request
@@ -285,9 +285,10 @@ class ReportDetailApi(APIView):
 
 
 class ReportRecomputeApi(APIView):
-    """Queue a recomputation in the background (admins); poll the report for its status."""
+    """Queue a recomputation in the background (researchers and admins); poll the report for
+    its status."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [IsResearcher]
 
     @extend_schema(request=None, responses={202: ReportStatusOutput})
     def post(self, request: Request, project_id: int) -> Response:
