@@ -55,7 +55,7 @@ def heatmap(
 ) -> dict[str, Any]:
     """Group x group agreement as large labelled cells (share and items compared), the
     diagonal (a group with itself) left blank, with a colour key below."""
-    cell = 104
+    cell = 116
     longest = max((len(n) for n in names), default=4)
     left = longest * CHAR * 1.2 + 24
     slanted = longest * CHAR * 1.2 > cell - 8  # long names: column labels at 40 degrees
@@ -85,7 +85,9 @@ def heatmap(
     bottom = top + len(names) * cell
     key_width = min(len(names) * cell - 4, 260)
     return {
-        "width": _round(left + len(names) * cell + 8 + (longest * CHAR * 0.9 if slanted else 0)),
+        "width": _round(
+            max(left + len(names) * cell + 8 + (longest * CHAR * 0.9 if slanted else 0), left + 300)
+        ),
         "height": bottom + 64,
         "cells": cells,
         "rows": [
@@ -101,7 +103,7 @@ def heatmap(
             "x": _round(left), "y": bottom + 14, "width": key_width, "height": 12,
             "low": f"{floor:.0%}", "high": "100%", "low_fill": _blend(0), "high_fill": _blend(1),
             "text_y": bottom + 42, "right": _round(left + key_width),
-            "label": "share of items where the two groups' majority votes agree",
+            "label": "colour: share of items where the majorities agree",
         },
     }  # fmt: skip
 
@@ -181,6 +183,7 @@ def labeler_scatter(labelers: list[dict[str, Any]]) -> dict[str, Any]:
         }
         for r in points
     ]  # fmt: skip
+    _place_labels(marks)
     x_ticks = log_ticks(10**lo, 10**hi)
     return {
         "width": left + plot_w + 110, "height": top + plot_h + 44, "left": left, "top": top,
@@ -190,6 +193,18 @@ def labeler_scatter(labelers: list[dict[str, Any]]) -> dict[str, Any]:
         "flag_color": FLAG, "color": PALETTE[0],
         "tick_x": left - 6, "tick_y": top + plot_h + 16, "title_y": top + plot_h + 36, "label_y": top - 16,
     }  # fmt: skip
+
+
+def _place_labels(marks: list[dict[str, Any]]) -> None:
+    """Keep a mark's pseudonym label only where it overlaps no label already kept (flagged
+    marks first); the others still name themselves on hover (their <title>)."""
+    kept: list[tuple[float, float, float, float]] = []
+    for mark in sorted(marks, key=lambda m: not m["flagged"]):
+        box = (mark["lx"], mark["ly"] - 10, mark["lx"] + len(mark["label"]) * 6.0, mark["ly"] + 2)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in kept):
+            mark["label"] = ""
+        else:
+            kept.append(box)
 
 
 def length_curve(figures: dict[str, Any] | None, unit: float) -> dict[str, Any] | None:
