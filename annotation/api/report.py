@@ -105,6 +105,11 @@ class ReportBetweenOutput(serializers.Serializer):
 class ReportModelFiguresOutput(serializers.Serializer):
     comparisons = serializers.IntegerField()
     games = _numbers()
+    counts = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Comparisons per source, unweighted (`games` weighs a ranking pair 1/C(K, 2)).",
+    )
     win_rate = _numbers()
     win_low = _numbers()
     win_high = _numbers()
@@ -203,6 +208,10 @@ class ReportLengthFiguresOutput(serializers.Serializer):
     intercept = serializers.FloatField(allow_null=True)
     curve = serializers.ListField(child=_numbers(), required=False)
     bins = serializers.ListField(child=_numbers(), required=False)
+    unordered = serializers.IntegerField(
+        required=False,
+        help_text="Comparisons without a recorded display order, kept in the stored order.",
+    )
 
 
 class ReportLengthBiasOutput(serializers.Serializer):

@@ -208,7 +208,8 @@ def _place_labels(marks: list[dict[str, Any]]) -> None:
 
 
 def length_curve(figures: dict[str, Any] | None, unit: float) -> dict[str, Any] | None:
-    """Fitted P(first response wins) against its length advantage, with binned rates."""
+    """Fitted P(the response shown first wins) against its length minus the other's (see
+    wins.length_bias), with binned rates."""
     if not figures or not figures.get("curve"):
         return None
     left, top, plot_w, plot_h = 56, 30, 460, 220
@@ -230,7 +231,7 @@ def length_curve(figures: dict[str, Any] | None, unit: float) -> dict[str, Any] 
         "right": left + plot_w, "bottom": top + plot_h, "path": path, "half": y_of(0.5),
         "zero": x_of(0.0) if lo <= 0 <= hi else None, "color": PALETTE[0], "dot": PALETTE[1],
         "bins": [
-            {"x": x_of(d), "y": y_of(r), "title": f"length difference ≈ {d:.0f} chars: first won {r:.0%} of {n}"}
+            {"x": x_of(d), "y": y_of(r), "title": f"length difference ≈ {d:.0f} chars: the response shown first won {r:.0%} of {n}"}
             for d, r, n in figures["bins"]
         ],
         "x_ticks": [{"x": x_of(t), "label": f"{t:g}"} for t in nice_ticks(lo, hi, 6)],
