@@ -144,5 +144,14 @@ def test_demo_projects_dashboards(page_as, live_server, admin_user):
         position = page.locator("section", has=page.locator("#h-position"))
         assert "shown first" in position.inner_text()
         position.screenshot(path=str(screenshot_path(f"{name}-position")))
+        summary = page.locator("section", has=page.locator("#h-summary"))
+        assert "give the same answer" in summary.inner_text()
+        summary.screenshot(path=str(screenshot_path(f"{name}-summary")))
+        prefs = page.locator("section", has=page.locator("#h-prefs"))
+        if prefs.locator("summary").count():  # sources compared (not the one-source sample)
+            prefs.locator("summary").click()
+            counts = prefs.locator("tbody tr td:nth-child(3)").all_inner_texts()
+            assert counts and "0" not in counts  # no win rate without comparisons
+        prefs.screenshot(path=str(screenshot_path(f"{name}-preferences")))
     contested = page.locator("#h-contested ~ div table").first
     assert contested.count() in (0, 1)
