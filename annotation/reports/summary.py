@@ -48,6 +48,11 @@ def summary(
     return {"sentences": [s for s in sentences if s], "notes": metric_notes(payload, names)}
 
 
+def _q(name: str) -> str:
+    """A group's name in quotes: "Groups “45 and over” and “Under 30” agree" reads right."""
+    return name if name == ALL else f"“{name}”"
+
+
 def _pct(x: float) -> str:
     return f"{x:.0%}"
 
@@ -95,12 +100,12 @@ def _between(payload: dict[str, Any], names: list[str], snippets: dict[int, str]
     value, items, a, b = pairs[0]
     lead = "Groups" if len(pairs) == 1 else "The groups that differ most,"
     out = [
-        f"{lead} {a} and {b} agree on {_pct(value)} of items (their majority votes, over"
+        f"{lead} {_q(a)} and {_q(b)} agree on {_pct(value)} of items (their majority votes, over"
         f" {items} items judged by enough members of both)."
     ]
     if len(pairs) > 1:
         top = pairs[-1]
-        out.append(f"{top[2]} and {top[3]} agree most: on {_pct(top[0])} of items.")
+        out.append(f"{_q(top[2])} and {_q(top[3])} agree most: on {_pct(top[0])} of items.")
     worst = _most_contested(payload, {a, b}, set(names))
     if worst:
         out.append(_contested_sentence(worst, snippets))
@@ -119,7 +124,9 @@ def _contested_sentence(row: dict[str, Any], snippets: dict[int, str]) -> str:
     text = snippets.get(row["item_id"])
     quoted = f" (“{_cut(text)}”)" if text else ""
     sides = ", ".join(
-        f"{s['group']} mostly chose {s['majority']}" if s["majority"] else f"{s['group']} split"
+        f"{_q(s['group'])} mostly chose {s['majority']}"
+        if s["majority"]
+        else f"{_q(s['group'])} split"
         for s in row["sides"]
     )
     caution = "" if row["significant"] else " (not significant on its own)"
@@ -159,7 +166,7 @@ def _length(bias: dict[str, Any], names: list[str]) -> str:
     if not rated:
         return ""
     _, who, rate = max(rated)
-    where = "across all labelers" if who == ALL else f"for group {who}"
+    where = "across all labelers" if who == ALL else f"for group {_q(who)}"
     if abs(rate - 0.5) < 0.05:
         return f"Length barely matters: the longer response wins {_pct(rate)} of the time."
     return f"The longer response wins {_pct(rate)} of the time {where}."
@@ -203,7 +210,7 @@ def _paradox(who: str, block: dict[str, Any]) -> str:
     p_e = (block.get("fleiss") or {}).get("p_e")
     chance = f" (chance agreement p_e = {p_e:.2f})" if p_e is not None else ""
     return (
-        f"Prevalence paradox ({who}): α = {alpha:.2f} looks like no agreement, yet labelers give"
+        f"Prevalence paradox ({_q(who)}): α = {alpha:.2f} looks like no agreement, yet labelers give"
         f" the same answer {_pct(percent)} of the time and Gwet's AC1 is {ac1:.2f}. Most votes"
         f" fall in one category{chance}, so α and κ count most of that agreement as chance,"
         " while AC1 does not. Both are right about different things: labelers mostly agree,"
@@ -216,7 +223,7 @@ def _direction(who: str, block: dict[str, Any]) -> str:
     if nominal is None or ordinal is None or ordinal - nominal < 0.2:
         return ""
     return (
-        f"α ordinal ({ordinal:.2f}) is well above α nominal ({nominal:.2f}) for {who}:"
+        f"α ordinal ({ordinal:.2f}) is well above α nominal ({nominal:.2f}) for {_q(who)}:"
         " labelers mostly lean the same way but differ on how strongly (a slight preference"
         " against a tie counts as full disagreement in the nominal vote)."
     )

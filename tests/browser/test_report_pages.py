@@ -73,7 +73,7 @@ def test_researcher_reads_the_summary_recomputes_and_labeler_gets_404(
     screenshot(page, "report-dashboard-researcher")
     summary = page.locator("section", has=page.locator("#h-summary"))
     text = summary.inner_text()
-    assert "Groups north and south agree on" in text and "They disagree most on item" in text
+    assert "Groups “north” and “south” agree on" in text and "They disagree most on item" in text
     assert "aged 30 to 44" not in text  # every judgment counts in its region group
     summary.screenshot(path=str(screenshot_path("report-summary")))
     heatmap = page.locator("section", has=page.locator("#h-between"))

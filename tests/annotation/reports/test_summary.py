@@ -150,13 +150,13 @@ def test_summary_says_what_the_figures_say():
     text = summary(payload(), 5, {7: "Should I   tell my boss\nabout the mistake?"})["sentences"]
     assert text[0].startswith("Two labelers judging the same item give the same answer 81%")
     assert "α (nominal) is 0.62: moderate agreement" in text[0]
-    assert "Groups A and B agree on 80% of items" in text[1] and "over 20 items" in text[1]
+    assert "Groups “A” and “B” agree on 80% of items" in text[1] and "over 20 items" in text[1]
     assert text[2] == (
         "They disagree most on item 7 (“Should I tell my boss about the mistake?”): "
-        "A mostly chose A, B mostly chose B."
+        "“A” mostly chose A, “B” mostly chose B."
     )
     assert "Responses from chat win most often: 61% of their 60 comparisons" in text[3]
-    assert text[4] == "The longer response wins 61% of the time for group B."
+    assert text[4] == "The longer response wins 61% of the time for group “B”."
     assert text[5] == "1 of 13 labelers are flagged: see “Labeler quality”."
 
 
@@ -189,7 +189,7 @@ def test_a_group_below_the_minimum_is_never_named():
     assert visible_groups(figures, 3) == ["A", "B", "tiny"]
     text = summary(figures, 5)
     assert "tiny" not in " ".join(text["sentences"] + text["notes"])
-    assert "Groups A and B agree on 80%" in " ".join(text["sentences"])
+    assert "Groups “A” and “B” agree on 80%" in " ".join(text["sentences"])
     page = dashboard(figures, 5)
     assert "tiny" not in repr(page) and "tiny" not in report_csv(page)
     assert "tiny" in " ".join(summary(figures, 3)["sentences"])  # the check can fail

@@ -59,7 +59,7 @@ def test_csv_holds_the_summary_and_every_table(as_persona, project, computed, pe
         "# Agreement between groups", "# Which response sources each group prefers",
         "# Length bias", "# Rubric criteria", "# Labeler quality", "# Most contested items",
     ]  # fmt: skip
-    assert any("Groups north and south agree on" in r[0] for r in rows if r)
+    assert any("Groups “north” and “south” agree on" in r[0] for r in rows if r)
     (between,) = _table(rows, "Agreement between groups")
     assert between[:2] == ["north", "south"] and between[3] == "8"
     pseudonyms = {project_pseudonym(project, u.pk) for us in computed.labelers.values() for u in us}
@@ -107,7 +107,7 @@ def test_summary_heads_the_dashboard(as_persona, project, computed):
         .content.decode()
     )
     assert html.index('id="h-summary"') < html.index('id="h-agreement"')
-    assert "Groups north and south agree on" in html
+    assert "Groups “north” and “south” agree on" in html
     assert 'class="snippet">Question ' in html  # contested rows quote their prompt
 
 
