@@ -122,6 +122,11 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/report/", report.report_dashboard, name="report_dashboard"),
     path(
+        "projects/<int:project_id>/report.csv",
+        report.report_csv_download,
+        name="report_csv",
+    ),
+    path(
         "projects/<int:project_id>/report/recompute/",
         report.report_recompute,
         name="report_recompute",

@@ -1,5 +1,5 @@
 """The agreement report as JSON: the same cached figures as the dashboard, one view per
-operation. Researchers and admins read; only admins recompute. Nothing is computed in a
+operation. Researchers and admins read and recompute. Nothing is computed in a
 request: a section of a report never computed answers 404."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import ProjectReport
-from annotation.permissions import IsAdmin, IsResearcher
+from annotation.permissions import IsResearcher
 from annotation.selectors.projects import project_get_for_researcher
 from annotation.selectors.reports import report_get, report_item_detail
 from annotation.services.reports import project_report_request
@@ -105,6 +105,11 @@ class ReportBetweenOutput(serializers.Serializer):
 class ReportModelFiguresOutput(serializers.Serializer):
     comparisons = serializers.IntegerField()
     games = _numbers()
+    counts = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Comparisons per source, unweighted (`games` weighs a ranking pair 1/C(K, 2)).",
+    )
     win_rate = _numbers()
     win_low = _numbers()
     win_high = _numbers()
@@ -203,6 +208,10 @@ class ReportLengthFiguresOutput(serializers.Serializer):
     intercept = serializers.FloatField(allow_null=True)
     curve = serializers.ListField(child=_numbers(), required=False)
     bins = serializers.ListField(child=_numbers(), required=False)
+    unordered = serializers.IntegerField(
+        required=False,
+        help_text="Comparisons without a recorded display order, kept in the stored order.",
+    )
 
 
 class ReportLengthBiasOutput(serializers.Serializer):
@@ -285,9 +294,10 @@ class ReportDetailApi(APIView):
 
 
 class ReportRecomputeApi(APIView):
-    """Queue a recomputation in the background (admins); poll the report for its status."""
+    """Queue a recomputation in the background (researchers and admins); poll the report for
+    its status."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [IsResearcher]
 
     @extend_schema(request=None, responses={202: ReportStatusOutput})
     def post(self, request: Request, project_id: int) -> Response:

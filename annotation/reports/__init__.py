@@ -6,7 +6,8 @@ returns; the dashboard and the API only read the cached dict. Every statistic co
 annotation.agreement; `reports.groups` (agreement, contested items, criteria), `reports.wins`
 (which response sources win, length bias) and `reports.quality` (labelers) assemble the
 figures, and `reports.dashboard` and `reports.charts` turn the cached dict into tables and
-inline-SVG geometry.
+inline-SVG geometry, `reports.summary` into plain sentences (and notes on metrics that seem to
+disagree, such as the prevalence paradox), `reports.export` into a CSV file.
 
 How judgments map to metrics
 ----------------------------
@@ -42,6 +43,12 @@ canonical position), so A/B stay canonical and the shown-first side varies. Brad
 the response sources with a position effect (`wins.position_effect`): its gamma is the
 log-odds advantage of being shown first, with a Wald interval from the Hessian; expit(gamma)
 is the chance that the shown-first of two equally strong responses wins.
+Length bias (both kinds): the share of decided comparisons the longer response wins, and a
+logistic regression of P(the response *shown* first wins) on its length minus the other's, each
+comparison turned to the labeler's display order (`wins.shown_first_sign`); comparisons without
+a recorded order (imported) keep the stored order, A first, and are counted (`unordered`).
+Win rates come with `counts`, the unweighted comparisons of each source (a ranking pair weighs
+1/C(K, 2) in `games`, so a weighted count can round to 0 beside a win rate).
 Rubric criteria: each criterion's ratings are values of the units (item, response); alpha
 ordinal and interval per criterion.
 Rating projects (one response per item, usually imported with their annotators): per

@@ -53,12 +53,13 @@ def log_ticks(low: float, high: float) -> list[float]:
 def heatmap(
     names: list[str], matrix: list[list[float | None]], compared: list[list[int]]
 ) -> dict[str, Any]:
-    """Group x group agreement; the diagonal (a group with itself) is left blank."""
-    cell = 64
+    """Group x group agreement as large labelled cells (share and items compared), the
+    diagonal (a group with itself) left blank, with a colour key below."""
+    cell = 116
     longest = max((len(n) for n in names), default=4)
-    left = longest * CHAR + 16
-    slanted = longest * CHAR > cell - 8  # long names: column labels at 40 degrees
-    top = round(longest * CHAR * 0.65) + 20 if slanted else 34
+    left = longest * CHAR * 1.2 + 24
+    slanted = longest * CHAR * 1.2 > cell - 8  # long names: column labels at 40 degrees
+    top = round(longest * CHAR * 0.8) + 44 if slanted else 58
     values = [
         v for r, row in enumerate(matrix) for c, v in enumerate(row) if r != c and v is not None
     ]
@@ -69,36 +70,42 @@ def heatmap(
         for c, value in enumerate(row):
             blank = r == c or value is None
             value = 0.0 if value is None else value
-            cells.append(
-                {
-                    "x": _round(left + c * cell),
-                    "y": top + r * cell,
-                    "size": cell - 2,
-                    "fill": "#e5e7eb" if blank else _blend((value - floor) / (1 - floor + 1e-12)),
-                    "text": "—" if blank else f"{value:.2f}",
-                    "text_fill": "#ffffff"
-                    if not blank and value - floor > 0.45 * (1 - floor)
-                    else "#1d2330",
-                    "tx": _round(left + c * cell + (cell - 2) / 2),
-                    "ty": top + r * cell + (cell - 2) / 2,
-                    "title": f"{names[r]} vs {names[c]}: "
-                    + ("not compared" if blank else f"{value:.2f} over {compared[r][c]} items"),
-                }
-            )
+            dark = not blank and value - floor > 0.45 * (1 - floor)
+            cells.append({
+                "x": _round(left + c * cell), "y": top + r * cell, "size": cell - 4,
+                "fill": "#e5e7eb" if blank else _blend((value - floor) / (1 - floor + 1e-12)),
+                "text": ("same group" if r == c else "not compared") if blank else f"{value:.0%}",
+                "sub": "" if blank else f"{compared[r][c]} items",
+                "blank": blank, "text_fill": "#ffffff" if dark else "#1d2330",
+                "tx": _round(left + c * cell + (cell - 4) / 2), "ty": top + r * cell + (cell - 4) / 2 - (0 if blank else 8),
+                "sy": top + r * cell + (cell - 4) / 2 + 16,
+                "title": f"{names[r]} and {names[c]}: "
+                + ("not compared" if blank else f"majorities agree on {value:.0%} of {compared[r][c]} items judged by enough members of both"),
+            })  # fmt: skip
+    bottom = top + len(names) * cell
+    key_width = min(len(names) * cell - 4, 260)
     return {
-        "width": _round(left + len(names) * cell + 8 + (longest * CHAR * 0.8 if slanted else 0)),
-        "height": top + len(names) * cell + 8,
+        "width": _round(
+            max(left + len(names) * cell + 8 + (longest * CHAR * 0.9 if slanted else 0), left + 300)
+        ),
+        "height": bottom + 64,
         "cells": cells,
         "rows": [
-            {"x": _round(left - 8), "y": top + r * cell + cell / 2, "text": n}
+            {"x": _round(left - 10), "y": top + r * cell + cell / 2, "text": n}
             for r, n in enumerate(names)
         ],
         "cols": [
-            {"x": _round(left + c * cell + cell / 2 - 1), "y": top - 10, "text": n}
+            {"x": _round(left + c * cell + cell / 2 - 2), "y": top - 12, "text": n}
             for c, n in enumerate(names)
         ],
         "slanted": slanted,
-    }
+        "key": {
+            "x": _round(left), "y": bottom + 14, "width": key_width, "height": 12,
+            "low": f"{floor:.0%}", "high": "100%", "low_fill": _blend(0), "high_fill": _blend(1),
+            "text_y": bottom + 42, "right": _round(left + key_width),
+            "label": "colour: share of items where the majorities agree",
+        },
+    }  # fmt: skip
 
 
 def preference_bars(models: list[str], series: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -152,7 +159,7 @@ def preference_bars(models: list[str], series: list[tuple[str, dict[str, Any]]])
 
 def labeler_scatter(labelers: list[dict[str, Any]]) -> dict[str, Any]:
     """Agreement with the consensus (y) against median seconds per judgment (x, log scale)."""
-    left, top, plot_w, plot_h = 56, 30, 460, 260
+    left, top, plot_w, plot_h = 56, 30, 560, 300
     points = [r for r in labelers if r.get("agreement") is not None and r.get("seconds_median")]
     seconds = [max(r["seconds_median"], 0.1) for r in points]
     lo = math.log10(min(seconds)) if seconds else 0.0
@@ -170,14 +177,16 @@ def labeler_scatter(labelers: list[dict[str, Any]]) -> dict[str, Any]:
         {
             "x": x_of(r["seconds_median"]), "y": y_of(r["agreement"]), "flagged": bool(r["flags"]),
             "sx": _round(x_of(r["seconds_median"]) - 5), "sy": _round(y_of(r["agreement"]) - 5),
+            "label": r["pseudonym"], "lx": _round(x_of(r["seconds_median"]) + 8), "ly": _round(y_of(r["agreement"]) - 7),
             "title": f"{r['pseudonym']}: agreement {r['agreement']:.2f}, median {r['seconds_median']:.0f} s"
             + (f" ({', '.join(r['flags'])})" if r["flags"] else ""),
         }
         for r in points
     ]  # fmt: skip
+    _place_labels(marks)
     x_ticks = log_ticks(10**lo, 10**hi)
     return {
-        "width": left + plot_w + 20, "height": top + plot_h + 44, "left": left, "top": top,
+        "width": left + plot_w + 110, "height": top + plot_h + 44, "left": left, "top": top,
         "right": left + plot_w, "bottom": top + plot_h, "points": marks,
         "x_ticks": [{"x": x_of(t), "label": f"{t:g}"} for t in x_ticks],
         "y_ticks": [{"y": y_of(t), "label": f"{t:.2g}"} for t in (0, 0.25, 0.5, 0.75, 1.0)],
@@ -186,8 +195,21 @@ def labeler_scatter(labelers: list[dict[str, Any]]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _place_labels(marks: list[dict[str, Any]]) -> None:
+    """Keep a mark's pseudonym label only where it overlaps no label already kept (flagged
+    marks first); the others still name themselves on hover (their <title>)."""
+    kept: list[tuple[float, float, float, float]] = []
+    for mark in sorted(marks, key=lambda m: not m["flagged"]):
+        box = (mark["lx"], mark["ly"] - 10, mark["lx"] + len(mark["label"]) * 6.0, mark["ly"] + 2)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in kept):
+            mark["label"] = ""
+        else:
+            kept.append(box)
+
+
 def length_curve(figures: dict[str, Any] | None, unit: float) -> dict[str, Any] | None:
-    """Fitted P(first response wins) against its length advantage, with binned rates."""
+    """Fitted P(the response shown first wins) against its length minus the other's (see
+    wins.length_bias), with binned rates."""
     if not figures or not figures.get("curve"):
         return None
     left, top, plot_w, plot_h = 56, 30, 460, 220
@@ -209,7 +231,7 @@ def length_curve(figures: dict[str, Any] | None, unit: float) -> dict[str, Any] 
         "right": left + plot_w, "bottom": top + plot_h, "path": path, "half": y_of(0.5),
         "zero": x_of(0.0) if lo <= 0 <= hi else None, "color": PALETTE[0], "dot": PALETTE[1],
         "bins": [
-            {"x": x_of(d), "y": y_of(r), "title": f"length difference ≈ {d:.0f} chars: first won {r:.0%} of {n}"}
+            {"x": x_of(d), "y": y_of(r), "title": f"length difference ≈ {d:.0f} chars: the response shown first won {r:.0%} of {n}"}
             for d, r, n in figures["bins"]
         ],
         "x_ticks": [{"x": x_of(t), "label": f"{t:g}"} for t in nice_ticks(lo, hi, 6)],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from annotation.reports import charts
+from annotation.reports.summary import summary, visible_groups
 
 ALL = "All labelers"
 IMPORTED = "Imported judgments"
@@ -28,35 +29,39 @@ def share(x: float | None) -> str:
     return "—" if x is None else f"{x:.0%}"
 
 
-def dashboard(payload: dict[str, Any]) -> dict[str, Any]:
-    names = [g["name"] for g in payload["groups"]]
+def dashboard(
+    payload: dict[str, Any], minimum: int = 0, snippets: dict[int, str] | None = None
+) -> dict[str, Any]:
+    """`minimum`: the minimum group size now (a cached report may predate a stricter one);
+    `snippets`: item id -> the start of its prompt, for the contested items."""
+    names = visible_groups(payload, minimum)
     agreement = payload["agreement"]
+    snippets = snippets or {}
     return {
-        "groups": payload["groups"],
+        "summary": summary(payload, minimum, snippets),
+        "groups": [g for g in payload["groups"] if g["name"] in names],
         "group_names": names,
         "agreement_rows": [_agreement_row(ALL, agreement["all"])]
         + [_agreement_row(n, agreement["groups"][n]) for n in names],
         "chance_rows": [_chance_row(ALL, agreement["all"])]
         + [_chance_row(n, agreement["groups"][n]) for n in names],
         "position": _position(payload["preferences"].get("position")),
-        "heatmap": charts.heatmap(
-            names, payload["between"]["majority_agreement"], payload["between"]["items_compared"]
-        )
+        "heatmap": charts.heatmap(names, *_between_matrices(payload["between"], names))
         if len(names) >= 2
         else None,
-        "between_rows": _between_rows(payload["between"]),
+        "between_rows": _between_rows(payload["between"], names),
         "between_alpha": number(payload["between"]["alpha"]),
         **_preferences(payload["preferences"], names),
         "has_judgments": payload["totals"]["judgments"] > 0,
         "contested": [
-            _contested_row(r, payload["vote_labels"])
+            _contested_row(r, payload["vote_labels"], snippets)
             for r in payload["contested"]["items"]
-            if r["significant"]
+            if r["significant"] and _shown(r, names)
         ],
         "divergent": [
-            _contested_row(r, payload["vote_labels"])
+            _contested_row(r, payload["vote_labels"], snippets)
             for r in payload["contested"]["items"]
-            if not r["significant"]
+            if not r["significant"] and _shown(r, names)
         ],
         **_length(payload["length_bias"], names),
         "criteria_rows": _criteria_rows(payload["criteria"], names),
@@ -124,7 +129,16 @@ def _position(pos: dict[str, Any] | None) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
-def _between_rows(between: dict[str, Any]) -> list[dict[str, Any]]:
+def _between_matrices(between: dict[str, Any], names: list[str]) -> tuple[Any, Any]:
+    """The majority-agreement and items-compared matrices restricted to `names`."""
+    at = [between["groups"].index(n) for n in names]
+    return (
+        [[between["majority_agreement"][i][j] for j in at] for i in at],
+        [[between["items_compared"][i][j] for j in at] for i in at],
+    )
+
+
+def _between_rows(between: dict[str, Any], shown: list[str]) -> list[dict[str, Any]]:
     names = between["groups"]
     return [
         {
@@ -133,7 +147,12 @@ def _between_rows(between: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for i in range(len(names))
         for j in range(i + 1, len(names))
+        if names[i] in shown and names[j] in shown
     ]  # fmt: skip
+
+
+def _shown(row: dict[str, Any], names: list[str]) -> bool:
+    return all(s["group"] in names for s in row["sides"])
 
 
 def _preferences(prefs: dict[str, Any], names: list[str]) -> dict[str, Any]:
@@ -143,10 +162,11 @@ def _preferences(prefs: dict[str, Any], names: list[str]) -> dict[str, Any]:
     rows = []
     for m, model in enumerate(prefs["models"]):
         for name, f in series:
-            if not f or not f["games"][m]:
+            count = _comparisons_of(f, m)
+            if not count:  # no win rate without comparisons
                 continue
             rows.append({
-                "model": model, "group": name, "games": round(f["games"][m]),
+                "model": model, "group": name, "games": count,
                 "rate": estimate({"value": f["win_rate"][m], "low": f["win_low"][m], "high": f["win_high"][m]}),
                 "strength": estimate({"value": f["strength"][m], "low": f["strength_low"][m], "high": f["strength_high"][m]}),
             })  # fmt: skip
@@ -157,9 +177,22 @@ def _preferences(prefs: dict[str, Any], names: list[str]) -> dict[str, Any]:
     }
 
 
-def _contested_row(r: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+def _comparisons_of(figures: dict[str, Any] | None, m: int) -> str:
+    """How many comparisons model `m` took part in ('' for none). Reports cached before the
+    unweighted counts existed only have weighted games (a ranking pair weighs 1/C(K, 2))."""
+    if not figures:
+        return ""
+    if "counts" in figures:
+        return str(figures["counts"][m]) if figures["counts"][m] else ""
+    games = figures["games"][m] or 0
+    return "" if games <= 0 else f"{games:.2f} (weighted)"
+
+
+def _contested_row(
+    r: dict[str, Any], labels: list[str], snippets: dict[int, str]
+) -> dict[str, Any]:
     return {
-        "item_id": r["item_id"], "jsd": number(r["jsd"]), "p": f"{r['p_value']:.2g}",
+        "item_id": r["item_id"], "snippet": snippets.get(r["item_id"], ""), "jsd": number(r["jsd"]), "p": f"{r['p_value']:.2g}",
         "q": f"{r['q_value']:.2g}", "significant": r["significant"],
         "sides": [
             {"group": s["group"], "majority": s["majority"] or "no majority",
@@ -184,6 +217,8 @@ def _length(bias: dict[str, Any], names: list[str]) -> dict[str, Any]:
             if name in (ALL, IMPORTED) and _length_biased(f)
         ],
         "longer_wins": share(overall.get("longer_wins")),
+        "length_unordered": overall.get("unordered") or 0,
+        "length_comparisons": overall.get("comparisons") or 0,
         "length_slope": estimate({"value": slope, "low": low, "high": high}, 3),
         "length_rows": [
             {"group": n, "longer_wins": share(f.get("longer_wins")), "n": f.get("longer_wins_n", 0),

@@ -163,11 +163,16 @@ def _model_strengths(
         rate = np.divide(wins, games, out=np.full(n, np.nan), where=games > 0)
         return strengths, rate, games.astype(np.float64)
 
+    # Comparisons each model took part in, unweighted: a ranking's pairs weigh 1/C(K, 2), so
+    # the weighted `games` of a model in two 4-way rankings is 1/3 (shown as "0" once rounded).
+    counts = np.bincount(i, rows, n) + np.bincount(j, rows, n)
+
     if keys.size == 0:
         empty = [None] * n
         return {
             "comparisons": 0,
             "games": [0] * n,
+            "counts": [0] * n,
             "win_rate": empty,
             "win_low": empty,
             "win_high": empty,
@@ -186,6 +191,7 @@ def _model_strengths(
     return {
         "comparisons": int(a.size),
         "games": games.tolist(),
+        "counts": counts.astype(np.int64).tolist(),
         "win_rate": rate.tolist(),
         "win_low": np.where(played, r_low, np.nan).tolist(),
         "win_high": np.where(played, r_high, np.nan).tolist(),
@@ -211,19 +217,46 @@ def _finite_percentiles(
 def length_bias(
     inp: ReportInput, comp: Comparisons, regular: BoolArray, masks: dict[str, BoolArray]
 ) -> dict[str, Any]:
+    """The longer response's win share, and P(the response shown first wins) against its length
+    minus the other's: each comparison is turned to the labeler's display order
+    (`shown_first_sign`, the order the position effect uses); one without a recorded order
+    keeps the stored order (A first) and is counted in `unordered`."""
     item = inp.item[comp.judgment]
+    sign = shown_first_sign(inp, comp)
+    turn = sign < 0
     diff = inp.slot_length[item, comp.first] - inp.slot_length[item, comp.second]
+    diff = np.where(turn, -diff, diff)
+    comp = Comparisons(comp.judgment, comp.first, comp.second,
+                       np.where(turn, 1 - comp.score, comp.score), comp.weight)  # fmt: skip
     decided = (comp.score != 0.5) & ~np.isnan(diff)
     groups: dict[str, Any] = {}
     out: dict[str, Any] = {"unit": LENGTH_UNIT, "all": None, "groups": groups}
     for name, mask in {"": regular, **masks}.items():
         keep = decided & mask[comp.judgment]
         figures = _length_effect(diff[keep], comp.score[keep], comp.weight[keep], curve=not name)
+        figures["unordered"] = int((keep & (sign == 0)).sum())
         if name:
             groups[name] = figures
         else:
             out["all"] = figures
     return out
+
+
+def shown_first_sign(inp: ReportInput, comp: Comparisons) -> IntArray:
+    """Per comparison: +1 when its first response (canonical order) was shown before its
+    second, -1 when after, 0 when the display order is unknown. Pairwise: the side shown first
+    (`first_shown`, from Judgment.display_order[0], as in `position_effect`); ranking: the two
+    positions' places in the recorded display order (`shown_order`)."""
+    if inp.kind == PAIRWISE or inp.shown_order is None:
+        shown = inp.first_shown[comp.judgment]
+        return np.where(shown == comp.first, 1, np.where(shown == comp.second, -1, 0))
+    order = inp.shown_order[comp.judgment]  # comparisons x K positions as displayed
+    slot = np.arange(order.shape[1])[None, :]
+    big = order.shape[1]
+    at_first = np.where(order == comp.first[:, None], slot, big).min(axis=1)
+    at_second = np.where(order == comp.second[:, None], slot, big).min(axis=1)
+    known = (at_first < big) & (at_second < big)
+    return np.where(known, np.where(at_first < at_second, 1, -1), 0).astype(np.int64)
 
 
 def _length_effect(

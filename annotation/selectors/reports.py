@@ -14,7 +14,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Length
+from django.db.models.functions import Cast, Left, Length
 from django.http import Http404
 
 from annotation import agreement as ag
@@ -32,6 +32,8 @@ from annotation.models import (
     Project,
     ProjectKind,
     ProjectReport,
+    Role,
+    Turn,
 )
 from annotation.reports import CriterionData, ReportConfig, ReportInput, build_report
 from annotation.reports.inputs import PAIRWISE_VOTES, RANKING
@@ -71,6 +73,28 @@ def report_payload(project: Project) -> tuple[dict[str, Any], int]:
 
 def report_get(project: Project) -> ProjectReport | None:
     return ProjectReport.objects.filter(project=project).first()
+
+
+SNIPPET_CHARS = 160
+
+
+def report_item_snippets(project: Project, item_ids: list[int]) -> dict[int, str]:
+    """Item id -> the start of its prompt's first user turn (one query), for the contested
+    table and the summary."""
+    rows = (
+        Turn.objects.filter(prompt__items__project=project, prompt__items__id__in=item_ids)
+        .filter(role=Role.USER)
+        .order_by("-position")
+        .values_list("prompt__items__id", Left("content", SNIPPET_CHARS))
+    )
+    return dict(rows)  # the lowest position is written last
+
+
+def report_snippet_ids(payload: dict[str, Any] | None) -> list[int]:
+    """The item ids the dashboard quotes: its contested and divergent items."""
+    if not payload or "contested" not in payload:
+        return []
+    return [r["item_id"] for r in payload["contested"]["items"]]
 
 
 # --- loading ------------------------------------------------------------------------------

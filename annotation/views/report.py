@@ -1,8 +1,12 @@
-"""The agreement dashboard and the item page (reached from the report and the item browser): admins and researchers (read-only); labelers
-and outsiders get 404. Pages only read the cached report: nothing is computed here."""
+"""The agreement dashboard (also as a printable page and a CSV file) and the item page (reached
+from the report and the item browser): admins and researchers read and recompute; labelers and
+outsiders get 404. Pages only read the cached report: nothing is computed here."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,25 +16,40 @@ from django.views.decorators.vary import vary_on_headers
 from annotation.http import HtmxHttpRequest
 from annotation.models import Adjudication, JobStatus, Project
 from annotation.reports.dashboard import dashboard
+from annotation.reports.export import report_csv
 from annotation.roles import is_admin
 from annotation.selectors.projects import project_get_for_researcher
-from annotation.selectors.reports import report_get, report_item_detail
+from annotation.selectors.reports import (
+    report_get,
+    report_item_detail,
+    report_item_snippets,
+    report_snippet_ids,
+)
 from annotation.selectors.review import item_judgments
 from annotation.services.reports import project_report_request
 
 PAGE = "annotation/report_dashboard.html"
 
 
-def _render_dashboard(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def _figures(project: Project, payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not payload or "agreement" not in payload:
+        return None
+    snippets = report_item_snippets(project, report_snippet_ids(payload))
+    return dashboard(payload, settings.CHORUS_MIN_GROUP_SIZE, snippets)
+
+
+def _render_dashboard(
+    request: HtmxHttpRequest, project: Project, printable: bool = False
+) -> HttpResponse:
     report = report_get(project)
     payload = report.payload if report else None
     context = {
         "project": project,
         "report": report,
         "pending": bool(report and report.status in (JobStatus.QUEUED, JobStatus.RUNNING)),
-        "can_recompute": is_admin(request.user),
-        "figures": dashboard(payload) if payload and "agreement" in payload else None,
+        "figures": _figures(project, payload),
         "payload": payload,
+        "printable": printable,
     }
     return render(request, f"{PAGE}#report" if request.htmx else PAGE, context)
 
@@ -39,14 +58,26 @@ def _render_dashboard(request: HtmxHttpRequest, project: Project) -> HttpRespons
 @require_GET
 @vary_on_headers("HX-Request")
 def report_dashboard(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    return _render_dashboard(request, project_get_for_researcher(request.user, project_id))
+    project = project_get_for_researcher(request.user, project_id)
+    return _render_dashboard(request, project, printable=request.GET.get("print") == "1")
+
+
+@login_required
+@require_GET
+def report_csv_download(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_researcher(request.user, project_id)
+    report = report_get(project)
+    figures = _figures(project, report.payload if report else None)
+    if figures is None:
+        raise Http404("No agreement report has been computed for this project yet.")
+    response = HttpResponse(report_csv(figures), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="report-project-{project.pk}.csv"'
+    return response
 
 
 @login_required
 @require_POST
 def report_recompute(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    if not is_admin(request.user):
-        raise Http404
     project = project_get_for_researcher(request.user, project_id)
     project_report_request(project=project, requested_by=request.user)
     if request.htmx:

@@ -63,15 +63,40 @@ def test_admin_dashboard_recompute_and_item_page(
     screenshot(page, "report-item")
 
 
-def test_researcher_reads_without_recompute_and_labeler_gets_404(
+def test_researcher_reads_the_summary_recomputes_and_labeler_gets_404(
     page_as, live_server, project, researcher, labeler, computed
 ):
     page = page_as(researcher)
     page.goto(f"{live_server.url}/projects/{project.pk}/report/")
     page.get_by_role("heading", name="Labeler quality").wait_for()
-    assert page.get_by_role("button", name="Recompute").count() == 0
     assert "30-44" not in page.content()
     screenshot(page, "report-dashboard-researcher")
+    summary = page.locator("section", has=page.locator("#h-summary"))
+    text = summary.inner_text()
+    assert "Groups “north” and “south” agree on" in text and "They disagree most on item" in text
+    assert "aged 30 to 44" not in text  # every judgment counts in its region group
+    summary.screenshot(path=str(screenshot_path("report-summary")))
+    heatmap = page.locator("section", has=page.locator("#h-between"))
+    cell = heatmap.locator("svg g", has_text="items").first
+    assert "majorities agree on" in (cell.locator("title").text_content() or "")
+    heatmap.screenshot(path=str(screenshot_path("report-heatmap")))
+    labelers = page.locator("section", has=page.locator("#h-labelers"))
+    labels = labelers.locator("svg .point-label")
+    assert 1 <= labels.count() <= 12 and (labels.first.text_content() or "").startswith("L-")
+    labelers.locator("figure").screenshot(path=str(screenshot_path("report-scatter")))
+    contested = page.locator("#h-contested ~ div table").first
+    assert "Question" in contested.locator("td.snippet").first.inner_text()
+
+    page.get_by_role("link", name="Printable page").click()
+    page.get_by_role("link", name="Back to the interactive page").wait_for()
+    page.emulate_media(media="print")
+    screenshot(page, "report-printable")
+    assert page.get_by_role("button", name="Recompute").count() == 0
+    page.emulate_media(media="screen")
+    page.get_by_role("link", name="Back to the interactive page").click()
+    page.get_by_role("button", name="Recompute").click()
+    page.get_by_text("Computing…").wait_for()
+    assert ProjectReport.objects.get(project=project).status == JobStatus.QUEUED
     other = page_as(labeler)
     response = other.goto(f"{live_server.url}/projects/{project.pk}/report/")
     assert response.status == 404
@@ -119,5 +144,14 @@ def test_demo_projects_dashboards(page_as, live_server, admin_user):
         position = page.locator("section", has=page.locator("#h-position"))
         assert "shown first" in position.inner_text()
         position.screenshot(path=str(screenshot_path(f"{name}-position")))
+        summary = page.locator("section", has=page.locator("#h-summary"))
+        assert "give the same answer" in summary.inner_text()
+        summary.screenshot(path=str(screenshot_path(f"{name}-summary")))
+        prefs = page.locator("section", has=page.locator("#h-prefs"))
+        if prefs.locator("summary").count():  # sources compared (not the one-source sample)
+            prefs.locator("summary").click()
+            counts = prefs.locator("tbody tr td:nth-child(3)").all_inner_texts()
+            assert counts and "0" not in counts  # no win rate without comparisons
+        prefs.screenshot(path=str(screenshot_path(f"{name}-preferences")))
     contested = page.locator("#h-contested ~ div table").first
     assert contested.count() in (0, 1)

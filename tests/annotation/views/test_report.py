@@ -12,13 +12,12 @@ from annotation.models import JobStatus, LabelerProfile, ProjectReport
 from annotation.selectors import reports as reads
 from annotation.selectors.labelers import project_pseudonym
 from annotation.services.reports import project_report_compute, project_report_request
-from tests.access import ADMIN_API, ADMIN_PAGE, PERSONAS, RESEARCH_API, RESEARCH_PAGE
+from tests.access import PERSONAS, RESEARCH_API, RESEARCH_PAGE, RESEARCH_POST, staff_answer
 from tests.annotation.report_data import two_groups_project
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_POST = {**ADMIN_PAGE, "admin_user": 302}
-ADMIN_QUEUE = {**ADMIN_API, "admin_user": 202}
+RESEARCH_QUEUE = staff_answer(RESEARCH_API, 202)
 SECTIONS = ["agreement", "between", "preferences", "contested", "labelers", "length-bias"]
 
 
@@ -47,13 +46,17 @@ def test_item_page_access(as_persona, project, computed, persona):
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_recompute_is_admin_only(as_persona, project, persona, django_capture_on_commit_callbacks):
+def test_researchers_and_admins_recompute(
+    as_persona, project, persona, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = as_persona(persona).post(
             reverse("annotation:report_recompute", args=[project.pk])
         )
-    assert response.status_code == ADMIN_POST[persona]
-    assert len(callbacks) == (1 if persona == "admin_user" else 0)
+    assert response.status_code == RESEARCH_POST[persona]
+    queued = ProjectReport.objects.filter(project=project, status=JobStatus.QUEUED).exists()
+    assert queued == (persona in ("researcher", "admin_user"))
+    assert len(callbacks) == (1 if queued else 0)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -76,8 +79,8 @@ def test_api_report_access(as_persona, project, computed, persona):
 def test_api_recompute_access(as_persona, project, persona, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         response = as_persona(persona).post(f"/api/projects/{project.pk}/report/recompute/")
-    assert response.status_code == ADMIN_QUEUE[persona]
-    if persona == "admin_user":
+    assert response.status_code == RESEARCH_QUEUE[persona]
+    if persona in ("researcher", "admin_user"):
         assert response.json()["status"] == "queued"
 
 
@@ -127,11 +130,7 @@ def test_dashboard_shows_figures_with_pseudonyms_and_no_demographics(as_persona,
             assert profile.pseudonym not in html  # the global one would link projects
             assert f">{profile.user.username}<" not in html
         assert "30-44" not in html and "EU" not in html  # attributes never shown
-        assert (
-            "Recompute" in html
-            if persona == "admin_user"
-            else "Researchers read this report" in html
-        )
+        assert "Recompute" in html and "Download figures (CSV)" in html
 
 
 def test_dashboard_only_reads_the_cache(
