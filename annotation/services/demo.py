@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,40 @@ def _simulate_judgments(project: Project) -> None:
                 )  # fmt: skip
     Judgment.objects.bulk_create(judgments)
     _count_judgments(judgments)
+
+
+def pairwise_simulate(
+    *, project: Project, p_first: Callable[[Item, str], float], seed: int, per_group: int = 3
+) -> int:
+    """Simulated judgments on every item of a pairwise project with none yet: `per_group` demo
+    labelers of each demo group, each preferring canonical A with probability
+    `p_first(item, group)` (the item comes with `slots__completion` prefetched). Returns how
+    many judgments it made."""
+    rng = random.Random(seed)
+    by_group, groups = _labelers()
+    version = project.current_guidelines
+    items = (
+        Item.objects.filter(project=project, judgments__isnull=True)
+        .order_by("pk")
+        .prefetch_related("slots__completion")
+    )
+    judgments = []
+    for item in items:
+        for group, members in by_group.items():
+            p_a = p_first(item, group)
+            for labeler in rng.sample(members, per_group):
+                prefers_a = rng.random() < p_a
+                judgments.append(
+                    Judgment(
+                        item=item, labeler=labeler, guideline_version=version, pairwise_choice="ab"[not prefers_a],
+                        scale=rng.choice([2, 3]) if prefers_a else rng.choice([6, 7]),
+                        display_order=rng.sample([0, 1], 2), seconds_spent=round(rng.uniform(10, 60), 1),
+                        rationale=SIMULATED, labeler_group_ids=groups.get(labeler.pk, []),
+                    )
+                )  # fmt: skip
+    Judgment.objects.bulk_create(judgments)
+    _count_judgments(judgments)
+    return len(judgments)
 
 
 def _simulate_rankings(project: Project) -> None:
