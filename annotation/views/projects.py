@@ -103,7 +103,8 @@ def import_create(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if (refusal := upload_refusal(request)) is not None:
         messages.error(request, f"Import not started: file: {refusal}")
         return _project_page(request, project, status=413)
-    if not form.is_valid():
+    if not form.is_valid():  # re-rendered with the choices kept and the fields' errors
+        messages.error(request, f"Import not started: {_form_errors(form)}")
         return _project_page(request, project, status=400, import_form=form)
     job = import_job_create(
         project=project,
