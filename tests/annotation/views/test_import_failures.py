@@ -67,4 +67,6 @@ def test_a_failed_job_is_listed_quietly_and_only_for_a_day(as_persona):
     ImportJob.objects.update(finished_at=timezone.now() - timedelta(days=2))
     assert "line 15" not in client.get(url).content.decode()
     job = ImportJob.objects.get()
-    assert "line 15" in client.get(reverse("annotation:import_detail", args=[job.pk])).content.decode()
+    assert (
+        "line 15" in client.get(reverse("annotation:import_detail", args=[job.pk])).content.decode()
+    )

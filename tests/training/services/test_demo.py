@@ -66,6 +66,7 @@ def test_a_second_queue_adds_no_runs_and_no_evaluation_before_the_dpo_run_succee
     assert demo.demo_training_queue(base_model=base_model_dir) == first
     TrainingRun.objects.update(status=RunStatus.FAILED)  # e.g. its worker was lost
     assert demo.demo_evaluation_build(base_model=base_model_dir, hostname="test") is None
-    assert TrainingRun.objects.count() == 2 and not Project.objects.filter(
-        name=demo.EVAL_PROJECT
-    ).exists()
+    assert (
+        TrainingRun.objects.count() == 2
+        and not Project.objects.filter(name=demo.EVAL_PROJECT).exists()
+    )
