@@ -53,3 +53,12 @@ def _fail_jobs_of_lost_workers(sender: Any = None, **kwargs: Any) -> None:
 
     jobs_fail_orphaned(hostname=getattr(sender, "hostname", "") or "")
     jobs_fail_stale()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def demo_evaluation_task(self: Any) -> None:
+    """`make run`'s demo: train the demo runs still queued, then build the evaluation project
+    (training/services/demo.py), after the runs' own messages on the training queue."""
+    from training.services.demo import demo_base_model, demo_evaluation_build
+
+    demo_evaluation_build(base_model=demo_base_model(), hostname=self.request.hostname or "")

@@ -3,10 +3,12 @@ exists."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from annotation.models import ExportJob, ImportJob, JobStatus, LabelerGroup, Project, ProjectKind
 from annotation.roles import is_labeler, is_researcher
@@ -58,6 +60,17 @@ def project_stats(project: Project) -> dict[str, int]:
             external_judgments=Count("judgments", filter=Q(judgments__source="external")),
         ),
     }
+
+
+FAILED_IMPORTS_SHOWN_FOR = timedelta(days=1)
+
+
+def project_import_jobs(project: Project) -> list[ImportJob]:
+    """The project page's recent imports, newest first: a failed one only for a day after it
+    failed (its page, import_detail, keeps the error)."""
+    cutoff = timezone.now() - FAILED_IMPORTS_SHOWN_FOR
+    jobs = project.imports.exclude(status=JobStatus.FAILED, finished_at__lt=cutoff)
+    return list(jobs.order_by("-created_at", "-pk")[:10])
 
 
 def import_job_get(user: Any, job_id: int) -> ImportJob:

@@ -16,7 +16,7 @@
 - exports:  export_job_create, export_run, export_rows
 - judgments, queue: the workbench (judgment_submit, item reservation, skips)
 - reports, screening: the agreement report job and screening decisions
-- demo: demo_seed
+- demo: demo_seed, demo_reports_compute, pairwise_simulate
 
 Reads with access rules are in annotation.selectors.
 """

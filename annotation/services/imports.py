@@ -104,6 +104,12 @@ def _check_completions(project: Project, item: ParsedItem) -> None:
             line=item.line,
             field="completions",
         )
+    if project.kind == ProjectKind.PAIRWISE and count != 2:
+        raise ImportFileError(
+            f"a pairwise project needs exactly 2 completions, got {count}",
+            line=item.line,
+            field="completions",
+        )
     models = [c.source_model for c in item.completions]
     if project.kind == ProjectKind.PAIRWISE and models[0] and models[0] == models[1]:
         raise ImportFileError(
@@ -111,12 +117,6 @@ def _check_completions(project: Project, item: ParsedItem) -> None:
             "which model is better",
             line=item.line,
             field="completions[1].model",
-        )
-    if project.kind == ProjectKind.PAIRWISE and count != 2:
-        raise ImportFileError(
-            f"a pairwise project needs exactly 2 completions, got {count}",
-            line=item.line,
-            field="completions",
         )
     if project.kind == ProjectKind.RANKING and not 2 <= count <= project.ranking_size:
         raise ImportFileError(
@@ -355,8 +355,10 @@ def import_run(*, job_id: int) -> None:
             source=Path(job.original_name).stem,
         )
     except ImportFileError as exc:
+        # The lines before the failing one passed the checks (progress is only saved every 1000).
+        checked = {"lines_done": exc.line - 1} if exc.line else {}
         ImportJob.objects.filter(pk=job_id).update(
-            status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now()
+            status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now(), **checked
         )
         return
     except Exception as exc:

@@ -31,6 +31,7 @@ from annotation.selectors.projects import (
     export_job_get_ready,
     import_job_get,
     project_get_for_researcher,
+    project_import_jobs,
     project_list_for_user,
     project_stats,
 )
@@ -82,7 +83,11 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
 
 def _project_page(
-    request: HtmxHttpRequest, project: Any, status: int = 200, access_form: Any = None
+    request: HtmxHttpRequest,
+    project: Any,
+    status: int = 200,
+    access_form: Any = None,
+    import_form: ImportForm | None = None,
 ) -> HttpResponse:
     access = project_access(project, for_admin=is_admin(request.user))
     context = {
@@ -91,9 +96,9 @@ def _project_page(
         "minimum": min_group_size(),
         "project": project,
         "stats": project_stats(project),
-        "imports": project.imports.all()[:10],
+        "imports": project_import_jobs(project),
         "exports": project.exports.all()[:10],
-        "import_form": ImportForm(prefix="import"),
+        "import_form": import_form or ImportForm(prefix="import"),
         "export_form": ExportForm(prefix="export"),
         "guidelines_form": GuidelinesForm(
             initial={"text": getattr(project.current_guidelines, "text", "")}
@@ -114,17 +119,20 @@ def import_create(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if (refusal := upload_refusal(request)) is not None:
         messages.error(request, f"Import not started: file: {refusal}")
         return _project_page(request, project, status=413)
-    if form.is_valid():
-        import_job_create(
-            project=project,
-            fmt=form.cleaned_data["format"],
-            upload=form.cleaned_data["file"],
-            created_by=request.user,
-            mapping=form.cleaned_data["mapping"],
-            annotators_upload=form.cleaned_data["annotators_file"],
-        )
-    else:
+    if not form.is_valid():  # re-rendered with the choices kept and the fields' errors
         messages.error(request, f"Import not started: {_form_errors(form)}")
+        return _project_page(request, project, status=400, import_form=form)
+    job = import_job_create(
+        project=project,
+        fmt=form.cleaned_data["format"],
+        upload=form.cleaned_data["file"],
+        created_by=request.user,
+        mapping=form.cleaned_data["mapping"],
+        annotators_upload=form.cleaned_data["annotators_file"],
+    )
+    if job.status == JobStatus.FAILED:  # an inline import: said once, here, beside the file
+        form.add_error("file", f"Nothing was imported: {job.error}")
+        return _project_page(request, project, status=400, import_form=form)
     return redirect("annotation:project_detail", project_id=project.pk)
 
 

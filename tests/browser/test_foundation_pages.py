@@ -36,8 +36,12 @@ def test_researcher_creates_project_imports_and_sees_located_error(
     page.locator("#id_import-format").select_option("hh_rlhf")
     page.locator("#id_import-file").set_input_files(str(bad))
     page.get_by_role("button", name="Import").click()
-    assert page.get_by_role("alert").first.inner_text() == "line 1, field 'rejected': missing"
+    errors = page.locator("#id_import-file_error")  # Django's id for the file field's errors
+    assert "line 1, field 'rejected': missing" in errors.inner_text()
+    assert page.locator("#id_import-format").input_value() == "hh_rlhf"  # kept (issue 13)
+    assert "0 lines passed the checks" in page.locator("#jobs").inner_text()
     assert not Item.objects.filter(project=project).exists()
+    shot("import-failed-format-kept")
 
     good = tmp_path / "good.jsonl"
     good.write_text(

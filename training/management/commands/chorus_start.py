@@ -1,4 +1,6 @@
-"""`make run`: migrate, load the demo, start a Celery worker (with beat, for the periodic
+"""`make run`: migrate, load the demo (precomputing its agreement reports, queueing its demo
+training runs and evaluation for the worker: annotation/services/demo.py,
+training/services/demo.py), start a Celery worker (with beat, for the periodic
 sweeps) and the web server under config/supervisor.py (a dead worker is restarted, and says so),
 print logins."""
 
@@ -11,8 +13,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from annotation.services.demo import DEMO_PASSWORD, demo_seed
+from annotation.services.demo import DEMO_PASSWORD, demo_reports_compute, demo_seed
 from config.supervisor import Program, Supervisor
+from training.services.demo import demo_base_model, demo_training_queue
 
 
 class Command(BaseCommand):
@@ -27,7 +30,9 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         logins = demo_seed()
-        self._tiny_model()
+        demo_reports_compute()
+        if self._tiny_model():
+            demo_training_queue(base_model=demo_base_model())
         env = dict(os.environ)
         worker = Program(
             "worker",
@@ -59,8 +64,10 @@ class Command(BaseCommand):
         # A dead worker (or web server) is restarted with a message; Ctrl-C stops both.
         Supervisor([worker, web]).run(on_started=started)
 
-    def _tiny_model(self) -> None:
+    def _tiny_model(self) -> bool:
         try:
             call_command("chorus_tiny_model", verbosity=0)
         except Exception as exc:  # the demo still runs; training then needs a base model path
             self.stderr.write(f"(could not build the tiny demo model: {exc})")
+            return False
+        return True

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+from training.services.demo import demo_base_model
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from training.ml.tiny import build_tiny_causal_lm  # imports torch: only here
 
-        output_dir = options["output_dir"] or Path(settings.VAR_DIR) / "models" / "tiny-lm"
+        output_dir = options["output_dir"] or Path(demo_base_model())
         if (output_dir / "config.json").exists() and not options["force"]:
             self.stdout.write(f"Tiny causal LM already in {output_dir} (--force rebuilds it)")
             return
