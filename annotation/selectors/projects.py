@@ -13,11 +13,14 @@ from annotation.roles import is_labeler, is_researcher
 
 
 def project_list_for_user(user: Any) -> QuerySet[Project]:
+    """Researchers: every project, archived ones too. Labelers: the live projects they may work
+    on (an archived project leaves their lists, queues and workbench: 404)."""
     if is_researcher(user):
         return Project.objects.all()
     if is_labeler(user):  # rating projects hold imported ratings: no labeling workbench yet
         return (
             Project.objects.filter(Q(open_to_all_labelers=True) | Q(labelers=user))
+            .filter(archived_at__isnull=True)
             .exclude(kind=ProjectKind.RATING)
             .distinct()
         )

@@ -146,7 +146,7 @@ def _check_texts(
 def _check_ratings(
     item: Item, ratings: Sequence[Rating], size: int, errors: dict[str, list[str]]
 ) -> None:
-    criteria = {c.pk: c for c in item.project.criteria.all()} if ratings else {}
+    criteria = {c.pk: c for c in item.project.current_criteria()} if ratings else {}
     seen: set[tuple[int, int]] = set()
     for rating in ratings:
         criterion = criteria.get(rating.criterion_id)

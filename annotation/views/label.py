@@ -86,7 +86,7 @@ def _criteria(project: Project) -> list[dict[str, Any]]:
             "scale_max": c.scale_max,
             "values": range(c.scale_min, c.scale_max + 1),
         }
-        for c in project.criteria.all()
+        for c in project.current_criteria()
     ]
 
 
