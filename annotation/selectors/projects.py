@@ -3,13 +3,28 @@ exists."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from annotation.models import ExportJob, ImportJob, JobStatus, Project, ProjectKind
+from annotation.models import (
+    ExportJob,
+    ImportJob,
+    ItemPurpose,
+    JobStatus,
+    Judgment,
+    JudgmentSource,
+    LabelerGroup,
+    Project,
+    ProjectKind,
+)
 from annotation.roles import is_labeler, is_researcher
+from annotation.selectors.labelers import groups_with_sizes
 
 
 def project_list_for_user(user: Any) -> QuerySet[Project]:
@@ -51,6 +66,58 @@ def project_stats(project: Project) -> dict[str, int]:
             external_judgments=Count("judgments", filter=Q(judgments__source="external")),
         ),
     }
+
+
+def project_completion(project: Project) -> dict[str, Any]:
+    """Items (screening items left out: they are a test, not data) that reached the overlap
+    target, out of all; items judged beyond a lowered target count as done."""
+    counts = project.items.exclude(purpose=ItemPurpose.SCREENING).aggregate(
+        total=Count("pk"),
+        done=Count("pk", filter=Q(human_judgment_count__gte=project.overlap_target)),
+        over=Count("pk", filter=Q(human_judgment_count__gt=project.overlap_target)),
+    )
+    counts["percent"] = round(100 * counts["done"] / counts["total"], 1) if counts["total"] else 0
+    return counts
+
+
+@dataclass
+class Throughput:
+    start: datetime  # the first hour
+    series: dict[str, list[int]]  # "All labelers" and each shown group -> judgments per hour
+    hidden_groups: int  # groups left out: below CHORUS_MIN_GROUP_SIZE (researchers)
+
+
+ALL_LABELERS = "All labelers"
+
+
+def project_throughput(project: Project, *, for_admin: bool, days: int = 14) -> Throughput:
+    """Labelers' judgments per hour over the last `days` (from the first judgment's hour), in
+    total and per labeler group as recorded on each judgment when it was saved. Researchers do
+    not get groups below the minimum size (annotation.privacy); admins get every group."""
+    now = timezone.now()
+    rows = list(
+        Judgment.objects.filter(
+            item__project=project,
+            source=JudgmentSource.HUMAN,
+            created_at__gte=now - timedelta(days=days),
+        ).values_list("created_at", "labeler_group_ids")
+    )
+    shown = {g.pk: g.name for g, _ in groups_with_sizes(for_admin=for_admin)}
+    hidden = 0 if for_admin else LabelerGroup.objects.count() - len(shown)
+    if not rows:
+        return Throughput(start=now, series={}, hidden_groups=hidden)
+    start = min(at for at, _ in rows).replace(minute=0, second=0, microsecond=0)
+    hours = int((now - start).total_seconds() // 3600) + 1
+    counts: dict[str, Counter[int]] = {ALL_LABELERS: Counter()}
+    for at, group_ids in rows:
+        hour = int((at - start).total_seconds() // 3600)
+        counts[ALL_LABELERS][hour] += 1
+        for gid in group_ids or ():
+            if gid in shown:
+                counts.setdefault(shown[gid], Counter())[hour] += 1
+    names = [ALL_LABELERS, *sorted(n for n in counts if n != ALL_LABELERS)]
+    series = {name: [counts[name][h] for h in range(hours)] for name in names}
+    return Throughput(start=start, series=series, hidden_groups=hidden)
 
 
 def import_job_get(user: Any, job_id: int) -> ImportJob:

@@ -40,7 +40,6 @@ EDITABLE = (
     "gold_threshold",
     "screening_threshold",
     "screening_min_items",
-    "open_to_all_labelers",
 )
 # What defines a criterion: a rubric edit that changes any of these makes a new row.
 CRITERION_FIELDS = ("description", "scale_min", "scale_max", "options", "positive_option")
