@@ -2,12 +2,27 @@
 
 from django.urls import path
 
-from annotation.api import external_labelers, label, projects, report
+from annotation.api import external_labelers, label, lifecycle, projects, report
 
 urlpatterns = [
     path("projects/", projects.ProjectListApi.as_view(), name="api-project-list"),
     path(
         "projects/<int:project_id>/", projects.ProjectDetailApi.as_view(), name="api-project-detail"
+    ),
+    path(
+        "projects/<int:project_id>/archive/",
+        lifecycle.ProjectArchiveApi.as_view(),
+        name="api-project-archive",
+    ),
+    path(
+        "projects/<int:project_id>/unarchive/",
+        lifecycle.ProjectUnarchiveApi.as_view(),
+        name="api-project-unarchive",
+    ),
+    path(
+        "projects/<int:project_id>/clone/",
+        lifecycle.ProjectCloneApi.as_view(),
+        name="api-project-clone",
     ),
     path(
         "projects/<int:project_id>/imports/",

@@ -149,8 +149,8 @@ def project_update(
     if quotas is not None:
         _quotas_replace(project, quotas)
     _overlap_check(project)
-    if criteria is not None:
-        rubric_update(project=project, criteria=criteria)
+    if criteria is not None and rubric_update(project=project, criteria=criteria):
+        project.refresh_from_db(fields=["rubric_version"])
     return project
 
 
