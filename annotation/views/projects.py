@@ -212,7 +212,7 @@ def _lifecycle_context(request: HttpRequest, project: Project, **forms: Any) -> 
         "throughput_chart": throughput_chart(throughput.start, throughput.series),
         "settings_form": forms.get("settings_form") or _settings_form(request, project),
         "clone_form": forms.get("clone_form")
-        or ProjectCloneForm(initial={"name": f"{project.name} (copy)"}),
+        or ProjectCloneForm(prefix="clone", initial={"name": f"{project.name} (copy)"}),
     }
 
 
@@ -274,7 +274,7 @@ def project_archive_toggle(request: HttpRequest, project_id: int) -> HttpRespons
 @require_POST
 def project_clone_create(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project = project_get_for_researcher(request.user, project_id)
-    form = ProjectCloneForm(request.POST)
+    form = ProjectCloneForm(request.POST, prefix="clone")
     if form.is_valid():
         try:
             clone = project_clone(

@@ -46,7 +46,7 @@ def test_archive_access(as_persona, project, persona):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_clone_access(as_persona, project, persona):
     url = reverse("annotation:project_clone", args=[project.pk])
-    response = as_persona(persona).post(url, {"name": "The clone"})
+    response = as_persona(persona).post(url, {"clone-name": "The clone"})
     assert response.status_code == RESEARCH_POST[persona]
     assert Project.objects.filter(name="The clone").exists() == (persona in STAFF)
 
