@@ -23,6 +23,8 @@ def throughput_chart(
     left, top, right, bottom = 48, 12, width - 16, height - 40
     peak = max(max(counts) for counts in series.values())
     y_ticks = [t for t in nice_ticks(0, max(peak, 1), 5) if t == int(t)] or [0.0, 1.0]
+    if len(y_ticks) > 1 and y_ticks[-1] < peak:  # a tick above the highest hour
+        y_ticks.append(y_ticks[-1] + y_ticks[1] - y_ticks[0])
     y_top = max(y_ticks[-1], peak, 1)
 
     def px(hour: float) -> float:
