@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0011_external_labelers'),
+        ('annotation', '0012_item_browser'),
     ]
 
     operations = [

@@ -284,6 +284,7 @@ def project_clone(*, project: Project, name: str, created_by: Any = None) -> Pro
     clone.open_to_all_labelers = project.open_to_all_labelers
     clone.save(update_fields=["open_to_all_labelers"])
     clone.labelers.set(project.labelers.all())
+    clone.labeler_groups.set(project.labeler_groups.all())
     GroupQuota.objects.bulk_create(
         GroupQuota(project=clone, group_id=q.group_id, min_per_item=q.min_per_item)
         for q in project.quotas.all()

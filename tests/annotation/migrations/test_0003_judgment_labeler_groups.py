@@ -1,6 +1,6 @@
 """Migration 0003's backfill: existing judgments get their labeler's groups as of the migration;
-imported ones get none. Run on the historical models (the attribute columns it reads became
-LabelerProfile.attributes in 0006)."""
+imported ones get none. Run on the historical models (later migrations change the tables it
+reads: the attribute columns became LabelerProfile.attributes in 0006)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from annotation.models import Judgment
-from tests.factories import ProjectFactory, item_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,14 +46,19 @@ def test_the_backfill_records_membership_as_of_the_migration():
         young = _group(old, "young", rules=[("age_range", "18-29")])
         eu = _group(old, "eu", rules=[("region", "EU")])
         panel = _group(old, "panel", members=[omar.pk])
-        item = item_create(ProjectFactory(kind="pairwise"))
+        project = old.get_model("annotation", "Project").objects.create(
+            name="p", kind="pairwise", pseudonym_salt="s" * 64
+        )
+        prompt = old.get_model("annotation", "Prompt").objects.create(project=project)
+        item = old.get_model("annotation", "Item").objects.create(project=project, prompt=prompt)
+        judgments = old.get_model("annotation", "Judgment").objects
         for who in (lara.pk, omar.pk, None):
-            Judgment.objects.create(
+            judgments.create(
                 item=item, labeler_id=who, source="human" if who else "external",
                 pairwise_choice="a",
             )  # fmt: skip
         migration.backfill_labeler_groups(old, None)
-        recorded = dict(Judgment.objects.values_list("labeler_id", "labeler_group_ids"))
+        recorded = dict(judgments.values_list("labeler_id", "labeler_group_ids"))
         assert recorded == {
             lara.pk: sorted([young.pk, eu.pk]),
             omar.pk: [panel.pk],

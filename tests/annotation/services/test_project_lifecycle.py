@@ -131,6 +131,7 @@ def test_clone_copies_settings_not_data(researcher, labeler):
     project = ProjectFactory(created_by=researcher, overlap_target=4, criteria=[HELPFUL])
     project_update(project=project, quotas={group.pk: 2}, open_to_all_labelers=False)
     project.labelers.add(labeler)
+    project.labeler_groups.add(group)
     item_create(project)
     clone = project_clone(project=project, name="Copy", created_by=researcher)
     assert (clone.kind, clone.overlap_target, clone.open_to_all_labelers) == ("pairwise", 4, False)
@@ -138,6 +139,7 @@ def test_clone_copies_settings_not_data(researcher, labeler):
     assert list(clone.criteria.values_list("name", "scale_max")) == [("Helpful", 7)]
     assert list(GroupQuota.objects.filter(project=clone).values_list("min_per_item")) == [(2,)]
     assert list(clone.labelers.all()) == [labeler]
+    assert list(clone.labeler_groups.all()) == [group]
     assert not clone.items.exists() and clone.pseudonym_salt != project.pseudonym_salt
     with pytest.raises(ValidationError) as exc:
         project_clone(project=project, name="Copy")
