@@ -129,7 +129,8 @@ def test_archive_hides_from_labelers_not_researchers(researcher, labeler):
 def test_clone_copies_settings_not_data(researcher, labeler):
     group = labeler_group_create(name="Young", rules={"age_range": ["18-29"]})
     project = ProjectFactory(created_by=researcher, overlap_target=4, criteria=[HELPFUL])
-    project_update(project=project, quotas={group.pk: 2}, open_to_all_labelers=False)
+    project_update(project=project, quotas={group.pk: 2})
+    Project.objects.filter(pk=project.pk).update(open_to_all_labelers=False)  # access is its own service
     project.labelers.add(labeler)
     project.labeler_groups.add(group)
     item_create(project)
