@@ -230,6 +230,106 @@ class AttributeDefinitionForm(forms.Form):
         return [line.strip() for line in self.cleaned_data["options"].splitlines() if line.strip()]
 
 
+# --- Project lifecycle: settings, clone, delete --------------------------------------------
+
+
+def rubric_parse(text: str) -> list[dict[str, Any]]:
+    """One criterion a line: `Name | 1-7 | description` (a numeric scale) or
+    `Name | Yes/No/Unsure | description` (labels). Raises forms.ValidationError naming the line."""
+    criteria = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, scale, description = ([p.strip() for p in line.split("|", 2)] + ["", ""])[:3]
+        spec: dict[str, Any] = {"name": name, "description": description}
+        low, dash, high = scale.partition("-")
+        if not scale:
+            pass
+        elif dash and low.strip().lstrip("-").isdigit() and high.strip().lstrip("-").isdigit():
+            spec.update(scale_min=int(low), scale_max=int(high))
+        elif "/" in scale:
+            spec["options"] = [label.strip() for label in scale.split("/") if label.strip()]
+        else:
+            raise forms.ValidationError(
+                f"line {number}: the scale must read like 1-7 or Yes/No, not {scale!r}"
+            )
+        if not name:
+            raise forms.ValidationError(f"line {number}: a criterion needs a name")
+        criteria.append(spec)
+    return criteria
+
+
+def rubric_text(criteria: Any) -> str:
+    """The current criteria in rubric_parse's format (the settings form's initial value)."""
+    lines = []
+    for c in criteria:
+        scale = "/".join(c.options) if c.options else f"{c.scale_min}-{c.scale_max}"
+        lines.append(" | ".join(part for part in (c.name, scale, c.description) if part))
+    return "\n".join(lines)
+
+
+class ProjectSettingsForm(forms.Form):
+    """A project's editable settings; one `quota_<group id>` field per group the user may see."""
+
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    overlap_target = forms.IntegerField(
+        min_value=1,
+        max_value=50,
+        label="Labelers per item",
+        help_text="Lowering it keeps every judgment already made: items with more labelers "
+        "than the new target count as complete and are handed to nobody else.",
+    )
+    rationale_required = forms.BooleanField(required=False)
+    gold_threshold = forms.FloatField(min_value=0, max_value=1)
+    screening_threshold = forms.FloatField(min_value=0, max_value=1)
+    screening_min_items = forms.IntegerField(min_value=1, max_value=100)
+    rubric = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One criterion a line: Name | 1-7 | description, or Name | Yes/No | "
+        "description. Any change makes a new rubric version; ratings already made keep the "
+        "criterion (and scale) they were made on.",
+    )
+
+    def __init__(self, *args: Any, groups: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for group in groups:
+            self.fields[f"quota_{group.pk}"] = forms.IntegerField(
+                min_value=0,
+                max_value=50,
+                required=False,
+                label=f"Quota: {group.name}",
+                help_text="Judgments per item reserved for this group (0 = none).",
+            )
+
+    def clean_rubric(self) -> list[dict[str, Any]]:
+        return rubric_parse(self.cleaned_data["rubric"])
+
+    def quotas(self) -> dict[int, int]:
+        return {
+            int(name.removeprefix("quota_")): value or 0
+            for name, value in self.cleaned_data.items()
+            if name.startswith("quota_")
+        }
+
+    def settings(self) -> dict[str, Any]:
+        skip = {"rubric"}
+        return {
+            k: v
+            for k, v in self.cleaned_data.items()
+            if k not in skip and not k.startswith("quota_")
+        }
+
+
+class ProjectCloneForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Name of the copy")
+
+
+class ProjectDeleteForm(forms.Form):
+    confirm_name = forms.CharField(max_length=200, label="Type the project's name to confirm")
+
+
 # --- the item browser and review ----------------------------------------------------------
 
 TRISTATE = [("", "Any"), ("yes", "Yes"), ("no", "No")]

@@ -95,6 +95,18 @@ urlpatterns = [
     path("projects/<int:project_id>/import/", projects.import_create, name="import_create"),
     path("projects/<int:project_id>/export/", projects.export_create, name="export_create"),
     path("projects/<int:project_id>/guidelines/", projects.guidelines_edit, name="guidelines_edit"),
+    path("projects/<int:project_id>/settings/", projects.project_settings, name="project_settings"),
+    path(
+        "projects/<int:project_id>/archive/",
+        projects.project_archive_toggle,
+        name="project_archive",
+    ),
+    path("projects/<int:project_id>/clone/", projects.project_clone_create, name="project_clone"),
+    path(
+        "projects/<int:project_id>/delete/",
+        projects.project_delete_confirm,
+        name="project_delete",
+    ),
     path("imports/<int:job_id>/", projects.import_detail, name="import_detail"),
     path("exports/<int:job_id>/download/", projects.export_download, name="export_download"),
     path("projects/<int:project_id>/access/", projects.project_access_edit, name="project_access"),

@@ -38,7 +38,7 @@ from annotation.selectors.projects import (
 )
 from annotation.services.exports import export_filename, export_job_create, export_rows
 from annotation.services.imports import import_job_create
-from annotation.services.projects import project_create
+from annotation.services.projects import project_create, project_delete, project_update
 from annotation.uploads import upload_refusal
 
 
@@ -52,13 +52,50 @@ class ProjectOutput(serializers.Serializer):
     gold_threshold = serializers.FloatField()
     screening_threshold = serializers.FloatField()
     screening_min_items = serializers.IntegerField()
+    archived_at = serializers.DateTimeField(
+        allow_null=True, help_text="Set while archived: labelers do not see the project."
+    )
+    rubric_version = serializers.IntegerField()
 
 
 class CriterionInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    scale_min = serializers.IntegerField(min_value=-1000, max_value=1000, default=1)
-    scale_max = serializers.IntegerField(min_value=-1000, max_value=1000, default=7)
+    scale_min = serializers.IntegerField(
+        min_value=-1000, max_value=1000, required=False, help_text="1 by default; 0 for labels."
+    )
+    scale_max = serializers.IntegerField(
+        min_value=-1000, max_value=1000, required=False, help_text="7 by default; labels - 1."
+    )
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        max_length=20,
+        help_text="A categorical criterion's labels, in order (value = index).",
+    )
+    positive_option = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        labels = attrs.get("options")
+        attrs.setdefault("scale_min", 0 if labels else 1)
+        attrs.setdefault("scale_max", len(labels) - 1 if labels else 7)
+        return attrs
+
+
+class CriterionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    scale_min = serializers.IntegerField()
+    scale_max = serializers.IntegerField()
+    options = serializers.ListField(child=serializers.CharField())
+
+
+class QuotaInput(serializers.Serializer):
+    group = serializers.IntegerField(help_text="A labeler group's id.")
+    min_per_item = serializers.IntegerField(
+        min_value=0, max_value=50, help_text="Judgments per item kept for the group; 0 removes."
+    )
 
 
 class ProjectListApi(APIView):
@@ -91,10 +128,39 @@ class ProjectListApi(APIView):
 
 
 class ProjectDetailApi(APIView):
+    """Read a project (whoever may see it); edit or delete it (researchers and admins)."""
+
     class ProjectDetailOutput(ProjectOutput):
         stats = serializers.DictField(child=serializers.IntegerField(), required=False)
         guidelines = serializers.CharField()
         guidelines_version = serializers.IntegerField()
+
+    class ProjectUpdateInput(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        description = serializers.CharField(required=False, allow_blank=True)
+        overlap_target = serializers.IntegerField(
+            min_value=1,
+            max_value=50,
+            required=False,
+            help_text="Lowering it keeps every judgment made: items already judged by more "
+            "labelers count as complete and are handed to nobody else.",
+        )
+        rationale_required = serializers.BooleanField(required=False)
+        gold_threshold = serializers.FloatField(min_value=0, max_value=1, required=False)
+        screening_threshold = serializers.FloatField(min_value=0, max_value=1, required=False)
+        screening_min_items = serializers.IntegerField(min_value=1, max_value=100, required=False)
+        quotas = QuotaInput(
+            many=True, required=False, help_text="Replaces every quota of the project."
+        )
+        criteria = CriterionInput(
+            many=True,
+            required=False,
+            help_text="Replaces the current rubric: a new rubric version when anything differs; "
+            "ratings already made keep the criteria they were made on.",
+        )
+
+    class ProjectDeleteInput(serializers.Serializer):
+        confirm_name = serializers.CharField(help_text="The project's name, exactly.")
 
     @extend_schema(responses=ProjectDetailOutput)
     def get(self, request: Request, project_id: int) -> Response:
@@ -106,6 +172,33 @@ class ProjectDetailApi(APIView):
         if IsResearcher().has_permission(request, self):
             data["stats"] = project_stats(project)
         return Response(data)
+
+    @extend_schema(request=ProjectUpdateInput, responses={200: ProjectOutput})
+    def patch(self, request: Request, project_id: int) -> Response:
+        if not IsResearcher().has_permission(request, self):
+            return Response({"detail": "Only researchers edit projects."}, status=403)
+        project = project_get_for_researcher(request.user, project_id)
+        data = self.ProjectUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        if "quotas" in changes:
+            changes["quotas"] = {q["group"]: q["min_per_item"] for q in changes["quotas"]}
+        project = project_update(project=project, **changes)
+        return Response(ProjectOutput(project).data)
+
+    @extend_schema(
+        request=ProjectDeleteInput,
+        responses={204: None, 400: OpenApiResponse(description="confirm_name does not match.")},
+    )
+    def delete(self, request: Request, project_id: int) -> Response:
+        """Delete the project and all its data for good: export it first."""
+        if not IsResearcher().has_permission(request, self):
+            return Response({"detail": "Only researchers delete projects."}, status=403)
+        project = project_get_for_researcher(request.user, project_id)
+        data = self.ProjectDeleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        project_delete(project=project, confirm_name=data.validated_data["confirm_name"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ImportJobOutput(serializers.Serializer):

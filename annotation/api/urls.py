@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotation.api import external_labelers, items, label, labelers, projects, report
+from annotation.api import external_labelers, items, label, labelers, lifecycle, projects, report
 
 urlpatterns = [
     path("projects/<int:project_id>/items/", items.ItemListApi.as_view(), name="api-item-list"),
@@ -27,6 +27,21 @@ urlpatterns = [
     path("projects/", projects.ProjectListApi.as_view(), name="api-project-list"),
     path(
         "projects/<int:project_id>/", projects.ProjectDetailApi.as_view(), name="api-project-detail"
+    ),
+    path(
+        "projects/<int:project_id>/archive/",
+        lifecycle.ProjectArchiveApi.as_view(),
+        name="api-project-archive",
+    ),
+    path(
+        "projects/<int:project_id>/unarchive/",
+        lifecycle.ProjectUnarchiveApi.as_view(),
+        name="api-project-unarchive",
+    ),
+    path(
+        "projects/<int:project_id>/clone/",
+        lifecycle.ProjectCloneApi.as_view(),
+        name="api-project-clone",
     ),
     path(
         "projects/<int:project_id>/imports/",

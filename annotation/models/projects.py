@@ -92,6 +92,17 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When set, the project has left labelers' lists and queues; researchers still "
+        "read it and may unarchive it.",
+    )
+    rubric_version = models.PositiveIntegerField(
+        default=1,
+        help_text="The current rubric version: editing the criteria makes a new one; ratings keep "
+        "pointing at the criteria they were made on (annotation.services.projects).",
+    )
     pseudonym_salt = models.CharField(
         max_length=64,
         default=new_pseudonym_salt,
@@ -133,6 +144,14 @@ class Project(models.Model):
     def current_guidelines(self) -> GuidelineVersion | None:
         return self.guideline_versions.order_by("-version").first()
 
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def current_criteria(self) -> models.QuerySet[Criterion]:
+        """The rubric labelers rate on now (retired criteria stay for their old ratings)."""
+        return self.criteria.filter(retired_in__isnull=True)
+
 
 class GuidelineVersion(models.Model):
     """Guidelines are versioned: every judgment records the version it was made under."""
@@ -163,6 +182,15 @@ class Criterion(models.Model):
     scale_min = models.SmallIntegerField(default=1)
     scale_max = models.SmallIntegerField(default=7)
     position = models.PositiveSmallIntegerField(default=0)
+    added_in = models.PositiveIntegerField(
+        default=1, help_text="The rubric version that introduced this criterion."
+    )
+    retired_in = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The rubric version that replaced or dropped it; empty while current. A retired "
+        "criterion is never offered again but keeps its ratings, read with its own scale.",
+    )
     options = models.JSONField(
         default=list,
         blank=True,
@@ -179,7 +207,11 @@ class Criterion(models.Model):
     class Meta:
         ordering = ["project", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="criterion_name_unique"),
+            models.UniqueConstraint(
+                fields=["project", "name"],
+                condition=Q(retired_in__isnull=True),
+                name="criterion_current_name_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(scale_max__gt=models.F("scale_min")), name="criterion_scale_ordered"
             ),

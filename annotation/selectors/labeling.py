@@ -261,11 +261,12 @@ def labeler_progress(user: Any, project: Project, now: datetime | None = None) -
 
 
 def label_criteria(project: Project) -> list[dict[str, Any]]:
-    """The project's rubric: id, name, description, scale_min, scale_max, in order."""
+    """The project's current rubric (Project.current_criteria: retired criteria stay only for
+    their old ratings): id, name, description, scale_min, scale_max, in order."""
     names = ("id", "name", "description", "scale_min", "scale_max")
     rows = _rows(
-        f"""SELECT {", ".join(names)} FROM annotation_criterion WHERE project_id = %s
-        ORDER BY position, id""",
+        f"""SELECT {", ".join(names)} FROM annotation_criterion
+        WHERE project_id = %s AND retired_in IS NULL ORDER BY position, id""",
         [project.pk],
     )
     return [dict(zip(names, row, strict=True)) for row in rows]

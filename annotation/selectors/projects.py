@@ -3,15 +3,28 @@ exists."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from annotation.models import ExportJob, ImportJob, JobStatus, LabelerGroup, Project, ProjectKind
+from annotation.models import (
+    ExportJob,
+    ImportJob,
+    ItemPurpose,
+    JobStatus,
+    Judgment,
+    JudgmentSource,
+    LabelerGroup,
+    Project,
+    ProjectKind,
+)
 from annotation.roles import is_labeler, is_researcher
+from annotation.selectors.labelers import groups_with_sizes
 from annotation.selectors.membership import member_of_q
 
 
@@ -27,12 +40,15 @@ def labeler_access_q(user_id: int) -> Q:
 
 
 def project_list_for_user(user: Any) -> QuerySet[Project]:
-    """Researchers and admins: every project; labelers: the ones they may work on (the one
-    access check: every labeler page and endpoint of a project reaches it through here)."""
+    """Researchers and admins: every project, archived ones too; labelers: the live ones they
+    may work on (the one access check: every labeler page and endpoint of a project reaches it
+    through here, so an archived project leaves their lists, queues and workbench: 404)."""
     if is_researcher(user):
         return Project.objects.all()
     if is_labeler(user):  # rating projects hold imported ratings: no labeling workbench yet
-        return Project.objects.filter(labeler_access_q(user.pk)).exclude(kind=ProjectKind.RATING)
+        return Project.objects.filter(labeler_access_q(user.pk), archived_at__isnull=True).exclude(
+            kind=ProjectKind.RATING
+        )
     return Project.objects.none()
 
 
@@ -71,6 +87,58 @@ def project_import_jobs(project: Project) -> list[ImportJob]:
     cutoff = timezone.now() - FAILED_IMPORTS_SHOWN_FOR
     jobs = project.imports.exclude(status=JobStatus.FAILED, finished_at__lt=cutoff)
     return list(jobs.order_by("-created_at", "-pk")[:10])
+
+
+def project_completion(project: Project) -> dict[str, Any]:
+    """Items (screening items left out: they are a test, not data) that reached the overlap
+    target, out of all; items judged beyond a lowered target count as done."""
+    counts = project.items.exclude(purpose=ItemPurpose.SCREENING).aggregate(
+        total=Count("pk"),
+        done=Count("pk", filter=Q(human_judgment_count__gte=project.overlap_target)),
+        over=Count("pk", filter=Q(human_judgment_count__gt=project.overlap_target)),
+    )
+    counts["percent"] = round(100 * counts["done"] / counts["total"], 1) if counts["total"] else 0
+    return counts
+
+
+@dataclass
+class Throughput:
+    start: datetime  # the first hour
+    series: dict[str, list[int]]  # "All labelers" and each shown group -> judgments per hour
+    hidden_groups: int  # groups left out: below CHORUS_MIN_GROUP_SIZE (researchers)
+
+
+ALL_LABELERS = "All labelers"
+
+
+def project_throughput(project: Project, *, for_admin: bool, days: int = 14) -> Throughput:
+    """Labelers' judgments per hour over the last `days` (from the first judgment's hour), in
+    total and per labeler group as recorded on each judgment when it was saved. Researchers do
+    not get groups below the minimum size (annotation.privacy); admins get every group."""
+    now = timezone.now()
+    rows = list(
+        Judgment.objects.filter(
+            item__project=project,
+            source=JudgmentSource.HUMAN,
+            created_at__gte=now - timedelta(days=days),
+        ).values_list("created_at", "labeler_group_ids")
+    )
+    shown = {g.pk: g.name for g, _ in groups_with_sizes(for_admin=for_admin)}
+    hidden = 0 if for_admin else LabelerGroup.objects.count() - len(shown)
+    if not rows:
+        return Throughput(start=now, series={}, hidden_groups=hidden)
+    start = min(at for at, _ in rows).replace(minute=0, second=0, microsecond=0)
+    hours = int((now - start).total_seconds() // 3600) + 1
+    counts: dict[str, Counter[int]] = {ALL_LABELERS: Counter()}
+    for at, group_ids in rows:
+        hour = int((at - start).total_seconds() // 3600)
+        counts[ALL_LABELERS][hour] += 1
+        for gid in group_ids or ():
+            if gid in shown:
+                counts.setdefault(shown[gid], Counter())[hour] += 1
+    names = [ALL_LABELERS, *sorted(n for n in counts if n != ALL_LABELERS)]
+    series = {name: [counts[name][h] for h in range(hours)] for name in names}
+    return Throughput(start=start, series=series, hidden_groups=hidden)
 
 
 def import_job_get(user: Any, job_id: int) -> ImportJob:

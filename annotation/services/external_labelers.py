@@ -106,9 +106,7 @@ def _definitions_ensure(names: set[str]) -> None:
 
 def criteria_ensure(*, project: Project, data: AnnotatorData) -> dict[str, Criterion]:
     """A categorical criterion per label column; an existing one must already hold every label."""
-    existing = {
-        c.name: c for c in Criterion.objects.filter(project=project, name__in=data.criteria)
-    }
+    existing = {c.name: c for c in project.current_criteria().filter(name__in=data.criteria)}
     out = {}
     for position, (name, labels) in enumerate(data.criteria.items()):
         criterion = existing.get(name[:100])

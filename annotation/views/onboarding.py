@@ -47,7 +47,9 @@ from annotation.services.recruitment import (
     recruitment_signup,
 )
 
-BACKEND = "annotation.roles.RoleBackend"  # study participants have no password: logged in as this backend
+BACKEND = (
+    "annotation.roles.RoleBackend"  # study participants have no password: logged in as this backend
+)
 MANY_OPTIONS = 8  # more answers than this: a drop-down instead of radio buttons
 
 

@@ -20,25 +20,39 @@ from annotation.forms import (
     GuidelinesForm,
     ImportForm,
     ProjectAccessForm,
+    ProjectCloneForm,
+    ProjectDeleteForm,
     ProjectForm,
+    ProjectSettingsForm,
+    rubric_text,
 )
 from annotation.http import HtmxHttpRequest
-from annotation.models import JobStatus
+from annotation.models import JobStatus, LabelerGroup, Project
+from annotation.reports.throughput import throughput_chart
 from annotation.roles import is_admin, is_labeler, is_researcher
 from annotation.selectors.labeler_admin import labeler_ids_by_name, project_access
-from annotation.selectors.labelers import min_group_size
+from annotation.selectors.labelers import groups_with_sizes, min_group_size
 from annotation.selectors.projects import (
     export_job_get_ready,
     import_job_get,
+    project_completion,
     project_get_for_researcher,
     project_import_jobs,
     project_list_for_user,
     project_stats,
+    project_throughput,
 )
 from annotation.services.access import project_access_update
 from annotation.services.exports import export_filename, export_job_create
 from annotation.services.imports import import_job_create
-from annotation.services.projects import guidelines_update, project_create
+from annotation.services.projects import (
+    guidelines_update,
+    project_archive,
+    project_clone,
+    project_create,
+    project_delete,
+    project_update,
+)
 from annotation.uploads import upload_refusal
 
 
@@ -88,9 +102,11 @@ def _project_page(
     status: int = 200,
     access_form: Any = None,
     import_form: ImportForm | None = None,
+    **forms: Any,
 ) -> HttpResponse:
     access = project_access(project, for_admin=is_admin(request.user))
     context = {
+        **_lifecycle_context(request, project, **forms),
         "access": access,
         "access_form": access_form or _access_form(request, project, access),
         "minimum": min_group_size(),
@@ -215,3 +231,127 @@ def project_access_edit(request: HtmxHttpRequest, project_id: int) -> HttpRespon
         messages.success(request, "Access saved.")
         return redirect("annotation:project_detail", project_id=project.pk)
     return _project_page(request, project, status=422, access_form=form)
+
+
+# --- Project lifecycle: settings, archive, clone, delete; completion and throughput ---------
+
+
+def _visible_groups(user: Any) -> list[LabelerGroup]:
+    """The groups whose quotas this user may edit: researchers do not see small groups."""
+    return [group for group, _ in groups_with_sizes(for_admin=is_admin(user))]
+
+
+def _settings_form(request: HttpRequest, project: Project) -> ProjectSettingsForm:
+    quotas = dict(project.quotas.values_list("group_id", "min_per_item"))
+    groups = _visible_groups(request.user)
+    initial = {
+        "name": project.name, "description": project.description,
+        "overlap_target": project.overlap_target, "rationale_required": project.rationale_required,
+        "gold_threshold": project.gold_threshold, "screening_threshold": project.screening_threshold,
+        "screening_min_items": project.screening_min_items,
+        "rubric": rubric_text(project.current_criteria()),
+        **{f"quota_{g.pk}": quotas.get(g.pk, 0) for g in groups},
+    }  # fmt: skip
+    return ProjectSettingsForm(initial=initial, groups=groups)
+
+
+def _lifecycle_context(request: HttpRequest, project: Project, **forms: Any) -> dict[str, Any]:
+    throughput = project_throughput(project, for_admin=is_admin(request.user))
+    return {
+        "completion": project_completion(project),
+        "throughput": throughput,
+        "throughput_chart": throughput_chart(throughput.start, throughput.series),
+        "settings_form": forms.get("settings_form") or _settings_form(request, project),
+        "clone_form": forms.get("clone_form")
+        or ProjectCloneForm(prefix="clone", initial={"name": f"{project.name} (copy)"}),
+    }
+
+
+@login_required
+@require_POST
+def project_settings(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_researcher(request.user, project_id)
+    form = ProjectSettingsForm(request.POST, groups=_visible_groups(request.user))
+    if form.is_valid():
+        # quotas of groups this user cannot see stay as they are
+        quotas = {**dict(project.quotas.values_list("group_id", "min_per_item")), **form.quotas()}
+        try:
+            project = project_update(
+                project=project, quotas=quotas, criteria=form.cleaned_data["rubric"],
+                **form.settings(),
+            )  # fmt: skip
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _saved_message(project_completion(project)))
+            return redirect("annotation:project_detail", project_id=project.pk)
+    return _project_page(request, project, status=400, settings_form=form)
+
+
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    """A service's ValidationError onto the form, on the fields it names."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _saved_message(completion: dict[str, Any]) -> str:
+    if not completion["over"]:
+        return "Settings saved."
+    return (
+        f"Settings saved. {completion['over']} items already have more judgments than the new "
+        "overlap target: every judgment is kept, and they are handed to nobody else."
+    )
+
+
+@login_required
+@require_POST
+def project_archive_toggle(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_researcher(request.user, project_id)
+    archived = request.POST.get("archived") != "0"
+    project_archive(project=project, archived=archived)
+    messages.success(
+        request,
+        "Archived: labelers no longer see it."
+        if archived
+        else "Unarchived: labelers see it again.",
+    )
+    return redirect("annotation:project_detail", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def project_clone_create(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_researcher(request.user, project_id)
+    form = ProjectCloneForm(request.POST, prefix="clone")
+    if form.is_valid():
+        try:
+            clone = project_clone(
+                project=project, name=form.cleaned_data["name"], created_by=request.user
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Cloned from {project.name}: settings, no data.")
+            return redirect("annotation:project_detail", project_id=clone.pk)
+    return _project_page(request, project, status=400, clone_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_delete_confirm(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_researcher(request.user, project_id)
+    form = ProjectDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project_delete(project=project, confirm_name=form.cleaned_data["confirm_name"])
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Deleted the project {project.name}.")
+            return redirect("annotation:project_list")
+    context = {"project": project, "form": form, "stats": project_stats(project)}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "annotation/project_delete.html", context, status=status)
