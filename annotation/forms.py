@@ -6,7 +6,17 @@ from django.template.defaultfilters import filesizeformat
 
 from annotation.formats.annotators import mapping_parse
 from annotation.formats.base import ImportFileError
-from annotation.models import ExportFormat, ImportFormat, LinkKind, Project, ProjectKind
+from annotation.models import (
+    AdjudicationStatus,
+    AdjudicationUse,
+    ExportFormat,
+    ImportFormat,
+    ItemPurpose,
+    LinkKind,
+    Project,
+    ProjectKind,
+)
+from annotation.selectors.items import SORT_LABELS, ItemFilters
 
 
 class ProjectForm(forms.Form):
@@ -71,6 +81,86 @@ class ExportForm(forms.Form):
 
 class GuidelinesForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea, label="Guidelines (markdown)")
+
+
+class LabelerFilterForm(forms.Form):
+    """The admin's labeler list filters (GET); bad values fall back to no filter."""
+
+    search = forms.CharField(required=False, max_length=100, label="Username or pseudonym")
+    group = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    attribute = forms.ChoiceField(required=False)
+    value = forms.CharField(required=False, max_length=100)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("active", "Active"), ("deactivated", "Deactivated"), ("all", "All")],
+    )
+    consent = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any consent"), ("given", "Consent given"), ("missing", "No consent")],
+    )
+
+    def __init__(self, *args: Any, groups: Any = (), attributes: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].choices = [("", "Any group")] + [(g.pk, g.name) for g in groups]
+        self.fields["attribute"].choices = [("", "Any attribute")] + [
+            (a.name, a.name) for a in attributes
+        ]
+
+
+class LabelerGroupForm(forms.Form):
+    """A group's name, description and priority; its rules come from `rules_from_data`."""
+
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    priority = forms.IntegerField(
+        min_value=0,
+        max_value=32767,
+        initial=100,
+        help_text="A labeler in several groups counts, in training runs, in the group with the "
+        "lowest number.",
+    )
+
+
+def rules_from_data(data: Any, attributes: Any) -> dict[str, list[str]]:
+    """{attribute: [values]} from a group form: `rule__<name>` is a list of checked options,
+    or comma-separated free text for an attribute without options."""
+    rules: dict[str, list[str]] = {}
+    for attribute in attributes:
+        key = f"rule__{attribute.name}"
+        if attribute.options:
+            values = [v for v in data.getlist(key) if v in attribute.options]
+        else:
+            values = [v.strip() for v in data.get(key, "").split(",") if v.strip()]
+        if values:
+            rules[attribute.name] = values
+    return rules
+
+
+class MemberAddForm(forms.Form):
+    labeler = forms.CharField(max_length=150, label="Username or pseudonym")
+
+
+class ProjectAccessForm(forms.Form):
+    mode = forms.ChoiceField(
+        choices=[("all", "All labelers"), ("chosen", "Only the groups and labelers below")],
+        widget=forms.RadioSelect,
+    )
+    groups = forms.TypedMultipleChoiceField(
+        required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    labelers = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Usernames, separated by commas or new lines.",
+    )
+
+    def __init__(self, *args: Any, group_choices: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].choices = list(group_choices)
+
+    def usernames(self) -> list[str]:
+        text = self.cleaned_data.get("labelers", "")
+        return [u.strip() for u in text.replace(",", "\n").splitlines() if u.strip()]
 
 
 class RecruitmentLinkForm(forms.Form):
@@ -138,3 +228,98 @@ class AttributeDefinitionForm(forms.Form):
 
     def clean_options(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["options"].splitlines() if line.strip()]
+
+
+# --- the item browser and review ----------------------------------------------------------
+
+TRISTATE = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+
+
+class ItemFilterForm(forms.Form):
+    """The item browser's filters (the page and GET /api/projects/<id>/items/); every field is
+    optional and an invalid one is answered 400 with its name."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search prompts and responses")
+    judged_min = forms.IntegerField(required=False, min_value=0, label="Judged at least")
+    judged_max = forms.IntegerField(required=False, min_value=0, label="Judged at most")
+    overlap = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), ("reached", "Reached"), ("open", "Still open")],
+        label="Overlap target",
+    )
+    skipped = forms.ChoiceField(required=False, choices=TRISTATE, label="Skipped by someone")
+    flagged = forms.ChoiceField(required=False, choices=TRISTATE, label="Flagged")
+    agreement_min = forms.FloatField(required=False, min_value=0, max_value=1)
+    agreement_max = forms.FloatField(required=False, min_value=0, max_value=1)
+    contested = forms.ChoiceField(required=False, choices=TRISTATE, label="Contested in report")
+    source_model = forms.CharField(required=False, max_length=300, label="Response source")
+    group = forms.CharField(required=False, max_length=100, label="Judged by group")
+    labeler = forms.CharField(required=False, max_length=20, label="Judged by labeler")
+    purpose = forms.ChoiceField(required=False, choices=[("", "Any"), *ItemPurpose.choices])
+    excluded = forms.ChoiceField(required=False, choices=TRISTATE, label="Excluded from training")
+    review = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), ("none", "Not sent"), *AdjudicationStatus.choices],
+    )
+    date_from = forms.DateField(required=False, label="Created from")
+    date_to = forms.DateField(required=False, label="Created until")
+    sort = forms.ChoiceField(required=False, choices=list(SORT_LABELS.items()))
+    after = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+
+    def filters(self) -> ItemFilters:
+        """The cleaned filters (call after is_valid())."""
+        data = dict(self.cleaned_data)
+        for name in ("skipped", "flagged", "contested", "excluded"):
+            data[name] = {"yes": True, "no": False}.get(data[name])
+        data["sort"] = data["sort"] or "oldest"
+        return ItemFilters(**data)
+
+
+class ItemIdsField(forms.Field):
+    """Item ids ticked in a table (`items=1&items=2`): 1 to 1000 whole numbers."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        try:
+            ids = [int(v) for v in values]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Item ids are whole numbers.") from None
+        if not 1 <= len(ids) <= 1000:
+            raise forms.ValidationError("Tick 1 to 1000 items.")
+        return ids
+
+
+class ItemBulkForm(forms.Form):
+    """A bulk action on the items ticked in the browser."""
+
+    ACTIONS = [
+        ("gold", "Mark as gold with answer"),
+        ("exclude", "Exclude from training"),
+        ("include", "Include in training again"),
+        ("requeue", "Requeue for more judgments"),
+        ("review", "Send to review"),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    items = ItemIdsField()
+    best_position = forms.IntegerField(
+        required=False, min_value=0, max_value=8, label="Best response (0 = A)"
+    )
+    more = forms.IntegerField(required=False, min_value=1, max_value=20, initial=1)
+    reviewer = forms.IntegerField(required=False, min_value=1, label="Reviewer (user id)")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("action") == "gold" and data.get("best_position") is None:
+            self.add_error("best_position", "Say which response is best.")
+        return data
+
+
+class AdjudicateForm(forms.Form):
+    best_position = forms.IntegerField(min_value=0, max_value=8)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AdjudicationUseForm(forms.Form):
+    use = forms.ChoiceField(choices=AdjudicationUse.choices, label="Adjudicated answers are")

@@ -11,6 +11,8 @@ What a judgment gives
   one pairwise judgment in total;
 - anything else (a demonstration, a ranking of fewer than 2 replies): no pair, counted as
   "no_pair".
+- an adjudicated answer (a reviewer's best of K replies, `adjudication_pairs`): the best over
+  each other reply, each with weight 1/(K - 1), so it too counts as one judgment in total.
 
 Ties, `tie_policy` (a pairwise "tie", or two replies of equal rank in a ranking)
 - "skip" (default): no pair. Bradley-Terry and DPO need a winner; a tie names none.
@@ -144,3 +146,10 @@ def _ties(tied: list[Pair], tie_policy: str, reason: str) -> Expansion:
         halves = [(Pair(i, j, w / 2), Pair(j, i, w / 2)) for i, j, w, _ in tied]
         return Expansion([pair for both in halves for pair in both])
     return Expansion([], {reason: len(tied)} if tied else {})
+
+
+def adjudication_pairs(best: int, k: int) -> list[Pair]:
+    """A reviewer's adjudicated answer: reply `best` preferred to each of the other K - 1."""
+    if not 0 <= best < k or k < 2:
+        raise ValueError(f"best must be a position below k = {k}, got {best!r}")
+    return [Pair(best, other, 1 / (k - 1)) for other in range(k) if other != best]

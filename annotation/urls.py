@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from annotation.views import account, label, onboarding, projects, recruitment, report
+from annotation.views import (
+    account,
+    items,
+    label,
+    labelers,
+    onboarding,
+    projects,
+    recruitment,
+    report,
+    review,
+)
 
 app_name = "annotation"
 urlpatterns = [
@@ -87,7 +97,29 @@ urlpatterns = [
     path("projects/<int:project_id>/guidelines/", projects.guidelines_edit, name="guidelines_edit"),
     path("imports/<int:job_id>/", projects.import_detail, name="import_detail"),
     path("exports/<int:job_id>/download/", projects.export_download, name="export_download"),
-    path("labelers/", projects.labeler_list, name="labeler_list"),
+    path("projects/<int:project_id>/access/", projects.project_access_edit, name="project_access"),
+    path("labelers/", labelers.labeler_list, name="labeler_list"),
+    path("labelers/<int:user_id>/", labelers.labeler_page, name="labeler_page"),
+    path(
+        "labelers/<int:user_id>/deactivate/",
+        labelers.labeler_deactivate_view,
+        name="labeler_deactivate",
+    ),
+    path(
+        "labelers/<int:user_id>/reactivate/",
+        labelers.labeler_reactivate_view,
+        name="labeler_reactivate",
+    ),
+    path("groups/new/", labelers.group_create, name="group_create"),
+    path("groups/preview/", labelers.group_preview_view, name="group_preview"),
+    path("groups/<int:group_id>/", labelers.group_edit, name="group_edit"),
+    path("groups/<int:group_id>/delete/", labelers.group_delete, name="group_delete"),
+    path("groups/<int:group_id>/members/", labelers.group_member_add, name="group_member_add"),
+    path(
+        "groups/<int:group_id>/members/<int:user_id>/remove/",
+        labelers.group_member_remove,
+        name="group_member_remove",
+    ),
     path("projects/<int:project_id>/report/", report.report_dashboard, name="report_dashboard"),
     path(
         "projects/<int:project_id>/report/recompute/",
@@ -99,4 +131,11 @@ urlpatterns = [
         report.report_item,
         name="report_item",
     ),
+    path("projects/<int:project_id>/items/", items.item_browser, name="item_browser"),
+    path("projects/<int:project_id>/items/bulk/", items.item_bulk, name="item_bulk"),
+    path("projects/<int:project_id>/items/count/", items.item_count, name="item_count"),
+    path("projects/<int:project_id>/review/", review.review_queue, name="review_queue"),
+    path("projects/<int:project_id>/review/use/", review.review_use, name="review_use"),
+    path("review/", review.review_mine, name="review_mine"),
+    path("review/<int:adjudication_id>/", review.review_item, name="review_item"),
 ]

@@ -24,6 +24,12 @@ Groups (issue 11)
   With one group per judgment, per-group models, the per-group and cross-group accuracy,
   `rows_per_group` and `labelers_per_group` all partition the same rows.
 
+Items a researcher excluded from training (`Item.excluded_from_training`) give no row.
+Adjudicated items of a project whose `adjudication_use` is "training" give their rows from the
+reviewer's answer alone (`annotation.preferences.adjudication_pairs`, no group; left out when
+groups are chosen, like imported judgments); their labelers' judgments are then counted in
+`skipped` as "adjudicated".
+
 Preference pairs and weights come from `annotation.preferences` (its docstring gives the rules:
 pairwise 1, rankings 1/C(K,2), and the spec's `tie_policy` and `both_bad_policy`); what it
 leaves out is counted in `skipped`. Weights are written as they are: group balancing is the
@@ -53,8 +59,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from annotation.models import Judgment, Prompt
-from annotation.preferences import Pair, judgment_pairs
+from annotation.models import Adjudication, AdjudicationStatus, AdjudicationUse, Judgment, Prompt
+from annotation.preferences import Pair, adjudication_pairs, judgment_pairs
 from annotation.selectors.labelers import JudgmentGroup
 from training.ml.data import NO_GROUP
 
@@ -156,7 +162,7 @@ def _selected(
     group_of = GroupOf(spec)
     if qs is None:
         qs = Judgment.objects.all()
-    qs = qs.filter(item__project_id__in=spec.project_ids)
+    qs = qs.filter(item__project_id__in=spec.project_ids, item__excluded_from_training=False)
     if spec.date_from:
         qs = qs.filter(created_at__date__gte=spec.date_from)
     if spec.date_to:
@@ -186,28 +192,66 @@ def _pairs(judgment: Judgment, spec: DatasetSpec, counts: Counts) -> list[Pair]:
     return expansion.pairs
 
 
+def _adjudicated(spec: DatasetSpec) -> QuerySet[Adjudication]:
+    """Decided adjudications that replace their item's judgments in training."""
+    return Adjudication.objects.filter(
+        status=AdjudicationStatus.DONE,
+        item__project_id__in=spec.project_ids,
+        item__project__adjudication_use=AdjudicationUse.TRAINING,
+        item__excluded_from_training=False,
+    )
+
+
+def _adjudication_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:
+    if spec.group_names:
+        return  # an adjudication belongs to no labeler group
+    adjudications = _adjudicated(spec).prefetch_related("item__slots__completion")
+    for adjudication in adjudications.select_related("item__prompt").order_by("pk"):
+        item = adjudication.item
+        size = len(item.slots.all())
+        pairs = adjudication_pairs(adjudication.best_position, size)
+        yield from _preference_rows(item, pairs, [], counts, None, spec)
+
+
+def _preference_rows(
+    item: Any,
+    pairs: list[Pair],
+    groups: list[str],
+    counts: Counts,
+    labeler_id: int | None,
+    spec: DatasetSpec,
+) -> Iterator[dict[str, Any]]:
+    messages = _messages(item.prompt)
+    key = prompt_key(messages)
+    texts = {slot.position: slot.completion.text for slot in item.slots.all()}
+    for chosen, rejected, weight, strength in pairs:
+        row = {
+            "prompt": messages,
+            "chosen": texts[chosen],
+            "rejected": texts[rejected],
+            "weight": weight,
+            **({} if strength is None else {"strength": strength}),
+            "groups": groups,
+            "prompt_id": key,
+            "split": split_of(key, spec.eval_fraction, spec.seed),
+        }
+        counts.add(row, labeler_id)
+        yield row
+
+
 def preference_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:
+    replaced = set(_adjudicated(spec).values_list("item_id", flat=True))
     for judgment, groups in _selected(spec):
         counts.judgments += 1
-        pairs = _pairs(judgment, spec, counts)
-        if not pairs:
+        if judgment.item_id in replaced:
+            counts.skipped["adjudicated"] += 1
             continue
-        messages = _messages(judgment.item.prompt)
-        key = prompt_key(messages)
-        texts = {slot.position: slot.completion.text for slot in judgment.item.slots.all()}
-        for chosen, rejected, weight, strength in pairs:
-            row = {
-                "prompt": messages,
-                "chosen": texts[chosen],
-                "rejected": texts[rejected],
-                "weight": weight,
-                **({} if strength is None else {"strength": strength}),
-                "groups": groups,
-                "prompt_id": key,
-                "split": split_of(key, spec.eval_fraction, spec.seed),
-            }
-            counts.add(row, judgment.labeler_id)
-            yield row
+        pairs = _pairs(judgment, spec, counts)
+        if pairs:
+            yield from _preference_rows(
+                judgment.item, pairs, groups, counts, judgment.labeler_id, spec
+            )
+    yield from _adjudication_rows(spec, counts)
 
 
 def sft_rows(spec: DatasetSpec, counts: Counts) -> Iterator[dict[str, Any]]:

@@ -24,11 +24,9 @@ from annotation.models import (
     ExportFormat,
     ImportFormat,
     JobStatus,
-    LabelerGroup,
     ProjectKind,
 )
-from annotation.permissions import IsAdmin, IsResearcher
-from annotation.selectors.labelers import group_members, groups_with_sizes, labelers_for_admin
+from annotation.permissions import IsResearcher
 from annotation.selectors.projects import (
     export_job_get,
     export_job_get_ready,
@@ -40,7 +38,6 @@ from annotation.selectors.projects import (
 )
 from annotation.services.exports import export_filename, export_job_create, export_rows
 from annotation.services.imports import import_job_create
-from annotation.services.labelers import labeler_group_create
 from annotation.services.projects import project_create
 from annotation.uploads import upload_refusal
 
@@ -254,97 +251,3 @@ class ExportStreamApi(APIView):
                 yield json.dumps(row, ensure_ascii=False) + "\n"
 
         return StreamingHttpResponse(lines(), content_type="application/jsonl")
-
-
-class LabelerListApi(APIView):
-    """Labelers with their attributes: admins only."""
-
-    permission_classes = [IsAdmin]
-
-    class LabelerListOutput(serializers.Serializer):
-        id = serializers.IntegerField()
-        username = serializers.CharField()
-        pseudonym = serializers.CharField()
-        attributes = serializers.DictField()
-        groups = serializers.ListField(child=serializers.CharField())
-
-    @extend_schema(responses=LabelerListOutput(many=True))
-    def get(self, request: Request) -> Response:
-        rows = [
-            {
-                "id": row.user.pk,
-                "username": row.user.username,
-                "pseudonym": row.profile.pseudonym if row.profile else "",
-                "attributes": dict(row.profile.attributes) if row.profile else {},
-                "groups": row.groups,
-            }
-            for row in labelers_for_admin()
-        ]
-        return Response(self.LabelerListOutput(rows, many=True).data)
-
-
-class GroupOutput(serializers.Serializer):
-    """What researchers see of a group: never its rules (they name labelers' attributes)."""
-
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    priority = serializers.IntegerField()
-    labelers = serializers.IntegerField(help_text="Explicit members and rule matches.")
-
-
-class GroupAdminOutput(GroupOutput):
-    rules = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="attribute -> allowed values (admins only).",
-    )
-
-
-def _group_row(group: LabelerGroup, labelers: int, *, rules: bool) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "id": group.pk, "name": group.name, "description": group.description,
-        "priority": group.priority, "labelers": labelers,
-    }  # fmt: skip
-    if rules:
-        row["rules"] = {}
-        for rule in group.rules.all():
-            row["rules"].setdefault(rule.attribute, []).append(rule.value)
-    return row
-
-
-class GroupListApi(APIView):
-    """Researchers read the groups at or above CHORUS_MIN_GROUP_SIZE (names and sizes, never
-    rules); admins read every group with its rules, and create groups."""
-
-    permission_classes = [IsResearcher]
-
-    class GroupListInput(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
-        description = serializers.CharField(required=False, default="")
-        rules = serializers.DictField(
-            child=serializers.ListField(child=serializers.CharField()), required=False
-        )
-        member_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
-        priority = serializers.IntegerField(
-            required=False, default=100, min_value=0, max_value=32767,
-            help_text="A labeler in several groups counts, in training runs, in the group with "
-            "the lowest priority number (then by name).",
-        )  # fmt: skip
-
-    @extend_schema(responses=GroupAdminOutput(many=True))
-    def get(self, request: Request) -> Response:
-        admin = IsAdmin().has_permission(request, self)
-        rows = [_group_row(g, n, rules=admin) for g, n in groups_with_sizes(for_admin=admin)]
-        return Response((GroupAdminOutput if admin else GroupOutput)(rows, many=True).data)
-
-    @extend_schema(request=GroupListInput, responses={201: GroupAdminOutput})
-    def post(self, request: Request) -> Response:
-        if not IsAdmin().has_permission(request, self):
-            return Response(
-                {"detail": "Only admins define labeler groups."}, status=status.HTTP_403_FORBIDDEN
-            )
-        data = self.GroupListInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        group = labeler_group_create(**data.validated_data)
-        row = _group_row(group, len(group_members(group)), rules=True)
-        return Response(GroupAdminOutput(row).data, status=status.HTTP_201_CREATED)

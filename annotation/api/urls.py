@@ -2,9 +2,28 @@
 
 from django.urls import path
 
-from annotation.api import external_labelers, label, projects, report
+from annotation.api import external_labelers, items, label, labelers, projects, report
 
 urlpatterns = [
+    path("projects/<int:project_id>/items/", items.ItemListApi.as_view(), name="api-item-list"),
+    path(
+        "projects/<int:project_id>/items/bulk/", items.ItemBulkApi.as_view(), name="api-item-bulk"
+    ),
+    path(
+        "projects/<int:project_id>/adjudications/",
+        items.AdjudicationListApi.as_view(),
+        name="api-adjudication-list",
+    ),
+    path(
+        "adjudications/<int:adjudication_id>/",
+        items.AdjudicationDetailApi.as_view(),
+        name="api-adjudication-detail",
+    ),
+    path(
+        "adjudications/<int:adjudication_id>/decide/",
+        items.AdjudicationDecideApi.as_view(),
+        name="api-adjudication-decide",
+    ),
     path("projects/", projects.ProjectListApi.as_view(), name="api-project-list"),
     path(
         "projects/<int:project_id>/", projects.ProjectDetailApi.as_view(), name="api-project-detail"
@@ -31,13 +50,30 @@ urlpatterns = [
         projects.ExportDownloadApi.as_view(),
         name="api-export-download",
     ),
-    path("labelers/", projects.LabelerListApi.as_view(), name="api-labeler-list"),
+    path(
+        "projects/<int:project_id>/access/",
+        labelers.ProjectAccessApi.as_view(),
+        name="api-project-access",
+    ),
+    path("labelers/", labelers.LabelerListApi.as_view(), name="api-labeler-list"),
+    path(
+        "labelers/<int:user_id>/deactivate/",
+        labelers.LabelerDeactivateApi.as_view(),
+        name="api-labeler-deactivate",
+    ),
+    path(
+        "labelers/<int:user_id>/reactivate/",
+        labelers.LabelerReactivateApi.as_view(),
+        name="api-labeler-reactivate",
+    ),
+    path("groups/", labelers.GroupListApi.as_view(), name="api-group-list"),
+    path("groups/preview/", labelers.GroupPreviewApi.as_view(), name="api-group-preview"),
+    path("groups/<int:group_id>/", labelers.GroupDetailApi.as_view(), name="api-group-detail"),
     path(
         "projects/<int:project_id>/external-labelers/",
         external_labelers.ExternalLabelerListApi.as_view(),
         name="api-external-labeler-list",
     ),
-    path("groups/", projects.GroupListApi.as_view(), name="api-group-list"),
     path(
         "projects/<int:project_id>/report/",
         report.ReportDetailApi.as_view(),

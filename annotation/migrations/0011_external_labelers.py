@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0009_onboarding'),
+        ('annotation', '0010_labeler_management'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

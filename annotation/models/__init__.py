@@ -11,7 +11,7 @@ Vocabulary
 All choices are stored in canonical positions: for pairwise, "A" is position 0 and "B" is
 position 1, whatever side the labeler saw them on; `Judgment.display_order` records that.
 
-One module per part: projects, items, judgments, labelers, onboarding, jobs.
+One module per part: projects, items, judgments, labelers, onboarding, jobs, review.
 """
 
 from annotation.models.items import (
@@ -67,13 +67,19 @@ from annotation.models.onboarding import (
     RecruitmentLink,
 )
 from annotation.models.projects import (
+    AdjudicationUse,
     Criterion,
     GuidelineVersion,
     Project,
     ProjectKind,
 )
+from annotation.models.review import Adjudication, AdjudicationStatus, ReviewReason
 
 __all__ = [
+    "AdjudicationUse",
+    "Adjudication",
+    "AdjudicationStatus",
+    "ReviewReason",
     "ProjectKind",
     "Project",
     "GuidelineVersion",

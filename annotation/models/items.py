@@ -61,6 +61,7 @@ class Completion(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["source_model"], name="completion_source_model")]
 
 
 class ItemPurpose(models.TextChoices):
@@ -84,11 +85,31 @@ class Item(models.Model):
     human_judgment_count = models.PositiveIntegerField(
         default=0, help_text="Denormalised count of human judgments, for least-judged-first."
     )
+    extra_overlap = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Judgments wanted beyond the project's overlap target (set when a researcher "
+        "requeues the item): the queue offers it until it has overlap_target + this many.",
+    )
+    excluded_from_training = models.BooleanField(
+        default=False, help_text="Training datasets leave this item's judgments out."
+    )
+    agreement = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Share of labelers' votes on the most common answer (None below two votes); "
+        "refreshed by annotation.services.items.item_stats_refresh, for the item browser.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["project", "purpose", "human_judgment_count", "id"])]
+        indexes = [
+            models.Index(fields=["project", "purpose", "human_judgment_count", "id"]),
+            models.Index(
+                fields=["project", "human_judgment_count", "id"], name="item_browse_judged"
+            ),
+            models.Index(fields=["project", "agreement", "id"], name="item_browse_agreement"),
+        ]
 
     def __str__(self) -> str:
         return f"item {self.pk}"

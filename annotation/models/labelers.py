@@ -134,6 +134,20 @@ class LabelerProfile(models.Model):
         null=True, blank=True, help_text="When they last answered the attribute questionnaire."
     )
     screening_passed_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an admin deactivated the labeler (their user is then inactive: no login, "
+        "no labeling); their judgments stay. Empty while active.",
+    )
+    deactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The admin who deactivated the labeler.",
+    )
 
     # --- External labelers: an imported dataset's annotators (issue 12, part 4) ---------------
     # A User that cannot log in (inactive, unusable password, no role) stands for one annotator
@@ -238,6 +252,3 @@ class GroupQuota(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "group"], name="quota_unique")]
-
-
-# --- Background jobs -----------------------------------------------------------------------

@@ -25,6 +25,14 @@ class ProjectKind(models.TextChoices):
     RATING = "rating", "Rating (imported)"
 
 
+class AdjudicationUse(models.TextChoices):
+    """What a reviewer's adjudicated answer is used for (annotation.models.review)."""
+
+    APART = "apart", "Recorded only"  # kept beside the labelers' judgments, used nowhere
+    GOLD = "gold", "Gold answer"  # the item becomes a gold item with the adjudicated answer
+    TRAINING = "training", "Training label"  # training rows of the item come from it alone
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
@@ -40,13 +48,22 @@ class Project(models.Model):
         help_text="How many distinct labelers should judge each item.",
     )
     open_to_all_labelers = models.BooleanField(
-        default=True, help_text="Every labeler may work on it; otherwise only those in `labelers`."
+        default=True,
+        help_text="Every labeler may work on it; otherwise only those in `labelers` and the "
+        "members of `labeler_groups` (annotation.selectors.projects is the one access check).",
     )
     labelers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="labeling_projects",
-        help_text="Assigned labelers.",
+        help_text="Labelers chosen by an admin or who came through the project's recruitment link.",
+    )
+    labeler_groups = models.ManyToManyField(
+        "annotation.LabelerGroup",
+        blank=True,
+        related_name="projects",
+        help_text="Groups whose members (explicit or by rule) may work on it when it is not open "
+        "to all labelers.",
     )
     rationale_required = models.BooleanField(
         default=False, help_text="Labelers must write a rationale with every judgment."
@@ -63,6 +80,13 @@ class Project(models.Model):
     )
     screening_min_items = models.PositiveSmallIntegerField(
         default=5, help_text="Screening items a labeler must judge before they can pass."
+    )
+    adjudication_use = models.CharField(
+        max_length=10,
+        choices=AdjudicationUse.choices,
+        default=AdjudicationUse.APART,
+        help_text="What adjudicated answers are used for: nothing, gold answers scoring the "
+        "labelers, or the training label of their item (in place of the labelers' judgments).",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

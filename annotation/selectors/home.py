@@ -134,15 +134,18 @@ def _closed_projects() -> list[Alert]:
     closed = (
         Project.objects.filter(open_to_all_labelers=False)
         .exclude(kind=ProjectKind.RATING)
-        .annotate(n=Count("labelers"))
-        .filter(n=0)
+        .annotate(
+            chosen=Count("labelers", distinct=True),
+            groups=Count("labeler_groups", distinct=True),
+        )
+        .filter(chosen=0, groups=0)
         .order_by("name")[:10]
     )
     return [
         Alert(
             "warning",
             f"No labeler can open “{p.name}”",
-            "It is not open to all labelers and nobody is assigned to it.",
+            "It is not open to all labelers, and no labeler or group is given access to it.",
             reverse("annotation:project_detail", args=[p.pk]),
         )
         for p in closed

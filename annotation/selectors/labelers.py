@@ -45,12 +45,12 @@ def _membership(user_ids: Iterable[int] | None) -> dict[int, dict[int, str]]:
     if rules:
         for user_id, values in profiles.values_list("user_id", "attributes"):
             for (group_id, name), by_attribute in rules.items():
-                if _matches(values, by_attribute):
+                if rules_match(values, by_attribute):
                     result[user_id][group_id] = name
     return result
 
 
-def _matches(values: dict[str, Any], by_attribute: dict[str, set[str]]) -> bool:
+def rules_match(values: dict[str, Any], by_attribute: dict[str, set[str]]) -> bool:
     """Every attribute named in a group's rules has one of the values given for it."""
     return bool(by_attribute) and all(
         values.get(attribute) in allowed for attribute, allowed in by_attribute.items()
@@ -91,7 +91,7 @@ def labeler_group_ids(user_id: int) -> list[int]:
         if attribute is not None:
             rules[group_id][attribute].add(value)
         values = _json_dict(profile_attributes)
-    member |= {g for g, by in rules.items() if values and _matches(values, by)}
+    member |= {g for g, by in rules.items() if values and rules_match(values, by)}
     return sorted(member)
 
 

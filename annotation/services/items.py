@@ -6,7 +6,11 @@ through the functions here, in bulk, each in one transaction:
 - `prompts_create`: prompts with their conversations (`NewPrompt`);
 - `prompts_copy`: copies of existing prompts' conversations into a project (`copy-of-<pk>`);
 - `completions_create`: candidate answers to prompts (`NewCompletion`);
-- `items_create`: items over completions of one prompt, slot 0 first (`NewItem`).
+- `items_create`: items over completions of one prompt, slot 0 first (`NewItem`);
+- the item browser's bulk actions: `items_mark_gold` (a known best response: the item then
+  scores labelers like any gold item), `items_exclude_from_training` (training datasets leave
+  the item out), `items_requeue` (ask for more judgments beyond the overlap target);
+- `item_stats_refresh`: the stored per-item agreement the browser filters and sorts on.
 
 The checks are the cheap invariants every caller relies on: known roles, an item's prompt in
 its project and its completions from that prompt, at most nine slots. What a file or a job may
@@ -33,8 +37,10 @@ from annotation.models import (
     Role,
     Turn,
 )
+from annotation.selectors.items import item_votes
 
 MAX_SLOTS = 9  # the slot_position_le_8 constraint
+STATS_CHUNK = 10_000  # item ids per UPDATE of the stored agreement
 
 
 @dataclass(frozen=True)
@@ -150,3 +156,73 @@ def _check_items(project: Project, items: Sequence[NewItem]) -> None:
     prompt_ids = {spec.prompt_id for spec in items}
     if Prompt.objects.filter(pk__in=prompt_ids).exclude(project=project).exists():
         raise ValidationError({"prompt": "an item's prompt belongs to its project."})
+
+
+# --- the item browser's bulk actions ----------------------------------------------------------
+
+
+def _project_items(project: Project, item_ids: Sequence[int]) -> Any:
+    items = Item.objects.filter(project=project, pk__in=item_ids)
+    if not item_ids or items.count() != len(set(item_ids)):
+        raise ValidationError({"items": "Pick items of this project."})
+    return items
+
+
+@transaction.atomic
+def items_mark_gold(*, project: Project, item_ids: Sequence[int], best_position: int) -> int:
+    """Make the items gold items whose best response is `best_position` (screening items keep
+    their purpose and take the answer); returns how many changed."""
+    items = _project_items(project, item_ids)
+    if not 0 <= best_position < project.ranking_size or project.kind == "demonstration":
+        raise ValidationError({"best_position": "Not a response position of this project."})
+    items.exclude(purpose=ItemPurpose.SCREENING).update(purpose=ItemPurpose.GOLD)
+    return items.update(gold_best_position=best_position)
+
+
+def items_exclude_from_training(
+    *, project: Project, item_ids: Sequence[int], excluded: bool = True
+) -> int:
+    """Leave the items out of training datasets (or take them back in)."""
+    return _project_items(project, item_ids).update(excluded_from_training=excluded)
+
+
+def items_requeue(*, project: Project, item_ids: Sequence[int], more: int) -> int:
+    """Reopen the items for `more` judgments beyond those they have (the queue offers an item
+    until it has overlap_target + extra_overlap)."""
+    if not 1 <= more <= 20:
+        raise ValidationError({"more": "Ask for 1 to 20 more judgments."})
+    items = _project_items(project, item_ids)
+    target = project.overlap_target
+    # room for `more` beyond the judgments it has; never less than was asked for before
+    changed = [
+        Item(pk=pk, extra_overlap=max(extra, judged + more - target))
+        for pk, judged, extra in items.values_list("pk", "human_judgment_count", "extra_overlap")
+    ]
+    Item.objects.bulk_update(changed, ["extra_overlap"])
+    return len(changed)
+
+
+def plurality_share(votes: Sequence[int]) -> float | None:
+    """Share of the votes on the most common answer; None with fewer than two votes."""
+    if len(votes) < 2:
+        return None
+    return max(votes.count(v) for v in set(votes)) / len(votes)
+
+
+def item_stats_refresh(*, project: Project, item_ids: Sequence[int] | None = None) -> int:
+    """Store each item's agreement (plurality share of the labelers' votes); returns how many
+    items changed. The report job runs it for the whole project; review actions for theirs."""
+    votes = item_votes(project, list(item_ids) if item_ids is not None else None)
+    items = Item.objects.filter(project=project)
+    if item_ids is not None:
+        items = items.filter(pk__in=item_ids)
+    changed: dict[float | None, list[int]] = {}
+    for pk, stored in items.values_list("pk", "agreement").iterator(chunk_size=5000):
+        value = plurality_share(votes.get(pk, []))
+        if value != stored:
+            changed.setdefault(value, []).append(pk)
+    # one UPDATE per distinct value (a handful: shares of a few votes), in chunks of ids
+    for value, pks in changed.items():
+        for start in range(0, len(pks), STATS_CHUNK):
+            Item.objects.filter(pk__in=pks[start : start + STATS_CHUNK]).update(agreement=value)
+    return sum(len(pks) for pks in changed.values())

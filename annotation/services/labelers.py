@@ -4,6 +4,7 @@ for training runs, issue 11)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -12,8 +13,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import GroupRule, LabelerGroup, LabelerProfile
+from annotation.models import (
+    AttributeDefinition,
+    GroupRule,
+    LabelerGroup,
+    LabelerProfile,
+    Reservation,
+)
 from annotation.roles import LABELER, ROLES
+from annotation.services.access import reservations_release_lost_access
 
 
 @transaction.atomic
@@ -46,7 +54,6 @@ def labeler_profile_update(
 
 
 @transaction.atomic
-@transaction.atomic
 def labeler_group_create(
     *,
     name: str,
@@ -61,24 +68,122 @@ def labeler_group_create(
     group = LabelerGroup(name=name, description=description, priority=priority)
     group.full_clean()
     group.save()
-    errors: dict[str, list[str]] = {}
-    for attribute, values in (rules or {}).items():
-        for value in values:
+    errors = _rules_set(group, rules or {})
+    if member_ids:
+        errors.update(_members_set(group, member_ids))
+    if errors:
+        raise ValidationError(errors)  # rolls back the group (atomic)
+    return group
+
+
+def _rules_set(group: LabelerGroup, rules: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Replace the group's rules; {"rules": [messages]} for the invalid ones (none saved then,
+    as the caller's transaction rolls back)."""
+    group.rules.all().delete()
+    errors: list[str] = []
+    options = dict(AttributeDefinition.objects.values_list("name", "options"))
+    for attribute, values in rules.items():
+        if attribute not in options:
+            errors.append(f"{attribute[:40]!r}: no such attribute (see Attribute definitions).")
+            continue
+        if unknown := [v for v in values if options[attribute] and v not in options[attribute]]:
+            errors.append(f"{attribute}: {unknown[0][:40]!r} is not one of its answers.")
+            continue
+        for value in dict.fromkeys(values):
             rule = GroupRule(group=group, attribute=attribute, value=value)
             try:
                 rule.full_clean(exclude=["group"])
             except ValidationError as exc:
-                errors.setdefault("rules", []).extend(
-                    f"{attribute}={value[:40]!r}: {message}" for message in exc.messages
-                )
+                errors.extend(f"{attribute}={value[:40]!r}: {message}" for message in exc.messages)
             else:
                 rule.save()
-    if member_ids:
-        found = set(get_user_model().objects.filter(pk__in=member_ids).values_list("pk", flat=True))
-        if missing := sorted(set(member_ids) - found):
-            errors["member_ids"] = [f"No such users: {', '.join(map(str, missing[:20]))}."]
-        else:
-            group.members.set(member_ids)
+    return {"rules": errors} if errors else {}
+
+
+def _members_set(group: LabelerGroup, member_ids: list[int]) -> dict[str, list[str]]:
+    """Replace the group's explicit members with labelers `member_ids`."""
+    found = set(
+        get_user_model()
+        .objects.filter(pk__in=member_ids, groups__name=LABELER)
+        .values_list("pk", flat=True)
+    )
+    if missing := sorted(set(member_ids) - found):
+        return {"member_ids": [f"No such labelers: {', '.join(map(str, missing[:20]))}."]}
+    group.members.set(found)
+    return {}
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def labeler_group_update(
+    *,
+    group: LabelerGroup,
+    name: str = _UNSET,
+    description: str = _UNSET,
+    priority: int = _UNSET,
+    rules: dict[str, list[str]] = _UNSET,
+    member_ids: list[int] = _UNSET,
+) -> LabelerGroup:
+    """Change what is given (rules and members are replaced as a whole); labelers who leave
+    the group and so lose access to a project lose their open reservations there. Raises
+    ValidationError naming the field; changes nothing then."""
+    for field, value in (("name", name), ("description", description), ("priority", priority)):
+        if value is not _UNSET:
+            setattr(group, field, value)
+    group.full_clean()
+    group.save()
+    errors = _rules_set(group, rules) if rules is not _UNSET else {}
+    if member_ids is not _UNSET:
+        errors.update(_members_set(group, member_ids))
     if errors:
-        raise ValidationError(errors)  # rolls back the group (atomic)
+        raise ValidationError(errors)
+    reservations_release_lost_access(project_ids=list(group.projects.values_list("pk", flat=True)))
     return group
+
+
+@transaction.atomic
+def labeler_group_members_change(
+    *, group: LabelerGroup, add: Sequence[int] = (), remove: Sequence[int] = ()
+) -> LabelerGroup:
+    """Add and remove explicit members (labelers only; ValidationError naming `member_ids`)."""
+    current = set(group.members.values_list("pk", flat=True))
+    return labeler_group_update(group=group, member_ids=sorted((current | set(add)) - set(remove)))
+
+
+@transaction.atomic
+def labeler_group_delete(*, group: LabelerGroup) -> None:
+    """Delete a group (its quotas go with it; judgments keep the ids they recorded, which no
+    longer resolve to a group). Its members lose access to projects open only through it."""
+    project_ids = list(group.projects.values_list("pk", flat=True))
+    group.delete()
+    reservations_release_lost_access(project_ids=project_ids)
+
+
+@transaction.atomic
+def labeler_deactivate(*, user: Any, by: Any) -> LabelerProfile:
+    """Deactivate a labeler: their user becomes inactive (login refused, sessions and API
+    tokens stop working), every open reservation of theirs is released at once so others get
+    those items, and who/when is recorded. Their judgments stay (reports, exports, training)."""
+    profile, _ = LabelerProfile.objects.select_for_update().get_or_create(user=user)
+    if profile.deactivated_at is None:
+        profile.deactivated_at = timezone.now()
+        profile.deactivated_by = by
+        profile.save(update_fields=["deactivated_at", "deactivated_by"])
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    Reservation.objects.filter(labeler=user).delete()
+    return profile
+
+
+@transaction.atomic
+def labeler_reactivate(*, user: Any) -> LabelerProfile:
+    """Let a deactivated labeler log in and label again."""
+    profile, _ = LabelerProfile.objects.select_for_update().get_or_create(user=user)
+    profile.deactivated_at = None
+    profile.deactivated_by = None
+    profile.save(update_fields=["deactivated_at", "deactivated_by"])
+    get_user_model().objects.filter(pk=user.pk).update(is_active=True)
+    user.is_active = True
+    return profile

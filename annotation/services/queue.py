@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -69,7 +69,7 @@ def _candidates(
             active=_active_reservations(now),
             size=_count(ItemCompletion.objects.filter(item=OuterRef("pk"))),
         )
-        .values_list("pk", "purpose", "human_judgment_count", "active", "size")
+        .values_list("pk", "purpose", "human_judgment_count", "active", "size", "extra_overlap")
     )
     group_taken = (
         _group_taken(item_ids, now=now, quota_groups={q.group for q in quotas}) if quotas else {}
@@ -79,12 +79,12 @@ def _candidates(
             assignment.Candidate(
                 item_id=pk,
                 purpose=purpose,
-                taken=count + active,
+                taken=count + active - extra,  # a requeue's extra slots count as free
                 group_taken=group_taken.get(pk, {}),
             ),
             size,
         )
-        for pk, purpose, count, active, size in rows
+        for pk, purpose, count, active, size, extra in rows
     ]
 
 
@@ -125,9 +125,10 @@ def _queues(
         )
         .order_by("human_judgment_count", "pk")
     )
-    target = project.overlap_target
+    # A requeued item (extra_overlap > 0) wants overlap_target + extra_overlap judgments.
+    target = Value(project.overlap_target) + F("extra_overlap")
     with_room = base.filter(human_judgment_count__lt=target).filter(
-        human_judgment_count__lt=Value(target) - _active_reservations(now)
+        human_judgment_count__lt=target - _active_reservations(now)
     )
     # Screening items have no overlap limit: every unscreened labeler takes each one once.
     return [(base if p == ItemPurpose.SCREENING else with_room).filter(purpose=p) for p in purposes]

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from annotation.models import JobStatus, Project, ProjectReport
 from annotation.selectors.reports import report_payload
+from annotation.services.items import item_stats_refresh
 from config.dispatch import dispatch_on_commit
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def project_report_compute(*, report_id: int) -> None:
     start = time.perf_counter()
     try:
         payload, judgments = report_payload(report.project)
+        item_stats_refresh(project=report.project)  # the item browser's agreement column
     except Exception as exc:
         logger.exception("report %s failed", report_id)
         ProjectReport.objects.filter(pk=report_id).update(status=JobStatus.FAILED, error=repr(exc))

@@ -10,15 +10,21 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from annotation.forms import ExportForm, GuidelinesForm, ImportForm, ProjectForm
+from annotation.forms import (
+    ExportForm,
+    GuidelinesForm,
+    ImportForm,
+    ProjectAccessForm,
+    ProjectForm,
+)
 from annotation.home import ALERTS, RECENT_RUNS, home_read
 from annotation.http import HtmxHttpRequest
-from annotation.models import JobStatus, LabelerGroup
+from annotation.models import JobStatus
 from annotation.roles import is_admin, is_labeler, is_researcher
 from annotation.selectors.home import (
     admin_alerts,
@@ -27,7 +33,8 @@ from annotation.selectors.home import (
     project_completion,
     research_totals,
 )
-from annotation.selectors.labelers import labelers_for_admin
+from annotation.selectors.labeler_admin import labeler_ids_by_name, project_access
+from annotation.selectors.labelers import min_group_size
 from annotation.selectors.labeling import labeler_queues
 from annotation.selectors.projects import (
     export_job_get_ready,
@@ -36,6 +43,7 @@ from annotation.selectors.projects import (
     project_list_for_user,
     project_stats,
 )
+from annotation.services.access import project_access_update
 from annotation.services.exports import export_filename, export_job_create
 from annotation.services.imports import import_job_create
 from annotation.services.projects import guidelines_update, project_create
@@ -103,8 +111,14 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     return _project_page(request, project_get_for_researcher(request.user, project_id))
 
 
-def _project_page(request: HtmxHttpRequest, project: Any, status: int = 200) -> HttpResponse:
+def _project_page(
+    request: HtmxHttpRequest, project: Any, status: int = 200, access_form: Any = None
+) -> HttpResponse:
+    access = project_access(project, for_admin=is_admin(request.user))
     context = {
+        "access": access,
+        "access_form": access_form or _access_form(request, project, access),
+        "minimum": min_group_size(),
         "project": project,
         "stats": project_stats(project),
         "imports": project.imports.all()[:10],
@@ -180,11 +194,46 @@ def export_download(request: HttpRequest, job_id: int) -> FileResponse:
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=export_filename(job))
 
 
+def _access_form(request: HttpRequest, project: Any, access: Any) -> ProjectAccessForm:
+    initial = {
+        "mode": "all" if access.open_to_all else "chosen",
+        "groups": [g.pk for g, _, chosen in access.groups if chosen],
+        "labelers": "\n".join(u.username for u in access.labelers),
+    }
+    choices = [(g.pk, g.name) for g, _, _ in access.groups]
+    data = request.POST if request.method == "POST" else None
+    return ProjectAccessForm(data, initial=initial, group_choices=choices)
+
+
+def _access_save(request: HttpRequest, project: Any, form: ProjectAccessForm) -> bool:
+    admin = is_admin(request.user)
+    labeler_ids = None
+    if admin:
+        names = form.usernames()
+        labeler_ids = labeler_ids_by_name(names)
+        if len(labeler_ids) < len(set(names)):
+            form.add_error("labelers", "Some of these are not labelers' usernames.")
+            return False
+    try:
+        project_access_update(
+            project=project, open_to_all=form.cleaned_data["mode"] == "all",
+            group_ids=form.cleaned_data["groups"], labeler_ids=labeler_ids, for_admin=admin,
+        )  # fmt: skip
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return False
+    return True
+
+
 @login_required
-@require_GET
-def labeler_list(request: HttpRequest) -> HttpResponse:
-    if not is_admin(request.user):
-        raise Http404
-    rows = labelers_for_admin()  # (user, profile, groups)
-    groups = LabelerGroup.objects.prefetch_related("rules").all()
-    return render(request, "annotation/labeler_list.html", {"rows": rows, "groups": groups})
+@require_POST
+def project_access_edit(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """Who may label the project: researchers pick among the groups they may see; admins also
+    the chosen labelers. Labelers who lose access lose their open reservations there."""
+    project = project_get_for_researcher(request.user, project_id)
+    access = project_access(project, for_admin=is_admin(request.user))
+    form = _access_form(request, project, access)
+    if form.is_valid() and _access_save(request, project, form):
+        messages.success(request, "Access saved.")
+        return redirect("annotation:project_detail", project_id=project.pk)
+    return _project_page(request, project, status=422, access_form=form)

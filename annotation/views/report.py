@@ -1,4 +1,4 @@
-"""The agreement dashboard and the item page: admins and researchers (read-only); labelers
+"""The agreement dashboard and the item page (reached from the report and the item browser): admins and researchers (read-only); labelers
 and outsiders get 404. Pages only read the cached report: nothing is computed here."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from annotation.http import HtmxHttpRequest
-from annotation.models import JobStatus, Project
+from annotation.models import Adjudication, JobStatus, Project
 from annotation.reports.dashboard import dashboard
 from annotation.roles import is_admin
 from annotation.selectors.projects import project_get_for_researcher
 from annotation.selectors.reports import report_get, report_item_detail
+from annotation.selectors.review import item_judgments
 from annotation.services.reports import project_report_request
 
 PAGE = "annotation/report_dashboard.html"
@@ -56,6 +57,16 @@ def report_recompute(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def report_item(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    """The item page: conversation, responses with sources, votes per group, every judgment
+    (pseudonymised; see selectors.review), and the item browser's actions for this item."""
     project = project_get_for_researcher(request.user, project_id)
     detail = report_item_detail(project, item_id)
-    return render(request, "annotation/report_item.html", {"project": project, **detail})
+    context = {
+        "project": project,
+        **detail,
+        "judgments": item_judgments(project, detail["item"], viewer=request.user),
+        "adjudication": Adjudication.objects.filter(item=detail["item"]).first(),
+        "letters": [chr(ord("A") + s.position) for s in detail["slots"]],
+        "is_admin": is_admin(request.user),
+    }
+    return render(request, "annotation/report_item.html", context)

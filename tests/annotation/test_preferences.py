@@ -97,3 +97,13 @@ def test_unknown_policies_are_refused():
         judgment_pairs("tie", {}, tie_policy="coin_flip")
     with pytest.raises(ValueError, match="both_bad_policy"):
         judgment_pairs("both_bad", {}, both_bad_policy="as_win")
+
+
+def test_adjudication_pairs_best_over_each_other_summing_to_one():
+    from annotation.preferences import adjudication_pairs
+
+    pairs = adjudication_pairs(2, 4)
+    assert [(p.chosen, p.rejected) for p in pairs] == [(2, 0), (2, 1), (2, 3)]
+    assert abs(sum(p.weight for p in pairs) - 1) < 1e-12
+    with pytest.raises(ValueError):
+        adjudication_pairs(4, 4)

@@ -65,7 +65,7 @@ def test_api_labelers_admin_only(as_persona, persona, labeler):
     response = as_persona(persona).get("/api/labelers/")
     assert response.status_code == ADMIN_API[persona]
     if persona == "admin_user":
-        assert response.json()[0]["attributes"]["age_range"] == "18-29"
+        assert response.json()["results"][0]["attributes"]["age_range"] == "18-29"
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
