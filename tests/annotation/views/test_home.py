@@ -170,3 +170,11 @@ def test_home_queries_do_not_grow_with_the_data(
         client.get(HOME)
     with django_assert_max_num_queries(30):
         client.get(HOME)
+
+
+def test_a_project_opened_to_a_group_is_not_reported_closed(as_persona, world):
+    from annotation.models import LabelerGroup
+
+    world["closed"].labeler_groups.add(LabelerGroup.objects.get(name="tiny-group"))
+    titles = [alert.title for alert in as_persona("admin_user").get(HOME).context["alerts"]]
+    assert titles and not any("Closed project" in title for title in titles)
