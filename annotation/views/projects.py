@@ -26,12 +26,21 @@ from annotation.forms import (
     ProjectSettingsForm,
     rubric_text,
 )
+from annotation.home import ALERTS, RECENT_RUNS, home_read
 from annotation.http import HtmxHttpRequest
 from annotation.models import JobStatus, LabelerGroup, Project
 from annotation.reports.throughput import throughput_chart
 from annotation.roles import is_admin, is_labeler, is_researcher
+from annotation.selectors.home import (
+    admin_alerts,
+    group_rows,
+    labeler_totals,
+    projects_completion,
+    research_totals,
+)
 from annotation.selectors.labeler_admin import labeler_ids_by_name, project_access
 from annotation.selectors.labelers import groups_with_sizes, min_group_size
+from annotation.selectors.labeling import labeler_queues
 from annotation.selectors.projects import (
     export_job_get_ready,
     import_job_get,
@@ -63,9 +72,30 @@ def _form_errors(form: Any) -> str:
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    if is_researcher(request.user) or not is_labeler(request.user):
-        return redirect("annotation:project_list")
-    return redirect("annotation:labeler_home")
+    """The dashboard: each role's sections, each showing only what that role may see."""
+    if not (is_researcher(request.user) or is_labeler(request.user)):
+        return render(request, "annotation/no_role.html", status=403)
+    return render(request, "annotation/home.html", _home_context(request.user))
+
+
+def _home_context(user: Any) -> dict[str, Any]:
+    queues = labeler_queues(user)  # [] unless a labeler
+    context: dict[str, Any] = {
+        "queues": queues,
+        "waiting": sum(q.remaining for q in queues),
+        "judged": sum(q.done for q in queues),
+    }
+    if is_researcher(user):
+        context |= {
+            "totals": research_totals(),
+            "projects": projects_completion(),
+            "runs": home_read(RECENT_RUNS, 5),
+        }
+    if is_admin(user):
+        groups = group_rows()
+        alerts = admin_alerts(groups) + home_read(ALERTS)
+        context |= {"labelers": labeler_totals(), "groups": groups, "alerts": alerts}
+    return context
 
 
 @login_required

@@ -116,6 +116,6 @@ def login(page, live_server):
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{live_server.url}/label/")
+        page.wait_for_url(f"{live_server.url}/")  # the home dashboard
 
     return go

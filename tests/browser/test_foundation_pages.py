@@ -22,8 +22,9 @@ def test_researcher_creates_project_imports_and_sees_located_error(
     from annotation.models import Item, Project
 
     sign_in(page, live_server, researcher.username)
+    page.wait_for_url(f"{live_server.url}/")  # the home dashboard
+    page.get_by_role("link", name="Projects", exact=True).click()
     page.wait_for_url(f"{live_server.url}/projects/")
-    assert page.url.endswith("/projects/")
     page.get_by_text("New project").click()
     page.get_by_label("Name").fill("Browser project")
     page.get_by_label("Guidelines").fill("# Be kind\nPrefer the harmless reply.")
