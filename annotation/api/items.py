@@ -81,7 +81,7 @@ FILTER_PARAMETERS = [
 ]
 
 
-class ItemResponseOutput(serializers.Serializer):
+class ItemRowResponseOutput(serializers.Serializer):
     letter = serializers.CharField()
     text = serializers.CharField(help_text="The first characters of the response.")
     source = serializers.CharField(help_text="The response's source model.")
@@ -102,7 +102,7 @@ class ItemRowOutput(serializers.Serializer):
     flags = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     prompt = serializers.CharField(help_text="The first characters of the first turn.")
-    responses = ItemResponseOutput(many=True)
+    responses = ItemRowResponseOutput(many=True)
 
 
 class ItemPageOutput(serializers.Serializer):

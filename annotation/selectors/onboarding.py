@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.core.cache import cache
+from django.db.models import Count, Max
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -34,17 +35,32 @@ def consent_current() -> ConsentVersion | None:
     return ConsentVersion.objects.order_by("-version").first()
 
 
+CONSENT_CACHE_KEY = "chorus:consent:current-version"
+CONSENT_CACHE_SECONDS = 10  # with a per-process cache, a new version reaches every process by then
+
+
+def consent_current_version() -> int:
+    """The current consent version's number (0: no consent text, onboarding off), read from the
+    cache: every labeler page asks it, and it changes only when an admin saves a new text
+    (consent_version_create clears it; other processes' caches expire within seconds)."""
+    version = cache.get(CONSENT_CACHE_KEY)
+    if version is None:
+        version = ConsentVersion.objects.aggregate(v=Max("version"))["v"] or 0
+        cache.set(CONSENT_CACHE_KEY, version, timeout=CONSENT_CACHE_SECONDS)
+    return int(version)
+
+
 def onboarding_step(user: Any) -> str | None:
     """The onboarding step a labeler still has to take before working: CONSENT (they have not
     agreed to the current consent version), QUESTIONNAIRE (consented but not answered since),
     or None. With no consent text at all onboarding is off and nobody is stopped."""
     if not is_labeler(user):
         return None
-    current = consent_current()
-    if current is None:
+    current = consent_current_version()
+    if not current:
         return None
     profile = LabelerProfile.objects.filter(user=user).first()
-    if profile is None or profile.consent_version != current.version:
+    if profile is None or profile.consent_version != current:
         return CONSENT
     if (
         profile.consent_given_at is not None

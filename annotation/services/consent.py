@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -34,6 +35,7 @@ from annotation.models import (
     LabelerGroup,
     LabelerProfile,
 )
+from annotation.selectors.onboarding import CONSENT_CACHE_KEY
 from annotation.services.audit import labeler_audit_event_record
 
 
@@ -51,6 +53,8 @@ def consent_version_create(*, text: str, created_by: Any) -> ConsentVersion:
     version = ConsentVersion(version=last + 1, text=text, created_by=created_by)
     version.full_clean()
     version.save()
+    cache.delete(CONSENT_CACHE_KEY)  # now, and again once committed (a read in between
+    transaction.on_commit(lambda: cache.delete(CONSENT_CACHE_KEY))  # cached the old one)
     return version
 
 

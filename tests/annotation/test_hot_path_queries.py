@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from annotation.models import Item, Judgment, Prompt
 from annotation.selectors.labeling import labeler_progress
+from annotation.selectors.onboarding import consent_current_version
 from annotation.services.projects import criterion_create
 from annotation.services.queue import _queue
 from tests.factories import ProjectFactory, item_create
@@ -110,6 +111,7 @@ def test_htmx_workbench_and_submit_and_next(setup, project, labeler, researcher,
     _history_elsewhere(labeler, researcher, history)
     url = f"/label/{project.pk}/"
     client.get(f"/label/{project.pk}/guidelines/")  # their HTML goes to the cache
+    consent_current_version()  # so does the current consent version (none: onboarding off)
     response, page_sql = _count(lambda: client.get(url, HTTP_HX_REQUEST="true"))
     assert response.status_code == 200
     assert len(page_sql) == WORKBENCH - _less_on_sqlite(), "\n".join(page_sql)
