@@ -134,7 +134,7 @@ class LabelerReactivateApi(APIView):
 
     @extend_schema(request=None, responses=LabelerOutput)
     def post(self, request: Request, user_id: int) -> Response:
-        labeler_reactivate(user=labeler_detail(user_id).row.user)
+        labeler_reactivate(user=labeler_detail(user_id).row.user, by=request.user)
         return Response(LabelerOutput(_labeler_row(labeler_detail(user_id).row)).data)
 
 

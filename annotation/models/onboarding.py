@@ -172,6 +172,8 @@ class AuditAction(models.TextChoices):
     # `names` lists the attributes whose answer changed (never the values)
     ATTRIBUTES_CHANGED = "attributes_changed", "Attributes changed"
     LINK_ARRIVAL = "link_arrival", "Arrived through a recruitment link"  # or came back
+    DEACTIVATED = "deactivated", "Deactivated"  # by `actor`: login refused, queue released
+    REACTIVATED = "reactivated", "Reactivated"  # by `actor`
 
 
 class LabelerAuditEvent(models.Model):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from annotation.models import (
     AttributeDefinition,
+    AuditAction,
     GroupRule,
     LabelerGroup,
     LabelerProfile,
@@ -22,6 +23,7 @@ from annotation.models import (
 )
 from annotation.roles import LABELER, ROLES
 from annotation.services.access import reservations_release_lost_access
+from annotation.services.audit import labeler_audit_event_record
 
 
 @transaction.atomic
@@ -174,16 +176,18 @@ def labeler_deactivate(*, user: Any, by: Any) -> LabelerProfile:
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     Reservation.objects.filter(labeler=user).delete()
+    labeler_audit_event_record(labeler=user, action=AuditAction.DEACTIVATED, actor=by)
     return profile
 
 
 @transaction.atomic
-def labeler_reactivate(*, user: Any) -> LabelerProfile:
-    """Let a deactivated labeler log in and label again."""
+def labeler_reactivate(*, user: Any, by: Any = None) -> LabelerProfile:
+    """Let a deactivated labeler log in and label again (`by`: the admin, for the audit)."""
     profile, _ = LabelerProfile.objects.select_for_update().get_or_create(user=user)
     profile.deactivated_at = None
     profile.deactivated_by = None
     profile.save(update_fields=["deactivated_at", "deactivated_by"])
     get_user_model().objects.filter(pk=user.pk).update(is_active=True)
     user.is_active = True
+    labeler_audit_event_record(labeler=user, action=AuditAction.REACTIVATED, actor=by)
     return profile

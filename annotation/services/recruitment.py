@@ -135,6 +135,8 @@ def recruitment_arrive(
         .filter(platform=link.kind, participant_id=participant_id)
         .first()
     )
+    if identity is not None and not identity.user.is_active:
+        raise ValidationError({"link": "This account has been deactivated by an administrator."})
     returning = identity is not None and link.arrivals.filter(user=identity.user).exists()
     if not returning and (reason := recruitment_link_closed(link)):
         raise ValidationError({"link": reason})

@@ -99,7 +99,7 @@ def labeler_deactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
 def labeler_reactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
     _admin(request)
     user = labeler_detail(user_id).row.user
-    labeler_reactivate(user=user)
+    labeler_reactivate(user=user, by=request.user)
     messages.success(request, f"{user.username} may log in and label again.")
     return redirect("annotation:labeler_page", user_id=user_id)
 

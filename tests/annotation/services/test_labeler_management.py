@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from annotation.models import Item, Judgment, Reservation
+from annotation.models import AuditAction, Item, Judgment, LabelerAuditEvent, Reservation
 from annotation.selectors.projects import project_list_for_user
 from annotation.services import queue
 from annotation.services.access import project_access_update
@@ -56,9 +56,14 @@ def test_deactivate_releases_reservations_keeps_judgments_and_refuses_login(
     assert refused.status_code == 200 and b"This account has been deactivated" in refused.content
     wrong = Client().post(reverse("login"), {"username": "lara", "password": "not-it-123"})
     assert b"didn't match" in wrong.content and b"deactivated" not in wrong.content
-    labeler_reactivate(user=labeler)
+    labeler_reactivate(user=labeler, by=admin_user)
     labeler.refresh_from_db()
     assert labeler.is_active and labeler.labeler_profile.deactivated_at is None
+    trail = LabelerAuditEvent.objects.filter(labeler=labeler).order_by("pk")
+    assert list(trail.values_list("action", "actor")) == [
+        (AuditAction.DEACTIVATED, admin_user.pk),
+        (AuditAction.REACTIVATED, admin_user.pk),
+    ]
     assert _login("lara").status_code == 302
 
 

@@ -23,7 +23,7 @@ from annotation.selectors.onboarding import CONSENT, QUESTIONNAIRE, onboarding_s
 from annotation.services.attributes import attribute_definition_save, labeler_attributes_answer
 from annotation.services.consent import consent_give, consent_version_create, consent_withdraw
 from annotation.services.judgments import judgment_submit
-from annotation.services.labelers import labeler_group_create
+from annotation.services.labelers import labeler_deactivate, labeler_group_create
 from annotation.services.queue import reservation_next
 from annotation.services.recruitment import (
     recruitment_arrive,
@@ -94,6 +94,16 @@ def test_same_participant_resumes_the_same_account_and_joins_the_projects(projec
         ).count()
         == 2
     )
+
+
+def test_a_deactivated_participant_is_refused_at_the_link(project, admin_user):
+    link = _prolific(project, admin_user)
+    first = recruitment_arrive(link=link, participant_id="PID1", study_id="S", session_id="A")
+    labeler_deactivate(user=first.user, by=admin_user)
+    with pytest.raises(ValidationError) as exc:
+        recruitment_arrive(link=link, participant_id="PID1", study_id="S", session_id="B")
+    assert "deactivated" in exc.value.message_dict["link"][0]
+    assert first.user.recruitment_arrivals.get().session_id == "A"  # nothing changed
 
 
 def test_study_link_names_the_missing_or_bad_parameter(project, admin_user):
