@@ -6,6 +6,7 @@ the open reservations of labelers who lose access (their past judgments stay).""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -81,3 +82,10 @@ def reservations_release_lost_access(*, project_ids: Iterable[int]) -> int:
                 labeler_id=labeler_id, item__project_id__in=lost
             ).delete()[0]
     return released
+
+
+def reservations_release_after_change(*, labeler: Any) -> int:
+    """After a labeler's attributes or consent changed (they may have left a rule group that
+    gave them access): release their open reservations in projects they may no longer label."""
+    held = Reservation.objects.filter(labeler=labeler).values_list("item__project_id", flat=True)
+    return reservations_release_lost_access(project_ids=set(held)) if held else 0

@@ -17,6 +17,7 @@ from annotation.models import (
     AuditAction,
     LabelerProfile,
 )
+from annotation.services.access import reservations_release_after_change
 from annotation.services.audit import labeler_audit_event_record
 
 DEFINITION_FIELDS = ("name", "question", "purpose", "options", "asked", "order")
@@ -81,6 +82,7 @@ def labeler_attributes_answer(
     profile.save()
     changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
     if changed:
+        reservations_release_after_change(labeler=user)
         labeler_audit_event_record(
             labeler=user, actor=actor, action=AuditAction.ATTRIBUTES_CHANGED, names=changed
         )

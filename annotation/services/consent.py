@@ -36,6 +36,7 @@ from annotation.models import (
     LabelerProfile,
 )
 from annotation.selectors.onboarding import CONSENT_CACHE_KEY
+from annotation.services.access import reservations_release_after_change
 from annotation.services.audit import labeler_audit_event_record
 
 
@@ -91,6 +92,7 @@ def consent_withdraw(*, user: Any) -> LabelerProfile:
     profile.full_clean()
     profile.save()
     _forget_rule_groups(user)
+    reservations_release_after_change(labeler=user)
     labeler_audit_event_record(
         labeler=user,
         action=AuditAction.CONSENT_WITHDRAWN,

@@ -12,6 +12,7 @@ from annotation.models import AuditAction, Item, Judgment, LabelerAuditEvent, Re
 from annotation.selectors.projects import project_list_for_user
 from annotation.services import queue
 from annotation.services.access import project_access_update
+from annotation.services.consent import consent_withdraw
 from annotation.services.labelers import (
     labeler_deactivate,
     labeler_group_create,
@@ -93,6 +94,16 @@ def test_losing_access_releases_reservations_in_that_project_only(
         ("lara", "Other"),
     }  # fmt: skip
     assert set(project_list_for_user(other_labeler)) == {project, other_project}
+
+
+def test_withdrawing_consent_releases_reservations_given_by_a_rule_group(project, labeler):
+    item_create(project)
+    young = labeler_group_create(name="Young", rules={"age_range": ["18-29"]})
+    project_access_update(project=project, open_to_all=False, group_ids=[young.pk], for_admin=True)
+    assert _reserve(labeler, project) is not None
+    consent_withdraw(user=labeler)  # no attributes: no longer in 'Young', so not in the project
+    assert not Reservation.objects.exists()
+    assert not project_list_for_user(labeler).exists()
 
 
 def test_explicit_members_and_delete(project, labeler, other_labeler):
