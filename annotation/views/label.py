@@ -166,7 +166,7 @@ def _item_context(item: LabelItem, project: Project) -> dict[str, Any]:
             {
                 "role": t.role,
                 "role_label": roles.get(t.role, t.role),
-                "html": render_markdown(t.content),
+                "html": render_markdown(t.content, line_breaks=True),
                 "full_url": full_url("turn", number) if t.truncated else "",
             }
             for number, t in enumerate(item.turns, start=1)
@@ -174,7 +174,7 @@ def _item_context(item: LabelItem, project: Project) -> dict[str, Any]:
         "responses": [
             {
                 "number": r.number,
-                "html": render_markdown(r.text),
+                "html": render_markdown(r.text, line_breaks=True),
                 "preview": _preview(r.text),
                 "full_url": full_url("response", r.number) if r.truncated else "",
             }
@@ -220,7 +220,7 @@ def label_text(
     only for the item the labeler holds a reservation on, as sanitised markdown HTML."""
     project = labeler_project_get(request.user, project_id)
     text = label_text_get(request.user, project, item_id, part, number)
-    return HttpResponse(render_markdown(text))
+    return HttpResponse(render_markdown(text, line_breaks=True))
 
 
 @login_required

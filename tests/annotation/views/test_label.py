@@ -300,3 +300,12 @@ def test_markdown_is_rendered_safely():
     )
     assert "<strong>bold</strong>" in html and "<script>" not in html and "&lt;script&gt;" in html
     assert "javascript:" not in html and "<pre><code" in html and "a &lt; b" in html
+
+
+def test_guidelines_soft_line_breaks_are_spaces_but_responses_keep_them():
+    wrapped = "Pick the reply that is\nmore helpful.\n\nThen rate it."
+    guidelines = str(render_markdown(wrapped))
+    assert "<br" not in guidelines and "Pick the reply that is\nmore helpful." in guidelines
+    assert guidelines.count("<p>") == 2  # two paragraphs, the first one unbroken
+    response = str(render_markdown("Step 1: open it\nStep 2: close it", line_breaks=True))
+    assert "open it<br" in response
