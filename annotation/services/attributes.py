@@ -22,6 +22,35 @@ from annotation.services.audit import labeler_audit_event_record
 
 DEFINITION_FIELDS = ("name", "question", "purpose", "options", "asked", "order")
 
+# The questionnaire's starting set (migration 0006 made the same from the old fixed columns).
+DEFAULT_PURPOSE = (
+    "Used only to compare how groups of labelers judge the same items (for example whether "
+    "younger and older labelers prefer different answers). Researchers see group figures "
+    "only, never your answers, and never groups smaller than the minimum size."
+)
+DEFAULT_DEFINITIONS = [
+    ("age_range", "How old are you?", ["18-29", "30-44", "45-59", "60+"], 10),
+    ("gender", "What is your gender?", [], 20),
+    ("region", "Where do you live (country or region)?", [], 30),
+    ("language", "What is your first language?", [], 40),
+    ("education", "What is the highest level of education you have completed?",
+     ["secondary", "bachelor", "master", "doctorate", "other"], 50),
+]  # fmt: skip
+
+
+def attribute_definitions_seed(**kwargs: Any) -> None:
+    """The starting questionnaire when there is none at all (after every migrate, like the role
+    groups: a database emptied by `flush` gets it back). An admin who edits or deletes some of
+    them keeps their choice: nothing is added while any definition exists."""
+    if AttributeDefinition.objects.exists():
+        return
+    AttributeDefinition.objects.bulk_create(
+        AttributeDefinition(
+            name=name, question=question, options=options, order=order, purpose=DEFAULT_PURPOSE
+        )
+        for name, question, options, order in DEFAULT_DEFINITIONS
+    )
+
 
 def attribute_definition_save(
     *, definition: AttributeDefinition | None = None, **fields: Any

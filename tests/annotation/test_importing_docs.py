@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from annotation.models import GroupRule, LabelerGroup, LabelerProfile
+from annotation.models import LabelerProfile
 from annotation.selectors.reports import report_payload
+from annotation.services.attributes import attribute_definition_save
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +19,15 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXAMPLES = DOCS / "examples"
 
 
-def rule_group(name: str, attribute: str, value: str) -> None:
-    group = LabelerGroup.objects.create(name=name)
-    GroupRule.objects.create(group=group, attribute=attribute, value=value)
+def rule_group(admin, name: str, attribute: str, value: str) -> None:
+    """As documented: an admin posts the group to the API (its rule must name a defined
+    attribute)."""
+    response = admin.post(
+        "/api/groups/",
+        {"name": name, "rules": {attribute: [value]}},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
 
 
 def upload(client, project, name: str, **extra):
@@ -35,8 +42,9 @@ def upload(client, project, name: str, **extra):
 
 def test_the_rating_example(as_persona, settings):
     settings.CHORUS_MIN_GROUP_SIZE = 5
-    rule_group("Women", "gender", "Woman")
-    rule_group("Men", "gender", "Man")
+    admin = as_persona("admin_user")
+    rule_group(admin, "Women", "gender", "Woman")  # 'gender' is in the starting questionnaire
+    rule_group(admin, "Men", "gender", "Man")
     project = ProjectFactory(kind="rating")
     response = upload(as_persona("researcher"), project, "dices-mini.csv")
     assert response.status_code == 201, response.content
@@ -59,8 +67,11 @@ def test_the_rating_example(as_persona, settings):
 
 def test_the_pairwise_example(as_persona, settings):
     settings.CHORUS_MIN_GROUP_SIZE = 5
-    rule_group("US", "country", "US")
-    rule_group("IN", "country", "IN")
+    admin = as_persona("admin_user")
+    # step 1: the admin adds the dataset's attribute (Recruitment → Questionnaire, not asked)
+    attribute_definition_save(name="country", question="Country", asked=False)
+    rule_group(admin, "US", "country", "US")
+    rule_group(admin, "IN", "country", "IN")
     project = ProjectFactory(kind="pairwise")
     mapping = json.dumps({"item_id": "question_id", "choice": "winner", "dataset": "mini-prefs"})
     response = upload(

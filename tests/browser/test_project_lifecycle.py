@@ -86,5 +86,5 @@ def test_edit_clone_archive_and_delete(page_as, live_server, project, researcher
     page.get_by_role("button", name="Delete this project for good").click()
     page.get_by_text("Deleted the project HH pilot 2.").wait_for()
     assert not Project.objects.filter(pk=clone.pk).exists()
-    assert page.get_by_text("(archived)").is_visible()
+    assert page.get_by_text("archived", exact=True).is_visible()
     screenshot(page, "project-lifecycle-list")

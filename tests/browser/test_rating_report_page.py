@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from annotation.services.attributes import attribute_definition_save
 from annotation.services.imports import items_import
 from annotation.services.labelers import labeler_group_create
 from annotation.services.reports import project_report_compute, project_report_request
@@ -21,6 +22,7 @@ def test_researcher_reads_the_rating_report(page_as, live_server, researcher, ad
     settings.CHORUS_MIN_GROUP_SIZE = 5
     labeler_group_create(name="Women", rules={"gender": ["Woman"]})
     labeler_group_create(name="Men", rules={"gender": ["Man"]})
+    attribute_definition_save(name="age", question="Age", asked=False)  # the dataset's own
     labeler_group_create(name="Gen Z", rules={"age": ["gen z"]}, priority=200)
     project = ProjectFactory(kind="rating", name="DICES mini")
     items_import(project=project, path=EXAMPLE, fmt="annotators")
