@@ -80,7 +80,7 @@ def _labelers(n: int) -> list:
     labeler_group_create(name="south", rules={"region": ["US"]})
     return [
         user_create(
-            username=f"labeler{i}", password="bench-pass-not-used", role="labeler",
+            username=f"labeler{i}", password=secrets.token_urlsafe(16), role="labeler",
             consent=True, region="EU" if i % 2 else "US",
         )
         for i in range(n)
@@ -93,7 +93,7 @@ def _seed(n_items: int) -> tuple[int, list]:
     from annotation.services.projects import project_create
 
     rng = random.Random(0)
-    researcher = user_create(username="rita", password="bench-pass-not-used", role="researcher")
+    researcher = user_create(username="rita", password=secrets.token_urlsafe(16), role="researcher")
     project = project_create(
         name="Browse", kind="pairwise", guidelines="Pick the better reply.",
         created_by=researcher, overlap_target=3,

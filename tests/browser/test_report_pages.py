@@ -81,6 +81,8 @@ def test_researcher_reads_the_summary_recomputes_and_labeler_gets_404(
     heatmap.screenshot(path=str(screenshot_path("report-heatmap")))
     labelers = page.locator("section", has=page.locator("#h-labelers"))
     labels = labelers.locator("svg .point-label")
+    # labels are drawn only where they do not overlap, so how many depends on the layout: at
+    # least one, never more than the 12 labelers, and each a project pseudonym (no username)
     assert 1 <= labels.count() <= 12 and (labels.first.text_content() or "").startswith("L-")
     labelers.locator("figure").screenshot(path=str(screenshot_path("report-scatter")))
     contested = page.locator("#h-contested ~ div table").first

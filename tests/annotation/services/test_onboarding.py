@@ -32,6 +32,7 @@ from annotation.services.recruitment import (
     recruitment_link_deactivate,
     recruitment_signup,
 )
+from tests.conftest import PASSWORD
 from tests.factories import item_create
 
 pytestmark = pytest.mark.django_db
@@ -136,16 +137,16 @@ def test_signup_names_username_and_password_problems(project, admin_user, labele
         name="Invite", kind="signup", project_ids=[project.pk], created_by=admin_user
     )
     for username, password, field in [
-        ("LARA", "a-long-enough-pass", "username"),  # taken (case-insensitively)
-        ("new person", "a-long-enough-pass", "username"),  # not a valid username
+        ("LARA", PASSWORD, "username"),  # taken (case-insensitively)
+        ("new person", PASSWORD, "username"),  # not a valid username
         ("newbie", "short", "password"),
         ("newbie", "password123", "password"),  # too common
     ]:
         with pytest.raises(ValidationError) as exc:
             recruitment_signup(link=link, username=username, password=password)
         assert field in exc.value.message_dict, (username, password)
-    arrival = recruitment_signup(link=link, username="newbie", password="a-long-enough-pass")
-    assert arrival.user.check_password("a-long-enough-pass")
+    arrival = recruitment_signup(link=link, username="newbie", password=PASSWORD)
+    assert arrival.user.check_password(PASSWORD)
     assert arrival.user.groups.filter(name="labeler").exists()
     assert project.labelers.filter(pk=arrival.user.pk).exists()
     with pytest.raises(ValidationError) as exc:
