@@ -284,6 +284,13 @@ class ProjectSettingsForm(forms.Form):
     gold_threshold = forms.FloatField(min_value=0, max_value=1)
     screening_threshold = forms.FloatField(min_value=0, max_value=1)
     screening_min_items = forms.IntegerField(min_value=1, max_value=100)
+    edit_window_minutes = forms.IntegerField(
+        min_value=0,
+        max_value=1440,
+        label="Edit window (minutes)",
+        help_text="How long after submitting labelers may go back and change a judgment (the "
+        "earlier version is kept as history); 0 turns it off.",
+    )
     rubric = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),

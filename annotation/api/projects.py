@@ -52,6 +52,9 @@ class ProjectOutput(serializers.Serializer):
     gold_threshold = serializers.FloatField()
     screening_threshold = serializers.FloatField()
     screening_min_items = serializers.IntegerField()
+    edit_window_minutes = serializers.IntegerField(
+        help_text="Minutes after submitting in which labelers may change a judgment; 0 = never."
+    )
     archived_at = serializers.DateTimeField(
         allow_null=True, help_text="Set while archived: labelers do not see the project."
     )
@@ -109,6 +112,7 @@ class ProjectListApi(APIView):
         gold_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.7)
         screening_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.8)
         screening_min_items = serializers.IntegerField(min_value=1, max_value=100, default=5)
+        edit_window_minutes = serializers.IntegerField(min_value=0, max_value=1440, default=10)
         criteria = CriterionInput(many=True, required=False)
 
     @extend_schema(responses=ProjectOutput(many=True))
@@ -149,6 +153,12 @@ class ProjectDetailApi(APIView):
         gold_threshold = serializers.FloatField(min_value=0, max_value=1, required=False)
         screening_threshold = serializers.FloatField(min_value=0, max_value=1, required=False)
         screening_min_items = serializers.IntegerField(min_value=1, max_value=100, required=False)
+        edit_window_minutes = serializers.IntegerField(
+            min_value=0,
+            max_value=1440,
+            required=False,
+            help_text="Minutes after submitting in which labelers may change a judgment; 0 = never.",
+        )
         quotas = QuotaInput(
             many=True, required=False, help_text="Replaces every quota of the project."
         )

@@ -91,6 +91,14 @@ class Judgment(models.Model):
         "(training snapshots read these, so later edits of attributes, rules or members do not "
         "rewrite history); [] for imported judgments; empty (null) when not recorded.",
     )
+    revision = models.PositiveIntegerField(
+        default=1,
+        help_text="The version that counts: 1 as submitted, +1 per change by the labeler within "
+        "the project's edit window; earlier versions are kept as JudgmentRevision rows.",
+    )
+    edited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the labeler last changed it; empty if never."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -191,6 +199,38 @@ class CompletionFlag(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["judgment", "position", "flag"], name="flag_unique")
+        ]
+
+
+class JudgmentRevision(models.Model):
+    """An earlier version of a judgment, kept when its labeler changed it (issue 13): history
+    only; the judgment row itself always holds the version that counts."""
+
+    judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField(help_text="The number of the version kept here.")
+    payload = models.JSONField(
+        help_text="That version in canonical positions: pairwise_choice, scale, none_acceptable, "
+        "demonstration, rationale, ranks [[position, rank]], ratings [[criterion, position, "
+        "value]], flags [[position, flag]]."
+    )
+    made_at = models.DateTimeField(help_text="When that version was submitted or saved.")
+    replaced_at = models.DateTimeField(help_text="When the change replaced it.")
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who made the change (always the judgment's labeler).",
+    )
+    client_key = models.UUIDField(
+        help_text="The change's idempotency key: a retried change stores nothing new."
+    )
+
+    class Meta:
+        ordering = ["judgment", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["judgment", "revision"], name="revision_once"),
+            models.UniqueConstraint(fields=["judgment", "client_key"], name="revision_key_once"),
         ]
 
 

@@ -88,6 +88,12 @@ class Project(models.Model):
         help_text="What adjudicated answers are used for: nothing, gold answers scoring the "
         "labelers, or the training label of their item (in place of the labelers' judgments).",
     )
+    edit_window_minutes = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MaxValueValidator(1440)],
+        help_text="For how many minutes after submitting a labeler may go back and change their "
+        "judgment (the earlier version is kept as a revision); 0 turns editing off.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

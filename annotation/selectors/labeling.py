@@ -145,6 +145,25 @@ def label_item_view(
 
     With `max_chars`, texts are cut to that many characters in the database (a huge imported
     text is never loaded whole) and marked `truncated`; `label_text_get` reads the whole one."""
+    return item_view(
+        reservation.item_id,
+        list(reservation.display_order),
+        reservation.expires_at,
+        project,
+        max_chars=max_chars,
+    )
+
+
+def item_view(
+    item_id: int,
+    display_order: list[int],
+    expires_at: datetime,
+    project: Project,
+    *,
+    max_chars: int | None = None,
+) -> LabelItem:
+    """An item in a given display order (label_item_view; a judged item shown again to its
+    labeler, annotation.selectors.edits)."""
     # Turns and responses in one statement: (is a response, position, role, text, full length).
     cut = "{}, 0" if max_chars is None else "SUBSTR({0}, 1, %s), LENGTH({0})"
     size = [] if max_chars is None else [max_chars]
@@ -157,14 +176,14 @@ def label_item_view(
             SELECT 1, s.position, '', {cut.format("c.text")}
             FROM annotation_itemcompletion s JOIN annotation_completion c ON c.id = s.completion_id
             WHERE s.item_id = %s""",
-            [*size, reservation.item_id, *size, reservation.item_id],
+            [*size, item_id, *size, item_id],
         )
     )
     turn_rows = [(role, content, length) for kind, _, role, content, length in rows if not kind]
     texts = {position: (text, length) for kind, position, _, text, length in rows if kind}
     limit = max_chars if max_chars is not None else 0
     return LabelItem(
-        item_id=reservation.item_id,
+        item_id=item_id,
         kind=project.kind,
         turns=[
             LabelTurn(role=role, content=content, truncated=length > limit > 0)
@@ -172,20 +191,25 @@ def label_item_view(
         ],
         responses=[
             LabelResponse(number=n, text=texts[p][0], truncated=texts[p][1] > limit > 0)
-            for n, p in enumerate(reservation.display_order, start=1)
+            for n, p in enumerate(display_order, start=1)
         ],
-        expires_at=reservation.expires_at,
+        expires_at=expires_at,
     )
 
 
 def label_text_get(user: Any, project: Project, item_id: int, part: str, number: int) -> str:
     """The whole text of one turn (`part` "turn", number from 1) or response ("response",
-    the labeler's display number) of an item the labeler holds an unexpired reservation on.
-    Anything else, another labeler's item included, is 404."""
-    reservation = Reservation.objects.filter(
-        item_id=item_id, item__project=project, labeler=user, expires_at__gt=timezone.now()
+    the labeler's display number) of an item the labeler holds an unexpired reservation on or
+    judged (shown again to change the judgment). Anything else, another labeler's item
+    included, is 404."""
+    mine = {"item_id": item_id, "item__project": project, "labeler": user}
+    orders = Reservation.objects.filter(**mine, expires_at__gt=timezone.now()).values_list(
+        "display_order", flat=True
+    )
+    order = orders.first() or Judgment.objects.filter(**mine).values_list(
+        "display_order", flat=True
     ).first()
-    if reservation is None or number < 1:
+    if order is None or number < 1:
         raise Http404("No such text.")
     if part == "turn":
         contents = list(
@@ -193,11 +217,9 @@ def label_text_get(user: Any, project: Project, item_id: int, part: str, number:
             .order_by("position")
             .values_list("content", flat=True)[number - 1 : number]
         )
-    elif part == "response" and number <= len(reservation.display_order):
+    elif part == "response" and number <= len(order):
         contents = list(
-            ItemCompletion.objects.filter(
-                item_id=item_id, position=reservation.display_order[number - 1]
-            ).values_list("completion__text", flat=True)
+            ItemCompletion.objects.filter(item_id=item_id, position=order[number - 1]).values_list("completion__text", flat=True)
         )
     else:
         contents = []

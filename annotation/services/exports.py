@@ -8,7 +8,9 @@ pairs and weights of `annotation.preferences` under its default policies, so
 - ranking of K replies: every pair with different ranks gives a row with weight 1/C(K,2),
   as InstructGPT weights a prompt's comparisons; tied pairs give no row; a ranking marked
   "none acceptable" still gives its pairs (the order is information) with `none_acceptable`;
-- external judgments (e.g. HH-RLHF's original choice) are exported too, with `source`.
+- external judgments (e.g. HH-RLHF's original choice) are exported too, with `source`;
+- a judgment its labeler changed (annotation.services.revisions) is exported once, as its
+  current version: `revision` (1 = as submitted) and, in the raw export, `edited_at`.
 Labelers appear only as pseudonyms of this project (keyed by its salt: they do not match any
 other project's), with the names of the groups they belong to, less the groups with fewer than
 CHORUS_MIN_GROUP_SIZE of the project's labelers (annotation.privacy: never named, never listed).
@@ -76,6 +78,8 @@ class JudgmentRecord:
     display_order: list[int]
     seconds_spent: float | None
     created_at: Any
+    revision: int
+    edited_at: Any
     guideline_version: int | None
     prompt_external_id: str = ""
     turns: list[tuple[str, str]] = field(default_factory=list)
@@ -153,7 +157,7 @@ def _load_chunk(project: Project, lo: int, hi: int) -> list[JudgmentRecord]:
 
 _JUDGMENT_FIELDS = (
     "pk", "item_id", "labeler_id", "external_source", "pairwise_choice", "scale", "none_acceptable", "demonstration",
-    "rationale", "display_order", "seconds_spent", "created_at", "guideline_version__version",
+    "rationale", "display_order", "seconds_spent", "created_at", "revision", "edited_at", "guideline_version__version",
 )  # fmt: skip
 _RENAMED = {"guideline_version__version": "guideline_version"}
 
@@ -210,6 +214,7 @@ def _preference_rows(
                 "labeler": labeler,
                 "groups": member_of,
                 "none_acceptable": record.none_acceptable,
+                "revision": record.revision,
             }
 
 
@@ -235,6 +240,10 @@ def _raw_row(record: JudgmentRecord, labeler: str | None, member_of: list[str]) 
         "display_order": list(record.display_order),
         "seconds_spent": record.seconds_spent,
         "created_at": record.created_at.isoformat(),
+        # the version that counts: 1 as submitted, more when the labeler changed it (the earlier
+        # versions stay in Chorus as history and are never exported)
+        "revision": record.revision,
+        "edited_at": record.edited_at.isoformat() if record.edited_at else None,
     }
 
 

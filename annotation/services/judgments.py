@@ -62,6 +62,10 @@ CONFLICTS = {
     "so this judgment was not stored.",
     "guidelines_changed": "The guidelines changed while you worked. Read the new version, then submit again.",
 }
+UNTOUCHED = (
+    "Put the responses in your order first: move at least one, or confirm that the order shown "
+    "is your ranking."
+)
 
 
 def _lock(item: Item) -> None:
@@ -228,11 +232,16 @@ def _validate(
     ratings: Sequence[Rating],
     flags: Sequence[Flag],
     seconds_spent: float | None,
+    ranking_touched: bool | None = None,
 ) -> None:
-    """Raise ValidationError naming every field that is wrong for this item's project."""
+    """Raise ValidationError naming every field that is wrong for this item's project.
+    `ranking_touched` False (the labeler left the shown order as it was) refuses a ranking;
+    None is "not said" (services and imports that have no shown order)."""
     errors: dict[str, list[str]] = {}
     _check_choice(item.project.kind, choice, errors)
     _check_ranks(item.project.kind, ranks, size, errors)
+    if ranking_touched is False and item.project.kind == ProjectKind.RANKING:
+        errors["ranking_touched"] = [UNTOUCHED]
     _check_texts(item, demonstration=demonstration, rationale=rationale, errors=errors)
     _check_ratings(item, ratings, size, errors)
     _check_flags(flags, size, errors)
@@ -308,12 +317,14 @@ def judgment_submit(
     flags: Sequence[Flag] = (),
     seconds_spent: float | None = None,
     guideline_version: int | None = None,
+    ranking_touched: bool | None = None,
     now: datetime | None = None,
 ) -> SubmitResult:
     """Store a labeler's judgment of a reserved item, given in display terms.
 
-    Raises ValidationError (a dict naming the fields) for bad input and JudgmentConflict when the
-    item cannot take the judgment (not reserved, already judged, no longer needed, guidelines changed).
+    Raises ValidationError (a dict naming the fields) for bad input, a ranking left untouched
+    (`ranking_touched` False) included, and JudgmentConflict when the item cannot take the
+    judgment (not reserved, already judged, no longer needed, guidelines changed).
     """
     now = now or timezone.now()
     project = labeling_facts(item.project)
@@ -324,7 +335,7 @@ def judgment_submit(
     _validate(
         item, len(order), choice=choice, ranks=ranks, none_acceptable=none_acceptable,
         demonstration=demonstration, rationale=rationale, ratings=ratings, flags=flags,
-        seconds_spent=seconds_spent,
+        seconds_spent=seconds_spent, ranking_touched=ranking_touched,
     )  # fmt: skip
     current = project.current_guideline_version
     if guideline_version is not None and current is not None and guideline_version != current:

@@ -40,6 +40,7 @@ EDITABLE = (
     "gold_threshold",
     "screening_threshold",
     "screening_min_items",
+    "edit_window_minutes",
 )
 # What defines a criterion: a rubric edit that changes any of these makes a new row.
 CRITERION_FIELDS = ("description", "scale_min", "scale_max", "options", "positive_option")
@@ -60,6 +61,7 @@ def project_create(
     gold_threshold: float = 0.7,
     screening_threshold: float = 0.8,
     screening_min_items: int = 5,
+    edit_window_minutes: int = 10,
 ) -> Project:
     project = Project(
         name=name,
@@ -72,6 +74,7 @@ def project_create(
         gold_threshold=gold_threshold,
         screening_threshold=screening_threshold,
         screening_min_items=screening_min_items,
+        edit_window_minutes=edit_window_minutes,
     )
     project.full_clean()
     project.save()
@@ -276,6 +279,7 @@ def project_clone(*, project: Project, name: str, created_by: Any = None) -> Pro
         gold_threshold=project.gold_threshold,
         screening_threshold=project.screening_threshold,
         screening_min_items=project.screening_min_items,
+        edit_window_minutes=project.edit_window_minutes,
         criteria=[
             {"name": c.name, **{f: getattr(c, f) for f in CRITERION_FIELDS}}
             for c in project.current_criteria()

@@ -279,6 +279,7 @@ def _settings_form(request: HttpRequest, project: Project) -> ProjectSettingsFor
         "overlap_target": project.overlap_target, "rationale_required": project.rationale_required,
         "gold_threshold": project.gold_threshold, "screening_threshold": project.screening_threshold,
         "screening_min_items": project.screening_min_items,
+        "edit_window_minutes": project.edit_window_minutes,
         "rubric": rubric_text(project.current_criteria()),
         **{f"quota_{g.pk}": quotas.get(g.pk, 0) for g in groups},
     }  # fmt: skip
