@@ -6,6 +6,7 @@ from annotation.views import (
     account,
     items,
     label,
+    label_edits,
     labelers,
     onboarding,
     projects,
@@ -25,6 +26,12 @@ urlpatterns = [
         "label/<int:project_id>/guidelines/read/",
         label.label_guidelines_read,
         name="label_guidelines_read",
+    ),
+    path("label/<int:project_id>/previous/", label_edits.label_previous, name="label_previous"),
+    path(
+        "label/<int:project_id>/judgments/<int:judgment_id>/",
+        label_edits.label_edit,
+        name="label_edit",
     ),
     path(
         "label/<int:project_id>/items/<int:item_id>/judgment/",

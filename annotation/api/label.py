@@ -190,6 +190,14 @@ class JudgmentCreateApi(APIView):
             help_text="Ranking only: the rank of Response 1, 2, ... (1 = best; tied responses share a rank).",
         )  # fmt: skip
         none_acceptable = serializers.BooleanField(default=False, help_text="Ranking only.")
+        ranking_touched = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Ranking only, and required there: true when the labeler moved a response "
+            "or confirmed that the order shown is their ranking. Missing or false is refused "
+            "(400 naming `ranking_touched`): the order as served is nobody's ranking.",
+        )
         demonstration = serializers.CharField(
             default="", allow_blank=True, trim_whitespace=False, help_text="Demonstration only."
         )
@@ -238,6 +246,7 @@ class JudgmentCreateApi(APIView):
         values["flags"] = [Flag(response=f["response"], flag=f["flag"]) for f in values["flags"]]
         if str(values.get("choice") or "").isdigit():
             values["choice"] = int(values["choice"])
+        values["ranking_touched"] = bool(values.get("ranking_touched"))  # missing = untouched
         try:
             result = judgment_submit(labeler=request.user, item=item, **values)
         except ValidationError as exc:

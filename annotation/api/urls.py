@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from annotation.api import external_labelers, items, label, labelers, lifecycle, projects, report
+from annotation.api import (
+    external_labelers,
+    items,
+    label,
+    label_edits,
+    labelers,
+    lifecycle,
+    projects,
+    report,
+)
 
 urlpatterns = [
     path("projects/<int:project_id>/items/", items.ItemListApi.as_view(), name="api-item-list"),
@@ -143,6 +152,16 @@ urlpatterns = [
         "label/items/<int:item_id>/judgments/",
         label.JudgmentCreateApi.as_view(),
         name="api-label-judgment-create",
+    ),
+    path(
+        "label/projects/<int:project_id>/judgments/",
+        label_edits.LabelRecentJudgmentsApi.as_view(),
+        name="api-label-judgment-recent",
+    ),
+    path(
+        "label/judgments/<int:judgment_id>/",
+        label_edits.LabelJudgmentDetailApi.as_view(),
+        name="api-label-judgment-detail",
     ),
     path(
         "label/items/<int:item_id>/skips/",

@@ -206,9 +206,10 @@ def label_text_get(user: Any, project: Project, item_id: int, part: str, number:
     orders = Reservation.objects.filter(**mine, expires_at__gt=timezone.now()).values_list(
         "display_order", flat=True
     )
-    order = orders.first() or Judgment.objects.filter(**mine).values_list(
-        "display_order", flat=True
-    ).first()
+    order = (
+        orders.first()
+        or Judgment.objects.filter(**mine).values_list("display_order", flat=True).first()
+    )
     if order is None or number < 1:
         raise Http404("No such text.")
     if part == "turn":
@@ -219,7 +220,9 @@ def label_text_get(user: Any, project: Project, item_id: int, part: str, number:
         )
     elif part == "response" and number <= len(order):
         contents = list(
-            ItemCompletion.objects.filter(item_id=item_id, position=order[number - 1]).values_list("completion__text", flat=True)
+            ItemCompletion.objects.filter(item_id=item_id, position=order[number - 1]).values_list(
+                "completion__text", flat=True
+            )
         )
     else:
         contents = []

@@ -28,7 +28,6 @@ from django_htmx.http import reswap, retarget
 from annotation.http import HtmxHttpRequest
 from annotation.models import FlagKind, Project, ProjectKind, Role
 from annotation.rendering import render_markdown
-from annotation.roles import is_labeler
 from annotation.selectors.labeling import (
     LabelItem,
     guidelines_text_get,
@@ -39,8 +38,8 @@ from annotation.selectors.labeling import (
     labeler_last_guideline_version,
     labeler_progress,
     labeler_project_get,
+    labeler_queues,
 )
-from annotation.selectors.projects import project_list_for_user
 from annotation.services.judgments import (
     Flag,
     JudgmentConflict,
@@ -127,7 +126,9 @@ def _mark_read(request: HttpRequest, project: Project, version: int) -> None:
     request.session[SEEN] = seen
 
 
-def _context(request: HttpRequest, project: Project) -> dict[str, Any]:
+def _context(request: HttpRequest, project: Project, *, reserve: bool = True) -> dict[str, Any]:
+    """The workbench's context: the next item (reserved unless `reserve` is False: a page that
+    shows something else, annotation.views.label_edits), or the guidelines to read first."""
     guidelines = _guidelines(project)
     progress = labeler_progress(request.user, project)
     context: dict[str, Any] = {
@@ -143,6 +144,8 @@ def _context(request: HttpRequest, project: Project) -> dict[str, Any]:
         context.update(
             state="guidelines", last_version=labeler_last_guideline_version(request.user, project)
         )
+        return context
+    if not reserve:
         return context
     reservation = reservation_next(labeler=request.user, project=project)
     if reservation is None:
@@ -184,6 +187,7 @@ def _item_context(item: LabelItem, project: Project) -> dict[str, Any]:
         "scale": _scale(),
         "flag_kinds": FlagKind.choices,
         "client_key": uuid.uuid4(),
+        "submit_url": reverse("annotation:label_submit", args=[project.pk, item.item_id]),
     }
 
 
@@ -199,8 +203,8 @@ def _workbench(request: HtmxHttpRequest, project: Project, status: int = 200) ->
 @login_required
 @require_GET
 def labeler_home(request: HttpRequest) -> HttpResponse:
-    projects = project_list_for_user(request.user) if is_labeler(request.user) else []
-    return render(request, "annotation/labeler_home.html", {"projects": projects})
+    """The labeler's projects, each with the items left for them and their progress."""
+    return render(request, "annotation/labeler_home.html", {"queues": labeler_queues(request.user)})
 
 
 @login_required
@@ -336,6 +340,8 @@ def _parse_judgment(post: QueryDict) -> dict[str, Any]:
         "guideline_version": _int_or_none(
             post.get("guideline_version", ""), "guideline_version", errors
         ),
+        # ranking forms say whether the labeler moved a response or confirmed the shown order
+        "ranking_touched": post.get("ranking_touched") == "1",
     }
     if errors:
         raise ValidationError(errors)
@@ -381,6 +387,8 @@ FIELD_LABELS = {
     "ratings": "Ratings",
     "flags": "Flags",
     "reason": "Reason",
+    "ranking_touched": "Ranking",
+    "judgment": "Judgment",
 }
 
 

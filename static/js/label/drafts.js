@@ -1,7 +1,7 @@
 // Drafts: what the labeler has entered on the current item is kept in localStorage while they
 // work, restored when the item comes back (reload, crash), dropped once the judgment is stored,
 // and pruned after a week.
-import { applyRanks } from "./ranking.js";
+import { applyRanks, touchedSet } from "./ranking.js";
 import { fieldsOf, load, store, user } from "./page.js";
 
 const DRAFT = "chorus:draft:"; // + user + ":" + item -> {fields, savedAt}
@@ -26,13 +26,17 @@ export function draftDrop(item) {
   localStorage.removeItem(draftKey(item));
 }
 
-function draftRestore(form) {
-  const draft = load(draftKey(form.dataset.item), null);
-  if (!draft) return;
+// Fill the form with [name, value] pairs: a restored draft, or the answers of a judgment the
+// labeler is changing (label_edits.py).
+export function fill(form, fields) {
   const ranks = {};
-  draft.fields.forEach(([name, value]) => {
+  fields.forEach(([name, value]) => {
     if (name.startsWith("rank_")) {
       ranks[name] = Number(value);
+      return;
+    }
+    if (name === "ranking_touched") {
+      touchedSet(form, value === "1");
       return;
     }
     form.querySelectorAll('[name="' + name + '"]').forEach((el) => {
@@ -45,6 +49,11 @@ function draftRestore(form) {
   });
   const list = form.querySelector("#rank-list");
   if (list && Object.keys(ranks).length) applyRanks(list, ranks);
+}
+
+function draftRestore(form) {
+  const draft = load(draftKey(form.dataset.item), null);
+  if (draft) fill(form, draft.fields);
 }
 
 // Keep a draft of this form as the labeler types, clicks, or reorders (ranking fires "change").

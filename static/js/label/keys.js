@@ -1,10 +1,40 @@
 // Keyboard shortcuts; the help dialog (_label_dialogs.html) lists them for the labeler.
 // pairwise: 1-8 scale, t tie, b both bad; ranking: arrows move focus, Shift+arrows move the
-// response, t ties it with the one above, n none acceptable; everywhere: Enter or Ctrl+Enter
-// submits, s skip, r rationale, w write (demonstration), g guidelines, ? help, Esc leaves a box.
+// response, t ties it with the one above, n none acceptable, o "the order shown is my ranking";
+// rubric: c focuses the first criterion, then (while a criterion has the focus) digits set its
+// value and arrows go to the previous/next criterion, Esc stops: digits outside it keep
+// choosing on the 8-point scale; everywhere: Enter or Ctrl+Enter submits, s skip, p previous
+// (change the last judgment), r rationale, w write (demonstration), g guidelines, ? help,
+// Esc leaves a box.
 import { dialogOpen, dialogOpenNow } from "./dialogs.js";
 import { labelForm } from "./page.js";
 import { move, tieToggle } from "./ranking.js";
+
+function ratings(form) {
+  return Array.from(form.querySelectorAll("fieldset.rating"));
+}
+
+// Rubric mode: the focus is on a criterion of one response (its fieldset or one of its radios).
+// Digits set its value, arrows go to the previous/next criterion. True if handled.
+function ratingKeys(event, rating) {
+  if (!rating) return false;
+  const key = event.key;
+  if (key === "Escape") {
+    document.activeElement.blur();
+    return true;
+  }
+  if (key === "ArrowUp" || key === "ArrowDown") {
+    const all = ratings(rating.form);
+    const next = all[all.indexOf(rating) + (key === "ArrowUp" ? -1 : 1)];
+    if (next) next.focus();
+    if (next) next.scrollIntoView({ block: "nearest" });
+    return true;
+  }
+  if (!/^[0-9]$/.test(key)) return false;
+  const input = rating.querySelector('input[type=radio][value="' + key + '"]');
+  if (input) check(input, true);
+  return true; // a digit outside the criterion's scale does nothing (never the 8-point scale)
+}
 
 function typing(el) {
   if (!el || !el.tagName) return false;
@@ -48,6 +78,10 @@ function action(key, form, rankItem) {
   if (key === "b" && choices) return () => pick(form, "both_bad");
   const none = form.querySelector("input[name=none_acceptable]");
   if (key === "n" && none) return () => check(none, !none.checked);
+  const confirm = form.querySelector("#rank-confirm");
+  if (key === "o" && confirm) return () => check(confirm, !confirm.checked);
+  const first = form.querySelector("fieldset.rating");
+  if (key === "c" && first) return () => first.focus();
   if (key === "s") return () => dialogOpen("skip-dialog");
   const box = { r: "#rationale", w: "#demonstration" }[key];
   if (box && form.querySelector(box)) return () => form.querySelector(box).focus();
@@ -79,6 +113,12 @@ function onKey(event) {
     if (key === "Escape") target.blur();
     return;
   }
+  const previous = document.getElementById("label-previous");
+  if (key === "p" && previous) {
+    event.preventDefault();
+    previous.click();
+    return;
+  }
   const dialog = { "?": "help-dialog", g: "guidelines-dialog" }[key];
   if (dialog) {
     event.preventDefault();
@@ -86,6 +126,11 @@ function onKey(event) {
     return;
   }
   if (!form) return;
+  const rating = target.closest && target.closest("fieldset.rating");
+  if (ratingKeys(event, rating)) {
+    event.preventDefault();
+    return;
+  }
   const rankItem = target.closest && target.closest(".rank-item");
   if (rankKeys(event, rankItem)) return;
   const run = action(key, form, rankItem);

@@ -8,7 +8,7 @@
 // This entry wires them once per page and sets up every item htmx swaps in.
 import { collapseInit } from "./collapse.js";
 import { dialogsInit } from "./dialogs.js";
-import { draftsKeep, draftsPrune } from "./drafts.js";
+import { draftsKeep, draftsPrune, fill } from "./drafts.js";
 import { keysInit } from "./keys.js";
 import { outboxInit, outboxResume } from "./outbox.js";
 import { rankingInit } from "./ranking.js";
@@ -18,8 +18,10 @@ function itemInit(workbench) {
   timerStart(workbench);
   const form = workbench.querySelector("#label-form");
   if (form) {
-    draftsKeep(form);
     rankingInit(form);
+    const prefill = document.getElementById("label-prefill");
+    if (form.dataset.edit && prefill) fill(form, JSON.parse(prefill.textContent));
+    else draftsKeep(form);
     collapseInit(form);
   }
   outboxResume();

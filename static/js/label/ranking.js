@@ -2,6 +2,40 @@
 // (keys.js calls move and tieToggle). Ties are allowed: a tied response shares the rank of the
 // one above. Every change renumbers the hidden rank_N fields and the spoken summary, then fires
 // "change" on the list so the form's draft is saved.
+// The list starts in the order shown, which is nobody's ranking: until the labeler moves a
+// response or ticks "the order shown is my ranking" (key o), the hidden ranking_touched field
+// stays 0, submitting is refused here with a message, and the server refuses it too.
+
+const UNTOUCHED =
+  "Put the responses in your order first: move at least one, or confirm that the order shown " +
+  "is your ranking.";
+
+// Mark the ranking as the labeler's own (moved, or the shown order confirmed), or not.
+export function touchedSet(form, touched) {
+  const field = form.querySelector("#ranking-touched");
+  if (!field) return;
+  field.value = touched ? "1" : "0";
+  form.querySelector(".ranking").classList.toggle("touched", touched);
+}
+
+function moved(list) {
+  list.dataset.moved = "1";
+  touchedSet(list.closest("form"), true);
+}
+
+// Refuse to send an untouched ranking (htmx asks "confirm" before every request).
+function refuseUntouched(event) {
+  const form = event.currentTarget;
+  const field = form.querySelector("#ranking-touched");
+  if (!field || field.value === "1") return;
+  event.preventDefault();
+  const box = form.querySelector("#label-errors");
+  box.innerHTML =
+    '<div class="problem" role="alert"><p><strong>Please fix:</strong></p><ul>' +
+    '<li data-field="ranking_touched"><strong>Ranking:</strong> </li></ul></div>';
+  box.querySelector("li").append(UNTOUCHED);
+  form.querySelector("#rank-list .rank-item").focus();
+}
 
 function items(list) {
   return Array.from(list.querySelectorAll(".rank-item"));
@@ -53,6 +87,7 @@ export function move(li, delta) {
   list.insertBefore(delta < 0 ? li : other, delta < 0 ? other : li);
   renumber(list);
   li.focus();
+  moved(list);
   changed(list);
 }
 
@@ -61,6 +96,7 @@ export function tieToggle(li) {
   if (tie.disabled) return;
   tie.checked = !tie.checked;
   renumber(li.parentNode);
+  moved(li.parentNode);
   changed(li.parentNode);
 }
 
@@ -87,6 +123,7 @@ function dragAndDrop(list) {
     if (dragging) dragging.classList.remove("dragging");
     dragging = null;
     renumber(list);
+    moved(list);
     changed(list);
   });
 }
@@ -99,8 +136,17 @@ export function rankingInit(form) {
     if (button) move(button.closest(".rank-item"), Number(button.dataset.move));
   });
   list.addEventListener("change", (event) => {
-    if (event.target.classList.contains("tie-box")) renumber(list);
+    if (!event.target.classList.contains("tie-box")) return;
+    renumber(list);
+    moved(list);
   });
+  const confirm = form.querySelector("#rank-confirm");
+  if (confirm) {
+    confirm.addEventListener("change", () =>
+      touchedSet(form, confirm.checked || list.dataset.moved === "1"),
+    );
+  }
+  form.addEventListener("htmx:confirm", refuseUntouched);
   dragAndDrop(list);
   renumber(list);
 }

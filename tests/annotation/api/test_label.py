@@ -127,7 +127,7 @@ def test_ranking_judgment(as_persona, researcher, labeler):
     response = _post(
         client,
         f"/api/label/items/{item.pk}/judgments/",
-        {"client_key": str(uuid.uuid4()), "ranks": [2, 1, 1]},
+        {"client_key": str(uuid.uuid4()), "ranks": [2, 1, 1], "ranking_touched": True},
     )
     assert response.status_code == 201
     assert dict(Judgment.objects.get().ranks.values_list("position", "rank")) == {1: 2, 2: 1, 0: 1}

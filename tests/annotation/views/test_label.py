@@ -236,7 +236,7 @@ def test_ranking_form_posts_ranks_ratings_and_flags(as_persona, researcher, labe
     client.post(
         reverse("annotation:label_submit", args=[project.pk, form["item"]]),
         {"client_key": form["client_key"], "rank_1": "2", "rank_2": "1", "rank_3": "2", f"rating_{criterion.pk}_2": "5",
-         "flag_1": ["harmful", "opinion"], "none_acceptable": "on"},
+         "flag_1": ["harmful", "opinion"], "none_acceptable": "on", "ranking_touched": "1"},
     )  # fmt: skip
     judgment = Judgment.objects.get()
     assert dict(judgment.ranks.values_list("position", "rank")) == {2: 2, 1: 1, 0: 2}

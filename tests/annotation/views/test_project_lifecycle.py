@@ -19,7 +19,7 @@ def _settings(project, **changes):
     data = {
         "name": project.name, "description": "", "overlap_target": project.overlap_target,
         "gold_threshold": 0.7, "screening_threshold": 0.8, "screening_min_items": 5,
-        "rubric": "Helpful | 1-5 | Does it help?",
+        "edit_window_minutes": 10, "rubric": "Helpful | 1-5 | Does it help?",
     }  # fmt: skip
     return {**data, **changes}
 
