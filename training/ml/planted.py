@@ -73,31 +73,40 @@ def labeler_rows(
     contested: int = 12,
     eval_every: int = 4,
     declared: tuple[str, str] | None = None,
+    shared: bool = True,
     seed: int = 0,
 ) -> tuple[dict[str, int], list[PreferenceRow]]:
-    """(pseudonym -> planted population 0/1, rows): every labeler judges the same ``common`` +
-    ``contested`` items; every ``eval_every``-th item is held out (split "eval"). ``declared``:
-    the group name written on each population's rows (None: no group attribute)."""
+    """(pseudonym -> planted population 0/1, rows): every labeler judges ``common`` +
+    ``contested`` items, the same ones (``shared``) or items of their own (then no two labelers
+    judge the same comparison, so only a model can tell who agrees with whom); every
+    ``eval_every``-th item is held out (split "eval"). ``declared``: the group name written on
+    each population's rows (None: no group attribute)."""
     rng = random.Random(seed)
     truth = {f"L-{p}{i}": k for k, p in enumerate("ab") for i in range(per_population)}
-    items = []
-    for j in range(common + contested):
-        noun = rng.choice(NOUNS)
-        if j < common:
-            pair = (_reply(rng, "happy"), _reply(rng, "sad"))
-        else:
-            pair = (_reply(rng, "kind"), _reply(rng, "rude"))
-        items.append((j, noun, pair, j >= common))
+
+    def items_of(owner: str) -> list[tuple[str, str, tuple[str, str], bool]]:
+        items = []
+        for j in range(common + contested):
+            noun = rng.choice(NOUNS)
+            if j < common:
+                pair = (_reply(rng, "happy"), _reply(rng, "sad"))
+            else:
+                pair = (_reply(rng, "kind"), _reply(rng, "rude"))
+            items.append((f"{owner}item-{j}", noun, pair, j >= common))
+        return items
+
+    every = items_of("")
     rows = []
     for labeler, population in truth.items():
-        for j, noun, (first, second), is_contested in items:
+        own = every if shared else items_of(f"{labeler}-")
+        for j, (item, noun, (first, second), is_contested) in enumerate(own):
             flip = is_contested and population == 1
             chosen, rejected = (second, first) if flip else (first, second)
             groups = [declared[population]] if declared else []
             rows.append(
                 PreferenceRow(
                     prompt=_prompt(noun), chosen=chosen, rejected=rejected, groups=groups,
-                    prompt_id=f"item-{j}", labeler=labeler,
+                    prompt_id=item, labeler=labeler,
                     split="eval" if eval_every and j % eval_every == eval_every - 1 else "train",
                 )
             )  # fmt: skip

@@ -395,14 +395,14 @@ def _latent(
     )
     assigned = report["assignments"]
     members = [assigned.get(r.labeler) if r.labeler else None for r in eval_rows]
-    accuracy: dict[str, dict[str, float | None]] = {}
+    by_cluster: dict[str, dict[str, float | None]] = {}
     for j, model in enumerate(result.models, start=1):
         rows = [i for i, c in enumerate(members) if c == j]
         if not rows:
             continue
         own = score(model, [eval_pairs[i] for i in rows])
         subset = [eval_rows[i] for i in rows]
-        accuracy[str(j)] = {
+        by_cluster[str(j)] = {
             "cluster_model": accuracy(subset, {k: own[i] for k, i in enumerate(rows)}, None),
             "pooled_model": accuracy(
                 subset, {k: pooled_margins[i] for k, i in enumerate(rows)}, None
@@ -411,7 +411,7 @@ def _latent(
             else None,
             "pairs": float(len(rows)),
         }
-    report["eval_accuracy"] = accuracy
+    report["eval_accuracy"] = by_cluster
     return report, result.cancelled
 
 
