@@ -41,6 +41,12 @@ Split: every row of one prompt lands on the same side. The side is decided by
 sha256("<seed>:<prompt key>") < eval_fraction, where the prompt key hashes the conversation
 (role and content of each turn), so the same conversation imported twice never lands in both.
 
+Labelers (issue 15): a preference row of a labeler's judgment carries `labeler`, the labeler's
+pseudonym in the item's project (`annotation.selectors.labelers.project_pseudonym`: HMAC of the
+id keyed by the project's salt, as in exports; never a name), so that latent-group discovery
+(`training.ml.latent_groups`) can cluster labelers by their judgments. Imported and adjudicated
+rows have none. A labeler who judged in two projects of one run is two pseudonyms there.
+
 Demonstrations: each judgment with a non-empty `demonstration` gives one sft row.
 Prompts (PPO/GRPO): each prompt of the projects made within the dates, once; groups and the
 tie policies do not apply to them.
@@ -61,7 +67,7 @@ from django.db.models import QuerySet
 
 from annotation.models import Adjudication, AdjudicationStatus, AdjudicationUse, Judgment, Prompt
 from annotation.preferences import Pair, adjudication_pairs, judgment_pairs
-from annotation.selectors.labelers import JudgmentGroup
+from annotation.selectors.labelers import JudgmentGroup, project_pseudonym
 from training.ml.data import NO_GROUP
 
 CHUNK = 2000
@@ -124,6 +130,7 @@ class Counts:
             "labelers_per_group": {
                 g: len(ids) for g, ids in sorted(self.labelers_per_group.items())
             },
+            "labelers": len(set().union(*self.labelers_per_group.values())),
         }
 
 
@@ -169,7 +176,7 @@ def _selected(
         qs = qs.filter(created_at__date__lte=spec.date_to)
     if spec.group_names or not spec.include_external:
         qs = qs.filter(labeler__isnull=False)
-    qs = qs.select_related("item__prompt").prefetch_related(
+    qs = qs.select_related("item__prompt", "item__project").prefetch_related(
         "ranks", "item__slots__completion", "item__prompt__turns"
     )
     for judgment in qs.order_by("pk").iterator(chunk_size=CHUNK):
@@ -224,6 +231,7 @@ def _preference_rows(
     messages = _messages(item.prompt)
     key = prompt_key(messages)
     texts = {slot.position: slot.completion.text for slot in item.slots.all()}
+    labeler = {} if labeler_id is None else {"labeler": project_pseudonym(item.project, labeler_id)}
     for chosen, rejected, weight, strength in pairs:
         row = {
             "prompt": messages,
@@ -231,6 +239,7 @@ def _preference_rows(
             "rejected": texts[rejected],
             "weight": weight,
             **({} if strength is None else {"strength": strength}),
+            **labeler,
             "groups": groups,
             "prompt_id": key,
             "split": split_of(key, spec.eval_fraction, spec.seed),

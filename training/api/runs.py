@@ -21,6 +21,7 @@ from annotation.permissions import IsResearcher
 from training.api.common import cancelled, created, paginated
 from training.forms.runs import RunInput
 from training.models import TrainingRun
+from training.selectors.plural import run_latent_report, run_robust_report
 from training.selectors.runs import (
     run_artifacts_download,
     run_dataset_counts,
@@ -120,6 +121,18 @@ class RunDetailOutput(RunOutput):
         "baseline and the shuffled-label control (overall, per shown group), or the run beside "
         "its random-reward control, and a verdict {level, text}."
     )
+    robust = serializers.DictField(
+        allow_null=True,
+        help_text="Group-robust DPO runs (hyperparameter group_robust): the final group weights "
+        "alpha {group, value} and robust_eta; null for other runs.",
+    )
+    latent_groups = serializers.DictField(
+        allow_null=True,
+        help_text="Reward runs with latent_groups K: the clusters found by EM over labelers, "
+        "their sizes, the contingency table against the declared groups, the adjusted Rand "
+        "index (ari), each cluster model's held-out accuracy beside the pooled model's and the "
+        "EM history; null for other runs.",
+    )
 
     @extend_schema_field(serializers.DictField())
     def get_final_metrics(self, run: TrainingRun) -> dict[str, Any]:
@@ -138,6 +151,7 @@ class RunDetailApi(APIView):
         }
         run.group_report = run_group_report(run)
         run.learning = run_learning_report(run)
+        run.robust, run.latent_groups = run_robust_report(run), run_latent_report(run)
         return Response(RunDetailOutput(run).data)
 
 

@@ -116,7 +116,9 @@ class RunInput(serializers.Serializer):
     )  # fmt: skip
     hyperparameters = HyperparametersField(
         required=False, default=dict,
-        help_text="JSON object of training.ml.config fields (e.g. max_steps, batch_size, learning_rate, beta).",
+        help_text="JSON object of training.ml.config fields (e.g. max_steps, batch_size, learning_rate, beta; "
+        'DPO {"group_robust": true, "robust_eta": 0.1} for group-robust DPO; reward '
+        '{"latent_groups": 2} to discover 2 latent labeler groups by EM).',
     )  # fmt: skip
 
     def validate_labeler_groups(self, groups: list[LabelerGroup]) -> list[LabelerGroup]:

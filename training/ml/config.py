@@ -51,9 +51,12 @@ INT_BOUNDS = {
     "max_length": 1_048_576, "max_new_tokens": 65_536, "log_every": 10_000_000,
     "num_generations": 1024, "ppo_epochs": 1000, "mini_batch_size": 65_536,
     "reward_norm_samples": 1_000_000, "kl_horizon": 1_000_000_000, "updates_per_batch": 1000,
+    "latent_groups": 32, "latent_iterations": 100,
 }  # fmt: skip
 # Upper bounds of float fields (every float must also be finite: no NaN, no infinity).
-FLOAT_BOUNDS = {"learning_rate": 1.0, "critic_learning_rate": 1.0, "temperature": 100.0}
+FLOAT_BOUNDS = {
+    "learning_rate": 1.0, "critic_learning_rate": 1.0, "temperature": 100.0, "robust_eta": 100.0,
+}  # fmt: skip
 
 # (lowest, highest) of each SamplingSettings field, inclusive; top_p's lower end is exclusive.
 SAMPLING_BOUNDS: dict[str, tuple[float, float]] = {
@@ -144,11 +147,25 @@ class RewardConfig(TrainConfig):
     controls: bool = True
     # How many label shuffles the shuffled-label control averages (mean and spread).
     control_shuffles: int = 5
+    # Latent groups (MaxMin-RLHF's EM, Chakraborty et al. 2024): also cluster the labelers by
+    # their judgments into this many preference types, one reward model each, without reading
+    # any group attribute (training.ml.latent_groups); the run page compares the clusters with
+    # the declared groups. 0 = off; needs at least this many labelers in the data.
+    latent_groups: int = 0
+    # Latent groups: EM rounds (each trains every cluster's model, then reassigns labelers).
+    latent_iterations: int = 4
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_strength(self, allowed=STRENGTH_MODES)
         _check(self, self.control_shuffles < 1, "control_shuffles", "must be >= 1")
+        _check(
+            self,
+            self.latent_groups == 1 or self.latent_groups < 0,
+            "latent_groups",
+            "must be 0 (off) or at least 2",
+        )
+        _check(self, self.latent_iterations < 1, "latent_iterations", "must be >= 1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,11 +192,27 @@ class DPOConfig(TrainConfig):
     # Also fit a length-only baseline on the same split and store the held-out implicit-reward
     # accuracy per group beside it (training.ml.controls; issue 11).
     controls: bool = True
+    # Group-robust DPO (Ramesh et al. 2024): minimise the worst labeler group's loss, sum_g
+    # alpha_g L_g with the group weights alpha raised each step toward the groups whose loss is
+    # highest (training.ml.robust_dpo), instead of the average over pairs. Needs labeler groups in
+    # the data; not with group_balance (alpha already weighs the groups).
+    group_robust: bool = False
+    # Group-robust DPO: step size of the group weights, alpha_g <- alpha_g exp(robust_eta L_g);
+    # larger moves weight to the worst group faster (0 keeps alpha uniform: every group's mean
+    # loss counts the same).
+    robust_eta: float = 0.1
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check(self, self.beta <= 0, "beta", "must be > 0")
         _check_strength(self, allowed=STRENGTH_MODES)
+        _check(self, self.robust_eta < 0, "robust_eta", "must be >= 0")
+        _check(
+            self,
+            self.group_robust and self.group_balance,
+            "group_robust",
+            "cannot be used with group_balance (the group weights alpha replace balancing)",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

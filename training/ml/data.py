@@ -17,7 +17,8 @@ one shared prompt_id. Optional fields: weight (1.0), groups ([]), prompt_id (the
 split (null: decided by ``split_rows``), answer (null), strength (null; preference rows: how
 strongly chosen won, 0..1 from the 8-point scale, ``annotation.preferences.scale_strength``;
 used by reward/DPO only with their ``strength`` option, see ``row_weights`` and
-``row_margins``). Unknown fields are ignored.
+``row_margins``), labeler (null; the judging labeler's project pseudonym, for latent-group
+discovery, ``training.ml.latent_groups``). Unknown fields are ignored.
 
 Group balancing is done here, once, for every trainer with ``group_balance`` (reward, DPO):
 ``row_weights`` rescales the training rows' weights so that every labeler group carries the same
@@ -78,6 +79,9 @@ class PreferenceRow:
     split: str | None = None
     # How strongly ``chosen`` won, 0..1 from the 8-point scale; None when not judged on it.
     strength: float | None = None
+    # Pseudonymous id of the labeler who judged (their project pseudonym, never a name); None
+    # for imported or adjudicated rows. Latent-group discovery clusters labelers by it.
+    labeler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,11 @@ def _preference(obj: dict[str, Any], where: str, lineno: int) -> PreferenceRow:
         or not 0 <= strength <= 1
     ):
         raise DataError(f"{where}: field 'strength' must be a number in 0..1, got {strength!r:.60}")
+    labeler = obj.get("labeler")
+    if labeler is not None and not isinstance(labeler, str):
+        raise DataError(f"{where}: field 'labeler' must be str, got {labeler!r:.60}")
     return PreferenceRow(
+        labeler=labeler,
         chosen=_field(obj, "chosen", str, where),
         rejected=_field(obj, "rejected", str, where),
         weight=float(weight),

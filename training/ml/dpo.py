@@ -35,6 +35,12 @@ Optimization with an Offset"), the DPO analogue of Llama 2's reward-model margin
 by (1 + 3 strength) / 4 before balancing and the global normalisation (``data.row_weights``).
 Rows without a strength get offset 0 and factor 1.
 
+Group-robust DPO (issue 15, ``group_robust``): the loss becomes the worst-case mixture of the
+labeler groups' losses, sum_g alpha_g L_g with alpha updated by ``robust_eta`` each step
+(training.ml.robust_dpo, Ramesh et al. 2024); alpha and each group's loss are logged
+(``train/robust/alpha/<group>``, ``train/robust/loss/<group>``), the final alpha is
+``final["robust_alpha"]``.
+
 Controls (issue 11, ``controls``, on by default): the held-out implicit-reward accuracy overall
 and per labeler group beside a length-only baseline fitted on the same split
 (training.ml.controls), in ``final["controls"]`` and ``eval/length_accuracy``; the run page's
@@ -88,6 +94,7 @@ from training.ml.data import (
 )
 from training.ml.logprobs import CompletionLogProbs
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
+from training.ml.robust_dpo import GroupRobust, membership, robust_groups
 from training.ml.runtime import (
     Reporter,
     disable_dropout,
@@ -126,13 +133,23 @@ def dpo_loss(
     """
     chosen_logratios = policy_chosen_logps - ref_chosen_logps
     rejected_logratios = policy_rejected_logps - ref_rejected_logps
-    logits = beta * (chosen_logratios - rejected_logratios)
-    losses = -F.logsigmoid(logits if margins is None else logits - margins)
+    losses = pair_losses(chosen_logratios, rejected_logratios, beta, margins)
     if weights is None:
         loss = losses.mean()
     else:
         loss = (losses * weights).sum() / (weights.sum() if denominator is None else denominator)
     return loss, beta * chosen_logratios.detach(), beta * rejected_logratios.detach()
+
+
+def pair_losses(
+    chosen_logratios: torch.Tensor,
+    rejected_logratios: torch.Tensor,
+    beta: float,
+    margins: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Each pair's -log sigmoid(beta (chosen - rejected log-ratio) - margin), unreduced."""
+    logits = beta * (chosen_logratios - rejected_logratios)
+    return -F.logsigmoid(logits if margins is None else logits - margins)
 
 
 def reward_metrics(
@@ -262,6 +279,27 @@ def dpo_controls(
     }
 
 
+def robust_setup(
+    accelerator: Accelerator,
+    config: DPOConfig,
+    rows: Sequence[PreferenceRow],
+    weights: Sequence[float],
+) -> GroupRobust | None:
+    """The adversary of group-robust DPO over the training rows' groups (None when off); with
+    several processes its per-group sums are added over them."""
+    if not config.group_robust:
+        return None
+
+    def reduce(t: torch.Tensor) -> torch.Tensor:
+        if accelerator.num_processes == 1:
+            return t
+        return accelerator.reduce(t.to(accelerator.device), reduction="sum").cpu()
+
+    groups = robust_groups(rows)
+    mass = (membership(rows, groups) * torch.tensor(weights).unsqueeze(1)).sum(0)
+    return GroupRobust(groups, config.robust_eta, mass, reduce)
+
+
 def train_dpo(
     config: DPOConfig,
     data: Sequence[PreferenceRow] | str | Path,
@@ -293,6 +331,8 @@ def train_dpo(
     )
     weights = torch.tensor(train_weights, device=accelerator.device)
     denominator = loss_denominator(train_weights, config.batch_size)
+    robust = robust_setup(accelerator, config, train_rows, train_weights)
+    member = membership(train_rows, robust.groups).to(accelerator.device) if robust else None
 
     lengths, keys = [len(p) for p in train_pairs], [p.prompt_id for p in train_pairs]
 
@@ -345,11 +385,20 @@ def train_dpo(
             denominator,
             margins[idx] if use_margins else None,
         )
+        extra: dict[str, float] = {}
+        if robust is not None and member is not None:  # group-robust DPO (robust_dpo.py)
+            losses = pair_losses(
+                chosen - ref_chosen[idx], rejected - ref_rejected[idx], config.beta,
+                margins[idx] if use_margins else None,
+            )  # fmt: skip
+            loss, _ = robust.step(losses, w, member[idx])
+            extra = robust.metrics()
         return loss, {
             "loss": loss.item(),
             **reward_metrics(chosen_rewards, rejected_rewards, w, denominator),
             "logps/chosen": chosen.detach().mean().item(),
             "logps/rejected": rejected.detach().mean().item(),
+            **extra,
         }
 
     steps, cancelled = train_loop(
@@ -368,6 +417,8 @@ def train_dpo(
     final: dict[str, object] = {"train/pairs": len(train_rows), "eval/pairs": len(eval_rows)}
     shares = influence_shares(train_rows, train_weights)
     final.update({f"train/influence/{g}": share for g, share in shares.items()})
+    if robust is not None:
+        final["robust_alpha"] = dict(zip(robust.groups, robust.alpha.tolist(), strict=True))
     if eval_pairs:
         chosen, rejected = sequence_logps(
             accelerator, policy, eval_pairs, pad_id, config.batch_size

@@ -93,6 +93,10 @@ TYPICAL: dict[str, str] = {
     "critic_learning_rate": "empty (= learning_rate), or up to 10x it",
     "num_generations": "4 to 16 (larger groups give steadier advantages)",
     "updates_per_batch": "1 (on-policy) to 4",
+    "group_robust": "on when one labeler group is served worse than the others (see its accuracy)",
+    "robust_eta": "0.01 to 0.1 for long runs, about 1 for a few dozen steps (the demo)",
+    "latent_groups": "0 (off), or 2 to 5 preference types you suspect among the labelers",
+    "latent_iterations": "3 to 10 (the run page shows how many labelers each round moved)",
 }
 
 

@@ -43,6 +43,7 @@ _VALUES: dict[str, dict[str, dict[str, Any]]] = {
         "dpo": {
             "learning_rate": 5e-4,
             "beta": 0.1,
+            "robust_eta": 1.0,  # used only with group_robust: a few dozen steps move alpha
             "batch_size": 16,
             "max_steps": 30,
             "max_length": 128,

@@ -39,6 +39,13 @@ et al. 2023, sec. 3.2.2),
 normalisation (``data.row_weights``), so strong preferences pull harder. Rows without a
 strength get margin 0 and factor 1.
 
+Latent groups (issue 15, ``latent_groups`` K > 0): after the pooled model, MaxMin-RLHF's EM
+clusters the labelers (the rows' pseudonymous ``labeler``) into K preference types with one
+reward model each (training.ml.latent_groups), saved under ``clusters/NN``;
+``final["latent_groups"]`` holds the clusters' sizes, the contingency table against the declared
+groups, the adjusted Rand index, each labeler pseudonym's cluster, the EM history and each
+cluster model's held-out accuracy on its labelers' pairs beside the pooled model's.
+
 Controls (issue 11, ``controls``, on by default): on the same split, a length-only baseline
 (logistic regression on the token-length difference chosen - rejected) and a shuffled-label
 control (a linear head on the frozen base model's mean-pooled features, fitted on shuffled
@@ -350,6 +357,64 @@ def _slug(name: str, i: int) -> str:
     return f"{i:02d}-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:40] or "group")
 
 
+def _latent(
+    accelerator: Accelerator,
+    config: RewardConfig,
+    tokenizer: PreTrainedTokenizerBase,
+    train_rows: list[PreferenceRow],
+    train_pairs: list[EncodedPair],
+    eval_rows: list[PreferenceRow],
+    eval_pairs: list[EncodedPair],
+    reporter: Reporter,
+    should_stop: StopCheck,
+    total_steps: int,
+    output_dir: Path,
+    pooled_margins: dict[int, float],
+) -> tuple[dict[str, object], bool]:
+    """Latent groups by EM (training.ml.latent_groups): the K cluster models, saved under
+    clusters/NN, and the report (with each cluster model's held-out accuracy on its labelers'
+    pairs beside the pooled model's)."""
+    from training.ml import latent_groups as lg
+
+    reporter.emit(0, {}, phase="train", message=f"EM over labelers: {config.latent_groups} types")
+
+    def score(model: torch.nn.Module, pairs: Sequence[EncodedPair]) -> dict[int, float]:
+        return eval_margins(accelerator, model, pairs, tokenizer.pad_token_id, config.batch_size)
+
+    result = lg.train_latent_groups(
+        accelerator=accelerator, config=config, tokenizer=tokenizer, rows=train_rows,
+        pairs=train_pairs,
+        weights=row_weights(train_rows, group_balance=False, strength=config.strength),
+        load_model=lambda: load_reward_backbone(config.base_model, tokenizer),
+        score=score, pair_rewards=pair_rewards, loss_fn=bradley_terry_loss, reporter=reporter,
+        should_stop=should_stop, total_steps=total_steps,
+    )  # fmt: skip
+    report = dict(result.report)
+    report["dirs"] = lg.save_models(
+        result, output_dir, lambda m, where: save_pretrained(accelerator, m, tokenizer, where)
+    )
+    assigned = report["assignments"]
+    members = [assigned.get(r.labeler) if r.labeler else None for r in eval_rows]
+    by_cluster: dict[str, dict[str, float | None]] = {}
+    for j, model in enumerate(result.models, start=1):
+        rows = [i for i, c in enumerate(members) if c == j]
+        if not rows:
+            continue
+        own = score(model, [eval_pairs[i] for i in rows])
+        subset = [eval_rows[i] for i in rows]
+        by_cluster[str(j)] = {
+            "cluster_model": accuracy(subset, {k: own[i] for k, i in enumerate(rows)}, None),
+            "pooled_model": accuracy(
+                subset, {k: pooled_margins[i] for k, i in enumerate(rows)}, None
+            )
+            if pooled_margins
+            else None,
+            "pairs": float(len(rows)),
+        }
+    report["eval_accuracy"] = by_cluster
+    return report, result.cancelled
+
+
 def train_reward(
     config: RewardConfig,
     data: Sequence[PreferenceRow] | str | Path,
@@ -394,6 +459,7 @@ def train_reward(
     group_dirs: dict[str, str] = {}
     pooled_steps = 0
     cancelled = False
+    pooled_margins: dict[int, float] = {}
     for k, ((name, members), total) in enumerate(zip(runs, run_steps, strict=True)):
         if members == [] or cancelled:
             continue
@@ -430,6 +496,8 @@ def train_reward(
                 final["eval/margin"] = sum(margins.values()) / len(margins)
                 reporter.emit(steps, {"eval/accuracy": final["eval/accuracy"]}, phase="eval")  # type: ignore[dict-item]
         del model  # before the controls load the frozen base model
+        if name == POOLED and eval_pairs:
+            pooled_margins = margins
         if name == POOLED and eval_pairs and config.controls and not cancelled:
             reporter.emit(steps, {}, phase="eval", message="fitting the controls")
             final.update(
@@ -444,6 +512,12 @@ def train_reward(
                     model_margins=margins,
                 )
             )
+    if config.latent_groups and not cancelled:
+        latent, cancelled = _latent(
+            accelerator, config, tokenizer, train_rows, train_pairs, eval_rows, eval_pairs,
+            reporter, should_stop, run_steps[0], output_dir, pooled_margins,
+        )  # fmt: skip
+        final["latent_groups"] = latent
     reporter.model("", run_steps[0])  # the result counts the pooled model's steps
 
     final.update(last_train_metrics(reporter))

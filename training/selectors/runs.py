@@ -46,8 +46,13 @@ from training.models import (
 CHART_POINTS = 300
 # Charts of a run page: title -> which metric names go on it.
 CHARTS = {
-    "Loss": re.compile(r"(^|/)loss($|/)"),
+    "Loss": re.compile(r"^(?!train/robust/).*(^|/)loss($|/)"),
     "Accuracy and reward": re.compile(r"accurac|^train/reward/mean$"),
+    # group-robust DPO (issue 15): each group's batch loss and the adversary's weight alpha
+    "Loss per group (group-robust DPO)": re.compile(r"^train/robust/loss/"),
+    "Group weights alpha (group-robust DPO)": re.compile(r"^train/robust/alpha/"),
+    # latent groups (issue 15): the EM's mean log-likelihood per round
+    "EM log-likelihood (latent groups)": re.compile(r"^latent/loglik$"),
 }
 # Per-batch metrics (a model's "train/..." curves): drawn smoothed over their faint raw line.
 BATCH_METRIC = re.compile(r"(^|/)train/")

@@ -332,10 +332,29 @@ def _snapshot(
         raise ValidationError(
             f"No {what}: nothing in the chosen projects, groups and dates gives {counts['format']} rows."
         )
+    _check_snapshot(run.config, counts)
     counts.update(projects=sorted(p.name for p in projects), groups=list(spec.group_names))
     (run.run_dir / CONFIG_FILE).write_text(json.dumps(run.config, indent=2, sort_keys=True))
     run.dataset_counts = counts
     run.save(update_fields=["artifacts_dir", "dataset_counts"])
+
+
+def _check_snapshot(config: dict[str, Any], counts: dict[str, Any]) -> None:
+    """Options that need something of the data (issue 15): group-robust DPO needs pairs of two
+    labeler groups or more (labelers in no group count as one), latent groups at least K
+    labelers (ValidationError on the hyperparameter)."""
+    groups = counts.get("rows_per_group", {})
+    if config.get("group_robust") and len(groups) < 2:
+        raise ValidationError({
+            "hyperparameters.group_robust": "Group-robust DPO needs pairs from at least two "
+            f"labeler groups; this dataset has {len(groups)}."
+        })  # fmt: skip
+    k = config.get("latent_groups") or 0
+    if k and counts.get("labelers", 0) < k:
+        raise ValidationError({
+            "hyperparameters.latent_groups": f"{k} latent groups need at least {k} labelers; "
+            f"this dataset has judgments of {counts.get('labelers', 0)}."
+        })  # fmt: skip
 
 
 def run_cancel(*, run: TrainingRun) -> TrainingRun:
