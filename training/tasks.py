@@ -76,6 +76,20 @@ def _fail_jobs_of_lost_workers(sender: Any = None, **kwargs: Any) -> None:
     jobs_fail_orphaned(hostname=hostname)
     jobs_fail_stale()
     replies_fail_orphaned(hostname=hostname)
+    _warm_up_inference(sender)
+
+
+def _warm_up_inference(consumer: Any) -> None:
+    """A worker of the inference queue loads its libraries and models before it takes replies
+    (this runs before it says "ready")."""
+    from django.conf import settings
+
+    queues = getattr(getattr(consumer, "app", None), "amqp", None)
+    names = set(getattr(getattr(queues, "queues", None), "consume_from", None) or ())
+    if settings.CHORUS_INFERENCE_QUEUE in names:
+        from training.services.streaming import inference_warm_up
+
+        inference_warm_up()
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)

@@ -112,6 +112,13 @@ def _free_gpu_memory() -> None:
 MODELS = ModelCache()  # this worker process's models
 
 
+def warm_up() -> None:
+    """Import torch and transformers' generation code now (an inference worker starting):
+    their imports hold the interpreter for seconds, which would silence a reply's heartbeat."""
+    import torch  # noqa: F401
+    from transformers import StoppingCriteria, TextIteratorStreamer  # noqa: F401
+
+
 def _streamer(tokenizer: Any) -> Any:
     from transformers import TextIteratorStreamer
 

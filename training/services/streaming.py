@@ -28,7 +28,7 @@ from django.db import connection
 from django.utils import timezone
 
 from training.ml.config import SamplingSettings
-from training.models import ReplyStatus, ReplyStream, SourceKind
+from training.models import InferenceSource, ReplyStatus, ReplyStream, SourceKind
 from training.paths import inside_roots
 from training.selectors.inference import alive_q, lost_q
 
@@ -36,6 +36,26 @@ logger = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = 60.0  # seconds an endpoint may take to answer, and between two chunks
 FAILED_UNKNOWN = "The model failed while answering. Try again."
+
+
+def inference_warm_up() -> int:
+    """An inference worker starting: import the ML libraries and load the enabled local and
+    run sources' models (as many as it keeps), before it takes replies. How many it loaded."""
+    from training.ml.stream import MODELS, warm_up
+
+    warm_up()
+    loaded = 0
+    sources = InferenceSource.objects.filter(enabled=True).exclude(kind=SourceKind.ENDPOINT)
+    for source in sources.select_related("run").order_by("-created_at"):
+        if loaded >= settings.CHORUS_INFERENCE_MAX_MODELS:
+            break
+        try:
+            MODELS.get(_model_path(source), capacity=settings.CHORUS_INFERENCE_MAX_MODELS)
+            loaded += 1
+        except Exception:  # a source without its model fails its replies with a message later
+            logger.warning("could not load source %s at start", source.name, exc_info=True)
+    logger.info("inference worker warmed up: %d model(s) loaded", loaded)
+    return loaded
 
 
 def reply_execute(*, reply_id: str, hostname: str) -> None:
@@ -105,16 +125,15 @@ def _open(reply: ReplyStream, stop: threading.Event) -> tuple[Iterator[Any], boo
             chat=source.chat, api_key=key, timeout=HTTP_TIMEOUT,
         )  # fmt: skip
         return pieces, not source.chat
-    lm = MODELS.get(_model_path(reply), capacity=settings.CHORUS_INFERENCE_MAX_MODELS)
+    lm = MODELS.get(_model_path(source), capacity=settings.CHORUS_INFERENCE_MAX_MODELS)
     return stream_local(lm, reply.messages, sampling, stop), not getattr(
         lm[1], "chat_template", None
     )
 
 
-def _model_path(reply: ReplyStream) -> str:
+def _model_path(source: InferenceSource) -> str:
     from training.ml.stream import StreamError
 
-    source = reply.source
     path = str(source.run.run_dir) if source.kind == SourceKind.RUN else source.model_path
     if not (Path(path) / "config.json").is_file() or (
         source.kind == SourceKind.LOCAL and not inside_roots(path)
