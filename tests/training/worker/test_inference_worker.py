@@ -91,7 +91,9 @@ def test_a_tiny_local_model_streams_replies_side_by_side_and_stays_loaded(
     first, second = _ask(source, labeler, seed=1), _ask(source, labeler, seed=2)
     with ThreadPoolExecutor(2) as pool:  # two browser streams at once, as side by side
         streams = list(pool.map(lambda r: _sse(labeler, r, close=True), (first, second)))
-    texts = [_assert_progressive(events, r) for events, r in zip(streams, (first, second))]
+    texts = [
+        _assert_progressive(events, r) for events, r in zip(streams, (first, second), strict=True)
+    ]
     assert texts[0] != texts[1]  # two samples, streamed at once
     rows = ReplyStream.objects.filter(pk__in=[first.pk, second.pk])
     assert all(r.token_count > 3 for r in rows)
