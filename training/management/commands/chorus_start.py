@@ -15,7 +15,11 @@ from django.core.management.base import BaseCommand
 
 from annotation.services.demo import DEMO_PASSWORD, demo_reports_compute, demo_seed
 from config.supervisor import Program, Supervisor
-from training.services.demo import demo_base_model, demo_training_queue
+from training.services.demo import (
+    demo_base_model,
+    demo_inference_source,
+    demo_training_queue,
+)
 
 
 class Command(BaseCommand):
@@ -33,6 +37,7 @@ class Command(BaseCommand):
         demo_reports_compute()
         if self._tiny_model():
             demo_training_queue(base_model=demo_base_model())
+            demo_inference_source(base_model=demo_base_model())  # live replies from it
         env = dict(os.environ)
         worker = Program(
             "worker",
