@@ -58,7 +58,7 @@ class Command(BaseCommand):
         web = Program(
             "web",
             [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
-             "--threads", "4", "--access-logfile", "-"],
+             "--threads", "8", "--access-logfile", "-"],
             env,
         )  # fmt: skip
 
