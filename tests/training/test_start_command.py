@@ -9,15 +9,18 @@ from django.core.management import call_command
 
 from annotation.models import JobStatus, Judgment, ProjectReport
 from training.management.commands import chorus_start
-from training.models import RunStatus, TrainingRun
-from training.services.demo import DPO_RUN, REWARD_RUN
+from training.models import InferenceSource, RunStatus, TrainingRun
+from training.services.demo import DEMO_SOURCE, DPO_RUN, REWARD_RUN
 
 pytestmark = pytest.mark.django_db
 
 
 class NoServers:
+    started: list = []  # the programs of the last start
+
     def __init__(self, programs) -> None:  # noqa: ANN001
         self.names = [p.name for p in programs]
+        NoServers.started = list(programs)
 
     def run(self, on_started) -> int:  # noqa: ANN001
         on_started()
@@ -38,7 +41,7 @@ def start(settings, tmp_path, monkeypatch):  # noqa: ANN201
 
 
 def test_start_precomputes_reports_and_queues_the_demo_runs_once(
-    start, django_capture_on_commit_callbacks
+    start, django_capture_on_commit_callbacks, tmp_path
 ):
     with django_capture_on_commit_callbacks() as callbacks:
         start()
@@ -54,11 +57,30 @@ def test_start_precomputes_reports_and_queues_the_demo_runs_once(
         (DPO_RUN, "dpo", RunStatus.QUEUED),
     ]
     assert any("demo_evaluation_task" in repr(c) for c in callbacks)
+    [source] = InferenceSource.objects.all()  # the tiny model answers live conversations
+    assert (source.name, source.kind, source.enabled) == (DEMO_SOURCE, "local", True)
+    assert source.model_path == str((tmp_path / "var" / "models" / "tiny-lm").resolve())
     assert Judgment.objects.filter(item__project__kind="ranking").count() == 6 * 12
-    counts = (TrainingRun.objects.count(), ProjectReport.objects.count(), Judgment.objects.count())
+    counts = (
+        TrainingRun.objects.count(),
+        ProjectReport.objects.count(),
+        Judgment.objects.count(),
+        InferenceSource.objects.count(),
+    )
     start()
     assert counts == (
         TrainingRun.objects.count(),
         ProjectReport.objects.count(),
         Judgment.objects.count(),
+        InferenceSource.objects.count(),
     )
+
+
+def test_start_runs_an_inference_worker_beside_the_worker(start, settings):
+    start()
+    programs = {p.name: list(p.argv) for p in NoServers.started}
+    assert set(programs) == {"worker", "inference", "web"}
+    inference = programs["inference"]
+    assert inference[inference.index("-Q") + 1] == settings.CHORUS_INFERENCE_QUEUE
+    assert inference[inference.index("--pool") + 1] == "threads"  # its replies share the models
+    assert "--beat" not in inference  # one scheduler: the worker's

@@ -34,8 +34,16 @@ from django.db import transaction
 from annotation.demo.planted import OLDER, YOUNG
 from annotation.models import Item, Project
 from annotation.services.demo import PLANTED_PROJECT, pairwise_simulate
-from training.models import GenerationJob, RunKind, RunStatus, TrainingRun
+from training.models import (
+    GenerationJob,
+    InferenceSource,
+    RunKind,
+    RunStatus,
+    SourceKind,
+    TrainingRun,
+)
 from training.services.generation import evaluation_create, generation_job_execute
+from training.services.inference import source_check
 from training.services.runs import hyperparameters_parse, run_create, run_execute
 
 logger = logging.getLogger(__name__)
@@ -50,6 +58,25 @@ CONSISTENCY = 0.85
 def demo_base_model() -> str:
     """The tiny demo model's directory (`manage.py chorus_tiny_model` builds it there)."""
     return str(Path(settings.VAR_DIR) / "models" / "tiny-lm")
+
+
+DEMO_SOURCE = "demo-tiny"  # the live-inference source of the demo (the tiny model)
+
+
+def demo_inference_source(*, base_model: str) -> InferenceSource:
+    """The tiny demo model as a live-inference source (once), for `make run`'s inference
+    worker to keep loaded."""
+    existing = InferenceSource.objects.filter(name=DEMO_SOURCE).first()
+    if existing is not None:
+        return existing
+    source = InferenceSource(
+        name=DEMO_SOURCE, kind=SourceKind.LOCAL, model_path=base_model, max_new_tokens=48,
+        temperature=1.0, help_text="The demo's tiny random model (writes noise, quickly).",
+    )  # fmt: skip
+    source_check(source)
+    source.full_clean()
+    source.save()
+    return source
 
 
 def demo_training_queue(
