@@ -3,7 +3,7 @@ keep their paths' words (`loop_...` for the pages under /training/loop/)."""
 
 from django.urls import path
 
-from training.views import evaluation, generation, lineage, runs
+from training.views import arena, evaluation, generation, lineage, runs
 
 app_name = "training"
 urlpatterns = [
@@ -27,4 +27,5 @@ urlpatterns = [
         name="loop_job_cancel",
     ),
     path("loop/projects/<int:project_id>/", evaluation.evaluation_report, name="loop_report"),
+    path("loop/arena/", arena.arena_leaderboard, name="arena"),
 ]

@@ -23,6 +23,9 @@ class ProjectKind(models.TextChoices):
     # one response per item, rated on the project's criteria; filled by importing annotators'
     # ratings (annotation/formats/annotators.py): not offered in the labeling workbench yet
     RATING = "rating", "Rating (imported)"
+    # labelers write prompts (plain, few-shot, use-case; annotation.models.written), reviewed by
+    # a researcher; accepted ones feed generation jobs and live conversations. No items.
+    PROMPT_WRITING = "prompt_writing", "Prompt writing"
 
 
 class AdjudicationUse(models.TextChoices):
@@ -88,6 +91,18 @@ class Project(models.Model):
         help_text="What adjudicated answers are used for: nothing, gold answers scoring the "
         "labelers, or the training label of their item (in place of the labelers' judgments).",
     )
+    live = models.BooleanField(
+        default=False,
+        help_text="Pairwise items are made in live conversations: labelers talk to two model "
+        "sources and judge each turn (the sources are training.LiveConfig's; set by "
+        "training.services.live.live_config_set).",
+    )
+    red_team = models.BooleanField(
+        default=False,
+        help_text="Red-team project: labelers pick the MORE harmful reply. Exports mark its rows "
+        "(HH-RLHF's `chosen` is then the less harmful reply, as in Anthropic's harmless data) and "
+        "training runs never mix it with ordinary projects.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -125,6 +140,10 @@ class Project(models.Model):
             ),
             models.CheckConstraint(condition=Q(overlap_target__gte=1), name="project_overlap_ge_1"),
             models.CheckConstraint(
+                condition=Q(kind="pairwise") | (Q(live=False) & Q(red_team=False)),
+                name="project_live_red_team_pairwise",
+            ),
+            models.CheckConstraint(
                 condition=Q(gold_threshold__gte=0, gold_threshold__lte=1)
                 & Q(screening_threshold__gte=0, screening_threshold__lte=1),
                 name="project_thresholds_0_to_1",
@@ -135,6 +154,8 @@ class Project(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if (self.live or self.red_team) and self.kind != ProjectKind.PAIRWISE:
+            raise ValidationError({"kind": "Live and red-team projects are pairwise."})
         if self.kind == ProjectKind.PAIRWISE and self.ranking_size != 2:
             raise ValidationError(
                 {"ranking_size": "A pairwise project shows exactly 2 responses per item."}

@@ -60,9 +60,11 @@ def project_create(
     gold_threshold: float = 0.7,
     screening_threshold: float = 0.8,
     screening_min_items: int = 5,
+    red_team: bool = False,
 ) -> Project:
     project = Project(
         name=name,
+        red_team=red_team,
         kind=kind,
         description=description,
         ranking_size=ranking_size,
