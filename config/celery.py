@@ -36,7 +36,11 @@ def _ensure_filesystem_broker_dirs(sender: Celery, **kwargs: object) -> None:
 SWEEP_TASK = "training.tasks.sweep_lost_workers_task"
 PURGE_UPLOADS_TASK = "annotation.tasks.import_uploads_purge_task"  # CHORUS_UPLOAD_RETENTION_DAYS
 SWEEP_EXPIRES_MIN = 60.0  # seconds
-QUEUED_SWEEPS = ("annotation.tasks.sweep_queued_task", "training.tasks.sweep_queued_task")
+QUEUED_SWEEPS = (
+    "annotation.tasks.sweep_queued_task",
+    "training.tasks.sweep_queued_task",
+    "training.tasks.sweep_replies_task",  # live replies whose inference worker went silent
+)
 
 
 @app.on_after_configure.connect

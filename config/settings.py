@@ -279,9 +279,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CHORUS_TRAINING_QUEUE = os.environ.get("CHORUS_TRAINING_QUEUE", "training")
 # Training tasks go to their own queue, acked late, one message at a time per worker process;
 # the lost-worker sweep (Celery beat) stays on the default queue.
+# Live replies go to the inference queue, whose worker keeps its models loaded between replies
+# and answers several at once: `celery -A config worker -Q inference --pool threads`.
+CHORUS_INFERENCE_QUEUE = os.environ.get("CHORUS_INFERENCE_QUEUE", "inference")
 CELERY_TASK_ROUTES = {
     "training.tasks.sweep_lost_workers_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
     "training.tasks.sweep_queued_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "training.tasks.sweep_replies_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "training.tasks.reply_task": {"queue": CHORUS_INFERENCE_QUEUE},
     "training.tasks.*": {"queue": CHORUS_TRAINING_QUEUE},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -295,6 +300,21 @@ CHORUS_SWEEP_SECONDS = int(os.environ.get("CHORUS_SWEEP_SECONDS", "60"))
 # reason. Both checked by the Celery beat sweep every CHORUS_SWEEP_SECONDS (config/dispatch.py).
 CHORUS_REDISPATCH_SECONDS = int(os.environ.get("CHORUS_REDISPATCH_SECONDS", "300"))
 CHORUS_QUEUED_GIVE_UP_SECONDS = int(os.environ.get("CHORUS_QUEUED_GIVE_UP_SECONDS", "86400"))
+# Live inference (training/services/inference.py). A streaming reply whose worker has been
+# silent this long is failed ("the model stopped answering"); one no worker took this long
+# after it was asked for is failed too.
+CHORUS_INFERENCE_STALE_SECONDS = int(os.environ.get("CHORUS_INFERENCE_STALE_SECONDS", "15"))
+CHORUS_INFERENCE_QUEUE_SECONDS = int(os.environ.get("CHORUS_INFERENCE_QUEUE_SECONDS", "120"))
+# The longest a reply may stream, in seconds (the worker stops it; the event stream closes).
+CHORUS_INFERENCE_REPLY_SECONDS = int(os.environ.get("CHORUS_INFERENCE_REPLY_SECONDS", "300"))
+# Models an inference worker process keeps loaded (least recently used ones are dropped).
+CHORUS_INFERENCE_MAX_MODELS = int(os.environ.get("CHORUS_INFERENCE_MAX_MODELS", "2"))
+# Replies one inference worker streams at once (its thread pool; `make run`, docker-compose).
+CHORUS_INFERENCE_CONCURRENCY = int(os.environ.get("CHORUS_INFERENCE_CONCURRENCY", "8"))
+# How often the worker writes a streaming reply's text to the database, in seconds.
+CHORUS_INFERENCE_FLUSH_SECONDS = float(os.environ.get("CHORUS_INFERENCE_FLUSH_SECONDS", "0.05"))
+# Replies one user may have queued or streaming at once (a per-labeler rate limit).
+CHORUS_INFERENCE_MAX_ACTIVE = int(os.environ.get("CHORUS_INFERENCE_MAX_ACTIVE", "4"))
 # Where training runs write their artifacts.
 CHORUS_RUNS_DIR = env_path("CHORUS_RUNS_DIR", VAR_DIR / "runs")
 # GPUs a training worker may use for one run (>1 launches through `accelerate launch`).

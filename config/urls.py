@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.api import ApiDocsPermission
 from config.health import healthz
+from training.views.inference import reply_events
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("api/", include("annotation.api.urls")),
     path("api/training/", include("training.api.urls")),
     path("training/", include("training.urls")),
+    # A live reply's tokens as server-sent events (training/views/inference.py).
+    path("live/replies/<uuid:reply_id>/events", reply_events, name="reply_events"),
     path("", include("annotation.urls")),
 ]
 

@@ -65,9 +65,13 @@ def test_defaults_are_safe(tmp_path):
 def test_compose_file_is_valid_and_uses_the_tested_commands():
     spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = spec["services"]
-    assert set(services) == {"web", "worker", "beat", "db", "redis"}
+    assert set(services) == {"web", "worker", "inference", "beat", "db", "redis"}
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
-    assert "--beat" not in services["worker"]["command"]  # exactly one scheduler
+    for worker in ("worker", "inference"):
+        assert "--beat" not in services[worker]["command"]  # exactly one scheduler
+    inference = services["inference"]["command"]
+    assert inference[inference.index("-Q") + 1] == "inference"  # settings.CHORUS_INFERENCE_QUEUE
+    assert inference[inference.index("--pool") + 1] == "threads"  # models shared by its replies
     for name in services:
         assert "healthcheck" in services[name], name
     assert "gunicorn config.wsgi" in " ".join(services["web"]["command"])

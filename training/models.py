@@ -9,6 +9,7 @@ model in Hugging Face format when it ends.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -384,3 +385,128 @@ class InferenceEndpoint(models.Model):
         """scheme://host[:port] of the base URL (what researchers may see)."""
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+# --- Live inference: sources that answer in conversations, replies streamed token by token ----
+
+
+class SourceKind(models.TextChoices):
+    LOCAL = "local", "Local model directory"  # a Hugging Face directory inside CHORUS_MODEL_ROOTS
+    RUN = "run", "Training run's model"  # a succeeded policy run's model (its run directory)
+    ENDPOINT = "endpoint", "Inference endpoint"  # an admin's InferenceEndpoint, streamed over HTTP
+
+
+class InferenceSource(models.Model):
+    """A model that answers live conversations, set up by an admin (Django admin): researchers
+    choose one by name; labelers never see the name. The inference worker keeps local and run
+    models loaded between replies (services/inference.py)."""
+
+    name = models.SlugField(max_length=100, unique=True, help_text="e.g. tiny-base, dpo-run-7.")
+    kind = models.CharField(max_length=10, choices=SourceKind.choices)
+    model_path = models.CharField(
+        max_length=500, blank=True,
+        help_text="Local: a model directory (Hugging Face format) inside CHORUS_MODEL_ROOTS; "
+        "stored resolved (symlinks followed).",
+    )  # fmt: skip
+    run = models.ForeignKey(
+        TrainingRun, null=True, blank=True, on_delete=models.PROTECT, related_name="inference_sources",
+        help_text="Run: a succeeded DPO, PPO, GRPO or SFT run; its model answers.",
+    )  # fmt: skip
+    endpoint = models.ForeignKey(
+        InferenceEndpoint, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="inference_sources", help_text="Endpoint: the server, as the admin set it up.",
+    )  # fmt: skip
+    api_model = models.CharField(
+        max_length=200, blank=True, help_text="Endpoint: the server's model name."
+    )
+    chat = models.BooleanField(
+        default=True, help_text="Endpoint: /v1/chat/completions (else /v1/completions, HH text)."
+    )
+    max_new_tokens = models.PositiveIntegerField(
+        default=256, help_text="Longest reply, in tokens (a request may ask for fewer)."
+    )
+    temperature = models.FloatField(default=0.7, help_text="0 is greedy.")
+    top_p = models.FloatField(default=1.0)
+    enabled = models.BooleanField(default=True, help_text="Off: no new replies from it.")
+    help_text = models.CharField(
+        max_length=300, blank=True, help_text="Shown to researchers beside the name."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind="local", run__isnull=True, endpoint__isnull=True, model_path__gt=""
+                )
+                | Q(kind="run", run__isnull=False, endpoint__isnull=True, model_path="")
+                | Q(
+                    kind="endpoint",
+                    endpoint__isnull=False,
+                    run__isnull=True,
+                    model_path="",
+                    api_model__gt="",
+                ),
+                name="inference_source_one_origin",
+            ),  # fmt: skip
+            models.CheckConstraint(
+                condition=Q(max_new_tokens__gte=1, max_new_tokens__lte=8192)
+                & Q(temperature__gte=0, temperature__lte=10)
+                & Q(top_p__gt=0, top_p__lte=1),
+                name="inference_source_sampling_bounds",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReplyStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"  # waiting for an inference worker
+    STREAMING = "streaming", "Streaming"  # a worker is writing its tokens into `text`
+    DONE = "done", "Done"  # finished; `text` is the whole reply
+    FAILED = "failed", "Failed"  # the model or its worker failed; `error` says so to the user
+    CANCELLED = "cancelled", "Cancelled"  # stopped by its requester
+
+
+REPLY_ACTIVE = (ReplyStatus.QUEUED, ReplyStatus.STREAMING)
+
+
+class ReplyStream(models.Model):
+    """One reply of a source to a conversation, streamed: the inference worker appends to `text`
+    (throttled) and beats `heartbeat_at`; readers (selectors.inference.reply_read) see a
+    silent worker's reply as failed, never as done."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.ForeignKey(InferenceSource, on_delete=models.PROTECT, related_name="replies")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    messages = models.JSONField(help_text="The conversation so far: [{role, content}], user last.")
+    params = models.JSONField(
+        default=dict, help_text="max_new_tokens, temperature, top_p, seed (defaults resolved)."
+    )
+    status = models.CharField(
+        max_length=10, choices=ReplyStatus.choices, default=ReplyStatus.QUEUED
+    )
+    text = models.TextField(blank=True, help_text="The reply so far (all of it once done).")
+    error = models.TextField(blank=True, help_text="Why it failed, said for the user.")
+    token_count = models.PositiveIntegerField(default=0)
+    worker_hostname = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    first_token_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="reply_status_beat"),
+            models.Index(fields=["requested_by", "status"], name="reply_user_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reply {self.pk} ({self.status})"

@@ -6,7 +6,10 @@
   again blindly: the services only claim a queued job, and the lost job is failed by the sweep.
 - `sweep_lost_workers_task` fails runs and jobs whose worker stopped beating (services/sweeps.py);
   Celery beat runs it every CHORUS_SWEEP_SECONDS (config/celery.py), on the default queue.
-- When a worker starts, the jobs its hostname had are failed, and so are stale ones.
+- `reply_task` streams a live reply on a worker of settings.CHORUS_INFERENCE_QUEUE (a threads
+  pool that keeps its models loaded: services/streaming.py); `sweep_replies_task` (beat) fails
+  replies whose worker went silent.
+- When a worker starts, the jobs and replies its hostname had are failed, and so are stale ones.
 
 The services import these tasks inside functions (to enqueue on commit), and these tasks import
 the services inside functions: the one lazy tasks <-> services import.
@@ -47,12 +50,32 @@ def sweep_queued_task() -> dict[str, int]:
     return jobs_sweep_queued()
 
 
+@shared_task(bind=True, ignore_result=True)
+def reply_task(self: Any, reply_id: str) -> None:
+    """Stream one live reply (settings.CHORUS_INFERENCE_QUEUE; acked on receipt: a reply whose
+    worker dies is failed by its stale heartbeat, never streamed again)."""
+    from training.services.streaming import reply_execute
+
+    reply_execute(reply_id=str(reply_id), hostname=self.request.hostname or "")
+
+
+@shared_task(ignore_result=True)
+def sweep_replies_task() -> int:
+    """Celery beat: fail live replies whose inference worker went silent."""
+    from training.services.inference import replies_fail_stale
+
+    return replies_fail_stale()
+
+
 @worker_ready.connect
 def _fail_jobs_of_lost_workers(sender: Any = None, **kwargs: Any) -> None:
+    from training.services.inference import replies_fail_orphaned
     from training.services.sweeps import jobs_fail_orphaned, jobs_fail_stale
 
-    jobs_fail_orphaned(hostname=getattr(sender, "hostname", "") or "")
+    hostname = getattr(sender, "hostname", "") or ""
+    jobs_fail_orphaned(hostname=hostname)
     jobs_fail_stale()
+    replies_fail_orphaned(hostname=hostname)
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)

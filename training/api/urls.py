@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from training.api import evaluation, generation, lineage, runs
+from training.api import evaluation, generation, inference, lineage, runs
 
 urlpatterns = [
     path("runs/", runs.RunListApi.as_view(), name="api-run-list"),
@@ -30,6 +30,18 @@ urlpatterns = [
         "inference-endpoints/",
         generation.InferenceEndpointListApi.as_view(),
         name="api-inference-endpoint-list",
+    ),
+    path(
+        "inference-sources/",
+        inference.InferenceSourceListApi.as_view(),
+        name="api-inference-source-list",
+    ),
+    path("replies/", inference.ReplyCreateApi.as_view(), name="api-reply-create"),
+    path("replies/<uuid:reply_id>/", inference.ReplyDetailApi.as_view(), name="api-reply-detail"),
+    path(
+        "replies/<uuid:reply_id>/cancel/",
+        inference.ReplyCancelApi.as_view(),
+        name="api-reply-cancel",
     ),
     path("scoring-jobs/", generation.ScoringJobCreateApi.as_view(), name="api-scoring-job-create"),
     path("evaluations/", evaluation.EvaluationCreateApi.as_view(), name="api-evaluation-create"),

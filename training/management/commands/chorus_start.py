@@ -1,7 +1,7 @@
 """`make run`: migrate, load the demo (precomputing its agreement reports, queueing its demo
 training runs and evaluation for the worker: annotation/services/demo.py,
 training/services/demo.py), start a Celery worker (with beat, for the periodic
-sweeps) and the web server under config/supervisor.py (a dead worker is restarted, and says so),
+sweeps), an inference worker (live replies; it keeps its models loaded) and the web server under config/supervisor.py (a dead worker is restarted, and says so),
 print logins."""
 
 from __future__ import annotations
@@ -41,6 +41,15 @@ class Command(BaseCommand):
              "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
             env,
         )  # fmt: skip
+        # Live replies: a second worker on the inference queue, a threads pool so that replies
+        # stream side by side and share the models it keeps loaded (training/ml/stream.py).
+        inference = Program(
+            "inference",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", settings.CHORUS_INFERENCE_QUEUE,
+             "--pool", "threads", "--concurrency", str(settings.CHORUS_INFERENCE_CONCURRENCY),
+             "-n", "inference@%h", "-l", "INFO"],
+            env,
+        )  # fmt: skip
         web = Program(
             "web",
             [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
@@ -62,7 +71,7 @@ class Command(BaseCommand):
             self.stdout.write(f"API docs: http://{host}:{port}/api/docs/\n")
 
         # A dead worker (or web server) is restarted with a message; Ctrl-C stops both.
-        Supervisor([worker, web]).run(on_started=started)
+        Supervisor([worker, inference, web]).run(on_started=started)
 
     def _tiny_model(self) -> bool:
         try:
