@@ -40,6 +40,7 @@ EDITABLE = (
     "gold_threshold",
     "screening_threshold",
     "screening_min_items",
+    "live",  # set by training.services.live.live_config_set
 )
 # What defines a criterion: a rubric edit that changes any of these makes a new row.
 CRITERION_FIELDS = ("description", "scale_min", "scale_max", "options", "positive_option")
