@@ -42,6 +42,12 @@ function paneDone() {
 
 function failTurn(message) {
   closeStreams();
+  panes
+    .filter((p) => p.dataset.state === "streaming")
+    .forEach((p) => {
+      p.dataset.state = "stopped";
+      p.querySelector(".pane-status").textContent = "stopped";
+    });
   judge.hidden = true;
   showError(`${message} Nothing was stored for this turn; you can send your message again.`);
   const text = document.getElementById("live-message").textContent;
@@ -137,7 +143,6 @@ stopButton.addEventListener("click", async () => {
   if (!turn) return;
   closeStreams();
   await post(urlFor(root.dataset.stopUrl, turn), new FormData());
-  panes.forEach((p) => (p.querySelector(".pane-status").textContent = "stopped"));
   failTurn("You stopped the replies.");
 });
 

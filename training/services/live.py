@@ -214,11 +214,14 @@ def _turn_create(
 
 
 def turn_stop(*, turn: ConversationTurn, labeler: Any) -> ConversationTurn:
-    """The stop button: both replies are cancelled; nothing of the turn is stored."""
+    """The stop button (and the page, when a reply failed): both replies are cancelled and
+    nothing of the turn is stored; the turn is marked failed if a reply had failed."""
     with transaction.atomic():
         turn = ConversationTurn.objects.select_for_update().get(pk=turn.pk)
         if turn.status == TurnStatus.REPLYING:
-            _turn_drop(turn, labeler, TurnStatus.STOPPED)
+            states = [reply_read(turn.reply_a), reply_read(turn.reply_b)]
+            failed = any(s.status == ReplyStatus.FAILED for s in states)
+            _turn_drop(turn, labeler, TurnStatus.FAILED if failed else TurnStatus.STOPPED)
     return turn
 
 

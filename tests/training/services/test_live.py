@@ -156,3 +156,11 @@ def test_one_source_sampled_twice_uses_two_seeds(tmp_path, labeler):
     )
     assert turn.reply_a.source == turn.reply_b.source
     assert turn.reply_a.params["seed"] != turn.reply_b.params["seed"]
+
+
+def test_stop_after_a_failed_reply_marks_the_turn_failed(tmp_path, labeler):
+    conversation = conversation_start(project=live_project(tmp_path), labeler=labeler)
+    turn = turn_say(conversation=conversation, labeler=labeler, message="hi")
+    finish(turn.reply_a, "cut", status=ReplyStatus.FAILED, error="The worker stopped answering.")
+    assert turn_stop(turn=turn, labeler=labeler).status == TurnStatus.FAILED
+    assert Item.objects.count() == 0
