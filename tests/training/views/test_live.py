@@ -116,3 +116,15 @@ def test_say_errors(as_persona, live, settings):
     assert sent.status_code == 201 and set(sent.json()) == {"turn", "left", "right"}
     assert ConversationTurn.objects.filter(conversation=conversation).count() == 2
     assert Conversation.objects.count() == 1
+
+
+def test_labeler_home_links_live_and_writing_projects(as_persona, live):
+    from tests.factories import ProjectFactory
+
+    project, _, _ = live
+    writing = ProjectFactory(kind="prompt_writing")
+    page = as_persona("labeler").get("/label/").content.decode()
+    assert f"/training/live/projects/{project.pk}/" in page
+    assert f"/projects/{writing.pk}/write/" in page
+    detail = as_persona("researcher").get(f"/projects/{project.pk}/").content.decode()
+    assert f"/training/live/projects/{project.pk}/settings/" in detail
