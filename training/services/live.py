@@ -240,8 +240,10 @@ def turn_judge(
     exactly once per client key; the chosen reply becomes the context."""
     with transaction.atomic():
         turn = (
-            ConversationTurn.objects.select_for_update()
-            .select_related("conversation__project", "reply_a", "reply_b", "judgment")
+            ConversationTurn.objects.select_for_update(of=("self",))
+            .select_related(
+                "conversation__project", "reply_a__source", "reply_b__source", "judgment"
+            )
             .get(pk=turn.pk)
         )
         if turn.judgment is not None:
