@@ -164,3 +164,19 @@ def test_stop_after_a_failed_reply_marks_the_turn_failed(tmp_path, labeler):
     finish(turn.reply_a, "cut", status=ReplyStatus.FAILED, error="The worker stopped answering.")
     assert turn_stop(turn=turn, labeler=labeler).status == TurnStatus.FAILED
     assert Item.objects.count() == 0
+
+
+def test_live_turns_export_as_multi_turn_hh_rlhf(tmp_path, labeler):
+    from annotation.services.exports import export_rows
+
+    project = live_project(tmp_path)
+    conversation = conversation_start(project=project, labeler=labeler)
+    for n in range(2):
+        turn = reply_turn(conversation, labeler, f"m{n}", (f"a{n}", f"b{n}"))
+        choice = 1 if turn.display_order[0] == 1 else 8  # always prefer reply B (position 1)
+        turn_judge(turn=turn, labeler=labeler, client_key=uuid.uuid4(), choice=choice)
+    rows = list(export_rows(project=project, fmt="hh_rlhf"))
+    assert rows[1] == {
+        "chosen": "\n\nHuman: m0\n\nAssistant: b0\n\nHuman: m1\n\nAssistant: b1",
+        "rejected": "\n\nHuman: m0\n\nAssistant: b0\n\nHuman: m1\n\nAssistant: a1",
+    }
