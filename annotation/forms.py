@@ -15,6 +15,7 @@ from annotation.models import (
     LinkKind,
     Project,
     ProjectKind,
+    WrittenPromptKind,
 )
 from annotation.selectors.items import SORT_LABELS, ItemFilters
 
@@ -29,6 +30,12 @@ class ProjectForm(forms.Form):
         min_value=1, max_value=50, initial=3, label="Labelers per item"
     )
     rationale_required = forms.BooleanField(required=False)
+    red_team = forms.BooleanField(
+        required=False,
+        label="Red team (pairwise)",
+        help_text="Labelers pick the MORE harmful reply; exports mark it and training keeps "
+        "it apart from ordinary projects.",
+    )
     gold_threshold = forms.FloatField(
         min_value=0, max_value=1, initial=0.7, help_text="Minimum accuracy on gold items."
     )
@@ -430,3 +437,26 @@ class AdjudicateForm(forms.Form):
 
 class AdjudicationUseForm(forms.Form):
     use = forms.ChoiceField(choices=AdjudicationUse.choices, label="Adjudicated answers are")
+
+
+class WrittenPromptForm(forms.Form):
+    kind = forms.ChoiceField(choices=WrittenPromptKind.choices, initial=WrittenPromptKind.PLAIN)
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8}),
+        label="Prompt",
+        help_text="Few-shot: an instruction and several examples; use case: a real task "
+        "from the guidelines' list.",
+    )
+    tags = forms.CharField(
+        required=False, max_length=450, help_text="Optional, comma-separated (e.g. code, travel)."
+    )
+
+    def clean_tags(self) -> list[str]:
+        return [t for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
+class WrittenPromptReviewForm(forms.Form):
+    accept = forms.TypedChoiceField(
+        choices=[("1", "Accept"), ("0", "Reject")], coerce=lambda v: v == "1"
+    )
+    note = forms.CharField(required=False, max_length=500)

@@ -32,6 +32,12 @@ sec. 3.2.2) normalised to 0..1 (`scale_strength`): "much better" (1 or 8) 1, "be
 without a scale, ties and rankings carry `strength=None` (no scale says how much). The trainers
 use it only when asked (`training.ml.config` `strength`: "margin" or "weight"; default "ignore").
 
+Red team (issue 16), `red_team=True`: the labeler of a red-team project picked the MORE
+harmful reply, so every pair is reversed: `chosen` is the less harmful reply, as in
+Anthropic's harmless-base data (collected the same way). Exports mark red-team rows and
+training runs refuse to mix red-team and ordinary projects (`training.services.runs`), so the
+two questions are never pooled.
+
 The string values are those of `annotation.models.PairwiseChoice` and of
 `training.models.TiePolicy` / `BothBadPolicy` (tests check that they match).
 
@@ -106,9 +112,22 @@ def judgment_pairs(
     scale: int | None = None,
     tie_policy: str = TIE_SKIP,
     both_bad_policy: str = BOTH_BAD_SKIP,
+    red_team: bool = False,
 ) -> Expansion:
     """The pairs of one judgment: a pairwise `choice`, or else `ranks` (position -> rank);
-    `scale` (1..8, pairwise only) gives a decided pair its strength."""
+    `scale` (1..8, pairwise only) gives a decided pair its strength; `red_team` reverses them
+    (the choice named the more harmful reply)."""
+    expansion = _judgment_pairs(choice, ranks, scale, tie_policy, both_bad_policy)
+    if red_team:
+        expansion.pairs[:] = [
+            p._replace(chosen=p.rejected, rejected=p.chosen) for p in expansion.pairs
+        ]
+    return expansion
+
+
+def _judgment_pairs(
+    choice: str, ranks: Mapping[int, int], scale: int | None, tie_policy: str, both_bad_policy: str
+) -> Expansion:
     if tie_policy not in TIE_POLICIES:
         raise ValueError(f"tie_policy must be one of {TIE_POLICIES}, got {tie_policy!r}")
     if both_bad_policy not in BOTH_BAD_POLICIES:

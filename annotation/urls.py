@@ -13,6 +13,7 @@ from annotation.views import (
     recruitment,
     report,
     review,
+    written,
 )
 
 app_name = "annotation"
@@ -161,5 +162,14 @@ urlpatterns = [
     path("projects/<int:project_id>/review/", review.review_queue, name="review_queue"),
     path("projects/<int:project_id>/review/use/", review.review_use, name="review_use"),
     path("review/", review.review_mine, name="review_mine"),
+    path("projects/<int:project_id>/write/", written.prompt_write, name="prompt_write"),
+    path(
+        "projects/<int:project_id>/written/", written.prompt_review_list, name="prompt_review_list"
+    ),
+    path(
+        "projects/<int:project_id>/written/<int:written_id>/review/",
+        written.prompt_review,
+        name="prompt_review",
+    ),
     path("review/<int:adjudication_id>/", review.review_item, name="review_item"),
 ]

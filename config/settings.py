@@ -318,6 +318,8 @@ CHORUS_INFERENCE_CONCURRENCY = int(os.environ.get("CHORUS_INFERENCE_CONCURRENCY"
 CHORUS_INFERENCE_FLUSH_SECONDS = float(os.environ.get("CHORUS_INFERENCE_FLUSH_SECONDS", "0.05"))
 # Replies one user may have queued or streaming at once (a per-labeler rate limit).
 CHORUS_INFERENCE_MAX_ACTIVE = int(os.environ.get("CHORUS_INFERENCE_MAX_ACTIVE", "4"))
+# Live conversations (issue 16): messages (each asking two replies) a labeler may send a minute.
+CHORUS_LIVE_TURNS_PER_MINUTE = int(os.environ.get("CHORUS_LIVE_TURNS_PER_MINUTE", "6"))
 # Where training runs write their artifacts.
 CHORUS_RUNS_DIR = env_path("CHORUS_RUNS_DIR", VAR_DIR / "runs")
 # GPUs a training worker may use for one run (>1 launches through `accelerate launch`).

@@ -24,6 +24,9 @@ Groups (issue 11)
   With one group per judgment, per-group models, the per-group and cross-group accuracy,
   `rows_per_group` and `labelers_per_group` all partition the same rows.
 
+A red-team project's pairs are reversed (`annotation.preferences`, `red_team`): `chosen` is the
+less harmful reply; runs never mix red-team and ordinary projects (`training.services.runs`).
+
 Items a researcher excluded from training (`Item.excluded_from_training`) give no row.
 Adjudicated items of a project whose `adjudication_use` is "training" give their rows from the
 reviewer's answer alone (`annotation.preferences.adjudication_pairs`, no group; left out when
@@ -194,6 +197,7 @@ def _pairs(judgment: Judgment, spec: DatasetSpec, counts: Counts) -> list[Pair]:
         scale=judgment.scale,
         tie_policy=spec.tie_policy,
         both_bad_policy=spec.both_bad_policy,
+        red_team=judgment.item.project.red_team,
     )
     counts.skipped.update(expansion.skipped)
     return expansion.pairs

@@ -9,6 +9,10 @@ completion was preferred, 0 when B's was, and 0.5 for "about the same" or "both 
   its labeler belongs to.
 - Leaderboard: Bradley-Terry log-strengths of every model (``annotation.agreement``'s MM fit)
   with percentile bootstrap CIs over comparisons; Elo-like scale = 400 / ln 10 per unit.
+- Arena leaderboard (live battles, issue 16): the same with two covariates, the length
+  difference d and the side s (+1 when A's reply was shown first, on the left, -1 when B's):
+  P(A preferred) = sigmoid(theta_A - theta_B + beta d + gamma s); gamma > 0 means the left
+  reply wins regardless of model (position bias), and theta holds both fixed.
 - Length-controlled leaderboard: P(A preferred) = sigmoid(theta_A - theta_B + beta * d), with
   d the standardised difference in words between A's and B's completion
   (``annotation.agreement.bradley_terry_covariate``, with a small ridge). theta are the
@@ -46,6 +50,7 @@ class Comparison:
     len_b: int = 0
     groups: tuple[str, ...] = field(default_factory=tuple)  # the labeler's groups
     labeler: int | None = None
+    a_first: float = 0.0  # +1 A's completion was shown first (left), -1 B's, 0 unknown
 
 
 def wilson(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
@@ -181,6 +186,51 @@ def length_controlled_leaderboard(
         "beta": float(ci.estimate[m]), "beta_low": float(ci.low[m]), "beta_high": float(ci.high[m]),
         "words_per_sd": scale,
     }  # fmt: skip
+
+
+def controlled_leaderboard(
+    comparisons: Sequence[Comparison], models: Sequence[str], n_resamples: int = 200, seed: int = 0
+) -> dict[str, Any]:
+    """{"board": strengths with length and side held fixed, "beta" (length, per SD of word-count
+    difference) and "gamma" (shown first), each with its CI}; empty board without comparisons."""
+    comparisons = between_models(comparisons)
+    if not comparisons or len(models) < 2:
+        return {"board": [], "beta": None, "gamma": None}
+    rows = np.c_[_rows(comparisons, models), [c.a_first for c in comparisons]]
+    scale = float(np.std(rows[:, 3])) or 1.0
+    rows[:, 3] /= scale
+    ci = bootstrap_ci(
+        lambda r: bradley_terry_covariate(r, len(models), RIDGE, covariates=2),
+        rows, n_resamples, seed=seed,
+    )  # fmt: skip
+    m = len(models)
+
+    def effect(k: int) -> dict[str, float]:
+        return {"value": float(ci.estimate[k]), "low": float(ci.low[k]), "high": float(ci.high[k])}
+
+    return {
+        "board": _board(models, ci.estimate[:m], ci.low[:m], ci.high[:m]),
+        "beta": effect(m), "gamma": effect(m + 1), "words_per_sd": scale,
+    }  # fmt: skip
+
+
+def controlled_leaderboards_by_group(
+    comparisons: Sequence[Comparison], models: Sequence[str], min_group_size: int
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """({group: controlled_leaderboard}, hidden groups), groups as in `win_rates_by_group`."""
+    by_group: dict[str, list[Comparison]] = defaultdict(list)
+    labelers: dict[str, set[int | None]] = defaultdict(set)
+    for c in comparisons:
+        for g in c.groups:
+            by_group[g].append(c)
+            labelers[g].add(c.labeler)
+    hidden = sorted(small_groups({g: len(labelers[g]) for g in by_group}, min_group_size))
+    shown = {
+        g: controlled_leaderboard(rows, models)
+        for g, rows in sorted(by_group.items())
+        if g not in hidden
+    }
+    return shown, hidden
 
 
 def agreement_rates(

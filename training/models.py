@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -510,3 +510,116 @@ class ReplyStream(models.Model):
 
     def __str__(self) -> str:
         return f"reply {self.pk} ({self.status})"
+
+
+# --- Live conversations (issue 16): labelers talk to two sources and judge every turn ---------
+
+
+class LiveConfig(models.Model):
+    """How a live project's conversations are answered: two sources (or one sampled twice with
+    two seeds), a turn limit, and where first messages may come from. Set by a researcher
+    (services.live.live_config_set); labelers never see the sources' names."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="live_config")
+    source_a = models.ForeignKey(InferenceSource, on_delete=models.PROTECT, related_name="+")
+    source_b = models.ForeignKey(
+        InferenceSource, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Empty: source A answers twice, with two different seeds.",
+    )  # fmt: skip
+    turn_limit = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Judged turns per conversation; the conversation ends at the limit.",
+    )
+    max_new_tokens = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Longest reply; empty: each source's own limit."
+    )
+    prompt_source = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="A prompt-writing project: labelers may start from one of its accepted prompts.",
+    )  # fmt: skip
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(turn_limit__gte=1, turn_limit__lte=50), name="live_turn_limit_1_to_50"
+            )
+        ]
+
+
+class ConversationStatus(models.TextChoices):
+    OPEN = "open", "Open"  # the labeler may write the next message
+    ENDED = "ended", "Ended"  # ended by the labeler or at the turn limit
+
+
+class Conversation(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="conversations")
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    status = models.CharField(
+        max_length=10, choices=ConversationStatus.choices, default=ConversationStatus.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["labeler", "project", "status"])]
+
+
+class TurnStatus(models.TextChoices):
+    REPLYING = "replying", "Replying"  # the two replies are streaming, or wait for the choice
+    JUDGED = "judged", "Judged"  # stored as an item and a judgment; the chosen reply is context
+    FAILED = "failed", "Failed"  # a reply failed: nothing stored; the labeler may send again
+    STOPPED = "stopped", "Stopped"  # the labeler stopped the replies: nothing stored
+
+
+class ConversationTurn(models.Model):
+    """One exchange: the labeler's message and the two replies. Once judged it is a normal
+    pairwise item (the conversation so far as the prompt, reply A at canonical position 0)
+    with a normal judgment; failed or stopped turns store nothing but this row."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    position = models.PositiveSmallIntegerField(help_text="0 for the first exchange.")
+    message = models.TextField()
+    reply_a = models.ForeignKey(ReplyStream, on_delete=models.PROTECT, related_name="+")
+    reply_b = models.ForeignKey(ReplyStream, on_delete=models.PROTECT, related_name="+")
+    display_order = models.JSONField(
+        help_text="Canonical positions left to right as the labeler saw them, [0, 1] or [1, 0]."
+    )
+    status = models.CharField(
+        max_length=10, choices=TurnStatus.choices, default=TurnStatus.REPLYING
+    )
+    item = models.OneToOneField(
+        "annotation.Item",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="live_turn",
+    )
+    judgment = models.OneToOneField(
+        "annotation.Judgment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    chosen_position = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="Canonical position of the reply that became the context (the preferred one; "
+        "for a tie or both bad, the one shown on the left).",
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["conversation", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "position"],
+                condition=Q(status__in=["replying", "judged"]),
+                name="live_turn_position_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="judged") | Q(chosen_position__in=[0, 1]),
+                name="live_turn_judged_has_choice",
+            ),
+        ]
+        indexes = [models.Index(fields=["conversation", "status"])]

@@ -3,7 +3,7 @@ keep their paths' words (`loop_...` for the pages under /training/loop/)."""
 
 from django.urls import path
 
-from training.views import evaluation, generation, lineage, runs
+from training.views import arena, evaluation, generation, lineage, live, runs
 
 app_name = "training"
 urlpatterns = [
@@ -27,4 +27,14 @@ urlpatterns = [
         name="loop_job_cancel",
     ),
     path("loop/projects/<int:project_id>/", evaluation.evaluation_report, name="loop_report"),
+    path("loop/arena/", arena.arena_leaderboard, name="arena"),
+    # live conversations (issue 16): labelers' pages, and a project's live settings
+    path("live/projects/<int:project_id>/", live.live_home, name="live_home"),
+    path("live/projects/<int:project_id>/start/", live.live_start, name="live_start"),
+    path("live/projects/<int:project_id>/settings/", live.live_config, name="live_config"),
+    path("live/<int:conversation_id>/", live.live_conversation, name="live_conversation"),
+    path("live/<int:conversation_id>/say/", live.live_say, name="live_say"),
+    path("live/<int:conversation_id>/end/", live.live_end, name="live_end"),
+    path("live/turns/<int:turn_id>/judge/", live.live_judge, name="live_judge"),
+    path("live/turns/<int:turn_id>/stop/", live.live_stop, name="live_stop"),
 ]

@@ -246,16 +246,22 @@ def bradley_terry_pairs(
 
 
 def bradley_terry_covariate(
-    comparisons: npt.ArrayLike, n_items: int, ridge: float = 1e-3, tol: float = 1e-10
+    comparisons: npt.ArrayLike,
+    n_items: int,
+    ridge: float = 1e-3,
+    tol: float = 1e-10,
+    covariates: int = 1,
 ) -> FloatArray:
-    """[theta_0..theta_{n-1} (centred), beta] from rows (item_a, item_b, score_a, x).
+    """[theta_0..theta_{n-1} (centred), beta_1..beta_k] from rows (item_a, item_b, score_a,
+    x_1..x_k), k = `covariates`.
 
-    P(a beats b) = expit(theta_a - theta_b + beta x), ridge / 2 on every squared coefficient.
+    P(a beats b) = expit(theta_a - theta_b + sum_j beta_j x_j), ridge / 2 on every squared
+    coefficient.
     """
-    data = np.asarray(comparisons, dtype=np.float64).reshape(-1, 4)
+    data = np.asarray(comparisons, dtype=np.float64).reshape(-1, 3 + covariates)
     a, b = data[:, 0].astype(np.int64), data[:, 1].astype(np.int64)
-    design = _difference_design(a, b, n_items, 1)
-    design[:, n_items] = data[:, 3]
+    design = _difference_design(a, b, n_items, covariates)
+    design[:, n_items:] = data[:, 3:]
     coef = logistic_fit(design, data[:, 2], penalty=ridge, tol=tol).coef
     coef[:n_items] -= coef[:n_items].mean()
     return coef

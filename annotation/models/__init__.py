@@ -11,7 +11,7 @@ Vocabulary
 All choices are stored in canonical positions: for pairwise, "A" is position 0 and "B" is
 position 1, whatever side the labeler saw them on; `Judgment.display_order` records that.
 
-One module per part: projects, items, judgments, labelers, onboarding, jobs, review.
+One module per part: projects, items, judgments, labelers, onboarding, jobs, review, written.
 """
 
 from annotation.models.items import (
@@ -75,10 +75,14 @@ from annotation.models.projects import (
     ProjectKind,
 )
 from annotation.models.review import Adjudication, AdjudicationStatus, ReviewReason
+from annotation.models.written import WrittenPrompt, WrittenPromptKind, WrittenPromptStatus
 
 __all__ = [
     "AdjudicationUse",
     "Adjudication",
+    "WrittenPrompt",
+    "WrittenPromptKind",
+    "WrittenPromptStatus",
     "AdjudicationStatus",
     "ReviewReason",
     "ProjectKind",

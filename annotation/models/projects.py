@@ -23,6 +23,9 @@ class ProjectKind(models.TextChoices):
     # one response per item, rated on the project's criteria; filled by importing annotators'
     # ratings (annotation/formats/annotators.py): not offered in the labeling workbench yet
     RATING = "rating", "Rating (imported)"
+    # labelers write prompts (plain, few-shot, use-case; annotation.models.written), reviewed by
+    # a researcher; accepted ones feed generation jobs and live conversations. No items.
+    PROMPT_WRITING = "prompt_writing", "Prompt writing"
 
 
 class AdjudicationUse(models.TextChoices):
@@ -93,6 +96,17 @@ class Project(models.Model):
         validators=[MaxValueValidator(1440)],
         help_text="For how many minutes after submitting a labeler may go back and change their "
         "judgment (the earlier version is kept as a revision); 0 turns editing off.",
+    live = models.BooleanField(
+        default=False,
+        help_text="Pairwise items are made in live conversations: labelers talk to two model "
+        "sources and judge each turn (the sources are training.LiveConfig's; set by "
+        "training.services.live.live_config_set).",
+    )
+    red_team = models.BooleanField(
+        default=False,
+        help_text="Red-team project: labelers pick the MORE harmful reply. Exports mark its rows "
+        "(HH-RLHF's `chosen` is then the less harmful reply, as in Anthropic's harmless data) and "
+        "training runs never mix it with ordinary projects.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -131,6 +145,10 @@ class Project(models.Model):
             ),
             models.CheckConstraint(condition=Q(overlap_target__gte=1), name="project_overlap_ge_1"),
             models.CheckConstraint(
+                condition=Q(kind="pairwise") | (Q(live=False) & Q(red_team=False)),
+                name="project_live_red_team_pairwise",
+            ),
+            models.CheckConstraint(
                 condition=Q(gold_threshold__gte=0, gold_threshold__lte=1)
                 & Q(screening_threshold__gte=0, screening_threshold__lte=1),
                 name="project_thresholds_0_to_1",
@@ -141,6 +159,8 @@ class Project(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if (self.live or self.red_team) and self.kind != ProjectKind.PAIRWISE:
+            raise ValidationError({"kind": "Live and red-team projects are pairwise."})
         if self.kind == ProjectKind.PAIRWISE and self.ranking_size != 2:
             raise ValidationError(
                 {"ranking_size": "A pairwise project shows exactly 2 responses per item."}

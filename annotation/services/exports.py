@@ -11,6 +11,11 @@ pairs and weights of `annotation.preferences` under its default policies, so
 - external judgments (e.g. HH-RLHF's original choice) are exported too, with `source`;
 - a judgment its labeler changed (annotation.services.revisions) is exported once, as its
   current version: `revision` (1 = as submitted) and, in the raw export, `edited_at`.
+- a red-team project (labelers picked the MORE harmful reply): `chosen` is the less harmful
+  reply (`annotation.preferences`, as Anthropic's harmless-base data), and TRL and raw rows
+  carry `red_team: true` (false elsewhere), so files of the two questions are never pooled
+  unknowingly. Multi-turn prompts (live conversations' prefixes) export as they are: HH-RLHF
+  rows hold the whole dialogue, TRL rows the prompt's turns.
 Labelers appear only as pseudonyms of this project (keyed by its salt: they do not match any
 other project's), with the names of the groups they belong to, less the groups with fewer than
 CHORUS_MIN_GROUP_SIZE of the project's labelers (annotation.privacy: never named, never listed).
@@ -178,9 +183,9 @@ def export_rows(
             labeler = names.get(record.labeler_id) if record.labeler_id else None
             member_of = groups.get(record.labeler_id, []) if record.labeler_id else []
             if fmt == ExportFormat.RAW:
-                yield _raw_row(record, labeler, member_of)
+                yield _raw_row(record, labeler, member_of) | {"red_team": project.red_team}
                 continue
-            yield from _preference_rows(record, fmt, labeler, member_of, stats)
+            yield from _preference_rows(record, fmt, labeler, member_of, stats, project.red_team)
 
 
 def _preference_rows(
@@ -189,8 +194,9 @@ def _preference_rows(
     labeler: str | None,
     member_of: list[str],
     stats: dict[str, int],
+    red_team: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    expansion = judgment_pairs(record.pairwise_choice, record.ranks)
+    expansion = judgment_pairs(record.pairwise_choice, record.ranks, red_team=red_team)
     for reason in (CHOICE_TIE, CHOICE_BOTH_BAD):
         stats[f"skipped_{reason}"] += expansion.skipped.get(reason, 0)
     prompt = [{"role": role, "content": content} for role, content in record.turns]
@@ -215,6 +221,7 @@ def _preference_rows(
                 "groups": member_of,
                 "none_acceptable": record.none_acceptable,
                 "revision": record.revision,
+                "red_team": red_team,
             }
 
 

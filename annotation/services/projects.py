@@ -41,6 +41,7 @@ EDITABLE = (
     "screening_threshold",
     "screening_min_items",
     "edit_window_minutes",
+    "live",  # set by training.services.live.live_config_set
 )
 # What defines a criterion: a rubric edit that changes any of these makes a new row.
 CRITERION_FIELDS = ("description", "scale_min", "scale_max", "options", "positive_option")
@@ -62,9 +63,11 @@ def project_create(
     screening_threshold: float = 0.8,
     screening_min_items: int = 5,
     edit_window_minutes: int = 10,
+    red_team: bool = False,
 ) -> Project:
     project = Project(
         name=name,
+        red_team=red_team,
         kind=kind,
         description=description,
         ranking_size=ranking_size,

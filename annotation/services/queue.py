@@ -356,3 +356,24 @@ def item_takes_late_judgment(*, item: Item, labeler: Any, now: datetime) -> bool
     return assignment.may_take(
         candidate, overlap_target=item.project.overlap_target, quotas=quotas, labeler_groups=groups
     )
+
+
+def reservation_for_author(
+    *, item: Item, labeler: Any, display_order: list[int], now: datetime | None = None
+) -> Reservation:
+    """Reserve an item just made, in the same transaction, for the labeler whose work made it
+    (a live conversation's turn, issue 16), in the display order they already saw, so that
+    `judgment_submit` stores their judgment like any other. No other labeler can hold the item
+    yet (it is not committed), so no row lock is taken."""
+    if sorted(display_order) != list(range(item.slots.count())):
+        raise ValueError("display_order must be a permutation of the item's positions")
+    now = now or timezone.now()
+    reservation = Reservation(
+        item=item,
+        labeler=labeler,
+        display_order=list(display_order),
+        expires_at=now + timedelta(seconds=settings.CHORUS_RESERVATION_SECONDS),
+    )
+    reservation.full_clean(exclude=["item", "labeler"], validate_constraints=False)
+    reservation.save()
+    return reservation

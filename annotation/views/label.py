@@ -313,7 +313,7 @@ def _parse_flags(post: QueryDict, errors: dict[str, list[str]]) -> list[Flag]:
     ]
 
 
-def _parse_judgment(post: QueryDict) -> dict[str, Any]:
+def parse_judgment(post: QueryDict) -> dict[str, Any]:
     """The POSTed form as `judgment_submit` arguments; raises ValidationError naming fields."""
     errors: dict[str, list[str]] = {}
     try:
@@ -398,7 +398,7 @@ def label_submit(request: HtmxHttpRequest, project_id: int, item_id: int) -> Htt
     item = labeler_item_get(request.user, item_id, project_id)
     project = item.project
     try:
-        judgment_submit(labeler=request.user, item=item, **_parse_judgment(request.POST))
+        judgment_submit(labeler=request.user, item=item, **parse_judgment(request.POST))
     except ValidationError as exc:
         return _problem(request, project, _errors(exc), status=422)
     except JudgmentConflict as exc:

@@ -107,3 +107,13 @@ def test_adjudication_pairs_best_over_each_other_summing_to_one():
     assert abs(sum(p.weight for p in pairs) - 1) < 1e-12
     with pytest.raises(ValueError):
         adjudication_pairs(4, 4)
+
+
+def test_red_team_reverses_every_pair():
+    assert preferences.judgment_pairs("a", {}, scale=1, red_team=True).pairs == [
+        preferences.Pair(1, 0, 1.0, 1.0)
+    ]
+    both = preferences.judgment_pairs("tie", {}, tie_policy="both_ways", red_team=True).pairs
+    assert sorted(both) == sorted(
+        preferences.judgment_pairs("tie", {}, tie_policy="both_ways").pairs
+    )

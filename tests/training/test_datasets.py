@@ -6,6 +6,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from annotation import preferences
@@ -210,3 +211,13 @@ def test_rows_parse_with_the_trainers_loader(judged_project, tmp_path):
     )
     parsed = load_preference_rows(tmp_path / "rows.jsonl")
     assert len(parsed) == 16 and {tuple(r.groups) for r in parsed} == {("young",), ("senior",)}
+
+
+def test_red_team_rows_reverse_and_runs_never_mix_the_questions(make_run, researcher, labeler):
+    red = ProjectFactory(red_team=True, created_by=researcher)
+    judge(item_create(red, texts=("calm", "harmful")), labeler, "b")  # picked: more harmful
+    rows, _ = rows_of("reward", red)
+    assert [(r["chosen"], r["rejected"]) for r in rows] == [("calm", "harmful")]
+    with pytest.raises(ValidationError) as exc:
+        make_run(projects=[red, ProjectFactory()])
+    assert "projects" in exc.value.message_dict

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from annotation.models import Project
+from annotation.models import Project, ProjectKind
 from training.ml.config import SAMPLING_BOUNDS
 from training.models import InferenceEndpoint, TrainingRun
 from training.selectors.generation import endpoints_list, policy_runs_usable
@@ -100,11 +100,25 @@ class GenerationJobForm(_SourcesForm):
     samples_per_prompt = forms.IntegerField(
         min_value=1, max_value=9, initial=2, label="K (completions per prompt per model)"
     )
-    field_order = ["project", "samples_per_prompt"]
+    written_from = forms.ModelChoiceField(
+        queryset=Project.objects.filter(kind=ProjectKind.PROMPT_WRITING),
+        required=False,
+        label="Prompts written by labelers",
+        help_text="Optional: generate for the accepted prompts of this prompt-writing project "
+        "(copied into the project above) instead of the project's own prompts.",
+    )
+    field_order = ["project", "written_from", "samples_per_prompt"]
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
-        keys = ("project", "sources", "samples_per_prompt", "sampling", "reward_run")
+        keys = (
+            "project",
+            "sources",
+            "samples_per_prompt",
+            "sampling",
+            "reward_run",
+            "written_from",
+        )
         return {k: data[k] for k in keys}
 
 

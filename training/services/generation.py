@@ -174,8 +174,22 @@ def generation_job_create(
     sampling: dict[str, Any] | None = None,
     purpose: str = GenerationPurpose.CANDIDATES,
     reward_run: TrainingRun | None = None,
+    written_from: Project | None = None,
 ) -> GenerationJob:
-    """Validate a generation job and queue it on the training queue."""
+    """Validate a generation job and queue it on the training queue. `written_from`: a
+    prompt-writing project whose accepted prompts are copied into `project` and generated for
+    (in place of `prompts`)."""
+    if written_from is not None:
+        with transaction.atomic():
+            accepted = written_from.prompts.filter(written__status="accepted")
+            if not accepted.exists():
+                raise ValidationError({"written_from": "That project has no accepted prompts."})
+            return generation_job_create(
+                created_by=created_by, project=project, sources=sources,
+                prompts=prompts_copy(project=project, prompts=list(accepted)),
+                samples_per_prompt=samples_per_prompt, sampling=sampling, purpose=purpose,
+                reward_run=reward_run,
+            )  # fmt: skip
     resolved = [source_resolve(dict(s), i) for i, s in enumerate(sources)]
     if len({s["label"] for s in resolved}) != len(resolved):
         raise ValidationError({"sources": "The same model is named twice."})

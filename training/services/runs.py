@@ -209,6 +209,11 @@ def run_create(
     projects, labeler_groups = list(projects), list(labeler_groups)
     if not projects:
         raise ValidationError({"projects": "Choose at least one project."})
+    if len({p.red_team for p in projects}) > 1:
+        raise ValidationError(
+            {"projects": "Red-team projects (which reply is more harmful?) cannot be mixed with "
+             "ordinary ones (which reply is better?)."}
+        )  # fmt: skip
     base_model = model_resolve(base_model, field="base_model")
     reward_group = "" if reward_group == POOLED_REWARD else reward_group
     options = dict(

@@ -105,3 +105,20 @@ def test_exports_load_with_datasets(tmp_path, labeler, other_labeler, fmt):
         if fmt == "hh_rlhf"
         else {"labeler", "groups", "choice"}
     )
+
+
+def test_red_team_rows_are_marked_and_reversed(labeler):
+    """The labeler picked the MORE harmful reply: `chosen` is the other one (HH harmless-base)."""
+    red = ProjectFactory(red_team=True)
+    item = item_create(red, texts=("harmless", "harmful"))
+    judge(item, labeler, pairwise_choice="b", scale=7)
+    (trl,) = export_rows(project=red, fmt="trl")
+    assert trl["chosen"][0]["content"] == "harmless" and trl["red_team"] is True
+    (hh,) = export_rows(project=red, fmt="hh_rlhf")
+    assert hh["chosen"].endswith("Assistant: harmless")
+    (raw,) = export_rows(project=red, fmt="raw")
+    assert raw["red_team"] is True and raw["choice"] == "b"
+    ordinary = ProjectFactory()
+    judge(item_create(ordinary, texts=("x", "y")), labeler, pairwise_choice="b", scale=7)
+    (row,) = export_rows(project=ordinary, fmt="trl")
+    assert row["chosen"][0]["content"] == "y" and row["red_team"] is False

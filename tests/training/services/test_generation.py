@@ -287,3 +287,27 @@ def test_an_evaluation_can_copy_held_out_prompts_from_a_project(
             sources=[{"model": model_dirs["base"]}],
             prompts=["hi"],
         )
+
+
+def test_accepted_written_prompts_feed_a_generation_job(researcher, labeler, model_dirs):
+    from annotation.services.written import written_prompt_create, written_prompt_review
+
+    writing = ProjectFactory(kind=ProjectKind.PROMPT_WRITING)
+    texts = ["Write a haiku about rain", "Explain tides", "rejected one"]
+    for n, text in enumerate(texts):
+        w = written_prompt_create(project=writing, author=labeler, kind="plain", text=text)
+        written_prompt_review(written=w, reviewer=researcher, accept=n < 2, note="no")
+    target = _project(researcher, n=1)
+    sources = [{"model": model_dirs["base"]}, {"model": model_dirs["other"]}]
+    job = generation_job_create(
+        created_by=researcher, project=target, sources=sources, samples_per_prompt=1,
+        written_from=writing,
+    )  # fmt: skip
+    copied = [target.prompts.get(pk=pk).turns.get().content for pk in job.prompt_ids]
+    assert sorted(copied) == sorted(texts[:2])
+    with pytest.raises(ValidationError) as exc:
+        generation_job_create(
+            created_by=researcher, project=target, sources=sources,
+            written_from=ProjectFactory(kind=ProjectKind.PROMPT_WRITING),
+        )  # fmt: skip
+    assert "written_from" in exc.value.message_dict
