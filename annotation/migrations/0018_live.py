@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0015_audit_deactivation'),
+        ('annotation', '0016_judgment_revisions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -96,6 +96,7 @@ class Project(models.Model):
         validators=[MaxValueValidator(1440)],
         help_text="For how many minutes after submitting a labeler may go back and change their "
         "judgment (the earlier version is kept as a revision); 0 turns editing off.",
+    )
     live = models.BooleanField(
         default=False,
         help_text="Pairwise items are made in live conversations: labelers talk to two model "

@@ -29,7 +29,7 @@ from annotation.selectors.edits import (
 )
 from annotation.selectors.labeling import item_view, labeler_project_get
 from annotation.services.revisions import judgment_edit
-from annotation.views.label import _context, _errors, _item_context, _parse_judgment, _problem
+from annotation.views.label import _context, _errors, _item_context, _problem, parse_judgment
 from annotation.views.onboarding import onboarding_gate
 
 ANSWER_FIELDS = ("client_key", "choice", "ranks", "none_acceptable", "demonstration")
@@ -89,7 +89,7 @@ def label_edit(request: HtmxHttpRequest, project_id: int, judgment_id: int) -> H
     judgment = labeler_judgment_get(request.user, judgment_id, project_id)
     project = judgment.item.project
     try:
-        answers = {k: v for k, v in _parse_judgment(request.POST).items() if k in ANSWER_FIELDS}
+        answers = {k: v for k, v in parse_judgment(request.POST).items() if k in ANSWER_FIELDS}
         judgment_edit(labeler=request.user, judgment=judgment, **answers)
     except ValidationError as exc:
         return _problem(request, project, _errors(exc), status=422)
