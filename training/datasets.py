@@ -233,6 +233,7 @@ def _preference_rows(
             **({} if strength is None else {"strength": strength}),
             "groups": groups,
             "prompt_id": key,
+            "item_id": item.pk,
             "split": split_of(key, spec.eval_fraction, spec.seed),
         }
         counts.add(row, labeler_id)

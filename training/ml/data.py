@@ -14,7 +14,8 @@ Row formats, one JSON object per line (what the Django side writes with each run
 
 A K-way ranking arrives already expanded to its C(K, 2) pairs, each with weight 1/C(K, 2) and
 one shared prompt_id. Optional fields: weight (1.0), groups ([]), prompt_id (the line number),
-split (null: decided by ``split_rows``), answer (null), strength (null; preference rows: how
+split (null: decided by ``split_rows``), answer (null), item_id (null; the annotation item),
+strength (null; preference rows: how
 strongly chosen won, 0..1 from the 8-point scale, ``annotation.preferences.scale_strength``;
 used by reward/DPO only with their ``strength`` option, see ``row_weights`` and
 ``row_margins``). Unknown fields are ignored.
@@ -78,6 +79,9 @@ class PreferenceRow:
     split: str | None = None
     # How strongly ``chosen`` won, 0..1 from the 8-point scale; None when not judged on it.
     strength: float | None = None
+    # The annotation item the pair was judged on (None for imported files without one): the
+    # run page matches reward-model findings with the admin report's items (issue 15).
+    item_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -159,12 +163,16 @@ def _preference(obj: dict[str, Any], where: str, lineno: int) -> PreferenceRow:
         or not 0 <= strength <= 1
     ):
         raise DataError(f"{where}: field 'strength' must be a number in 0..1, got {strength!r:.60}")
+    item_id = obj.get("item_id")
+    if item_id is not None and (not isinstance(item_id, int) or isinstance(item_id, bool)):
+        raise DataError(f"{where}: field 'item_id' must be an integer, got {item_id!r:.60}")
     return PreferenceRow(
         chosen=_field(obj, "chosen", str, where),
         rejected=_field(obj, "rejected", str, where),
         weight=float(weight),
         groups=list(groups),
         strength=None if strength is None else float(strength),
+        item_id=item_id,
         **common,
     )
 
