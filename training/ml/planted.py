@@ -66,8 +66,13 @@ def planted_rows(
                 chosen, rejected = (second, first) if flip else (first, second)
                 rows += [
                     PreferenceRow(
-                        prompt=prompt, chosen=chosen, rejected=rejected, groups=[group],
-                        prompt_id=f"p{i}", split=split, item_id=3 * i + k,
+                        prompt=prompt,
+                        chosen=chosen,
+                        rejected=rejected,
+                        groups=[group],
+                        prompt_id=f"p{i}",
+                        split=split,
+                        item_id=3 * i + k,
                     )  # fmt: skip
                     for _ in range(votes)
                 ]

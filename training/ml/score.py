@@ -71,6 +71,7 @@ def append_token(
     input_ids: torch.Tensor, attention_mask: torch.Tensor, token_id: int, pad_id: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded rows with ``token_id`` put after each row's last real token."""
+    import torch
     import torch.nn.functional as F
 
     ends = attention_mask.sum(-1)
