@@ -179,6 +179,12 @@ class RewardConfig(TrainConfig):
         _check(
             self, self.method not in REWARD_METHODS, "method", f"must be one of {REWARD_METHODS}"
         )
+        _check(
+            self,
+            self.strength == "margin" and self.method in ("dpl", "odin"),
+            "strength",
+            "'margin' applies to methods bt and conditioned only",
+        )
         _check(self, not 1 <= self.ensemble_size <= 16, "ensemble_size", "must be in 1..16")
         _check(
             self,

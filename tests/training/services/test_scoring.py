@@ -51,6 +51,8 @@ def test_scoring_a_project_in_the_background_shows_reward_vs_people(
     assert CompletionScore.objects.filter(reward_run=reward).count() == 8
     page = client.get(f"/training/loop/projects/{project.pk}/").content.decode()
     assert "Reward model vs people" in page and 'id="score"' in page
+    assert "Each score comes with an uncertainty" in page  # the fake's: a tenth of the score
+    assert CompletionScore.objects.filter(uncertainty__isnull=True).count() == 0
     again = scoring_job_create(created_by=researcher, project=project, reward_run=reward)
     assert again.total == 0  # every completion is scored already
 
