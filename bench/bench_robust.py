@@ -1,6 +1,6 @@
 """Learning check (issue 15): group-robust DPO against pooled DPO, and latent groups by EM.
 
-Planted data (training/ml/planted.py), on the tiny random model (training/ml/tiny.py), with the
+Planted data (training/ml/planted_labelers.py), on the tiny random model (training/ml/tiny.py), with the
 project's own trainers:
 
 1. ``minority_rows``: group "many" (72 train pairs) prefers replies with "happy"; group "few"
@@ -42,7 +42,7 @@ def _mean_se(values: list[float]) -> str:
 def bench_dpo(base: str, seeds: int, steps: int, eta: float, work: Path) -> None:
     from training.ml.config import DPOConfig
     from training.ml.dpo import train_dpo
-    from training.ml.planted import minority_rows
+    from training.ml.planted_labelers import minority_rows
 
     table: dict[str, dict[str, list[float]]] = {}
     alphas: list[float] = []
@@ -77,7 +77,7 @@ def bench_dpo(base: str, seeds: int, steps: int, eta: float, work: Path) -> None
 def bench_em(base: str, seeds: int, steps: int, work: Path) -> None:
     from training.ml.config import RewardConfig
     from training.ml.latent_groups import adjusted_rand_index
-    from training.ml.planted import labeler_rows
+    from training.ml.planted_labelers import labeler_rows
     from training.ml.reward import train_reward
 
     print(f"\nLatent groups by EM, K = 2, 12 labelers ({seeds} seeds, {steps} steps per model)")

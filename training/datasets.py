@@ -246,6 +246,7 @@ def _preference_rows(
             **labeler,
             "groups": groups,
             "prompt_id": key,
+            "item_id": item.pk,
             "split": split_of(key, spec.eval_fraction, spec.seed),
         }
         counts.add(row, labeler_id)

@@ -339,6 +339,12 @@ class CompletionScore(models.Model):
     )
     reward_run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="scores")
     score = models.FloatField()
+    uncertainty = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The reward model's uncertainty about the score: an ensemble's spread (std "
+        "over members) or a distributional model's sigma; empty for a single Bradley-Terry model.",
+    )
 
     class Meta:
         constraints = [

@@ -169,8 +169,23 @@ class RewardAgreementRowOutput(serializers.Serializer):
     high = serializers.FloatField()
 
 
+class RewardUncertaintyOutput(serializers.Serializer):
+    mean = serializers.FloatField(help_text="Mean uncertainty of the judged pairs' scores.")
+    n = serializers.IntegerField()
+    certain_rate = serializers.FloatField(
+        allow_null=True, help_text="Agreement on the pairs at or below the median uncertainty."
+    )
+    uncertain_rate = serializers.FloatField(
+        allow_null=True, help_text="Agreement on the pairs above it."
+    )
+
+
 class RewardAgreementOutput(serializers.Serializer):
     reward_run = serializers.IntegerField(source="reward_run.pk")
+    uncertainty = RewardUncertaintyOutput(
+        allow_null=True,
+        help_text="Reward models that score with an uncertainty (ensembles, DPL); else null.",
+    )
     overall = RewardAgreementRowOutput(allow_null=True)
     groups = RewardAgreementRowOutput(many=True)
     hidden = serializers.IntegerField(

@@ -20,8 +20,9 @@ from rest_framework.views import APIView
 from annotation.permissions import IsResearcher
 from training.api.common import cancelled, created, paginated
 from training.forms.runs import RunInput
-from training.models import TrainingRun
-from training.selectors.plural import run_latent_report, run_robust_report
+from training.models import RunKind, TrainingRun
+from training.selectors.plural import run_plural_report
+from training.selectors.robust import run_latent_report, run_robust_report
 from training.selectors.runs import (
     run_artifacts_download,
     run_dataset_counts,
@@ -58,6 +59,10 @@ class RunOutput(serializers.Serializer):
     both_bad_policy = serializers.CharField()
     per_group = serializers.BooleanField()
     group_balance = serializers.BooleanField()
+    reward_method = serializers.SerializerMethodField(
+        help_text='Reward runs: the trainer\'s method ("bt", "conditioned", "dpl", "odin"); '
+        "empty for other kinds."
+    )
     reward_run = serializers.IntegerField(source="reward_run_id", allow_null=True)
     reward_group = serializers.CharField(help_text="Empty: the reward run's pooled model.")
     reward_rule = serializers.CharField()
@@ -76,6 +81,9 @@ class RunOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_reward_method(self, run: TrainingRun) -> str:
+        return str(run.config.get("method", "bt")) if run.kind == RunKind.REWARD else ""
 
     def get_projects(self, run: TrainingRun) -> list[int]:
         return [project.pk for project in run.projects.all()]
@@ -134,6 +142,13 @@ class RunDetailOutput(RunOutput):
         "EM history; null for other runs.",
     )
 
+    plural = serializers.DictField(
+        help_text="Reward runs (issue 15): the method's figures: the group-conditioned matrix "
+        "and its comparison with per-group models, DPL's highest-sigma pairs beside the admin "
+        "report's contested items, ODIN's length correlations, the ensemble's accuracy and "
+        "uncertainty (empty for other runs)."
+    )
+
     @extend_schema_field(serializers.DictField())
     def get_final_metrics(self, run: TrainingRun) -> dict[str, Any]:
         return run_final_metrics(run)
@@ -152,6 +167,7 @@ class RunDetailApi(APIView):
         run.group_report = run_group_report(run)
         run.learning = run_learning_report(run)
         run.robust, run.latent_groups = run_robust_report(run), run_latent_report(run)
+        run.plural = run_plural_report(run)
         return Response(RunDetailOutput(run).data)
 
 

@@ -39,6 +39,13 @@ from training.selectors.runs import reward_group_choices, reward_runs_usable
 from training.services.runs import hyperparameters_parse
 
 BOOL_VALUES = {"true": True, "false": False}
+# RewardConfig.method's options, in words (training.ml.config.REWARD_METHODS).
+REWARD_METHOD_CHOICES = [
+    ("bt", "Bradley-Terry (one score)"),
+    ("conditioned", "Group-conditioned r(x, y, group)"),
+    ("dpl", "Distributional (mean and spread, DPL)"),
+    ("odin", "Length-disentangled (ODIN)"),
+]
 
 
 @extend_schema_field(OpenApiTypes.OBJECT)
@@ -94,6 +101,17 @@ class RunInput(serializers.Serializer):
     group_balance = serializers.BooleanField(
         required=False, default=False, label="Balance groups (equal total weight per group)"
     )
+    reward_method = serializers.ChoiceField(
+        choices=REWARD_METHOD_CHOICES, required=False, allow_blank=True, default="",
+        label="Reward-model method",
+        help_text="Reward runs. Bradley-Terry: one score. Group-conditioned: one model scores "
+        "each response for each labeler group (the group is an input token); with per-group "
+        "models the page compares the two. Distributional (DPL): a mean and a spread per "
+        "response; the page lists the pairs with the widest spread, the ones a hidden context "
+        "such as group membership splits. Length-disentangled (ODIN): a quality score and a "
+        "length score; scoring and PPO/GRPO use quality only. Any method can be an ensemble "
+        "(ensemble size below).",
+    )  # fmt: skip
     reward_run = serializers.PrimaryKeyRelatedField(
         queryset=TrainingRun.objects.all(), required=False, allow_null=True, default=None,
         label="Reward model run (PPO/GRPO)",

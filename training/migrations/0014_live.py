@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0018_live'),
-        ('training', '0010_inference_streams'),
+        ('training', '0011_plural_reward'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

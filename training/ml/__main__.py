@@ -14,7 +14,8 @@ model (``"model"``) or an OpenAI-compatible server (``"endpoint"``, ``"api_model
 ``{"prompt_index", "sample", "text", "tokens", "finished"}`` per (prompt, sample) in prompt
 order. ``score`` scores rows ``{"prompt": [messages], "completion": "..."}`` with a reward
 model (``"batch_size"``, ``"max_length"`` optional) and writes OUT/scores.jsonl, one
-``{"score": x}`` per row in order. Their progress lines count rows: ``{"event": "progress",
+``{"score": x, "uncertainty": u}`` per row in order (u: an ensemble's std or a DPL model's
+sigma, else null; training.ml.score.RewardReader). Their progress lines count rows: ``{"event": "progress",
 "step": done, "total_steps": total, "phase": "generate"|"score"}``; a cancelled one writes
 no output file.
 
@@ -188,7 +189,7 @@ def _generate(config: dict[str, Any], data: str, on_batch: Any) -> list[dict[str
 
 def _score(config: dict[str, Any], data: str, on_batch: Any) -> list[dict[str, Any]]:
     from training.ml.data import load_sft_rows
-    from training.ml.score import score_local
+    from training.ml.score import score_local_with_uncertainty
 
     unknown = sorted(set(config) - {"model", "batch_size", "max_length"})
     if unknown:
@@ -199,10 +200,10 @@ def _score(config: dict[str, Any], data: str, on_batch: Any) -> list[dict[str, A
         _option(config, "max_length", int, 512),
     )
     pairs = [(row.prompt, row.completion) for row in load_sft_rows(data)]
-    scores = score_local(
+    scores = score_local_with_uncertainty(
         model, pairs, batch_size=batch_size, max_length=max_length, on_batch=on_batch
     )
-    return [{"score": s} for s in scores]
+    return [{"score": s, "uncertainty": u} for s, u in scores]
 
 
 def _infer(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:

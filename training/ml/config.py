@@ -9,6 +9,8 @@ PPO's reward normalisation, adaptive KL controller and separate critic (``reward
 papers in ``training.ml.ppo``.
 Reward and DPO can use a pair's 8-point strength (``strength``: "ignore" by default, "margin"
 or "weight", with ``margin_scale``; issue 11), described in ``training.ml.reward`` / ``dpo``.
+Reward runs choose a method (``method``: Bradley-Terry, group-conditioned, distributional or
+length-disentangled) and may train an ensemble (``ensemble_size``; issue 15).
 Every field is keyword-only, so a config reads like its JSON::
 
     >>> from training.ml.config import RewardConfig, to_dict, from_dict
@@ -51,7 +53,7 @@ INT_BOUNDS = {
     "max_length": 1_048_576, "max_new_tokens": 65_536, "log_every": 10_000_000,
     "num_generations": 1024, "ppo_epochs": 1000, "mini_batch_size": 65_536,
     "reward_norm_samples": 1_000_000, "kl_horizon": 1_000_000_000, "updates_per_batch": 1000,
-    "latent_groups": 32, "latent_iterations": 100,
+    "latent_groups": 32, "latent_iterations": 100, "dpl_top_pairs": 1000, "ensemble_size": 16,
 }  # fmt: skip
 # Upper bounds of float fields (every float must also be finite: no NaN, no infinity).
 FLOAT_BOUNDS = {
@@ -71,6 +73,11 @@ SAMPLING_BOUNDS: dict[str, tuple[float, float]] = {
 
 # How RewardConfig / DPOConfig use a pair's 8-point strength (issue 11; see their `strength`).
 STRENGTH_MODES = ("ignore", "margin", "weight")
+# Reward-model methods (issue 15; RewardConfig.method): Bradley-Terry, group-conditioned,
+# distributional (mean and variance), length-disentangled.
+REWARD_METHODS = ("bt", "conditioned", "dpl", "odin")
+# How an ensemble's members' scores become one score (RewardConfig.ensemble_mode).
+ENSEMBLE_MODES = ("mean_std", "min")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,6 +154,25 @@ class RewardConfig(TrainConfig):
     controls: bool = True
     # How many label shuffles the shuffled-label control averages (mean and spread).
     control_shuffles: int = 5
+    # The model: "bt" (one scalar, Bradley-Terry), "conditioned" (one model r(x, y, g) for
+    # every group, the group a token of the input; training.ml.reward_conditioned), "dpl" (a
+    # mean and a log std per response, distributional preference learning; training.ml.dpl) or
+    # "odin" (a quality head and a length head, RL uses quality; training.ml.odin).
+    method: str = "bt"
+    # Reward models trained with seeds seed, seed+1, ... and scored together, with the spread
+    # as the uncertainty (Coste et al. 2023; training.ml.ensemble); 1 is no ensemble.
+    ensemble_size: int = 1
+    # How the ensemble's scores become one: "mean_std" (mean - ensemble_lambda x std) or "min"
+    # (the worst case over members).
+    ensemble_mode: str = "mean_std"
+    # The uncertainty penalty lambda of ensemble_mode "mean_std" (0 scores by the mean).
+    ensemble_lambda: float = 1.0
+    # ODIN: weight of the length term |corr(quality, length)| - corr(length head, length).
+    odin_length_weight: float = 1.0
+    # ODIN: weight of the orthogonality term |w_quality . w_length| of the two heads.
+    odin_ortho_weight: float = 1.0
+    # DPL: how many pairs with the highest sigma the run page lists.
+    dpl_top_pairs: int = 20
     # Latent groups (MaxMin-RLHF's EM, Chakraborty et al. 2024): also cluster the labelers by
     # their judgments into this many preference types, one reward model each, without reading
     # any group attribute (training.ml.latent_groups); the run page compares the clusters with
@@ -160,12 +186,38 @@ class RewardConfig(TrainConfig):
         _check_strength(self, allowed=STRENGTH_MODES)
         _check(self, self.control_shuffles < 1, "control_shuffles", "must be >= 1")
         _check(
+            self, self.method not in REWARD_METHODS, "method", f"must be one of {REWARD_METHODS}"
+        )
+        _check(
+            self,
+            self.strength == "margin" and self.method in ("dpl", "odin"),
+            "strength",
+            "'margin' applies to methods bt and conditioned only",
+        )
+        _check(self, not 1 <= self.ensemble_size <= 16, "ensemble_size", "must be in 1..16")
+        _check(
+            self,
+            self.ensemble_mode not in ENSEMBLE_MODES,
+            "ensemble_mode",
+            f"must be one of {ENSEMBLE_MODES}",
+        )
+        _check(self, self.ensemble_lambda < 0, "ensemble_lambda", "must be >= 0")
+        _check(self, self.odin_length_weight < 0, "odin_length_weight", "must be >= 0")
+        _check(self, self.odin_ortho_weight < 0, "odin_ortho_weight", "must be >= 0")
+        _check(self, self.dpl_top_pairs < 1, "dpl_top_pairs", "must be >= 1")
+        _check(
             self,
             self.latent_groups == 1 or self.latent_groups < 0,
             "latent_groups",
             "must be 0 (off) or at least 2",
         )
         _check(self, self.latent_iterations < 1, "latent_iterations", "must be >= 1")
+        _check(
+            self,
+            self.latent_groups > 0 and self.method != "bt",
+            "latent_groups",
+            "applies to method bt only (one Bradley-Terry model per latent type)",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,8 @@ Row formats, one JSON object per line (what the Django side writes with each run
 
 A K-way ranking arrives already expanded to its C(K, 2) pairs, each with weight 1/C(K, 2) and
 one shared prompt_id. Optional fields: weight (1.0), groups ([]), prompt_id (the line number),
-split (null: decided by ``split_rows``), answer (null), strength (null; preference rows: how
+split (null: decided by ``split_rows``), answer (null), item_id (null; the annotation item),
+strength (null; preference rows: how
 strongly chosen won, 0..1 from the 8-point scale, ``annotation.preferences.scale_strength``;
 used by reward/DPO only with their ``strength`` option, see ``row_weights`` and
 ``row_margins``), labeler (null; the judging labeler's project pseudonym, for latent-group
@@ -82,6 +83,9 @@ class PreferenceRow:
     # Pseudonymous id of the labeler who judged (their project pseudonym, never a name); None
     # for imported or adjudicated rows. Latent-group discovery clusters labelers by it.
     labeler: str | None = None
+    # The annotation item the pair was judged on (None for imported files without one): the
+    # run page matches reward-model findings with the admin report's items (issue 15).
+    item_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,9 @@ def _preference(obj: dict[str, Any], where: str, lineno: int) -> PreferenceRow:
     labeler = obj.get("labeler")
     if labeler is not None and not isinstance(labeler, str):
         raise DataError(f"{where}: field 'labeler' must be str, got {labeler!r:.60}")
+    item_id = obj.get("item_id")
+    if item_id is not None and (not isinstance(item_id, int) or isinstance(item_id, bool)):
+        raise DataError(f"{where}: field 'item_id' must be an integer, got {item_id!r:.60}")
     return PreferenceRow(
         labeler=labeler,
         chosen=_field(obj, "chosen", str, where),
@@ -173,6 +180,7 @@ def _preference(obj: dict[str, Any], where: str, lineno: int) -> PreferenceRow:
         weight=float(weight),
         groups=list(groups),
         strength=None if strength is None else float(strength),
+        item_id=item_id,
         **common,
     )
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from training.ml.config import (
     CONFIG_CLASSES,
+    ENSEMBLE_MODES,
     GRPO_LOSS_TYPES,
     PPO_CRITICS,
     PPO_REWARD_NORMS,
@@ -37,7 +38,7 @@ from training.ml.config import (
 # hyperparameter; dict fields (rule arguments) go in the form's JSON box.
 NOT_TYPED = frozenset(
     {"base_model", "reward_model", "reward_rule", "per_group", "group_balance",
-     "monitor_model", "monitor_rule", "monitor_rule_args"}
+     "monitor_model", "monitor_rule", "monitor_rule_args", "method"}
 )  # fmt: skip
 # Fields of the shared TrainConfig a researcher rarely changes: folded away under "More".
 ADVANCED = frozenset(
@@ -47,6 +48,7 @@ ADVANCED = frozenset(
 # Allowed string values of the choice fields (the config's own tuples).
 CHOICES: dict[str, tuple[str, ...]] = {
     "strength": STRENGTH_MODES,
+    "ensemble_mode": ENSEMBLE_MODES,
     "loss_type": GRPO_LOSS_TYPES,
     "critic": PPO_CRITICS,
     "reward_norm": tuple(n for n in PPO_REWARD_NORMS if n is not None),
@@ -97,6 +99,12 @@ TYPICAL: dict[str, str] = {
     "robust_eta": "0.01 to 0.1 for long runs, about 1 for a few dozen steps (the demo)",
     "latent_groups": "0 (off), or 2 to 5 preference types you suspect among the labelers",
     "latent_iterations": "3 to 10 (the run page shows how many labelers each round moved)",
+    "ensemble_size": "1 (no ensemble), or 3 to 5 (Coste et al. use 5); each member costs a run",
+    "ensemble_mode": "mean_std for a cautious mean; min for the most conservative reward",
+    "ensemble_lambda": "0.1 to 1 (reward units: how much one std of disagreement costs)",
+    "odin_length_weight": "0.5 to 1 (ODIN's lambda_L)",
+    "odin_ortho_weight": "0.1 to 1 (ODIN's lambda_O)",
+    "dpl_top_pairs": "10 to 50",
 }
 
 

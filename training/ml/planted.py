@@ -1,23 +1,23 @@
-"""Planted preference data with hidden structure, for tests and benchmarks of the pluralistic
-methods (issue 15): what each method should recover is known by construction, and the signal is
-a visible word that a tiny model (training.ml.tiny) learns in seconds.
+"""Planted preference data with a hidden context, for tests and benchmarks of the pluralistic
+reward methods (issue 15).
 
-- ``minority_rows``: a large group prefers replies with ``happy`` over ``sad``; a small group
-  prefers ``kind`` over ``rude`` on replies whose moods are reversed (its chosen reply says
-  ``sad``, its rejected one ``happy``). Both can be served at once (``kind``/``rude`` outweighing
-  the mood), but pooled training, dominated by the large group, learns the mood and gets the
-  small group wrong: group-robust DPO must raise the small group's held-out accuracy.
-- ``labeler_rows``: two populations of labelers (pseudonyms ``L-a..``, ``L-b..``) judge the
-  same items: on the common items everyone prefers ``happy``; on the contested ones population
-  A prefers ``kind`` and population B ``rude``. No group attribute is written unless
-  ``declared`` names one per population: latent-group discovery must recover the populations.
+Two labeler groups, "a" and "b", judge the same pairs. On every prompt both groups prefer the
+response with ``good`` over the one with ``bad``, except on a *contested* subset (one prompt in
+``contested_every``), where a third response, with ``apple``, is also compared with the good
+and the bad one: group "a" always prefers apple, group "b" the other one. In utilities, good 1
+and bad -1 for everyone, apple +2 for "a" and -2 for "b": apple's utility depends on the hidden
+group, so a distributional model must give it a large sigma (the same response ties with both
+good and bad while good always beats bad), and a pooled model cannot be right for both groups
+on it. The contested subset is the pairs with apple.
+Responses are a few filler words around the planted word, so a tiny model has to find it; with
+``length_bias`` the winning response of an uncontested pair is also longer (a length confound
+for ODIN). Each pair is judged ``votes`` times per group.
 
-    >>> rows = minority_rows(n_major=8, n_minor=2, n_eval=2)
-    >>> sorted({r.groups[0] for r in rows})
-    ['few', 'many']
-    >>> truth, rows = labeler_rows(per_population=2, common=1, contested=2)
-    >>> truth
-    {'L-a0': 0, 'L-a1': 0, 'L-b0': 1, 'L-b1': 1}
+    >>> rows = planted_rows(prompts=8, contested_every=4)
+    >>> sorted({r.groups[0] for r in rows}), len(contested_prompts(rows))
+    (['a', 'b'], 2)
+    >>> sum(is_contested(r) for r in rows)   # 2 prompts x 2 pairs x 2 groups x 2 votes
+    16
 """
 
 from __future__ import annotations
@@ -26,88 +26,69 @@ import random
 
 from training.ml.data import PreferenceRow
 
-NOUNS = "cat dog bird fish tree house car road city river sun moon star water fire".split()
-FILLER = "the a and so it this that one two three good great help think know".split()
+FILLER = "the a and so then it this that there here one two three red green blue".split()
+GROUPS = ("a", "b")
+CONTESTED_WORD = "apple"  # group a prefers it to anything, group b to nothing
 
 
-def _reply(rng: random.Random, *markers: str) -> str:
-    words = [rng.choice(FILLER) for _ in range(rng.randint(2, 4))]
-    for marker in markers:
-        words.insert(rng.randrange(len(words) + 1), marker)
+def _response(rng: random.Random, word: str, extra: int) -> str:
+    words = rng.sample(FILLER, 2 + extra) + [word]
+    rng.shuffle(words)
     return " ".join(words)
 
 
-def _prompt(noun: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": f"tell me about the {noun}"}]
-
-
-def minority_rows(
-    n_major: int = 72, n_minor: int = 8, n_eval: int = 16, seed: int = 0
+def planted_rows(
+    prompts: int = 48,
+    contested_every: int = 4,
+    votes: int = 2,
+    eval_every: int = 3,
+    length_bias: bool = False,
+    seed: int = 0,
 ) -> list[PreferenceRow]:
-    """Group "many" (``n_major`` train pairs) and group "few" (``n_minor``), plus ``n_eval``
-    held-out pairs of each group (split "eval"); see the module docstring."""
+    """The rows; prompts i with i % eval_every == 1 are held out (split "eval"), so held-out
+    prompts are contested and uncontested alike."""
     rng = random.Random(seed)
     rows = []
-    for group, n, split in (
-        ("many", n_major, "train"), ("few", n_minor, "train"),
-        ("many", n_eval, "eval"), ("few", n_eval, "eval"),
-    ):  # fmt: skip
-        for i in range(n):
-            noun = rng.choice(NOUNS)
-            if group == "many":
-                chosen, rejected = _reply(rng, "happy"), _reply(rng, "sad")
-            else:
-                chosen, rejected = _reply(rng, "sad", "kind"), _reply(rng, "happy", "rude")
-            rows.append(
-                PreferenceRow(
-                    prompt=_prompt(noun), chosen=chosen, rejected=rejected, groups=[group],
-                    prompt_id=f"{group}-{split}-{i}", split=split,
-                )
-            )  # fmt: skip
+    for i in range(prompts):
+        contested = i % contested_every == 0
+        # few distinct prompts, so no pair can be told apart (memorised) by its prompt alone
+        prompt = [{"role": "user", "content": f"tell me about {FILLER[i % 3]}"}]
+        good = _response(rng, "good", rng.randint(3, 6) if length_bias else 1)
+        bad = _response(rng, "bad", rng.randint(0, 1) if length_bias else 1)
+        pairs = [(good, bad, False)]
+        if contested:
+            apple = _response(rng, CONTESTED_WORD, 1)
+            pairs += [(apple, good, True), (apple, bad, True)]
+        split = "eval" if i % eval_every == 1 else "train"
+        for k, (first, second, split_by_group) in enumerate(pairs):
+            for group in GROUPS:
+                flip = split_by_group and group == GROUPS[1]
+                chosen, rejected = (second, first) if flip else (first, second)
+                rows += [
+                    PreferenceRow(
+                        prompt=prompt,
+                        chosen=chosen,
+                        rejected=rejected,
+                        groups=[group],
+                        prompt_id=f"p{i}",
+                        split=split,
+                        item_id=3 * i + k,
+                    )  # fmt: skip
+                    for _ in range(votes)
+                ]
     return rows
 
 
-def labeler_rows(
-    per_population: int = 6,
-    common: int = 6,
-    contested: int = 12,
-    eval_every: int = 4,
-    declared: tuple[str, str] | None = None,
-    shared: bool = True,
-    seed: int = 0,
-) -> tuple[dict[str, int], list[PreferenceRow]]:
-    """(pseudonym -> planted population 0/1, rows): every labeler judges ``common`` +
-    ``contested`` items, the same ones (``shared``) or items of their own (then no two labelers
-    judge the same comparison, so only a model can tell who agrees with whom); every
-    ``eval_every``-th item is held out (split "eval"). ``declared``: the group name written on
-    each population's rows (None: no group attribute)."""
-    rng = random.Random(seed)
-    truth = {f"L-{p}{i}": k for k, p in enumerate("ab") for i in range(per_population)}
+def contested_items(rows: list[PreferenceRow]) -> set[int | None]:
+    """The item ids of the contested pairs (each pair is one item)."""
+    return {r.item_id for r in rows if is_contested(r)}
 
-    def items_of(owner: str) -> list[tuple[str, str, tuple[str, str], bool]]:
-        items = []
-        for j in range(common + contested):
-            noun = rng.choice(NOUNS)
-            if j < common:
-                pair = (_reply(rng, "happy"), _reply(rng, "sad"))
-            else:
-                pair = (_reply(rng, "kind"), _reply(rng, "rude"))
-            items.append((f"{owner}item-{j}", noun, pair, j >= common))
-        return items
 
-    every = items_of("")
-    rows = []
-    for labeler, population in truth.items():
-        own = every if shared else items_of(f"{labeler}-")
-        for j, (item, noun, (first, second), is_contested) in enumerate(own):
-            flip = is_contested and population == 1
-            chosen, rejected = (second, first) if flip else (first, second)
-            groups = [declared[population]] if declared else []
-            rows.append(
-                PreferenceRow(
-                    prompt=_prompt(noun), chosen=chosen, rejected=rejected, groups=groups,
-                    prompt_id=item, labeler=labeler,
-                    split="eval" if eval_every and j % eval_every == eval_every - 1 else "train",
-                )
-            )  # fmt: skip
-    return truth, rows
+def is_contested(row: PreferenceRow) -> bool:
+    """Whether the row's pair is in the contested subset (one of its responses has apple)."""
+    return CONTESTED_WORD in f"{row.chosen} {row.rejected}".split()
+
+
+def contested_prompts(rows: list[PreferenceRow]) -> set[str]:
+    """The prompt ids with contested pairs."""
+    return {r.prompt_id for r in rows if is_contested(r)}

@@ -69,9 +69,11 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -92,7 +94,6 @@ from training.ml.batches import (
 )
 from training.ml.config import RewardConfig
 from training.ml.data import (
-    NO_GROUP,
     POOLED,
     DataError,
     PreferenceRow,
@@ -104,7 +105,18 @@ from training.ml.data import (
     row_weights,
     split_rows,
 )
+from training.ml.ensemble import member_dir
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
+from training.ml.reward_conditioned import add_group_tokens, check_groups, conditioned_pairs
+from training.ml.reward_methods import (
+    CONDITIONED,
+    ModelSpec,
+    dpl_figures,
+    ensemble_figures,
+    objective_for,
+    odin_figures,
+    plan_models,
+)
 from training.ml.runtime import (
     Reporter,
     disable_dropout,
@@ -119,9 +131,17 @@ from training.ml.runtime import (
     steps_per_epoch,
     train_loop,
 )
-from training.ml.score import last_token_rewards
+from training.ml.score import RewardHead, last_token_rewards, write_head
 
 log = logging.getLogger(__name__)
+
+# A method's training step on (batch, num_labels) outputs of chosen and rejected, their
+# weights, the global denominator and a context ("model", "chosen_length", "rejected_length"):
+# (loss, metrics). None is the Bradley-Terry step.
+Objective = Callable[
+    [torch.Tensor, torch.Tensor, torch.Tensor, float, dict[str, Any]],
+    tuple[torch.Tensor, dict[str, float]],
+]
 
 
 def bradley_terry_loss(
@@ -165,11 +185,17 @@ def accuracy(
     return hit / total if total else None
 
 
-def load_reward_backbone(path: str, tokenizer: PreTrainedTokenizerBase) -> torch.nn.Module:
+def load_reward_backbone(
+    path: str, tokenizer: PreTrainedTokenizerBase, num_labels: int = 1
+) -> torch.nn.Module:
+    """A sequence classifier with ``num_labels`` outputs on ``path``; tokens the tokenizer has
+    beyond the model's vocabulary (a conditioned model's group tokens) get fresh embeddings."""
     model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=1, dtype=torch.float32
+        path, num_labels=num_labels, dtype=torch.float32, ignore_mismatched_sizes=num_labels > 1
     )
     model.config.pad_token_id = tokenizer.pad_token_id
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
     return disable_dropout(model)
 
 
@@ -183,6 +209,31 @@ def pair_rewards(
 
 
 @torch.no_grad()
+def eval_outputs(
+    accelerator: Accelerator,
+    model: torch.nn.Module,
+    pairs: Sequence[EncodedPair],
+    pad_id: int,
+    batch_size: int,
+) -> dict[int, tuple[list[float], list[float]]]:
+    """The model's outputs (one per label) on every pair's chosen and rejected, keyed by
+    ``pair.index`` (all processes agree)."""
+    model.eval()
+    lengths = [len(p) for p in pairs]
+    batches = length_grouped_batches(lengths, batch_size, seed=0, shuffle=False)
+    batches = batches[accelerator.process_index :: accelerator.num_processes]
+    local: list[tuple[int, tuple[list[float], list[float]]]] = []
+    for indices in batches:
+        batch = to_device(collate_pairs([pairs[i] for i in indices], pad_id), accelerator.device)
+        chosen, rejected = pair_rewards(model, batch)
+        n = len(indices)
+        both = zip(chosen.view(n, -1).tolist(), rejected.view(n, -1).tolist(), strict=True)
+        local += zip(batch["pair_index"].tolist(), both, strict=True)
+    model.train()
+    found = gather_object(local) if accelerator.num_processes > 1 else local
+    return dict(found)
+
+
 def eval_margins(
     accelerator: Accelerator,
     model: torch.nn.Module,
@@ -190,19 +241,9 @@ def eval_margins(
     pad_id: int,
     batch_size: int,
 ) -> dict[int, float]:
-    """r_chosen - r_rejected for every pair, keyed by ``pair.index`` (all processes agree)."""
-    model.eval()
-    lengths = [len(p) for p in pairs]
-    batches = length_grouped_batches(lengths, batch_size, seed=0, shuffle=False)
-    batches = batches[accelerator.process_index :: accelerator.num_processes]
-    local: list[tuple[int, float]] = []
-    for indices in batches:
-        batch = to_device(collate_pairs([pairs[i] for i in indices], pad_id), accelerator.device)
-        chosen, rejected = pair_rewards(model, batch)
-        local += zip(batch["pair_index"].tolist(), (chosen - rejected).tolist(), strict=True)
-    model.train()
-    found = gather_object(local) if accelerator.num_processes > 1 else local
-    return dict(found)
+    """r_chosen - r_rejected (the first output) for every pair, keyed by ``pair.index``."""
+    outputs = eval_outputs(accelerator, model, pairs, pad_id, batch_size)
+    return {i: c[0] - r[0] for i, (c, r) in outputs.items()}
 
 
 def _fit(
@@ -216,25 +257,39 @@ def _fit(
     reporter: Reporter,
     should_stop: StopCheck,
     total_steps: int,
+    objective: Objective | None = None,
+    num_labels: int = 1,
+    seed: int | None = None,
 ) -> tuple[torch.nn.Module, int, bool]:
     """Train one reward model on ``pairs``; returns (unwrapped model, steps, cancelled).
 
     ``weights`` and ``margins`` are indexed by ``pair.index`` (the position in the full
-    training rows)."""
-    set_seed(config.seed)
-    model = load_reward_backbone(config.base_model, tokenizer)
+    training rows). ``objective`` replaces the Bradley-Terry step for the other methods
+    (training.ml.dpl, training.ml.odin), on ``num_labels`` outputs per response; ``seed``
+    (default config.seed) seeds the head and the batch order (ensemble members differ)."""
+    seed = config.seed if seed is None else seed
+    set_seed(seed)
+    model = load_reward_backbone(config.base_model, tokenizer, num_labels)
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     weight_of = torch.tensor(weights, dtype=torch.float32, device=accelerator.device)
     margin_of = torch.tensor(margins, dtype=torch.float32, device=accelerator.device)
     denominator = loss_denominator([weights[p.index] for p in pairs], config.batch_size)
-    plan = _planner(accelerator, config, pairs)
+    plan = _planner(accelerator, config, pairs, seed)
 
     def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
         batch = collate_pairs([pairs[i] for i in indices], tokenizer.pad_token_id)
         batch = to_device(batch, accelerator.device)
         chosen, rejected = pair_rewards(model, batch)
         w = weight_of[batch["pair_index"]]
+        if objective is not None:
+            lengths = batch["completion_mask"].sum(-1).float()
+            context = {
+                "model": model,
+                "chosen_length": lengths[batch["chosen_index"]],
+                "rejected_length": lengths[batch["rejected_index"]],
+            }
+            return objective(chosen, rejected, w, denominator, context)
         m = margin_of[batch["pair_index"]] if config.strength == "margin" else None
         loss = bradley_terry_loss(chosen, rejected, w, denominator, m)
         margin = (chosen - rejected).detach()
@@ -339,15 +394,19 @@ def fit_controls(
 
 
 def _planner(
-    accelerator: Accelerator, config: RewardConfig, pairs: Sequence[EncodedPair]
+    accelerator: Accelerator,
+    config: RewardConfig,
+    pairs: Sequence[EncodedPair],
+    seed: int | None = None,
 ) -> Callable[[int], list[list[int]]]:
     """This process's batches of each epoch (indices into ``pairs``): what ``_fit`` trains on
     and what its steps are planned from."""
     lengths = [len(p) for p in pairs]
     keys = [p.prompt_id for p in pairs]
+    seed = config.seed if seed is None else seed
 
     def plan(epoch: int) -> list[list[int]]:
-        batches = length_grouped_batches(lengths, config.batch_size, config.seed + epoch, keys)
+        batches = length_grouped_batches(lengths, config.batch_size, seed + epoch, keys)
         return shard(batches, accelerator.process_index, accelerator.num_processes)
 
     return plan
@@ -422,8 +481,9 @@ def train_reward(
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> RewardResult:
-    """Train the pooled reward model (saved in ``output_dir``) and, with ``per_group``, one per
-    labeler group (saved in ``output_dir/groups/NN-name``); see the module docstring."""
+    """Train the product reward model (saved in ``output_dir``; with ``ensemble_size`` N, its
+    other members in ``output_dir/ensemble/NN``) and, with ``per_group``, one per labeler
+    group (saved in ``output_dir/groups/NN-name``); see the module docstring."""
     on_progress, should_stop = resolve_callbacks(on_progress, should_stop)
     output_dir = Path(output_dir)
     rows = as_rows(data, PreferenceRow)
@@ -432,20 +492,27 @@ def train_reward(
         raise DataError("no training rows (every row has split 'eval')")
     accelerator = make_accelerator(config)
     tokenizer = load_tokenizer(config.base_model)
+    groups = sorted({g for r in rows for g in row_groups(r)})
+    token_of: dict[str, int] = {}
+    if config.method == CONDITIONED:
+        token_of = add_group_tokens(tokenizer, check_groups(rows))
     train_pairs = encode_pairs(tokenizer, train_rows, config.max_length)
     eval_pairs = encode_pairs(tokenizer, eval_rows, config.max_length)
-    groups = sorted({g for r in rows for g in row_groups(r)})
     weights = row_weights(train_rows, group_balance=config.group_balance, strength=config.strength)
     pair_margins = row_margins(
         train_rows, strength=config.strength, margin_scale=config.margin_scale
     )
 
-    # Runs to make: the pooled model first (it is the product), then one per group.
-    runs: list[tuple[str, list[int]]] = [(POOLED, list(range(len(train_pairs))))]
-    if config.per_group:
-        trained = [g for g in groups if g != NO_GROUP]
-        runs += [(g, [i for i, r in enumerate(train_rows) if g in r.groups]) for g in trained]
-    plans = [_planner(accelerator, config, [train_pairs[i] for i in m]) for _, m in runs]
+    def fit_pairs(
+        spec: ModelSpec, pairs: list[EncodedPair], of: list[PreferenceRow]
+    ) -> list[EncodedPair]:
+        """A conditioned model's pairs carry their row's group token."""
+        return conditioned_pairs(pairs, of, token_of) if spec.method == CONDITIONED else pairs
+
+    specs = plan_models(config, train_rows, groups, output_dir, _slug)
+    plans = [
+        _planner(accelerator, config, [train_pairs[i] for i in s.members], s.seed) for s in specs
+    ]
     batches_of = [[len(plan(e)) for e in range(config.epochs)] for plan in plans]
     run_steps = [planned_steps(config, n) for n in batches_of]
     per_epoch = steps_per_epoch(config, batches_of[0][0])
@@ -457,43 +524,69 @@ def train_reward(
     final.update({f"train/influence/{g}": share for g, share in shares.items()})
     cross: dict[str, dict[str, float | None]] = {}
     group_dirs: dict[str, str] = {}
+    costs: dict[str, dict[str, float]] = {}
+    member_scores: list[dict[int, tuple[float, float]]] = []
     pooled_steps = 0
     cancelled = False
     pooled_margins: dict[int, float] = {}
-    for k, ((name, members), total) in enumerate(zip(runs, run_steps, strict=True)):
-        if members == [] or cancelled:
+    for k, (spec, total) in enumerate(zip(specs, run_steps, strict=True)):
+        if spec.members == [] or cancelled:
             continue
-        where = output_dir if name == POOLED else output_dir / "groups" / _slug(name, k)
-        reporter.model("" if name == POOLED else f"group/{name}/", total)
-        what = "pooled model" if name == POOLED else f"model for group {name!r}"
-        counted = f" ({k + 1} of {len(runs)})" if len(runs) > 1 else ""
+        name, where = spec.name, spec.where
+        reporter.model(spec.prefix, total)
+        what = "model" if name == POOLED else f"model for group {name!r}"
+        what = f"ensemble member {name[-2:]}" if name.startswith("ensemble/") else what
+        counted = f" ({k + 1} of {len(specs)})" if len(specs) > 1 else ""
         reporter.emit(0, {}, phase="train", message=f"training {what}{counted}")
+        num_labels, objective = objective_for(config, spec.method)
+        started = time.monotonic()
         model, steps, cancelled = _fit(
             accelerator=accelerator,
             config=config,
             tokenizer=tokenizer,
-            pairs=[train_pairs[i] for i in members],
-            weights=weights
-            if name == POOLED
-            else row_weights(train_rows, group_balance=False, strength=config.strength),
+            pairs=fit_pairs(spec, [train_pairs[i] for i in spec.members], train_rows),
+            weights=row_weights(train_rows, group_balance=False, strength=config.strength)
+            if spec.prefix.startswith("group/")
+            else weights,
             margins=pair_margins,
             reporter=reporter,
             should_stop=should_stop,
             total_steps=total,
+            objective=objective,
+            num_labels=num_labels,
+            seed=spec.seed,
         )
+        costs[name] = {
+            "seconds": round(time.monotonic() - started, 3),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "steps": steps,
+        }
         pooled_steps = steps if name == POOLED else pooled_steps
         reporter.emit(steps, {}, phase="save", message=f"saving {what}{counted} to {where}")
         save_pretrained(accelerator, model, tokenizer, where)
-        if name != POOLED:
+        if spec.prefix.startswith("group/"):
             group_dirs[name] = str(where.relative_to(output_dir))
         if eval_pairs:
-            margins = eval_margins(
-                accelerator, model, eval_pairs, tokenizer.pad_token_id, config.batch_size
-            )
-            cross[name] = {g: accuracy(eval_rows, margins, g) for g in groups}
+            outputs = eval_outputs(
+                accelerator, model, fit_pairs(spec, eval_pairs, eval_rows),
+                tokenizer.pad_token_id, config.batch_size,
+            )  # fmt: skip
+            margins = {i: c[0] - r[0] for i, (c, r) in outputs.items()}
+            if spec.prefix.startswith("ensemble/") or name == POOLED:
+                member_scores.append({i: (c[0], r[0]) for i, (c, r) in outputs.items()})
+            if not spec.prefix.startswith("ensemble/"):
+                row = CONDITIONED if name == POOLED and spec.method == CONDITIONED else name
+                cross[row] = {g: accuracy(eval_rows, margins, g) for g in groups}
             if name == POOLED:
                 final["eval/accuracy"] = accuracy(eval_rows, margins, None)
                 final["eval/margin"] = sum(margins.values()) / len(margins)
+                final.update(
+                    _method_figures(
+                        config, accelerator, model, tokenizer, token_of,
+                        rows=(train_rows, eval_rows), pairs=(train_pairs, eval_pairs),
+                        outputs=outputs, groups=groups,
+                    )
+                )  # fmt: skip
                 reporter.emit(steps, {"eval/accuracy": final["eval/accuracy"]}, phase="eval")  # type: ignore[dict-item]
         del model  # before the controls load the frozen base model
         if name == POOLED and eval_pairs:
@@ -518,15 +611,32 @@ def train_reward(
             reporter, should_stop, run_steps[0], output_dir, pooled_margins,
         )  # fmt: skip
         final["latent_groups"] = latent
-    reporter.model("", run_steps[0])  # the result counts the pooled model's steps
+    reporter.model("", run_steps[0])  # the result counts the product model's steps
 
     final.update(last_train_metrics(reporter))
-    group_accuracy = cross.get(POOLED, {})
+    product = CONDITIONED if config.method == CONDITIONED else POOLED
+    group_accuracy = cross.get(product, {})
     final.update({f"eval/accuracy/{g}": a for g, a in group_accuracy.items()})
     final["group_accuracy"] = group_accuracy
+    final["method"] = config.method
+    final["model_costs"] = costs
+    if config.ensemble_size > 1 and len(member_scores) == config.ensemble_size:
+        final["ensemble"] = ensemble_figures(
+            member_scores, eval_rows, groups, config.ensemble_mode, config.ensemble_lambda,
+            accuracy,
+        )  # fmt: skip
     if config.per_group:
         final["cross_group_accuracy"] = cross
         final["group_dirs"] = group_dirs
+    if accelerator.is_main_process and not cancelled:
+        head = RewardHead(
+            method=config.method,
+            members=[member_dir(k) for k in range(config.ensemble_size)],
+            ensemble_mode=config.ensemble_mode,
+            ensemble_lambda=config.ensemble_lambda,
+            group_tokens=token_of,
+        )
+        write_head(output_dir, head)
     result = finish(
         accelerator,
         reporter,
@@ -541,3 +651,41 @@ def train_reward(
         group_accuracy=group_accuracy,
         cross_group_accuracy=cross if config.per_group else None,
     )
+
+
+def _method_figures(
+    config: RewardConfig,
+    accelerator: Accelerator,
+    model: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    token_of: dict[str, int],
+    *,
+    rows: tuple[list[PreferenceRow], list[PreferenceRow]],
+    pairs: tuple[list[EncodedPair], list[EncodedPair]],
+    outputs: dict[int, tuple[list[float], list[float]]],
+    groups: list[str],
+) -> dict[str, object]:
+    """What the product model's method adds to the final metrics (training.ml.reward_methods):
+    the conditioned matrix, DPL's highest-sigma pairs, ODIN's length correlations."""
+    (train_rows, eval_rows), (train_pairs, eval_pairs) = rows, pairs
+    pad, size = tokenizer.pad_token_id, config.batch_size
+    if config.method == CONDITIONED:
+        matrix = {}
+        for g in token_of:
+            given = conditioned_pairs(eval_pairs, eval_rows, token_of, g)
+            margins = eval_margins(accelerator, model, given, pad, size)
+            matrix[g] = {h: accuracy(eval_rows, margins, h) for h in groups}
+        return {"conditioned_matrix": matrix}
+    if config.method == "dpl":
+        # every pair, training ones too: the report describes the data's disagreement
+        seen = eval_outputs(accelerator, model, train_pairs, pad, size)
+        both = {i: v for i, v in seen.items()}
+        both.update({len(train_rows) + i: v for i, v in outputs.items()})
+        return {"dpl": dpl_figures([*train_rows, *eval_rows], both, config.dpl_top_pairs)}
+    if config.method == "odin":
+        lengths = {
+            p.index: (len(p.chosen.completion_ids), len(p.rejected.completion_ids))
+            for p in eval_pairs
+        }
+        return {"odin": odin_figures(outputs, lengths)}
+    return {}

@@ -60,14 +60,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForSequenceClassification
 
 from training.ml.batches import collate_sequences, encode, to_device
 from training.ml.config import ConfigError
 from training.ml.data import PromptRow
 from training.ml.rollout import Rollout
-from training.ml.runtime import load_tokenizer
-from training.ml.score import last_token_rewards
+from training.ml.score import RewardReader
 
 RULES: dict[str, Callable[..., float]] = {}
 
@@ -256,7 +254,10 @@ Scorer = Callable[[Sequence[PromptRow], Rollout], torch.Tensor]
 
 class RewardModelScorer:
     """Scores rollouts with a reward model from a finished reward run: the generated token ids
-    when the reward model's tokenizer is the policy's, else the re-encoded text."""
+    when the reward model's tokenizer is the policy's, else the re-encoded text. The run is
+    read as its ``reward_head.json`` says (``score.RewardReader``: an ensemble's combined
+    score, a DPL model's mu, an ODIN model's quality head, a conditioned model's mean over
+    groups); ``last_uncertainty`` keeps the last batch's uncertainty (None without one)."""
 
     def __init__(
         self,
@@ -266,11 +267,9 @@ class RewardModelScorer:
         dtype: torch.dtype = torch.float32,
         policy_tokenizer: Any = None,
     ):
-        self.tokenizer = load_tokenizer(str(run_dir))
-        model = AutoModelForSequenceClassification.from_pretrained(str(run_dir), dtype=dtype)
-        self.model = model.to(device)
-        self.model.config.pad_token_id = self.tokenizer.pad_token_id
-        self.model.eval().requires_grad_(False)
+        self.reader = RewardReader(run_dir, device=device, dtype=dtype)
+        self.tokenizer = self.reader.tokenizer
+        self.last_uncertainty: torch.Tensor | None = None
         self.device = device
         self.max_length = max_length
         self.same_tokens = policy_tokenizer is not None and (
@@ -302,7 +301,8 @@ class RewardModelScorer:
     @torch.no_grad()
     def __call__(self, rows: Sequence[PromptRow], roll: Rollout) -> torch.Tensor:
         batch = self._token_batch(roll) if self.same_tokens else self._text_batch(rows, roll)
-        return last_token_rewards(self.model, batch["input_ids"], batch["attention_mask"])
+        scores, self.last_uncertainty = self.reader(batch["input_ids"], batch["attention_mask"])
+        return scores
 
 
 def make_scorer(

@@ -168,14 +168,17 @@ def evaluation_report(project: Project) -> dict[str, Any]:
 
 def reward_agreement(project: Project, reward_run: TrainingRun) -> dict[str, Any]:
     """How often the reward model prefers what each labeler group preferred, on the project's
-    pairwise items whose completions it scored (ties and both-bad verdicts left out)."""
-    scores = dict(
-        CompletionScore.objects.filter(
-            reward_run=reward_run, completion__items__project=project
-        ).values_list("completion_id", "score")
-    )
+    pairwise items whose completions it scored (ties and both-bad verdicts left out). A model
+    that scores with an uncertainty (an ensemble, a DPL model; issue 15) also gets
+    `uncertainty`: its mean over the judged pairs and the agreement on the more and the less
+    certain half of them (a useful uncertainty is higher where people disagree with it)."""
+    scored = CompletionScore.objects.filter(
+        reward_run=reward_run, completion__items__project=project
+    ).values_list("completion_id", "score", "uncertainty")
+    scores = {c: s for c, s, _ in scored}
+    spread = {c: u for c, _, u in scored}
     slots, judgments = _slots(project), _human_pairwise(project)
-    verdicts = []
+    verdicts, spreads = [], []
     for item_id, labeler, choice, groups in judgments:
         pair = slots.get(item_id, {})
         if choice not in (PairwiseChoice.A, PairwiseChoice.B) or set(pair) != {0, 1}:
@@ -185,15 +188,36 @@ def reward_agreement(project: Project, reward_run: TrainingRun) -> dict[str, Any
             continue
         preferred_a = choice == PairwiseChoice.A
         verdicts.append(
-            (
-                (score_a > score_b) == preferred_a and score_a != score_b,
-                groups,
-                labeler,
-            )
+            ((score_a > score_b) == preferred_a and score_a != score_b, groups, labeler)
         )
+        spreads.append((spread.get(pair[0][0]), spread.get(pair[1][0])))
     rates = agreement_rates(verdicts, min_group_size())
     rates["hidden"] = len(rates["hidden"])  # a count: never the small groups' names
-    return {"reward_run": reward_run, **rates, "min_group_size": min_group_size()}
+    return {
+        "reward_run": reward_run, **rates, "min_group_size": min_group_size(),
+        "uncertainty": _uncertainty_split([v[0] for v in verdicts], spreads),
+    }  # fmt: skip
+
+
+def _uncertainty_split(
+    agree: list[bool], spreads: list[tuple[float | None, float | None]]
+) -> dict[str, Any] | None:
+    """Mean uncertainty of the judged pairs (the mean of its two completions'), and the
+    agreement on the pairs at or below its median vs above it; None without uncertainties."""
+    pairs = [
+        (a, (u + v) / 2) for a, (u, v) in zip(agree, spreads, strict=True) if None not in (u, v)
+    ]  # type: ignore[operator]
+    if not pairs:
+        return None
+    cut = sorted(u for _, u in pairs)[(len(pairs) - 1) // 2]
+    certain = [a for a, u in pairs if u <= cut]
+    unsure = [a for a, u in pairs if u > cut]
+    return {
+        "mean": sum(u for _, u in pairs) / len(pairs),
+        "n": len(pairs),
+        "certain_rate": sum(certain) / len(certain) if certain else None,
+        "uncertain_rate": sum(unsure) / len(unsure) if unsure else None,
+    }
 
 
 def scoring_runs(project: Project) -> list[TrainingRun]:

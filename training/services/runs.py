@@ -64,7 +64,11 @@ logger = logging.getLogger(__name__)
 
 DATASET_FILE, CONFIG_FILE, LOG_FILE = "dataset.jsonl", "config.json", TRAINER_LOG
 # Set on the run, not in `hyperparameters`.
-RUN_FIELDS_IN_CONFIG = ("base_model", "reward_model", "reward_rule", "per_group", "group_balance")
+RUN_FIELDS_IN_CONFIG = (
+    "base_model", "reward_model", "reward_rule", "per_group", "group_balance", "method",
+)  # fmt: skip
+# A config field set on the run under another name.
+RUN_FIELD_NAMES = {"method": "reward_method"}
 POOLED_REWARD = "pooled"  # `reward_group`'s name for the reward run's pooled model (stored as "")
 
 
@@ -97,8 +101,9 @@ def hyperparameters_parse(
             ) from None
     clash = sorted(set(values) & set(RUN_FIELDS_IN_CONFIG))
     if clash:
+        own = RUN_FIELD_NAMES.get(clash[0], clash[0])
         raise ValidationError(
-            {f"hyperparameters.{clash[0]}": f"set {clash[0]} on the run, not in hyperparameters"}
+            {f"hyperparameters.{clash[0]}": f"set {own} on the run, not in hyperparameters"}
         )
     try:
         check_fields(CONFIG_CLASSES[kind], dict(values))
@@ -124,13 +129,14 @@ def run_config(
     reward_run: TrainingRun | None = None,
     reward_group: str = "",
     reward_rule: str = "",
+    reward_method: str = "",
 ) -> dict[str, Any]:
     """The trainer's full configuration, validated by training.ml.config (ValidationError if not).
     The reward model is the reward run's pooled model (its run directory) or, with
     `reward_group`, that group's model (checked by `_check_options`)."""
     data: dict[str, Any] = {**hyperparameters.values, "base_model": base_model}
     if kind == RunKind.REWARD:
-        data.update(per_group=per_group)
+        data.update(per_group=per_group, method=reward_method or "bt")
     if kind in (RunKind.REWARD, RunKind.DPO):
         data.update(group_balance=group_balance)
     if reward_run is not None:
@@ -153,8 +159,11 @@ def _check_options(
     reward_run: TrainingRun | None,
     reward_group: str,
     reward_rule: str,
+    reward_method: str = "",
 ) -> None:
     errors: dict[str, str] = {}
+    if reward_method and kind != RunKind.REWARD:
+        errors["reward_method"] = "A reward-model method applies to reward runs only."
     if per_group and kind != RunKind.REWARD:
         errors["per_group"] = "Per-group models are trained by reward runs only."
     if group_balance and kind not in (RunKind.REWARD, RunKind.DPO):
@@ -201,11 +210,14 @@ def run_create(
     reward_run: TrainingRun | None = None,
     reward_group: str = "",
     reward_rule: str = "",
+    reward_method: str = "",
     hyperparameters: Hyperparameters | Mapping[str, Any] | None = None,
     name: str = "",
 ) -> TrainingRun:
     """Validate a run, freeze its dataset into the run directory, and queue it. PPO/GRPO:
-    `reward_group` picks one of the reward run's models, "" or "pooled" for the pooled one."""
+    `reward_group` picks one of the reward run's models, "" or "pooled" for the pooled one.
+    Reward runs: `reward_method` (training.ml.config.REWARD_METHODS, "" = "bt") is the
+    trainer's `method` (issue 15)."""
     projects, labeler_groups = list(projects), list(labeler_groups)
     if not projects:
         raise ValidationError({"projects": "Choose at least one project."})
@@ -223,12 +235,13 @@ def run_create(
         reward_group=reward_group,
         reward_rule=reward_rule,
     )
-    _check_options(kind=kind, base_model=base_model, **options)
+    _check_options(kind=kind, base_model=base_model, reward_method=reward_method, **options)
     if not isinstance(hyperparameters, Hyperparameters):
         hyperparameters = hyperparameters_parse(kind=kind, values=hyperparameters or {})
     config = run_config(
-        kind=kind, base_model=base_model, hyperparameters=hyperparameters, **options
-    )
+        kind=kind, base_model=base_model, hyperparameters=hyperparameters,
+        reward_method=reward_method, **options,
+    )  # fmt: skip
     run = TrainingRun(
         name=name, kind=kind, base_model=base_model, date_from=date_from, date_to=date_to,
         include_external=include_external, tie_policy=tie_policy, both_bad_policy=both_bad_policy,

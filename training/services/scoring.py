@@ -89,12 +89,17 @@ def completions_score(
     conversations = dict(zip(ids, prompt_conversations(ids), strict=True))
     rows = [{"prompt": conversations[c.prompt_id], "completion": c.text} for c in completions]
     config = {"model": str(reward_run.run_dir)}
-    scores = [r["score"] for r in child_rows(job, "score", config, rows, stoppable=stoppable)]
+    scored = child_rows(job, "score", config, rows, stoppable=stoppable)
     CompletionScore.objects.bulk_create(
         [
-            CompletionScore(completion=c, reward_run=reward_run, score=s)
-            for c, s in zip(completions, scores, strict=True)
+            CompletionScore(
+                completion=c,
+                reward_run=reward_run,
+                score=r["score"],
+                uncertainty=r.get("uncertainty"),
+            )  # fmt: skip
+            for c, r in zip(completions, scored, strict=True)
         ],
         ignore_conflicts=True,
     )
-    return len(scores)
+    return len(scored)

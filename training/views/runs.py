@@ -16,7 +16,8 @@ from django.views.decorators.vary import vary_on_headers
 from annotation.http import HtmxHttpRequest
 from training.charts import SMOOTHING_CHOICES, smoothing_parse
 from training.forms.runs import RunForm
-from training.selectors.plural import run_latent_report, run_robust_report
+from training.selectors.plural import run_plural_report
+from training.selectors.robust import run_latent_report, run_robust_report
 from training.selectors.runs import (
     run_artifacts_download,
     run_charts,
@@ -82,6 +83,7 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
         "learning": run_learning_report(run),
         "robust": run_robust_report(run),
         "latent": run_latent_report(run),
+        "plural": run_plural_report(run),
         "has_artifacts": run_has_artifacts(run),
         "has_model": run_has_model(run),
         "has_log": run_log_path(run) is not None,

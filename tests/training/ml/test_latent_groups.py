@@ -24,7 +24,7 @@ from training.ml.latent_groups import (
     responsibilities,
     vote_matrix,
 )
-from training.ml.planted import labeler_rows
+from training.ml.planted_labelers import labeler_rows
 
 pytestmark = pytest.mark.slow  # the module imports torch
 

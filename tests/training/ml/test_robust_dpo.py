@@ -12,7 +12,7 @@ import torch
 
 from training.ml.config import ConfigError, DPOConfig
 from training.ml.data import PreferenceRow
-from training.ml.planted import minority_rows
+from training.ml.planted_labelers import minority_rows
 from training.ml.robust_dpo import GroupRobust, group_losses, membership, robust_groups
 
 pytestmark = pytest.mark.slow

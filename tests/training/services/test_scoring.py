@@ -10,7 +10,7 @@ from annotation.models import ProjectKind
 from tests.factories import ProjectFactory, item_create
 from tests.training.conftest import judge
 from tests.training.fixtures import (
-    fake_score_local,
+    fake_score_local_with_uncertainty,
     finished_run,
 )
 from training.models import CompletionScore, GenerationJob, RunKind, RunStatus
@@ -27,7 +27,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ml_in_process")]
 def test_scoring_a_project_in_the_background_shows_reward_vs_people(
     as_persona, researcher, labeler, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr("training.ml.score.score_local", fake_score_local)
+    monkeypatch.setattr(
+        "training.ml.score.score_local_with_uncertainty", fake_score_local_with_uncertainty
+    )
     reward = finished_run(tmp_path, kind=RunKind.REWARD, name="rm")
     project = ProjectFactory(created_by=researcher, kind=ProjectKind.PAIRWISE)
     for i in range(4):  # labelers prefer the longer reply, as the fake reward model does
@@ -49,6 +51,8 @@ def test_scoring_a_project_in_the_background_shows_reward_vs_people(
     assert CompletionScore.objects.filter(reward_run=reward).count() == 8
     page = client.get(f"/training/loop/projects/{project.pk}/").content.decode()
     assert "Reward model vs people" in page and 'id="score"' in page
+    assert "Each score comes with an uncertainty" in page  # the fake's: a tenth of the score
+    assert CompletionScore.objects.filter(uncertainty__isnull=True).count() == 0
     again = scoring_job_create(created_by=researcher, project=project, reward_run=reward)
     assert again.total == 0  # every completion is scored already
 
@@ -77,9 +81,9 @@ def test_a_cancelled_scoring_job_keeps_the_chunks_it_stored(researcher, tmp_path
         calls.append(len(pairs))
         if len(calls) == 2:
             generation_job_cancel(job=GenerationJob.objects.get())
-        return fake_score_local(path, pairs, on_batch=on_batch)
+        return fake_score_local_with_uncertainty(path, pairs, on_batch=on_batch)
 
-    monkeypatch.setattr("training.ml.score.score_local", scores)
+    monkeypatch.setattr("training.ml.score.score_local_with_uncertainty", scores)
     reward = finished_run(tmp_path, kind=RunKind.REWARD, name="rm")
     project = ProjectFactory(created_by=researcher)
     for _ in range(3):
