@@ -3,7 +3,7 @@ keep their paths' words (`loop_...` for the pages under /training/loop/)."""
 
 from django.urls import path
 
-from training.views import evaluation, generation, lineage, runs
+from training.views import evaluation, generation, lineage, preferences, runs
 
 app_name = "training"
 urlpatterns = [
@@ -27,4 +27,19 @@ urlpatterns = [
         name="loop_job_cancel",
     ),
     path("loop/projects/<int:project_id>/", evaluation.evaluation_report, name="loop_report"),
+    path(
+        "projects/<int:project_id>/whose-preferences/",
+        preferences.whose_preferences_page,
+        name="whose_preferences",
+    ),
+    path(
+        "projects/<int:project_id>/constitutions/new/",
+        preferences.constitution_job_new,
+        name="constitution_new",
+    ),
+    path(
+        "constitutions/<int:job_id>/cancel/",
+        preferences.constitution_job_cancel_view,
+        name="constitution_cancel",
+    ),
 ]

@@ -73,7 +73,12 @@ Progress = Callable[[str, int, int], None]
 
 
 class ICAIError(ValueError):
-    """The configuration or the data cannot give a constitution; the message says why."""
+    """The configuration or the data cannot give a constitution; the message says why, and
+    `field` names the configuration field to blame, if one is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,18 +130,19 @@ class ICAIConfig:
             integer = isinstance(low, int)
             ok_type = isinstance(value, int if integer else (int, float))
             if isinstance(value, bool) or not ok_type or not math.isfinite(value):
-                raise ICAIError(f"{name} must be {'an integer' if integer else 'a number'}")
+                raise ICAIError(f"{name} must be {'an integer' if integer else 'a number'}", name)
             if not low <= value <= high:
-                raise ICAIError(f"{name} must be between {low} and {high}, got {value}")
+                raise ICAIError(f"{name} must be between {low} and {high}, got {value}", name)
         if not isinstance(self.encoder, str) or not self.encoder.strip():
-            raise ICAIError("encoder must be 'minilm' or a model directory")
+            raise ICAIError("encoder must be 'minilm' or a model directory", "encoder")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ICAIConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ICAIError(f"unknown field {unknown[0]!r}; fields: {', '.join(sorted(known))}")
+            names = ", ".join(sorted(known))
+            raise ICAIError(f"unknown field {unknown[0]!r}; fields: {names}", unknown[0])
         try:
             return cls(**data)
         except TypeError as exc:
@@ -426,8 +432,12 @@ def icai_run(
         "calls": {"propose": len(asked), "judge": len(tests) * 2},
         "groups": {g: _group_result(g, by_group[g], splits[g], stats, clusters) for g in groups},
         "principles": [
-            {"text": c.text, "support": c.support, "groups": dict(c.groups),
-             "wordings": [t for t, _ in c.members.most_common(5)]}
+            {
+                "text": c.text,
+                "support": c.support,
+                "groups": dict(c.groups),
+                "wordings": [t for t, _ in c.members.most_common(5)],
+            }
             for c in clusters
         ],  # fmt: skip
         "separation": [

@@ -67,7 +67,10 @@ def test_near_duplicates_merge_under_the_most_frequent_wording_and_big_clusters_
     proposals += [("g2", "be detailed"), ("g1", "be formal")]
     clusters = merge_principles(proposals, fake_embed, similarity=0.9, limit=2)
     assert [c.text for c in clusters] == ["be concise", "be detailed"]  # formal: cut (1 vs 1)
-    assert clusters[0].support == 3 and dict(clusters[0].members) == {"be concise": 2, "be brief": 1}
+    assert clusters[0].support == 3 and dict(clusters[0].members) == {
+        "be concise": 2,
+        "be brief": 1,
+    }
     assert dict(clusters[0].groups) == {"g1": 2, "g2": 1}
     apart = merge_principles(proposals, fake_embed, similarity=0.999, limit=10)
     assert len(apart) == 4  # a stricter similarity keeps brief and concise apart
@@ -228,4 +231,7 @@ def test_the_command_with_the_minilm_encoder_writes_the_constitution(tmp_path):
     # "more detailed" with "longer, detailed answer": 4 principles are tested, not 5
     wordings = sorted(sorted(p["wordings"]) for p in result["principles"])
     assert len(wordings) == 4
-    assert ["Prefer the response that is concise.", "Select the response that is more concise."] in wordings
+    assert [
+        "Prefer the response that is concise.",
+        "Select the response that is more concise.",
+    ] in wordings
