@@ -36,10 +36,13 @@ def _chats(llm: dict[str, Any], cfg: ICAIConfig) -> tuple[Any, Any, str]:
     """(proposer, judge, the model's name) for the configured LLM."""
     from training.ml.llm import http_chat, local_chat
 
-    propose_opts = {"max_tokens": cfg.propose_max_tokens, "temperature": cfg.propose_temperature}
-    judge_opts = {"max_tokens": cfg.judge_max_tokens, "temperature": 0.0}
+    propose_opts: dict[str, Any] = {
+        "max_tokens": cfg.propose_max_tokens,
+        "temperature": cfg.propose_temperature,
+    }
+    judge_opts: dict[str, Any] = {"max_tokens": cfg.judge_max_tokens, "temperature": 0.0}
     if isinstance(llm.get("endpoint"), str) and isinstance(llm.get("api_model"), str):
-        common = {"api_key": os.environ.get(API_KEY_ENV, ""), "seed": cfg.seed}
+        common: dict[str, Any] = {"api_key": os.environ.get(API_KEY_ENV, ""), "seed": cfg.seed}
         url, model = llm["endpoint"], llm["api_model"]
         return (
             http_chat(url, model, **common, **propose_opts, concurrency=cfg.concurrency),
