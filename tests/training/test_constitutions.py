@@ -186,7 +186,20 @@ def test_a_project_without_groups_is_refused(as_persona, project, endpoint):
     response = as_persona("researcher").post(API, body, content_type="application/json")
     assert response.status_code == 400 and "project" in response.json()
     missing = {**body, "project": 999999}
-    assert (
-        as_persona("researcher").post(API, missing, content_type="application/json").status_code
-        == 404
-    )
+    response = as_persona("researcher").post(API, missing, content_type="application/json")
+    assert response.status_code == 400 and response.json()["project"] == ["No such project."]
+
+
+def test_a_lost_worker_fails_the_running_job(researcher, planted, endpoint, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from training.services.sweeps import jobs_fail_stale
+
+    job = _queued(researcher, planted)
+    stale = timezone.now() - timedelta(seconds=settings.CHORUS_TRAINING_STALE_SECONDS + 5)
+    ConstitutionJob.objects.filter(pk=job.pk).update(status=RunStatus.RUNNING, heartbeat_at=stale)
+    assert jobs_fail_stale() == 1
+    job.refresh_from_db()
+    assert job.status == RunStatus.FAILED and "worker lost" in job.error

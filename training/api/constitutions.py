@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
@@ -76,8 +77,7 @@ class ConstitutionJobOutput(serializers.Serializer):
         return {k: v for k, v in job.llm.items() if k != "path"}  # the label names the model
 
     def get_constitution(self, job: ConstitutionJob) -> dict[str, Any]:
-        shown = constitution_shown(job)
-        return {k: v for k, v in shown.items()}
+        return constitution_shown(job)
 
 
 class ConstitutionJobListApi(APIView):
@@ -105,7 +105,10 @@ class ConstitutionJobListApi(APIView):
         data = ConstitutionJobCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        project = project_get_for_researcher(request.user, values["project"])
+        try:
+            project = project_get_for_researcher(request.user, values["project"])
+        except Http404:
+            raise serializers.ValidationError({"project": ["No such project."]}) from None
         return created(
             constitution_job_create, ConstitutionJobOutput, created_by=request.user,
             project=project, llm=values["llm"], options=values["options"],
