@@ -1,6 +1,6 @@
 """Celery tasks of the training side: thin, take ids, call one service, never retried blindly.
 
-- `training_run_task` and `generation_job_task` run on a worker of settings.CHORUS_TRAINING_QUEUE
+- `training_run_task`, `generation_job_task` and `constitution_job_task` run on a worker of settings.CHORUS_TRAINING_QUEUE
   (CELERY_TASK_ROUTES sends `training.tasks.*` there: they load models and want the GPU), acked
   late, one at a time per worker process. If their worker dies mid-job the message is not run
   again blindly: the services only claim a queued job, and the lost job is failed by the sweep.
@@ -33,6 +33,13 @@ def generation_job_task(self: Any, job_id: int) -> None:
     from training.services.generation import generation_job_execute
 
     generation_job_execute(job_id=job_id, hostname=self.request.hostname or "")
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def constitution_job_task(self: Any, job_id: int) -> None:
+    from training.services.constitutions import constitution_job_execute
+
+    constitution_job_execute(job_id=job_id, hostname=self.request.hostname or "")
 
 
 @shared_task(ignore_result=True)

@@ -3,7 +3,7 @@ keep their paths' words (`loop_...` for the pages under /training/loop/)."""
 
 from django.urls import path
 
-from training.views import arena, evaluation, generation, lineage, live, runs
+from training.views import arena, evaluation, generation, lineage, live, preferences, runs
 
 app_name = "training"
 urlpatterns = [
@@ -37,4 +37,19 @@ urlpatterns = [
     path("live/<int:conversation_id>/end/", live.live_end, name="live_end"),
     path("live/turns/<int:turn_id>/judge/", live.live_judge, name="live_judge"),
     path("live/turns/<int:turn_id>/stop/", live.live_stop, name="live_stop"),
+    path(
+        "projects/<int:project_id>/whose-preferences/",
+        preferences.whose_preferences_page,
+        name="whose_preferences",
+    ),
+    path(
+        "projects/<int:project_id>/constitutions/new/",
+        preferences.constitution_job_new,
+        name="constitution_new",
+    ),
+    path(
+        "constitutions/<int:job_id>/cancel/",
+        preferences.constitution_job_cancel_view,
+        name="constitution_cancel",
+    ),
 ]

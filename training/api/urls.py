@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from training.api import evaluation, generation, inference, lineage, runs
+from training.api import constitutions, evaluation, generation, inference, lineage, runs
 
 urlpatterns = [
     path("runs/", runs.RunListApi.as_view(), name="api-run-list"),
@@ -54,5 +54,20 @@ urlpatterns = [
         "evaluations/<int:project_id>/reward-agreement/<int:run_id>/",
         evaluation.RewardAgreementApi.as_view(),
         name="api-reward-agreement",
+    ),
+    path(
+        "constitutions/",
+        constitutions.ConstitutionJobListApi.as_view(),
+        name="api-constitution-list",
+    ),
+    path(
+        "constitutions/<int:job_id>/",
+        constitutions.ConstitutionJobDetailApi.as_view(),
+        name="api-constitution-detail",
+    ),
+    path(
+        "constitutions/<int:job_id>/cancel/",
+        constitutions.ConstitutionJobCancelApi.as_view(),
+        name="api-constitution-cancel",
     ),
 ]

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0018_live'),
-        ('training', '0011_plural_reward'),
+        ('training', '0013_constitutions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,10 +1,11 @@
-"""Command line: ``python -m training.ml {reward,dpo,ppo,grpo,sft,generate,score,tiny} ...``
+"""Command line: ``python -m training.ml {reward,dpo,ppo,grpo,sft,generate,score,icai,tiny} ...``
 
     python -m training.ml reward --config config.json --data rows.jsonl --output-dir DIR
     accelerate launch -m training.ml dpo --config config.json --data rows.jsonl --output-dir DIR
     python -m training.ml generate --config '{"model": "DIR", "samples_per_prompt": 2}' \
         --data prompts.jsonl --output-dir OUT
     python -m training.ml score --config '{"model": "RUN_DIR"}' --data pairs.jsonl --output-dir OUT
+    python -m training.ml icai --config config.json --data pairs.jsonl --output-dir OUT
     python -m training.ml tiny [--kind causal|encoder] [--chat-template] --output-dir DIR
 
 ``generate`` samples K completions per prompt (rows ``{"prompt": [messages]}``) from a local
@@ -17,7 +18,8 @@ model (``"batch_size"``, ``"max_length"`` optional) and writes OUT/scores.jsonl,
 ``{"score": x, "uncertainty": u}`` per row in order (u: an ensemble's std or a DPL model's
 sigma, else null; training.ml.score.RewardReader). Their progress lines count rows: ``{"event": "progress",
 "step": done, "total_steps": total, "phase": "generate"|"score"}``; a cancelled one writes
-no output file.
+no output file. ``icai`` searches each group's constitution (training/ml/icai_cli.py gives its
+config) and writes OUT/constitution.json.
 
 ``--config`` is a JSON file or an inline JSON object. stdout carries only JSON lines, one per
 event (the main process only):
@@ -70,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--config", required=True, help="JSON file, or an inline JSON object")
         p.add_argument("--data", required=True, help="JSONL rows (optionally .gz)")
         p.add_argument("--output-dir", required=True, type=Path)
+    p = sub.add_parser("icai", help="each group's constitution (Inverse Constitutional AI)")
+    p.add_argument("--config", required=True, help="JSON file, or an inline JSON object")
+    p.add_argument("--data", required=True, help="JSONL preference rows (optionally .gz)")
+    p.add_argument("--output-dir", required=True, type=Path)
     p = sub.add_parser("tiny", help="build a tiny random model + tokenizer (tests, demos)")
     p.add_argument("--output-dir", required=True, type=Path)
     p.add_argument("--kind", choices=["causal", "encoder"], default="causal")
@@ -94,6 +100,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
 
     if args.command in ("generate", "score"):
         return _infer(args, out)
+    if args.command == "icai":
+        from training.ml.icai_cli import run_icai
+
+        return run_icai(_infer_config(args.config), args.data, args.output_dir, out)
     cls = CONFIG_CLASSES[args.command]
     if args.config.lstrip().startswith("{"):
         config = from_dict(cls, _json_config(args.config))

@@ -105,11 +105,13 @@ def source_resolve(spec: dict[str, Any], index: int = 0) -> dict[str, Any]:
         path = model_resolve(model, field=f"{at}.model")
         return {"kind": "model", "path": path, "label": model[:300]}
     if spec.get("endpoint"):
-        return _endpoint_source(spec, at)
+        return endpoint_source(spec, at)
     raise ValidationError({at: "each source needs one of run, model or endpoint."})
 
 
-def _endpoint_source(spec: dict[str, Any], at: str) -> dict[str, Any]:
+def endpoint_source(spec: dict[str, Any], at: str) -> dict[str, Any]:
+    """`spec`'s endpoint (an admin's InferenceEndpoint, by name) and model, resolved;
+    ValidationError naming `<at>.endpoint` or `<at>.api_model` if not."""
     name, api_model = str(spec["endpoint"]).strip(), str(spec.get("api_model") or "").strip()
     endpoint = InferenceEndpoint.objects.filter(name=name).first()
     if endpoint is None:

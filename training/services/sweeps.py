@@ -27,11 +27,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from config.dispatch import sweep_queued
-from training.models import GenerationJob, RunStatus, TrainingRun, WorkerJob
+from training.models import ConstitutionJob, GenerationJob, RunStatus, TrainingRun, WorkerJob
 
 logger = logging.getLogger(__name__)
 
-JOB_MODELS: tuple[type[WorkerJob], ...] = (TrainingRun, GenerationJob)
+JOB_MODELS: tuple[type[WorkerJob], ...] = (TrainingRun, GenerationJob, ConstitutionJob)
 
 
 def _since(job: WorkerJob) -> str:
@@ -75,8 +75,10 @@ def _fail_stale(jobs: QuerySet[WorkerJob]) -> int:
 
 
 def jobs_fail_stale() -> int:
-    """Both sweeps of stale heartbeats (runs and generation jobs): how many were failed."""
-    return runs_fail_stale() + generation_jobs_fail_stale()
+    """The sweeps of stale heartbeats (runs, generation and constitution jobs): how many were
+    failed."""
+    stale = _fail_stale(ConstitutionJob.objects.all())
+    return runs_fail_stale() + generation_jobs_fail_stale() + stale
 
 
 def jobs_fail_orphaned(*, hostname: str) -> int:
@@ -92,10 +94,14 @@ def jobs_fail_orphaned(*, hostname: str) -> int:
 
 def jobs_sweep_queued() -> dict[str, int]:
     """Runs and generation jobs still queued: re-dispatch a lost message, or fail after too long."""
-    from training.tasks import generation_job_task, training_run_task
+    from training.tasks import constitution_job_task, generation_job_task, training_run_task
 
     total = {"redispatched": 0, "failed": 0}
-    for model, task in ((TrainingRun, training_run_task), (GenerationJob, generation_job_task)):
+    for model, task in (
+        (TrainingRun, training_run_task),
+        (GenerationJob, generation_job_task),
+        (ConstitutionJob, constitution_job_task),
+    ):
         for key, value in sweep_queued(model, task).items():
             total[key] += value
     return total
