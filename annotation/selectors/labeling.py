@@ -35,7 +35,8 @@ from annotation.models import (
     Turn,
 )
 from annotation.roles import is_labeler
-from annotation.selectors.projects import project_list_for_user
+from annotation.selectors.compiled import compiled
+from annotation.selectors.projects import labeler_projects, project_list_for_user
 
 
 @dataclass(frozen=True)
@@ -107,34 +108,63 @@ def labeling_facts(project: Project) -> Project:
     return with_labeling_facts(Project.objects.filter(pk=project.pk)).get()
 
 
+def _accessible_project(user_id: int, project_id: int) -> QuerySet[Project]:
+    return with_labeling_facts(labeler_projects(user_id)).filter(pk=project_id).order_by()
+
+
+def _accessible_projects(user_id: int) -> QuerySet[Project]:
+    return with_labeling_facts(labeler_projects(user_id)).order_by()
+
+
 def labeler_project_get(user: Any, project_id: int) -> Project:
     """A project the user may label in (labelers only, and only projects open to them), with its
-    labeling facts; one query."""
+    labeling facts; one query, whose SQL is compiled once per process (selectors.compiled)."""
     if not is_labeler(user):
         raise Http404("No such project.")
-    try:
-        return with_labeling_facts(project_list_for_user(user)).get(pk=project_id)
-    except Project.DoesNotExist:
-        raise Http404("No such project.") from None
+    sql, params = compiled("labeler_project", _accessible_project, user.pk, project_id)
+    project = next(iter(Project.objects.raw(sql, params)), None)
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+_FACTS = tuple(_facts("p.id"))
+
+
+def _from_row(model: Any, values: tuple[Any, ...]) -> Any:
+    """A model instance from its concrete fields' column values, converted as the ORM would."""
+    converted = []
+    for field, value in zip(model._meta.concrete_fields, values, strict=True):
+        col = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            value = converter(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, None, converted)
 
 
 def labeler_item_get(user: Any, item_id: int, project_id: int | None = None) -> Item:
     """An item in a project the labeler may work on, with its project and the project's labeling
-    facts (one query); `project_id` narrows it."""
+    facts (one query, the access rule's SQL compiled once per process); `project_id` narrows it."""
     if not is_labeler(user):
         raise Http404("No such item.")
-    items = Item.objects.select_related("project").filter(
-        project__in=project_list_for_user(user).values("pk")
+    sql, params = compiled("labeler_projects", _accessible_projects, user.pk)
+    item_fields, project_fields = Item._meta.concrete_fields, Project._meta.concrete_fields
+    columns = [f"i.{f.column}" for f in item_fields] + [
+        f"p.{name}" for name in [f.column for f in project_fields] + list(_FACTS)
+    ]
+    where, extra = ("AND i.project_id = %s", [project_id]) if project_id is not None else ("", [])
+    rows = _rows(
+        f"""SELECT {", ".join(columns)} FROM annotation_item i
+        JOIN ({sql}) p ON p.id = i.project_id WHERE i.id = %s {where}""",
+        [*params, item_id, *extra],
     )
-    if project_id is not None:
-        items = items.filter(project_id=project_id)
-    try:
-        facts = _facts("annotation_item.project_id")
-        item = items.annotate(**{f"project_{k}": v for k, v in facts.items()}).get(pk=item_id)
-    except Item.DoesNotExist:
-        raise Http404("No such item.") from None
-    for name in facts:
-        setattr(item.project, name, getattr(item, f"project_{name}"))
+    if not rows:
+        raise Http404("No such item.")
+    row, split = rows[0], len(item_fields)
+    item = _from_row(Item, row[:split])
+    item.project = _from_row(Project, row[split : split + len(project_fields)])
+    for name, value in zip(_FACTS, row[split + len(project_fields) :], strict=True):
+        setattr(item.project, name, bool(value) if name.startswith("has_") else value)
     return item
 
 
