@@ -268,22 +268,25 @@ def _still_open(project: Project) -> list[Any]:
 
 def labeler_progress(user: Any, project: Project, now: datetime | None = None) -> LabelProgress:
     """Done today, the seconds per item today and what remains: the open items (`_open_count`),
-    less the open ones this labeler judged or skipped (one statement)."""
+    less the open ones this labeler judged or skipped (one statement). Judgments are found by the
+    (project, labeler, created_at) index: the labeler's history in other projects is never read."""
     start = timezone.localtime(now or timezone.now()).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    mine = """FROM {} x JOIN annotation_item i ON i.id = x.item_id
+    judgments = "FROM annotation_judgment x WHERE x.labeler_id = %s AND x.project_id = %s"
+    skips = """FROM annotation_skip x JOIN annotation_item i ON i.id = x.item_id
         WHERE x.labeler_id = %s AND i.project_id = %s"""
     still_open = "i.human_judgment_count < %s AND i.purpose IN (%s, %s)"
-    judgments, skips = mine.format("annotation_judgment"), mine.format("annotation_skip")
     today = [user.pk, project.pk, connection.ops.adapt_datetimefield_value(start)]
     mine_open = [user.pk, project.pk, *_still_open(project)]
     ((done, seconds, judged, skipped),) = _rows(
         f"""SELECT (SELECT COUNT(*) {judgments} AND x.created_at >= %s),
             (SELECT AVG(x.seconds_spent) {judgments} AND x.created_at >= %s),
-            (SELECT COUNT(*) {judgments} AND {still_open}),
+            (SELECT COUNT(*) FROM annotation_judgment x JOIN annotation_item i ON i.id = x.item_id
+                WHERE x.labeler_id = %s AND x.project_id = %s AND i.project_id = %s
+                AND {still_open}),
             (SELECT COUNT(*) {skips} AND {still_open})""",
-        [*today, *today, *mine_open, *mine_open],
+        [*today, *today, *mine_open[:2], project.pk, *mine_open[2:], *mine_open],
     )
     return LabelProgress(
         done_today=done,
@@ -352,10 +355,11 @@ def labeler_queues(user: Any) -> list[LabelerQueue]:
         return dict(rows.order_by().values(key).annotate(n=Count("pk")).values_list(key, "n"))
 
     remaining = Counter(per_project(items, "project"))
-    remaining.subtract(per_project(Judgment.objects.filter(**theirs), "item__project"))
+    judged = Judgment.objects.filter(project__in=ids, **theirs)  # by (labeler, project) index
+    remaining.subtract(per_project(judged, "project"))
     remaining.subtract(per_project(Skip.objects.filter(**theirs), "item__project"))
-    mine = Judgment.objects.filter(labeler=user, item__project__in=ids)
-    done = per_project(mine, "item__project")
+    mine = Judgment.objects.filter(labeler=user, project__in=ids)  # by (labeler, project) index
+    done = per_project(mine, "project")
     queues = [LabelerQueue(p, done.get(p.pk, 0), max(remaining[p.pk], 0)) for p in projects]
     return sorted(queues, key=lambda q: q.remaining == 0)
 
@@ -363,9 +367,7 @@ def labeler_queues(user: Any) -> list[LabelerQueue]:
 def labeler_last_guideline_version(user: Any, project: Project) -> int | None:
     """The guidelines version of the labeler's latest judgment in the project, if any."""
     return (
-        Judgment.objects.filter(
-            labeler=user, item__project=project, guideline_version__isnull=False
-        )
+        Judgment.objects.filter(labeler=user, project=project, guideline_version__isnull=False)
         .order_by("-created_at", "-pk")
         .values_list("guideline_version__version", flat=True)
         .first()

@@ -251,7 +251,7 @@ def _judgment_save(judgment: Judgment) -> Judgment:
     # enforced by the database in this transaction and were checked above, so full_clean
     # validates the fields only, sparing a dozen queries on the busiest write path.
     judgment.full_clean(
-        exclude=["item", "labeler", "guideline_version"],
+        exclude=["item", "project", "labeler", "guideline_version"],
         validate_unique=False,
         validate_constraints=False,
     )
@@ -332,7 +332,7 @@ def judgment_submit(
     group_ids = labeler_group_ids(labeler.pk)  # one query; outside the item's lock
     pairwise_choice, scale = _canonical_choice(choice, order)
     judgment = Judgment(
-        item=item, labeler=labeler, guideline_version_id=project.current_guideline_id,
+        item=item, project_id=item.project_id, labeler=labeler, guideline_version_id=project.current_guideline_id,
         pairwise_choice=pairwise_choice, scale=scale, none_acceptable=none_acceptable,
         demonstration=demonstration, rationale=rationale, display_order=order,
         seconds_spent=seconds_spent if seconds_spent is not None

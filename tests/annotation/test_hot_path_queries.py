@@ -170,3 +170,38 @@ def test_candidate_query_probes_the_item_labeler_index(project, labeler, other_l
     assert re.search(
         r"Index Scan using (annotation__project_\S+|item_browse_judged) on annotation_item i", plan
     ), plan
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_progress_reads_only_the_labelers_judgments_in_the_project(
+    project, labeler, other_labeler, researcher
+):
+    """labeler_progress finds the labeler's judgments by the (project, labeler, created_at) index
+    (Judgment.project, issue 14): a long history in another project is never read."""
+    other = ProjectFactory(created_by=researcher, name="Elsewhere")
+    elsewhere = _bulk_items(other, 3000)
+    Judgment.objects.bulk_create(
+        Judgment(item=i, labeler=who, display_order=[0, 1], pairwise_choice="a")
+        for i in elsewhere
+        for who in (labeler, other_labeler)
+    )
+    assert set(Judgment.objects.values_list("project", flat=True)) == {other.pk}  # filled in
+    here = _bulk_items(project, 300)  # judged by the other labeler, 20 by this one
+    Judgment.objects.bulk_create(
+        Judgment(item=i, labeler=who, display_order=[0, 1], pairwise_choice="a")
+        for n, i in enumerate(here)
+        for who in ((other_labeler, labeler) if n < 20 else (other_labeler,))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    with CaptureQueriesContext(connection) as queries:
+        labeler_progress(labeler, project)
+    (sql,) = [q["sql"] for q in queries.captured_queries if "AVG(" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan on annotation_judgment" not in plan, plan
+    assert "labeler_id_" not in plan, plan  # the labeler's index: their whole history
+    assert plan.count("on judgment_labeler_project") == 3, plan
+    assert "Seq Scan on annotation_item" not in plan, plan  # every project's items
+    assert labeler_progress(labeler, project).remaining == 300 - 20
