@@ -10,7 +10,7 @@ SQL: later calls only fill in the parameters. The rule stays written once, in th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection
@@ -52,3 +52,15 @@ def compiled(name: str, build: Callable[..., QuerySet[Any]], *ids: int) -> tuple
         template = _templates[key] = _learn(build, len(ids))
     sql, slots = template
     return sql, [ids[value] if kind == "arg" else value for kind, value in slots]
+
+
+def model_from_row(model: Any, values: Sequence[Any]) -> Any:
+    """A model instance from its concrete fields' column values (in field order) as a cursor
+    returned them, converted as the ORM would (JSON, SQLite's datetimes)."""
+    converted = []
+    for field, value in zip(model._meta.concrete_fields, values, strict=True):
+        col = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            value = converter(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, None, converted)

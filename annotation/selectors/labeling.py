@@ -11,6 +11,7 @@ facts themselves (`labeling_facts`).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import BooleanField, Count, F, IntegerField, QuerySet
+from django.db.models import BooleanField, CharField, Count, F, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -35,7 +36,7 @@ from annotation.models import (
     Turn,
 )
 from annotation.roles import is_labeler
-from annotation.selectors.compiled import compiled
+from annotation.selectors.compiled import compiled, model_from_row
 from annotation.selectors.projects import labeler_projects, project_list_for_user
 
 
@@ -79,6 +80,7 @@ def _facts(project_id: str) -> dict[str, RawSQL]:
     has = "EXISTS (SELECT 1 FROM {} x WHERE x.project_id = {}{})"
     items, quotas = "annotation_item", "annotation_groupquota"
     return {
+        "rubric_json": RawSQL(_rubric_json(project_id), (), CharField()),
         "current_guideline_id": RawSQL(latest.format("id", project_id), (), IntegerField()),
         "current_guideline_version": RawSQL(
             latest.format("version", project_id), (), IntegerField()
@@ -95,6 +97,21 @@ def _facts(project_id: str) -> dict[str, RawSQL]:
             BooleanField(),
         ),
     }
+
+
+RUBRIC = ("id", "name", "description", "scale_min", "scale_max", "position")
+
+
+def _rubric_json(project_id: str) -> str:
+    """The current rubric as one JSON text (an array of RUBRIC arrays, in no order): read in the
+    project's statement, it costs no statement of its own and is never stale."""
+    row = ", ".join(f"c.{name}" for name in RUBRIC)
+    where = (
+        f"FROM annotation_criterion c WHERE c.project_id = {project_id} AND c.retired_in IS NULL"
+    )
+    if connection.vendor == "postgresql":
+        return f"(SELECT json_agg(json_build_array({row}))::text {where})"
+    return f"(SELECT json_group_array(json_array({row})) {where})"
 
 
 def with_labeling_facts(projects: QuerySet[Project]) -> QuerySet[Project]:
@@ -131,17 +148,6 @@ def labeler_project_get(user: Any, project_id: int) -> Project:
 _FACTS = tuple(_facts("p.id"))
 
 
-def _from_row(model: Any, values: tuple[Any, ...]) -> Any:
-    """A model instance from its concrete fields' column values, converted as the ORM would."""
-    converted = []
-    for field, value in zip(model._meta.concrete_fields, values, strict=True):
-        col = field.get_col(model._meta.db_table)
-        for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-            value = converter(value, col, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, None, converted)
-
-
 def labeler_item_get(user: Any, item_id: int, project_id: int | None = None) -> Item:
     """An item in a project the labeler may work on, with its project and the project's labeling
     facts (one query, the access rule's SQL compiled once per process); `project_id` narrows it."""
@@ -161,8 +167,8 @@ def labeler_item_get(user: Any, item_id: int, project_id: int | None = None) -> 
     if not rows:
         raise Http404("No such item.")
     row, split = rows[0], len(item_fields)
-    item = _from_row(Item, row[:split])
-    item.project = _from_row(Project, row[split : split + len(project_fields)])
+    item = model_from_row(Item, row[:split])
+    item.project = model_from_row(Project, row[split : split + len(project_fields)])
     for name, value in zip(_FACTS, row[split + len(project_fields) :], strict=True):
         setattr(item.project, name, bool(value) if name.startswith("has_") else value)
     return item
@@ -297,14 +303,18 @@ def labeler_progress(user: Any, project: Project, now: datetime | None = None) -
 
 def label_criteria(project: Project) -> list[dict[str, Any]]:
     """The project's current rubric (Project.current_criteria: retired criteria stay only for
-    their old ratings): id, name, description, scale_min, scale_max, in order."""
-    names = ("id", "name", "description", "scale_min", "scale_max")
-    rows = _rows(
-        f"""SELECT {", ".join(names)} FROM annotation_criterion
-        WHERE project_id = %s AND retired_in IS NULL ORDER BY position, id""",
-        [project.pk],
-    )
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    their old ratings): id, name, description, scale_min, scale_max, in order. A project read
+    with its labeling facts brings it along (`rubric_json`); otherwise one query."""
+    if hasattr(project, "rubric_json"):
+        rows = [tuple(row) for row in json.loads(project.rubric_json or "[]")]
+    else:
+        rows = _rows(
+            f"""SELECT {", ".join(RUBRIC)} FROM annotation_criterion
+            WHERE project_id = %s AND retired_in IS NULL""",
+            [project.pk],
+        )
+    rows.sort(key=lambda row: (row[-1], row[0]))  # by position, then id
+    return [dict(zip(RUBRIC[:-1], row[:-1], strict=True)) for row in rows]
 
 
 def guidelines_text_get(guideline_id: int) -> tuple[int, str]:
