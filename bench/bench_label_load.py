@@ -534,7 +534,8 @@ class System:
 
     name: str
     make: Callable[[int], Any]  # labeler index -> labeler
-    pids: Callable[[], list[int]]
+    pids: Callable[[], list[int]]  # the server's processes, the database's backends included
+    db_pids: Callable[[], list[int]]  # the database's backends alone (none for SQLite)
     verify: Callable[[set[str]], dict[str, int]]
     queries: float | None
     labelers: list[Any] = field(default_factory=list)
@@ -554,16 +555,21 @@ def _chorus_env(args: argparse.Namespace, var: Path) -> dict[str, str]:
     else:
         env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or DEFAULT_DB
         env["CHORUS_CACHE_URL"] = os.environ.get("CHORUS_CACHE_URL", DEFAULT_CACHE)
+        if args.prepared:
+            env["CHORUS_DB_PREPARED_STATEMENTS"] = "1"
     return env
 
 
-def _print_row(system: System, level: int, tally: Tally, seconds: float, cpu_ms: float) -> None:
+def _print_row(
+    system: System, level: int, tally: Tally, seconds: float, cpu: tuple[float, float]
+) -> None:
     ms = [x * 1000 for x in tally.latencies]
+    cpu_ms, db_ms = cpu
     queries = f"{system.queries:.1f}" if system.queries is not None else "-"
     print(
         f"{system.name:<13} {level:>8} {tally.created / seconds:>8.1f} {_percentile(ms, 50):>7.1f} "
         f"{_percentile(ms, 95):>7.1f} {_percentile(ms, 99):>7.1f} {tally.errors:>6} "
-        f"{tally.replayed:>7} {cpu_ms:>10.2f} {queries:>9}",
+        f"{tally.replayed:>7} {cpu_ms:>10.2f} {cpu_ms - db_ms:>7.2f} {db_ms:>6.2f} {queries:>9}",
         flush=True,
     )
     for sample in tally.error_samples:
@@ -585,6 +591,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
     add("--retry-fraction", type=float, default=0.05, help="submissions resent with the same key")
     add("--port", type=int, default=0, help="the server's port (0: a free one)")
+    add("--prepared", action="store_true", help="PostgreSQL: CHORUS_DB_PREPARED_STATEMENTS=1")
     return parser
 
 
@@ -619,11 +626,11 @@ def main() -> None:
     systems = []
     try:
 
+        def db_pids() -> list[int]:
+            return [] if args.database == "sqlite" else _postgres_backends(database_url)
+
         def chorus_pids() -> list[int]:
-            workers = _children(server.pid)
-            if args.database == "sqlite":
-                return workers
-            return workers + _postgres_backends(database_url)
+            return _children(server.pid) + db_pids()
 
         labeler_class = {"api": ApiLabeler, "htmx": HtmxLabeler}
         for path in args.paths.split(","):
@@ -635,6 +642,7 @@ def main() -> None:
                         args.port, p, seeded.sessions[i], args.retry_fraction
                     ),
                     pids=chorus_pids,
+                    db_pids=db_pids,
                     verify=lambda keys, p=project: _verify_chorus(p[0], keys),
                     queries=queries[path],
                 )
@@ -657,7 +665,7 @@ def _run(systems: list[System], levels: list[int], args: argparse.Namespace) -> 
     )
     print(
         f"{'system':<13} {'labelers':>8} {'annot/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-        f"{'errors':>6} {'retries':>7} {'CPU ms/an':>10} {'queries/an':>9}"
+        f"{'errors':>6} {'retries':>7} {'CPU ms/an':>10} {'app ms':>7} {'db ms':>6} {'queries/an':>9}"
     )
     print(f"calibration: a 2M-step Python loop takes {_calibration_ms():.0f} ms of CPU now")
     for system in systems:
@@ -665,18 +673,20 @@ def _run(systems: list[System], levels: list[int], args: argparse.Namespace) -> 
     for _ in range(args.passes):
         for level in levels:
             for system in systems:
-                pids = system.pids()
-                cpu_before = _cpu_seconds(pids)
+                pids, db = system.pids(), system.db_pids()
+                cpu_before, db_before = _cpu_seconds(pids), _cpu_seconds(db)
                 tally, warm = _run_level(system.labelers[:level], args.warmup, args.seconds)
                 pids = sorted(set(pids) | set(system.pids()))
+                db = sorted(set(db) | set(system.db_pids()))
                 annotations = max(1, tally.created + warm.created)
                 cpu_ms = (_cpu_seconds(pids) - cpu_before) / annotations * 1000
+                db_ms = (_cpu_seconds(db) - db_before) / annotations * 1000
                 tally.errors += warm.errors
-                _print_row(system, level, tally, args.seconds, cpu_ms)
+                _print_row(system, level, tally, args.seconds, (cpu_ms, db_ms))
     print(f"calibration: a 2M-step Python loop takes {_calibration_ms():.0f} ms of CPU now")
     print(
         "\nCPU ms/an = CPU milliseconds per annotation in the server's processes (gunicorn workers "
-        "and the database backends serving them): next + submit. queries/an = SQL queries per "
+        "and the database backends serving them): next + submit; app ms and db ms split it. queries/an = SQL queries per "
         "annotation (next + submit) in Chorus, from Django's query log in this process."
     )
 

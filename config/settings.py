@@ -114,6 +114,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if os.environ.get("CHORUS_DB_PREPARED_STATEMENTS", "") == "1" and "postgresql" in str(
+    DATABASES["default"]["ENGINE"]
+):
+    # Parameters bound on the server, and a statement run 5 times on a connection prepared: the
+    # hot path's statements are then planned once per connection (issue 14). Opt-in: Django
+    # warns that some ORM queries behave differently with server-side binding.
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the web process and the worker write to one file.
     DATABASES["default"]["OPTIONS"] = {

@@ -3,13 +3,15 @@ ratings and flags, and the queue's reservations and skips."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from annotation.models.items import Item
-from annotation.models.projects import Criterion, GuidelineVersion
+from annotation.models.projects import Criterion, GuidelineVersion, Project
 
 
 class JudgmentSource(models.TextChoices):
@@ -37,8 +39,36 @@ SCALE_LABELS = {
 }
 
 
+def _fill_projects(judgments: list[Judgment]) -> None:
+    """Copy each judgment's item's project onto it where it is missing (one query for all)."""
+    missing = {j.item_id for j in judgments if j.project_id is None}
+    if not missing:
+        return
+    projects = dict(Item.objects.filter(pk__in=missing).values_list("pk", "project_id"))
+    for judgment in judgments:
+        if judgment.project_id is None:
+            judgment.project_id = projects.get(judgment.item_id)
+
+
+class JudgmentQuerySet(models.QuerySet["Judgment"]):
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Judgment]:
+        objs = list(objs)
+        _fill_projects(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Judgment(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="judgments")
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # judgment_labeler_project leads with it
+        blank=True,  # filled from the item on save
+        help_text="The item's project, copied (denormalised) so a labeler's judgments in one "
+        "project are found by index without reading their history elsewhere (issue 14). Filled "
+        "from the item when not given (save and bulk_create); the labeling hot path gives it.",
+    )
     source = models.CharField(
         max_length=10, choices=JudgmentSource.choices, default=JudgmentSource.HUMAN
     )
@@ -102,6 +132,8 @@ class Judgment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = JudgmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         constraints = [
@@ -132,10 +164,20 @@ class Judgment(models.Model):
         indexes = [
             models.Index(fields=["item", "created_at"]),
             models.Index(fields=["labeler", "created_at"]),
+            # a labeler's judgments in one project (progress, queues): never their history elsewhere
+            models.Index(
+                fields=["project", "labeler", "created_at"], name="judgment_labeler_project"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"judgment {self.pk} on {self.item_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The denormalised project follows the item (not a rule: a copy kept consistent).
+        if self.project_id is None and self.item_id is not None:
+            self.project_id = self.item.project_id
+        super().save(*args, **kwargs)
 
     @property
     def preferred_position(self) -> int | None:

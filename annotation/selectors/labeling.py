@@ -11,6 +11,7 @@ facts themselves (`labeling_facts`).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import BooleanField, Count, F, IntegerField, QuerySet
+from django.db.models import BooleanField, CharField, Count, F, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -35,7 +36,8 @@ from annotation.models import (
     Turn,
 )
 from annotation.roles import is_labeler
-from annotation.selectors.projects import project_list_for_user
+from annotation.selectors.compiled import compiled, model_from_row
+from annotation.selectors.projects import labeler_projects, project_list_for_user
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def _facts(project_id: str) -> dict[str, RawSQL]:
     has = "EXISTS (SELECT 1 FROM {} x WHERE x.project_id = {}{})"
     items, quotas = "annotation_item", "annotation_groupquota"
     return {
+        "rubric_json": RawSQL(_rubric_json(project_id), (), CharField()),
         "current_guideline_id": RawSQL(latest.format("id", project_id), (), IntegerField()),
         "current_guideline_version": RawSQL(
             latest.format("version", project_id), (), IntegerField()
@@ -96,6 +99,21 @@ def _facts(project_id: str) -> dict[str, RawSQL]:
     }
 
 
+RUBRIC = ("id", "name", "description", "scale_min", "scale_max", "position")
+
+
+def _rubric_json(project_id: str) -> str:
+    """The current rubric as one JSON text (an array of RUBRIC arrays, in no order): read in the
+    project's statement, it costs no statement of its own and is never stale."""
+    row = ", ".join(f"c.{name}" for name in RUBRIC)
+    where = (
+        f"FROM annotation_criterion c WHERE c.project_id = {project_id} AND c.retired_in IS NULL"
+    )
+    if connection.vendor == "postgresql":
+        return f"(SELECT json_agg(json_build_array({row}))::text {where})"
+    return f"(SELECT json_group_array(json_array({row})) {where})"
+
+
 def with_labeling_facts(projects: QuerySet[Project]) -> QuerySet[Project]:
     return projects.annotate(**_facts("annotation_project.id"))
 
@@ -107,34 +125,52 @@ def labeling_facts(project: Project) -> Project:
     return with_labeling_facts(Project.objects.filter(pk=project.pk)).get()
 
 
+def _accessible_project(user_id: int, project_id: int) -> QuerySet[Project]:
+    return with_labeling_facts(labeler_projects(user_id)).filter(pk=project_id).order_by()
+
+
+def _accessible_projects(user_id: int) -> QuerySet[Project]:
+    return with_labeling_facts(labeler_projects(user_id)).order_by()
+
+
 def labeler_project_get(user: Any, project_id: int) -> Project:
     """A project the user may label in (labelers only, and only projects open to them), with its
-    labeling facts; one query."""
+    labeling facts; one query, whose SQL is compiled once per process (selectors.compiled)."""
     if not is_labeler(user):
         raise Http404("No such project.")
-    try:
-        return with_labeling_facts(project_list_for_user(user)).get(pk=project_id)
-    except Project.DoesNotExist:
-        raise Http404("No such project.") from None
+    sql, params = compiled("labeler_project", _accessible_project, user.pk, project_id)
+    project = next(iter(Project.objects.raw(sql, params)), None)
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+_FACTS = tuple(_facts("p.id"))
 
 
 def labeler_item_get(user: Any, item_id: int, project_id: int | None = None) -> Item:
     """An item in a project the labeler may work on, with its project and the project's labeling
-    facts (one query); `project_id` narrows it."""
+    facts (one query, the access rule's SQL compiled once per process); `project_id` narrows it."""
     if not is_labeler(user):
         raise Http404("No such item.")
-    items = Item.objects.select_related("project").filter(
-        project__in=project_list_for_user(user).values("pk")
+    sql, params = compiled("labeler_projects", _accessible_projects, user.pk)
+    item_fields, project_fields = Item._meta.concrete_fields, Project._meta.concrete_fields
+    columns = [f"i.{f.column}" for f in item_fields] + [
+        f"p.{name}" for name in [f.column for f in project_fields] + list(_FACTS)
+    ]
+    where, extra = ("AND i.project_id = %s", [project_id]) if project_id is not None else ("", [])
+    rows = _rows(
+        f"""SELECT {", ".join(columns)} FROM annotation_item i
+        JOIN ({sql}) p ON p.id = i.project_id WHERE i.id = %s {where}""",
+        [*params, item_id, *extra],
     )
-    if project_id is not None:
-        items = items.filter(project_id=project_id)
-    try:
-        facts = _facts("annotation_item.project_id")
-        item = items.annotate(**{f"project_{k}": v for k, v in facts.items()}).get(pk=item_id)
-    except Item.DoesNotExist:
-        raise Http404("No such item.") from None
-    for name in facts:
-        setattr(item.project, name, getattr(item, f"project_{name}"))
+    if not rows:
+        raise Http404("No such item.")
+    row, split = rows[0], len(item_fields)
+    item = model_from_row(Item, row[:split])
+    item.project = model_from_row(Project, row[split : split + len(project_fields)])
+    for name, value in zip(_FACTS, row[split + len(project_fields) :], strict=True):
+        setattr(item.project, name, bool(value) if name.startswith("has_") else value)
     return item
 
 
@@ -263,22 +299,25 @@ def _still_open(project: Project) -> list[Any]:
 
 def labeler_progress(user: Any, project: Project, now: datetime | None = None) -> LabelProgress:
     """Done today, the seconds per item today and what remains: the open items (`_open_count`),
-    less the open ones this labeler judged or skipped (one statement)."""
+    less the open ones this labeler judged or skipped (one statement). Judgments are found by the
+    (project, labeler, created_at) index: the labeler's history in other projects is never read."""
     start = timezone.localtime(now or timezone.now()).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    mine = """FROM {} x JOIN annotation_item i ON i.id = x.item_id
+    judgments = "FROM annotation_judgment x WHERE x.labeler_id = %s AND x.project_id = %s"
+    skips = """FROM annotation_skip x JOIN annotation_item i ON i.id = x.item_id
         WHERE x.labeler_id = %s AND i.project_id = %s"""
     still_open = "i.human_judgment_count < %s AND i.purpose IN (%s, %s)"
-    judgments, skips = mine.format("annotation_judgment"), mine.format("annotation_skip")
     today = [user.pk, project.pk, connection.ops.adapt_datetimefield_value(start)]
     mine_open = [user.pk, project.pk, *_still_open(project)]
     ((done, seconds, judged, skipped),) = _rows(
         f"""SELECT (SELECT COUNT(*) {judgments} AND x.created_at >= %s),
             (SELECT AVG(x.seconds_spent) {judgments} AND x.created_at >= %s),
-            (SELECT COUNT(*) {judgments} AND {still_open}),
+            (SELECT COUNT(*) FROM annotation_judgment x JOIN annotation_item i ON i.id = x.item_id
+                WHERE x.labeler_id = %s AND x.project_id = %s AND i.project_id = %s
+                AND {still_open}),
             (SELECT COUNT(*) {skips} AND {still_open})""",
-        [*today, *today, *mine_open, *mine_open],
+        [*today, *today, *mine_open[:2], project.pk, *mine_open[2:], *mine_open],
     )
     return LabelProgress(
         done_today=done,
@@ -289,14 +328,18 @@ def labeler_progress(user: Any, project: Project, now: datetime | None = None) -
 
 def label_criteria(project: Project) -> list[dict[str, Any]]:
     """The project's current rubric (Project.current_criteria: retired criteria stay only for
-    their old ratings): id, name, description, scale_min, scale_max, in order."""
-    names = ("id", "name", "description", "scale_min", "scale_max")
-    rows = _rows(
-        f"""SELECT {", ".join(names)} FROM annotation_criterion
-        WHERE project_id = %s AND retired_in IS NULL ORDER BY position, id""",
-        [project.pk],
-    )
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    their old ratings): id, name, description, scale_min, scale_max, in order. A project read
+    with its labeling facts brings it along (`rubric_json`); otherwise one query."""
+    if hasattr(project, "rubric_json"):
+        rows = [tuple(row) for row in json.loads(project.rubric_json or "[]")]
+    else:
+        rows = _rows(
+            f"""SELECT {", ".join(RUBRIC)} FROM annotation_criterion
+            WHERE project_id = %s AND retired_in IS NULL""",
+            [project.pk],
+        )
+    rows.sort(key=lambda row: (row[-1], row[0]))  # by position, then id
+    return [dict(zip(RUBRIC[:-1], row[:-1], strict=True)) for row in rows]
 
 
 def guidelines_text_get(guideline_id: int) -> tuple[int, str]:
@@ -347,10 +390,11 @@ def labeler_queues(user: Any) -> list[LabelerQueue]:
         return dict(rows.order_by().values(key).annotate(n=Count("pk")).values_list(key, "n"))
 
     remaining = Counter(per_project(items, "project"))
-    remaining.subtract(per_project(Judgment.objects.filter(**theirs), "item__project"))
+    judged = Judgment.objects.filter(project__in=ids, **theirs)  # by (labeler, project) index
+    remaining.subtract(per_project(judged, "project"))
     remaining.subtract(per_project(Skip.objects.filter(**theirs), "item__project"))
-    mine = Judgment.objects.filter(labeler=user, item__project__in=ids)
-    done = per_project(mine, "item__project")
+    mine = Judgment.objects.filter(labeler=user, project__in=ids)  # by (labeler, project) index
+    done = per_project(mine, "project")
     queues = [LabelerQueue(p, done.get(p.pk, 0), max(remaining[p.pk], 0)) for p in projects]
     return sorted(queues, key=lambda q: q.remaining == 0)
 
@@ -358,9 +402,7 @@ def labeler_queues(user: Any) -> list[LabelerQueue]:
 def labeler_last_guideline_version(user: Any, project: Project) -> int | None:
     """The guidelines version of the labeler's latest judgment in the project, if any."""
     return (
-        Judgment.objects.filter(
-            labeler=user, item__project=project, guideline_version__isnull=False
-        )
+        Judgment.objects.filter(labeler=user, project=project, guideline_version__isnull=False)
         .order_by("-created_at", "-pk")
         .values_list("guideline_version__version", flat=True)
         .first()

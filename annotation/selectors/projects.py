@@ -45,11 +45,17 @@ def project_list_for_user(user: Any) -> QuerySet[Project]:
     through here, so an archived project leaves their lists, queues and workbench: 404)."""
     if is_researcher(user):
         return Project.objects.all()
-    if is_labeler(user):  # rating projects hold imported ratings: no labeling workbench yet
-        return Project.objects.filter(labeler_access_q(user.pk), archived_at__isnull=True).exclude(
-            kind=ProjectKind.RATING
-        )
+    if is_labeler(user):
+        return labeler_projects(user.pk)
     return Project.objects.none()
+
+
+def labeler_projects(user_id: int) -> QuerySet[Project]:
+    """The live projects a labeler may work on (rating projects hold imported ratings: no
+    labeling workbench yet)."""
+    return Project.objects.filter(labeler_access_q(user_id), archived_at__isnull=True).exclude(
+        kind=ProjectKind.RATING
+    )
 
 
 def project_get_for_user(user: Any, project_id: int) -> Project:

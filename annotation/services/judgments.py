@@ -37,6 +37,7 @@ from annotation.models import (
     Reservation,
     Skip,
 )
+from annotation.selectors.compiled import model_from_row
 from annotation.selectors.labelers import labeler_group_ids
 from annotation.selectors.labeling import label_criteria, labeling_facts
 from annotation.services.queue import item_takes_late_judgment
@@ -109,16 +110,6 @@ def _stored(labeler: Any, item: Item, client_key: uuid.UUID) -> Judgment | None:
             raise ValidationError(
                 {"client_key": ["This client key was already used for another item."]}
             )
-    return next(iter(rows), None)
-
-
-def _reservation(item: Item, labeler: Any) -> Reservation | None:
-    """The labeler's reservation of the item (in SQL, like the other statements of the usual
-    submit: compiling them through the ORM cost several times the statements themselves)."""
-    rows = Reservation.objects.raw(
-        "SELECT * FROM annotation_reservation WHERE item_id = %s AND labeler_id = %s",
-        [item.pk, labeler.pk],
-    )
     return next(iter(rows), None)
 
 
@@ -260,7 +251,7 @@ def _judgment_save(judgment: Judgment) -> Judgment:
     # enforced by the database in this transaction and were checked above, so full_clean
     # validates the fields only, sparing a dozen queries on the busiest write path.
     judgment.full_clean(
-        exclude=["item", "labeler", "guideline_version"],
+        exclude=["item", "project", "labeler", "guideline_version"],
         validate_unique=False,
         validate_constraints=False,
     )
@@ -325,71 +316,166 @@ def judgment_submit(
     Raises ValidationError (a dict naming the fields) for bad input, a ranking left untouched
     (`ranking_touched` False) included, and JudgmentConflict when the item cannot take the
     judgment (not reserved, already judged, no longer needed, guidelines changed).
+
+    The usual case is four statements in one transaction: count (the UPDATE takes the item's row
+    lock), take the reservation (DELETE ... RETURNING: no reservation means a retry, or judged or
+    skipped meanwhile), the judgment, its details. Anything that stops it rolls all back.
     """
-    now = now or timezone.now()
-    project = labeling_facts(item.project)
-    reservation = _reservation(item, labeler)
-    if reservation is None:  # a retry of a stored judgment, or judged or skipped meanwhile
-        return _replay_or_conflict(_stored(labeler, item, client_key), client_key)
-    order = list(reservation.display_order)
-    _validate(
-        item, len(order), choice=choice, ranks=ranks, none_acceptable=none_acceptable,
+    answer = Answer(
+        client_key=client_key, choice=choice, ranks=ranks, none_acceptable=none_acceptable,
         demonstration=demonstration, rationale=rationale, ratings=ratings, flags=flags,
-        seconds_spent=seconds_spent, ranking_touched=ranking_touched,
+        seconds_spent=seconds_spent, guideline_version=guideline_version,
+        ranking_touched=ranking_touched,
     )  # fmt: skip
-    current = project.current_guideline_version
-    if guideline_version is not None and current is not None and guideline_version != current:
-        raise _conflict("guidelines_changed")
+    now = now or timezone.now()
+    item.project = labeling_facts(item.project)
     group_ids = labeler_group_ids(labeler.pk)  # one query; outside the item's lock
-    pairwise_choice, scale = _canonical_choice(choice, order)
-    judgment = Judgment(
-        item=item, labeler=labeler, guideline_version_id=project.current_guideline_id,
-        pairwise_choice=pairwise_choice, scale=scale, none_acceptable=none_acceptable,
-        demonstration=demonstration, rationale=rationale, display_order=order,
-        seconds_spent=seconds_spent if seconds_spent is not None
-        else (now - reservation.created_at).total_seconds(),
-        client_key=client_key, labeler_group_ids=group_ids,
-    )  # fmt: skip
     try:
         with transaction.atomic():
-            _store(judgment, reservation, now=now, ranks=ranks, ratings=ratings, flags=flags)
-    except IntegrityError:  # rolled back: a concurrent retry won the race, or another judgment
-        stored = _stored(labeler, item, client_key)
-        if stored is None:
-            raise
-        return _replay_or_conflict(stored, client_key)
+            return _store_reserved(item, labeler, answer, group_ids=group_ids, now=now)
+    except _NotHeld as why:  # rolled back: nothing was written
+        if not why.expired:  # a retry of a stored judgment, or judged or skipped meanwhile
+            return _replay_or_conflict(_stored(labeler, item, client_key), client_key)
+    except IntegrityError as error:  # rolled back: a concurrent retry won, or another judgment
+        return _after_integrity_error(labeler, item, client_key, error)
+    return _submit_late(item, labeler, answer, group_ids=group_ids, now=now)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the labeler sent, in display terms (judgment_submit's arguments)."""
+
+    client_key: uuid.UUID
+    choice: int | str | None
+    ranks: Sequence[int] | None
+    none_acceptable: bool
+    demonstration: str
+    rationale: str
+    ratings: Sequence[Rating]
+    flags: Sequence[Flag]
+    seconds_spent: float | None
+    guideline_version: int | None
+    ranking_touched: bool | None = None  # False: a ranking left in the shown order (refused)
+
+
+class _NotHeld(Exception):
+    """Raised to roll back: the labeler holds no reservation of the item (`expired` False) or
+    an expired one (True: the late-judgment path decides)."""
+
+    def __init__(self, expired: bool):
+        super().__init__()
+        self.expired = expired
+
+
+def _after_integrity_error(
+    labeler: Any, item: Item, client_key: uuid.UUID, error: IntegrityError
+) -> SubmitResult:
+    stored = _stored(labeler, item, client_key)
+    if stored is None:
+        raise error
+    return _replay_or_conflict(stored, client_key)
+
+
+def _take_reservation(item: Item, labeler: Any) -> Reservation | None:
+    """Delete the labeler's reservation of the item and return it (None when there is none)."""
+    fields = Reservation._meta.concrete_fields
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""DELETE FROM annotation_reservation WHERE item_id = %s AND labeler_id = %s
+            RETURNING {", ".join(f.column for f in fields)}""",
+            [item.pk, labeler.pk],
+        )
+        row = cursor.fetchone()
+    return model_from_row(Reservation, row) if row is not None else None
+
+
+def _store_reserved(
+    item: Item, labeler: Any, answer: Answer, *, group_ids: list[int], now: datetime
+) -> SubmitResult:
+    """Inside the transaction: count, take the reservation, check, store."""
+    _count_one(item)
+    reservation = _take_reservation(item, labeler)
+    if reservation is None or reservation.expires_at <= now:
+        raise _NotHeld(expired=reservation is not None)
+    judgment = _checked_judgment(item, labeler, reservation, answer, group_ids=group_ids, now=now)
+    _store_judgment(judgment, answer)
     return SubmitResult(judgment, created=True)
 
 
-def _store(
-    judgment: Judgment,
-    reservation: Reservation,
-    *,
-    now: datetime,
-    ranks: Sequence[int] | None,
-    ratings: Sequence[Rating],
-    flags: Sequence[Flag],
-) -> None:
-    """Count, store the judgment and its details, and drop the reservation, holding the item's
-    row lock (taken by the count's UPDATE, or first by the late-judgment check)."""
-    item, labeler = judgment.item, judgment.labeler
-    if reservation.expires_at <= now:
-        _lock(item)
-        if not item_takes_late_judgment(item=item, labeler=labeler, now=now):
-            raise _conflict("no_longer_needed")
+def _count_one(item: Item) -> None:
+    """One judgment more on the item; the UPDATE takes (or holds) the item's row lock."""
     _execute(
         """UPDATE annotation_item SET human_judgment_count = human_judgment_count + 1
         WHERE id = %s""",
         [item.pk],
     )
+
+
+def _checked_judgment(
+    item: Item,
+    labeler: Any,
+    reservation: Reservation,
+    answer: Answer,
+    *,
+    group_ids: list[int],
+    now: datetime,
+) -> Judgment:
+    """The judgment in canonical positions, once the answer is valid for the item and made under
+    the current guidelines; raises ValidationError or JudgmentConflict."""
+    order = list(reservation.display_order)
+    _validate(
+        item, len(order), choice=answer.choice, ranks=answer.ranks,
+        none_acceptable=answer.none_acceptable, demonstration=answer.demonstration,
+        rationale=answer.rationale, ratings=answer.ratings, flags=answer.flags,
+        seconds_spent=answer.seconds_spent, ranking_touched=answer.ranking_touched,
+    )  # fmt: skip
+    project, read = item.project, answer.guideline_version
+    current = project.current_guideline_version
+    if read is not None and current is not None and read != current:
+        raise _conflict("guidelines_changed")
+    pairwise_choice, scale = _canonical_choice(answer.choice, order)
+    seconds = answer.seconds_spent
+    return Judgment(
+        item=item, project_id=item.project_id, labeler=labeler,
+        guideline_version_id=project.current_guideline_id,
+        pairwise_choice=pairwise_choice, scale=scale, none_acceptable=answer.none_acceptable,
+        demonstration=answer.demonstration, rationale=answer.rationale, display_order=order,
+        seconds_spent=seconds if seconds is not None
+        else (now - reservation.created_at).total_seconds(),
+        client_key=answer.client_key, labeler_group_ids=group_ids,
+    )  # fmt: skip
+
+
+def _store_judgment(judgment: Judgment, answer: Answer) -> None:
     _judgment_save(judgment)
-    _store_details(judgment, judgment.display_order, ranks, ratings, flags)
-    if not _execute(
-        "DELETE FROM annotation_reservation WHERE id = %s", [reservation.pk]
-    ):  # skipped meanwhile (a concurrent request of this labeler)
-        raise _conflict("not_reserved")
-    if item.purpose == ItemPurpose.SCREENING:
-        screening_update(project=item.project, labeler=labeler)
+    _store_details(judgment, judgment.display_order, answer.ranks, answer.ratings, answer.flags)
+    if judgment.item.purpose == ItemPurpose.SCREENING:
+        screening_update(project=judgment.item.project, labeler=judgment.labeler)
+
+
+def _submit_late(
+    item: Item, labeler: Any, answer: Answer, *, group_ids: list[int], now: datetime
+) -> SubmitResult:
+    """The reservation had expired: store the judgment only if the item still takes it, counted
+    afresh under the item's lock before the count changes."""
+    try:
+        with transaction.atomic():
+            _lock(item)
+            reservation = _take_reservation(item, labeler)
+            if reservation is None:
+                raise _NotHeld(expired=False)
+            judgment = _checked_judgment(
+                item, labeler, reservation, answer, group_ids=group_ids, now=now
+            )
+            if not item_takes_late_judgment(item=item, labeler=labeler, now=now):
+                raise _conflict("no_longer_needed")
+            _count_one(item)
+            _store_judgment(judgment, answer)
+    except _NotHeld:
+        return _replay_or_conflict(_stored(labeler, item, answer.client_key), answer.client_key)
+    except IntegrityError as error:
+        return _after_integrity_error(labeler, item, answer.client_key, error)
+    return SubmitResult(judgment, created=True)
 
 
 def skip_create(*, labeler: Any, item: Item, reason: str) -> Skip:

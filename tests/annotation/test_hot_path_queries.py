@@ -17,7 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotation.models import Item, Judgment, Prompt
+from annotation.models import Item, Judgment, Prompt, Reservation
 from annotation.selectors.labeling import labeler_progress
 from annotation.selectors.onboarding import consent_current_version
 from annotation.services.projects import criterion_create
@@ -26,15 +26,14 @@ from tests.factories import ProjectFactory, item_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Statements per request on PostgreSQL: user and roles (1), project or item with the access check
-# and the labeling facts (1), then the request's own work. Before issue 14: 23, 14, -, 35.
-NEXT = (
-    10  # + labeler lock, current reservation, window, candidates, insert, texts, rubric, progress
-)
-SUBMIT = 9  # + reservation, rubric (checks the ratings), groups, count (takes the item's lock),
-# judgment, its ratings, reservation delete
-WORKBENCH = 10  # the next item's
-SUBMIT_AND_NEXT = 17  # the submit's and the next item's, sharing user, item and project
+# Statements per request on PostgreSQL: user and roles (1), project or item with the access check,
+# the labeling facts and the rubric (1), then the request's own work. Before issue 14: 23, 14,
+# -, 35; after its first pass 10, 9, 10, 17.
+NEXT = 9  # + labeler lock, current reservation, window, candidates, insert, texts, progress
+SUBMIT = 7  # + groups, count (takes the item's lock), reservation taken (DELETE ... RETURNING:
+# none means a retry or a conflict), judgment, its ratings
+WORKBENCH = 9  # the next item's
+SUBMIT_AND_NEXT = 14  # the submit's and the next item's, sharing user, item and project
 
 
 def _less_on_sqlite():
@@ -124,6 +123,8 @@ def test_htmx_workbench_and_submit_and_next(setup, project, labeler, researcher,
 
 
 def test_a_retry_is_replayed_without_writing(setup, project):
+    """A retry finds no reservation to take (DELETE ... RETURNING gives nothing) after counting:
+    the count and the take are rolled back, and the stored judgment is answered."""
     client, criterion = setup
     item = client.get(f"/api/label/projects/{project.pk}/next/").json()["item"]["id"]
     body = {"client_key": str(uuid.uuid4()), "choice": 2}
@@ -131,8 +132,11 @@ def test_a_retry_is_replayed_without_writing(setup, project):
     assert client.post(url, body, content_type="application/json").status_code == 201
     response, sqls = _count(lambda: client.post(url, body, content_type="application/json"))
     assert response.status_code == 200
-    assert not [s for s in sqls if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert response.json()["client_key"] == body["client_key"]
+    assert not [s for s in sqls if s.split()[0] == "INSERT"]
     assert Judgment.objects.count() == 1
+    assert Item.objects.get(pk=item).human_judgment_count == 1  # the retry's +1 rolled back
+    assert not Reservation.objects.filter(item_id=item).exists()
 
 
 def _bulk_items(project, n):
@@ -170,3 +174,38 @@ def test_candidate_query_probes_the_item_labeler_index(project, labeler, other_l
     assert re.search(
         r"Index Scan using (annotation__project_\S+|item_browse_judged) on annotation_item i", plan
     ), plan
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_progress_reads_only_the_labelers_judgments_in_the_project(
+    project, labeler, other_labeler, researcher
+):
+    """labeler_progress finds the labeler's judgments by the (project, labeler, created_at) index
+    (Judgment.project, issue 14): a long history in another project is never read."""
+    other = ProjectFactory(created_by=researcher, name="Elsewhere")
+    elsewhere = _bulk_items(other, 3000)
+    Judgment.objects.bulk_create(
+        Judgment(item=i, labeler=who, display_order=[0, 1], pairwise_choice="a")
+        for i in elsewhere
+        for who in (labeler, other_labeler)
+    )
+    assert set(Judgment.objects.values_list("project", flat=True)) == {other.pk}  # filled in
+    here = _bulk_items(project, 300)  # judged by the other labeler, 20 by this one
+    Judgment.objects.bulk_create(
+        Judgment(item=i, labeler=who, display_order=[0, 1], pairwise_choice="a")
+        for n, i in enumerate(here)
+        for who in ((other_labeler, labeler) if n < 20 else (other_labeler,))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    with CaptureQueriesContext(connection) as queries:
+        labeler_progress(labeler, project)
+    (sql,) = [q["sql"] for q in queries.captured_queries if "AVG(" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan on annotation_judgment" not in plan, plan
+    assert "labeler_id_" not in plan, plan  # the labeler's index: their whole history
+    assert plan.count("on judgment_labeler_project") == 3, plan
+    assert "Seq Scan on annotation_item" not in plan, plan  # every project's items
+    assert labeler_progress(labeler, project).remaining == 300 - 20
