@@ -66,12 +66,12 @@ def test_edit_within_window_keeps_the_original_as_history(project, labeler):
 
 def test_edit_refused_outside_the_window_naming_the_field(project, labeler):
     item_create(project)
-    judgment = _judge(labeler, project, choice=1)
+    judgment = _judge(labeler, project, [0, 1], choice=1)
     later = timezone.now() + timedelta(minutes=project.edit_window_minutes, seconds=5)
     with pytest.raises(ValidationError) as caught:
         _edit(labeler, judgment, choice=8, now=later)
     assert "judgment" in caught.value.message_dict
-    assert Judgment.objects.get(pk=judgment.pk).scale == 1
+    assert Judgment.objects.get(pk=judgment.pk).scale == 1  # shown in stored order: 1 is A
     assert not JudgmentRevision.objects.exists()
 
 
