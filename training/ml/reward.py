@@ -74,6 +74,7 @@ from accelerate.utils import gather_object, set_seed
 from transformers import AutoModelForSequenceClassification, PreTrainedTokenizerBase
 
 from training.ml import controls as ctl
+from training.ml.adapters import load_trainable, save_trained
 from training.ml.batches import (
     EncodedPair,
     collate_pairs,
@@ -108,7 +109,6 @@ from training.ml.runtime import (
     make_optimizer,
     planned_steps,
     resolve_callbacks,
-    save_pretrained,
     steps_per_epoch,
     train_loop,
 )
@@ -215,7 +215,8 @@ def _fit(
     ``weights`` and ``margins`` are indexed by ``pair.index`` (the position in the full
     training rows)."""
     set_seed(config.seed)
-    model = load_reward_backbone(config.base_model, tokenizer)
+    model = load_trainable(AutoModelForSequenceClassification, config, accelerator, num_labels=1)
+    model.config.pad_token_id = tokenizer.pad_token_id
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     weight_of = torch.tensor(weights, dtype=torch.float32, device=accelerator.device)
@@ -417,7 +418,7 @@ def train_reward(
         )
         pooled_steps = steps if name == POOLED else pooled_steps
         reporter.emit(steps, {}, phase="save", message=f"saving {what}{counted} to {where}")
-        save_pretrained(accelerator, model, tokenizer, where)
+        save_trained(accelerator, model, tokenizer, where, config)
         if name != POOLED:
             group_dirs[name] = str(where.relative_to(output_dir))
         if eval_pairs:
