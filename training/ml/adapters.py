@@ -31,15 +31,18 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib.util
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
 from transformers import PreTrainedTokenizerBase
 
-from training.ml.config import ConfigError, TrainConfig
+from training.ml import memory
+from training.ml.config import ConfigError, TrainConfig, to_dict
+from training.ml.memory import Estimate
 from training.ml.runtime import disable_dropout, frozen_dtype, save_pretrained
 
 ADAPTER_DIR = "adapter"  # with merge_adapters: where the adapters go inside output_dir
@@ -65,6 +68,30 @@ def check_support(config: TrainConfig) -> None:
             'optimizer "adamw_8bit" needs a CUDA GPU and the bitsandbytes package; use "adamw"',
             "optimizer",
         )
+
+
+def check_memory(kind: str, config: TrainConfig, budget: int | None = None) -> Estimate | None:
+    """The run's memory estimate for this process's device (training.ml.memory; None when the
+    base model is not a local directory); ConfigError when it exceeds ``budget`` bytes, by
+    default the device's memory (the GPU's, or the machine's RAM on CPU)."""
+    state = PartialState()
+    sharded = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
+    found = memory.estimate(
+        kind=kind, config=to_dict(config), device=state.device.type,
+        processes=state.num_processes, sharded=sharded,
+    )  # fmt: skip
+    if found is None:
+        return None
+    if budget is None:
+        if state.device.type == "cuda":
+            budget = int(torch.cuda.get_device_properties(state.device).total_memory)
+        else:
+            budget = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    where = f"this {state.device.type.upper()} device" if state.device.type == "cuda" else "RAM"
+    message = memory.refusal(found, budget, where)
+    if message:
+        raise ConfigError(message, "batch_size")
+    return found
 
 
 def lora_config(config: TrainConfig, model: torch.nn.Module) -> Any:
@@ -105,7 +132,11 @@ def load_trainable(
 
         model = prepare_model_for_kbit_training(model, config.gradient_checkpointing)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        options = {"use_reentrant": False}
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x's name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=options)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
         model.config.use_cache = False
     if config.lora_r:
         model.add_adapter(lora_config(config, model))

@@ -16,9 +16,10 @@ cannot fit (CHORUS_TRAINING_MEMORY_GB); the trainer checks it against its device
   optimizer state by the number of processes.
 - Activations per micro-batch: tokens x layers x (ACT_HIDDEN x hidden + ACT_MLP x intermediate)
   elements saved for the backward pass (the residual stream, norms, q/k/v, attention output,
-  the gated MLP's gate/up/product), in the activation dtype, plus in + out of every adapted
-  linear layer under LoRA; with gradient checkpointing, one hidden state per layer and token
-  plus one recomputed layer's full set and its gradients. Tokens are counted at
+  the gated MLP's gate/up/product), in the activation dtype, plus in + 2 x out of every
+  adapted linear layer under LoRA (measured); with gradient checkpointing, one hidden state per
+  layer and token plus three layers' worth (the recomputed layer, its gradients, autograd's
+  working copies; measured). Tokens are counted at
   ``max_length`` (the worst case: batches pad to their longest row). The chunked LM head keeps
   at most one chunk of logits (three float32 copies: logits, log-softmax, its exponential).
 - Loading (CPU only): the checkpoint's file pages, resident while the weights are read.
@@ -143,11 +144,13 @@ def lora_params(shape: ModelShape, r: int, targets: str) -> int:
     return r * lora_io(shape, targets)
 
 
-def lora_io(shape: ModelShape, targets: str) -> int:
-    """in + out features summed over the linear layers that get adapters."""
+def lora_io(shape: ModelShape, targets: str, out_factor: int = 1) -> int:
+    """in + out_factor x out features, summed over the linear layers that get adapters."""
     wanted = None if targets == "all-linear" else set(targets.split(","))
     return sum(
-        i + o for name, i, o in shape.linears if wanted is None or name.split(".")[-1] in wanted
+        i + out_factor * o
+        for name, i, o in shape.linears
+        if wanted is None or name.split(".")[-1] in wanted
     )
 
 
@@ -192,14 +195,13 @@ def estimate_parts(
     split = processes if sharded else 1
     tokens = sequences_per_step(kind, config) * int(config.get("max_length", 512))
     per_layer = ACT_HIDDEN * shape.hidden + ACT_MLP * shape.intermediate
-    if config.get("gradient_checkpointing"):  # layer inputs, one layer recomputed + its grads
-        activations = tokens * act * (shape.layers * shape.hidden + 2 * per_layer)
+    if config.get("gradient_checkpointing"):  # layer inputs; one layer recomputed, its grads
+        activations = tokens * act * (shape.layers * shape.hidden + 3 * per_layer)
     else:
         activations = tokens * act * shape.layers * per_layer
-    if r:  # an adapted layer keeps its input and output once more (base + adapter sum)
-        activations += (
-            tokens * act * lora_io(shape, config.get("lora_target_modules", "all-linear"))
-        )
+    if r:  # measured: an adapted layer keeps about in + 2 x out elements more per token
+        targets = config.get("lora_target_modules", "all-linear")
+        activations += tokens * act * lora_io(shape, targets, out_factor=2)
     parts = {
         "weights": weights // split,
         "gradients": 4 * trained // split,
