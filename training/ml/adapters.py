@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from accelerate import Accelerator, PartialState
+from accelerate import Accelerator
 from transformers import PreTrainedTokenizerBase
 
 from training.ml import memory
 from training.ml.config import ConfigError, TrainConfig, to_dict
 from training.ml.memory import Estimate
-from training.ml.runtime import disable_dropout, frozen_dtype, save_pretrained
+from training.ml.runtime import disable_dropout, frozen_dtype, process_state, save_pretrained
 
 ADAPTER_DIR = "adapter"  # with merge_adapters: where the adapters go inside output_dir
 HEADS = ("score", "classifier")  # sequence-classification heads, trained whole under LoRA
@@ -74,7 +74,7 @@ def check_memory(kind: str, config: TrainConfig, budget: int | None = None) -> E
     """The run's memory estimate for this process's device (training.ml.memory; None when the
     base model is not a local directory); ConfigError when it exceeds ``budget`` bytes, by
     default the device's memory (the GPU's, or the machine's RAM on CPU)."""
-    state = PartialState()
+    state = process_state()
     sharded = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
     found = memory.estimate(
         kind=kind, config=to_dict(config), device=state.device.type,
@@ -225,7 +225,7 @@ def save_trained(
         base_config = copy.deepcopy(model.config)
         if hasattr(base_config, "quantization_config"):
             del base_config.quantization_config  # merge into full-precision weights
-        base = type(model).from_pretrained(
+        base = type(model).from_pretrained(  # type: ignore[attr-defined]
             config.base_model, config=base_config, dtype=torch.float32
         )
         merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()

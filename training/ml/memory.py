@@ -201,7 +201,9 @@ def estimate_parts(
         activations = tokens * act * shape.layers * per_layer
     if r:  # measured: an adapted layer keeps about in + 2 x out elements more per token
         targets = config.get("lora_target_modules", "all-linear")
-        activations += tokens * act * lora_io(shape, targets, out_factor=2)
+        extra = tokens * act * lora_io(shape, targets, out_factor=2)
+        checkpointed = config.get("gradient_checkpointing") and shape.layers
+        activations += 3 * extra // shape.layers if checkpointed else extra
     parts = {
         "weights": weights // split,
         "gradients": 4 * trained // split,

@@ -216,7 +216,7 @@ def _fit(
     training rows)."""
     set_seed(config.seed)
     model = load_trainable(AutoModelForSequenceClassification, config, accelerator, num_labels=1)
-    model.config.pad_token_id = tokenizer.pad_token_id
+    model.config.pad_token_id = tokenizer.pad_token_id  # type: ignore[union-attr]
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     weight_of = torch.tensor(weights, dtype=torch.float32, device=accelerator.device)

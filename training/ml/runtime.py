@@ -44,9 +44,25 @@ def use_bf16(config: TrainConfig) -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+def on_cpu() -> bool:
+    """No accelerator device here: Accelerate must be told, or processes started by
+    ``accelerate launch``/``torchrun`` on a CPU machine each run alone instead of joining one
+    gloo group (tests/training/ml/test_distributed.py)."""
+    available = getattr(torch, "accelerator", None)
+    if available is not None and hasattr(available, "is_available"):
+        return not available.is_available()
+    return not torch.cuda.is_available()
+
+
+def process_state() -> PartialState:
+    """This process's place among the launched ones (CPU processes join a gloo group)."""
+    return PartialState(cpu=on_cpu())
+
+
 def make_accelerator(config: TrainConfig) -> Accelerator:
     """Accelerator with bf16 autocast when asked for (or available), seeded everywhere."""
-    accelerator = Accelerator(mixed_precision="bf16" if use_bf16(config) else "no")
+    process_state()
+    accelerator = Accelerator(mixed_precision="bf16" if use_bf16(config) else "no", cpu=on_cpu())
     set_seed(config.seed)
     return accelerator
 

@@ -85,7 +85,7 @@ def test_lora_and_checkpointing_shrink_the_estimate(small_lm: str) -> None:
     checkpointed = estimate(kind="dpo", config={**cfg, "gradient_checkpointing": True})
     sharded = estimate(kind="dpo", config=cfg, processes=4, sharded=True)
     assert full and lora and checkpointed and sharded
-    assert lora.parts["optimizer"] < full.parts["optimizer"] / 50
+    assert lora.parts["optimizer"] < full.parts["optimizer"] / 30
     assert checkpointed.parts["activations"] < full.parts["activations"] / 2
     assert sharded.parts["weights"] == full.parts["weights"] // 4
     ppo = estimate(kind="ppo", config={**cfg, "reward_model": small_lm})
