@@ -3,7 +3,9 @@ Accelerate config file (config/accelerate/fsdp-cpu-2.yaml): both processes join 
 split the batches, and the main one saves a model that loads.
 
 Accelerate 1.16 switches FSDP sharding on only for accelerator devices: on CPU the launched
-processes run data-parallel (MULTI_CPU); sharding itself is exercised only on GPUs."""
+processes run data-parallel (MULTI_CPU); sharding itself is exercised only on GPUs. No held-out rows: the evaluation pass splits its
+batches over the processes and hangs under DDP when they get unequal counts (a forward syncs
+buffers), a limit of the trainers' evaluation that predates this test."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def test_two_cpu_processes_train_and_save(tiny_lm: str, tmp_path: Path, extra: d
 
     rows = write_jsonl(tmp_path / "rows.jsonl", preference_rows(32))  # type: ignore[arg-type]
     config = {"base_model": tiny_lm, "max_steps": 2, "batch_size": 4, "max_length": 48,
-              "learning_rate": 1e-3, "controls": False, **extra}  # fmt: skip
+              "learning_rate": 1e-3, "controls": False, "eval_fraction": 0, **extra}  # fmt: skip
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
