@@ -29,6 +29,8 @@ def memory_estimate(*, kind: str, config: dict[str, Any]) -> memory.Estimate | N
     """Bytes per GPU a run of `kind` with trainer `config` needs (None: the base model is not a
     local directory); processes and sharding from its Accelerate config, else
     CHORUS_TRAINING_GPUS data-parallel processes."""
+    if not config.get("base_model"):
+        return None
     processes, sharded = settings.CHORUS_TRAINING_GPUS, False
     path = accelerate_config_path(config.get("accelerate_config") or "")
     if path is not None:
@@ -37,7 +39,7 @@ def memory_estimate(*, kind: str, config: dict[str, Any]) -> memory.Estimate | N
         return memory.estimate(
             kind=kind, config=config, device="cuda", processes=processes, sharded=sharded
         )
-    except (OSError, ValueError):  # unreadable or malformed model files: no estimate
+    except (OSError, ValueError, TypeError, KeyError):  # unreadable or odd files: no estimate
         return None
 
 

@@ -475,4 +475,5 @@ def run_memory_estimate(run: TrainingRun) -> dict[str, Any] | None:
     """The run's memory estimate per GPU (training.resources), as the API shows it."""
     from training.resources import estimate_output, memory_estimate
 
-    return estimate_output(memory_estimate(kind=run.kind, config=run.config))
+    config = {**run.config, "base_model": run.base_model}
+    return estimate_output(memory_estimate(kind=run.kind, config=config))
