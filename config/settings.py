@@ -331,6 +331,14 @@ CHORUS_LIVE_TURNS_PER_MINUTE = int(os.environ.get("CHORUS_LIVE_TURNS_PER_MINUTE"
 CHORUS_RUNS_DIR = env_path("CHORUS_RUNS_DIR", VAR_DIR / "runs")
 # GPUs a training worker may use for one run (>1 launches through `accelerate launch`).
 CHORUS_TRAINING_GPUS = int(os.environ.get("CHORUS_TRAINING_GPUS", "1"))
+# Accelerate config files (<name>.yaml, e.g. FSDP over N GPUs) a run may choose by name
+# (its accelerate_config); never a path given by a user.
+CHORUS_ACCELERATE_CONFIGS = env_path(
+    "CHORUS_ACCELERATE_CONFIGS", BASE_DIR / "config" / "accelerate"
+)
+# Memory of one training device in GiB: a run whose estimate (training/ml/memory.py) exceeds it
+# is refused when created. 0: not checked here (the trainer still checks its real device).
+CHORUS_TRAINING_MEMORY_GB = float(os.environ.get("CHORUS_TRAINING_MEMORY_GB", "0"))
 # Directories a user may name a model in (base models, generation sources); a path must
 # resolve inside one of them after symlinks (training/paths.py). Comma- or os.pathsep-separated.
 CHORUS_MODEL_ROOTS = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -18,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.permissions import IsResearcher
-from training.api.common import cancelled, created, paginated
+from training.api.common import cancelled, created, paginated, service_errors
 from training.forms.runs import RunInput
 from training.models import RunKind, TrainingRun
 from training.selectors.plural import run_plural_report
@@ -31,9 +32,10 @@ from training.selectors.runs import (
     run_group_report,
     run_learning_report,
     run_list_for_user,
+    run_memory_estimate,
     run_metric_series,
 )
-from training.services.runs import run_cancel, run_control_create, run_create
+from training.services.runs import run_cancel, run_control_create, run_create, run_estimate
 
 API_CHART_POINTS = 2000
 
@@ -74,6 +76,11 @@ class RunOutput(serializers.Serializer):
         help_text="Rows, split, skipped, rows and labelers per group (groups below "
         "CHORUS_MIN_GROUP_SIZE left out, counted in hidden_groups)."
     )
+    memory_estimate = serializers.SerializerMethodField(
+        help_text="Memory per GPU the run needs, estimated from the base model's files before "
+        "it starts (training/ml/memory.py): total_gib, parts_gib, processes, summary; null when "
+        "the base model is not a local directory."
+    )
     artifacts_dir = serializers.CharField()
     error = serializers.CharField()
     worker_hostname = serializers.CharField()
@@ -95,6 +102,10 @@ class RunOutput(serializers.Serializer):
     def get_dataset_counts(self, run: TrainingRun) -> dict[str, Any]:
         return run_dataset_counts(run)
 
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_memory_estimate(self, run: TrainingRun) -> dict[str, Any] | None:
+        return run_memory_estimate(run)
+
 
 class RunListApi(APIView):
     pagination_class = LimitOffsetPagination  # the GET answers one page
@@ -110,6 +121,21 @@ class RunListApi(APIView):
         data = RunInput(data=request.data)
         data.is_valid(raise_exception=True)
         return created(run_create, RunOutput, created_by=request.user, **data.validated_data)
+
+
+class RunEstimateApi(APIView):
+    """The memory a run would need per GPU, before it is created (nothing is written)."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(request=RunInput, responses={200: serializers.DictField()})
+    def post(self, request: Request) -> Response:
+        data = RunInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            return Response(run_estimate(**data.validated_data))
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from exc
 
 
 class RunDetailOutput(RunOutput):

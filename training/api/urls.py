@@ -6,6 +6,7 @@ from training.api import constitutions, evaluation, generation, inference, linea
 
 urlpatterns = [
     path("runs/", runs.RunListApi.as_view(), name="api-run-list"),
+    path("runs/estimate/", runs.RunEstimateApi.as_view(), name="api-run-estimate"),
     path("runs/<int:run_id>/", runs.RunDetailApi.as_view(), name="api-run-detail"),
     path("runs/<int:run_id>/cancel/", runs.RunCancelApi.as_view(), name="api-run-cancel"),
     path("runs/<int:run_id>/control/", runs.RunControlApi.as_view(), name="api-run-control"),

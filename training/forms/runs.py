@@ -35,6 +35,7 @@ from annotation.selectors.labelers import groups_with_sizes
 from training.ml.hyperparameters import FieldSpec, field_specs
 from training.ml.presets import PRESETS, preset_table
 from training.models import REWARD_RULES, BothBadPolicy, RunKind, TiePolicy, TrainingRun
+from training.resources import accelerate_config_names
 from training.selectors.runs import reward_group_choices, reward_runs_usable
 from training.services.runs import hyperparameters_parse
 
@@ -201,6 +202,8 @@ def _typed_field(spec: FieldSpec) -> forms.Field:
     if spec.type == "choice":
         return forms.ChoiceField(choices=[("", default), *((c, c) for c in spec.choices)], **common)
     attrs = {"placeholder": default}
+    if spec.type == "str":
+        return forms.CharField(widget=forms.TextInput(attrs=attrs), max_length=200, **common)
     if spec.type == "int":
         return forms.IntegerField(widget=forms.NumberInput(attrs=attrs), **common)
     return forms.FloatField(widget=forms.NumberInput(attrs={**attrs, "step": "any"}), **common)
@@ -242,6 +245,10 @@ class RunForm(forms.Form):
             self.specs[kind] = [s for s in field_specs(kind) if s.type != "dict"]
             for spec in self.specs[kind]:
                 self.fields[typed_name(kind, spec.name)] = _typed_field(spec)
+        for kind in RunKind.values:  # a name from CHORUS_ACCELERATE_CONFIGS, never a path
+            box = self.fields[typed_name(kind, "accelerate_config")]
+            names = [("", "default (one process, or CHORUS_TRAINING_GPUS)")]
+            box.choices = names + [(n, n) for n in accelerate_config_names()]  # type: ignore[attr-defined]
         demo_model = settings.VAR_DIR / "models" / "tiny-lm"
         if (demo_model / "config.json").exists():
             self.fields["base_model"].initial = str(demo_model)

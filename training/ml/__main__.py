@@ -130,6 +130,15 @@ def _run(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     }
     output_dir: Path = args.output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
+    from training.ml.adapters import check_memory
+
+    found = check_memory(args.command, config)  # ConfigError when it cannot fit this device
+    if found is not None:
+        emit(out, PROGRESS, {
+            "step": 0, "total_steps": None, "epoch": 0.0, "phase": "setup",
+            "metrics": {"memory/estimate_gb": round(found.total / 2**30, 4)},
+            "message": f"memory estimate: {found.summary()}",
+        })  # fmt: skip
     result = trainers[args.command](
         config,
         args.data,

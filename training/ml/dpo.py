@@ -72,6 +72,7 @@ from accelerate.utils import gather_object
 from transformers import AutoModelForCausalLM
 
 from training.ml import controls as ctl
+from training.ml.adapters import adapters_off, load_trainable, save_trained
 from training.ml.batches import (
     EncodedPair,
     collate_pairs,
@@ -97,7 +98,6 @@ from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.robust_dpo import GroupRobust, membership, robust_groups
 from training.ml.runtime import (
     Reporter,
-    disable_dropout,
     finish,
     last_train_metrics,
     load_tokenizer,
@@ -105,7 +105,6 @@ from training.ml.runtime import (
     make_optimizer,
     planned_steps,
     resolve_callbacks,
-    save_pretrained,
     steps_per_epoch,
     train_loop,
 )
@@ -211,7 +210,8 @@ def sequence_logps(
 
 def fingerprint(config: DPOConfig, pairs: Sequence[EncodedPair], bf16: bool) -> str:
     """Identifies what the reference log-probs depend on: the model files, data and settings."""
-    h = hashlib.sha256(f"{config.base_model}|{config.max_length}|bf16={bf16}".encode())
+    held = "lora" if config.lora_r else "full"  # LoRA holds the base in the compute dtype
+    h = hashlib.sha256(f"{config.base_model}|{config.max_length}|bf16={bf16}|{held}".encode())
     model_dir = Path(config.base_model)
     if model_dir.is_dir():
         for f in sorted(model_dir.iterdir()):
@@ -345,9 +345,7 @@ def train_dpo(
     reporter = Reporter(accelerator, on_progress, total_steps, per_epoch)
     reporter.emit(0, {}, "setup", f"{len(train_rows)} train / {len(eval_rows)} eval pairs")
 
-    lm = disable_dropout(
-        AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
-    )
+    lm = load_trainable(AutoModelForCausalLM, config, accelerator)
     policy = CompletionLogProbs(lm)
     optimizer, scheduler = make_optimizer(policy.parameters(), config, total_steps)
     policy, optimizer = accelerator.prepare(policy, optimizer)
@@ -357,9 +355,10 @@ def train_dpo(
 
     ref_progress(0, len(pairs))
     cache = Path(output_dir) / "ref_logps.pt"
-    ref_chosen, ref_rejected = reference_logps(
-        accelerator, policy, pairs, pad_id, config, cache, ref_progress
-    )
+    with adapters_off(lm):  # LoRA: the reference is the base model, no second copy
+        ref_chosen, ref_rejected = reference_logps(
+            accelerator, policy, pairs, pad_id, config, cache, ref_progress
+        )
     ref_chosen, ref_rejected = (
         ref_chosen.to(accelerator.device),
         ref_rejected.to(accelerator.device),
@@ -447,7 +446,7 @@ def train_dpo(
             )
     final.update(last_train_metrics(reporter))
     reporter.emit(steps, {}, phase="save", message=f"saving to {output_dir}")
-    save_pretrained(accelerator, accelerator.unwrap_model(policy).lm, tokenizer, output_dir)
+    save_trained(accelerator, accelerator.unwrap_model(policy).lm, tokenizer, output_dir, config)
     return finish(
         accelerator, reporter, config, output_dir, cancelled=cancelled, steps=steps, final=final
     )

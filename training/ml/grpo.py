@@ -61,6 +61,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM
 
+from training.ml.adapters import load_trainable, reference_model, save_trained
 from training.ml.batches import encode_prompt
 from training.ml.config import GRPOConfig
 from training.ml.data import PromptRow, as_rows
@@ -69,7 +70,6 @@ from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.rollout import Rollout, masked_mean, missing_eos_penalty, sample
 from training.ml.runtime import (
     Reporter,
-    disable_dropout,
     finish,
     frozen_dtype,
     load_tokenizer,
@@ -77,7 +77,6 @@ from training.ml.runtime import (
     make_optimizer,
     mean_across,
     resolve_callbacks,
-    save_pretrained,
     stop_requested,
 )
 from training.ml.verifiers import Scorer, make_scorer
@@ -196,15 +195,9 @@ def train_grpo(
     source = config.reward_model or f"rule {config.reward_rule}"
     reporter.emit(0, {}, "setup", f"{len(rows)} prompts, reward from {source}")
 
-    ref = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=frozen_dtype(accelerator))
-    ref = disable_dropout(ref).to(device)
-    ref.eval().requires_grad_(False)
-    model = CompletionLogProbs(
-        disable_dropout(
-            AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
-        ),
-        temperature=config.temperature,
-    )
+    lm = load_trainable(AutoModelForCausalLM, config, accelerator)
+    ref = reference_model(config, lm, accelerator)  # LoRA: lm with its adapters off
+    model = CompletionLogProbs(lm, temperature=config.temperature)
     optimizer, scheduler = make_optimizer(
         model.parameters(), config, total_steps * config.updates_per_batch
     )
@@ -308,7 +301,7 @@ def train_grpo(
             break
 
     reporter.emit(step, {}, phase="save", message=f"saving to {output_dir}")
-    save_pretrained(accelerator, accelerator.unwrap_model(model).lm, tokenizer, output_dir)
+    save_trained(accelerator, accelerator.unwrap_model(model).lm, tokenizer, output_dir, config)
     final = {"train/prompts": len(rows), **{f"train/{k}": v for k, v in metrics.items()}}
     return finish(
         accelerator, reporter, config, output_dir, cancelled=cancelled, steps=step, final=final

@@ -28,6 +28,7 @@ from training.ml.config import (
     CONFIG_CLASSES,
     ENSEMBLE_MODES,
     GRPO_LOSS_TYPES,
+    OPTIMIZERS,
     PPO_CRITICS,
     PPO_REWARD_NORMS,
     STRENGTH_MODES,
@@ -43,7 +44,8 @@ NOT_TYPED = frozenset(
 # Fields of the shared TrainConfig a researcher rarely changes: folded away under "More".
 ADVANCED = frozenset(
     {"seed", "warmup_ratio", "weight_decay", "max_grad_norm", "grad_accumulation", "eval_fraction",
-     "log_every", "bf16", "epochs"}
+     "log_every", "bf16", "epochs", "lora_alpha", "lora_dropout", "lora_target_modules",
+     "merge_adapters", "qlora", "optimizer", "accelerate_config"}
 )  # fmt: skip
 # Allowed string values of the choice fields (the config's own tuples).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -52,6 +54,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "loss_type": GRPO_LOSS_TYPES,
     "critic": PPO_CRITICS,
     "reward_norm": tuple(n for n in PPO_REWARD_NORMS if n is not None),
+    "optimizer": OPTIMIZERS,
+    "accelerate_config": (),  # the run form offers the server's configs (forms.runs)
 }
 
 # Sensible ranges, for real models unless said otherwise (the demo presets go beyond them on
@@ -105,6 +109,10 @@ TYPICAL: dict[str, str] = {
     "odin_length_weight": "0.5 to 1 (ODIN's lambda_L)",
     "odin_ortho_weight": "0.1 to 1 (ODIN's lambda_O)",
     "dpl_top_pairs": "10 to 50",
+    "lora_r": "0 (full fine-tune), or 8 to 64 for models of 1B+ (16 is common)",
+    "lora_alpha": "lora_r to 2 x lora_r",
+    "lora_dropout": "0 to 0.1",
+    "gradient_checkpointing": "on for long sequences or large models on one GPU",
 }
 
 

@@ -76,6 +76,7 @@ import torch
 from torch import nn
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
+from training.ml.adapters import load_trainable, reference_model, save_trained
 from training.ml.batches import encode_prompt
 from training.ml.config import ConfigError, PPOConfig
 from training.ml.data import PromptRow, as_rows
@@ -93,7 +94,6 @@ from training.ml.runtime import (
     make_optimizer,
     mean_across,
     resolve_callbacks,
-    save_pretrained,
     stop_requested,
 )
 from training.ml.verifiers import Scorer, make_scorer
@@ -304,13 +304,10 @@ def train_ppo(
         frozen_dtype(accelerator),
         policy_tokenizer=tokenizer,
     )
-    ref = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=frozen_dtype(accelerator))
-    ref = disable_dropout(ref).to(device)
-    ref.eval().requires_grad_(False)
+    lm = load_trainable(AutoModelForCausalLM, config, accelerator)
+    ref = reference_model(config, lm, accelerator)  # LoRA: lm with its adapters off
     model = PolicyWithValue(
-        disable_dropout(
-            AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
-        ),
+        lm,
         config.temperature,
         load_critic(config, tokenizer) if config.critic == "reward_model" else None,
     )
@@ -451,7 +448,7 @@ def train_ppo(
             break
 
     reporter.emit(step, {}, phase="save", message=f"saving to {output_dir}")
-    save_pretrained(accelerator, accelerator.unwrap_model(model).lm, tokenizer, output_dir)
+    save_trained(accelerator, accelerator.unwrap_model(model).lm, tokenizer, output_dir, config)
     final = {"train/prompts": len(rows), **{f"train/{k}": v for k, v in metrics.items()}}
     return finish(
         accelerator, reporter, config, output_dir, cancelled=cancelled, steps=step, final=final

@@ -83,6 +83,7 @@ from accelerate.utils import gather_object, set_seed
 from transformers import AutoModelForSequenceClassification, PreTrainedTokenizerBase
 
 from training.ml import controls as ctl
+from training.ml.adapters import load_trainable, save_trained
 from training.ml.batches import (
     EncodedPair,
     collate_pairs,
@@ -269,7 +270,14 @@ def _fit(
     (default config.seed) seeds the head and the batch order (ensemble members differ)."""
     seed = config.seed if seed is None else seed
     set_seed(seed)
-    model = load_reward_backbone(config.base_model, tokenizer, num_labels)
+    model = load_trainable(
+        AutoModelForSequenceClassification, config, accelerator,
+        num_labels=num_labels, ignore_mismatched_sizes=num_labels > 1,
+    )  # fmt: skip
+    model.config.pad_token_id = tokenizer.pad_token_id  # type: ignore[union-attr]
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:  # type: ignore[operator]
+        # a conditioned model's group tokens (full fine-tuning only: RewardConfig checks it)
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)  # type: ignore[operator]
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     weight_of = torch.tensor(weights, dtype=torch.float32, device=accelerator.device)
@@ -563,7 +571,7 @@ def train_reward(
         }
         pooled_steps = steps if name == POOLED else pooled_steps
         reporter.emit(steps, {}, phase="save", message=f"saving {what}{counted} to {where}")
-        save_pretrained(accelerator, model, tokenizer, where)
+        save_trained(accelerator, model, tokenizer, where, config)
         if spec.prefix.startswith("group/"):
             group_dirs[name] = str(where.relative_to(output_dir))
         if eval_pairs:

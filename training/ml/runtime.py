@@ -44,9 +44,25 @@ def use_bf16(config: TrainConfig) -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+def on_cpu() -> bool:
+    """No accelerator device here: Accelerate must be told, or processes started by
+    ``accelerate launch``/``torchrun`` on a CPU machine each run alone instead of joining one
+    gloo group (tests/training/ml/test_distributed.py)."""
+    available = getattr(torch, "accelerator", None)
+    if available is not None and hasattr(available, "is_available"):
+        return not available.is_available()
+    return not torch.cuda.is_available()
+
+
+def process_state() -> PartialState:
+    """This process's place among the launched ones (CPU processes join a gloo group)."""
+    return PartialState(cpu=on_cpu())
+
+
 def make_accelerator(config: TrainConfig) -> Accelerator:
     """Accelerator with bf16 autocast when asked for (or available), seeded everywhere."""
-    accelerator = Accelerator(mixed_precision="bf16" if use_bf16(config) else "no")
+    process_state()
+    accelerator = Accelerator(mixed_precision="bf16" if use_bf16(config) else "no", cpu=on_cpu())
     set_seed(config.seed)
     return accelerator
 
@@ -87,14 +103,24 @@ def disable_dropout(model: M) -> M:
 def make_optimizer(
     params: Iterable[torch.nn.Parameter], config: TrainConfig, total_steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW (fused on CUDA, as transformers' Trainer) with linear warmup then linear decay to
+    """AdamW (fused on CUDA, as transformers' Trainer; bitsandbytes' 8-bit AdamW with
+    ``optimizer`` "adamw_8bit") with linear warmup then linear decay to
     zero over ``total_steps``. Call after ``make_accelerator``."""
-    optimizer = torch.optim.AdamW(
-        [p for p in params if p.requires_grad],
-        lr=config.learning_rate,
-        weight_decay=config.weight_decay,
-        fused=PartialState().device.type == "cuda",
-    )
+    trained = [p for p in params if p.requires_grad]
+    optimizer: torch.optim.Optimizer
+    if config.optimizer == "adamw_8bit":  # refused off CUDA by adapters.check_support
+        import bitsandbytes  # type: ignore[import-not-found]
+
+        optimizer = bitsandbytes.optim.AdamW8bit(
+            trained, lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+    else:
+        optimizer = torch.optim.AdamW(
+            trained,
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+            fused=PartialState().device.type == "cuda",
+        )
     warmup = math.ceil(config.warmup_ratio * total_steps)
 
     def factor(step: int) -> float:
@@ -199,6 +225,25 @@ def last_train_metrics(reporter: Reporter) -> dict[str, float]:
     return {}
 
 
+def peak_memory_bytes(accelerator: Accelerator) -> int:
+    """Peak memory of this process so far: torch's allocator peak on CUDA, the peak resident
+    set size (ru_maxrss) on CPU, which includes the Python runtime and libraries."""
+    if accelerator.device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(accelerator.device))
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+
+
+def device_memory_bytes(accelerator: Accelerator) -> int:
+    """Memory of this process's device: the GPU's total, or the machine's RAM on CPU."""
+    if accelerator.device.type == "cuda":
+        return int(torch.cuda.get_device_properties(accelerator.device).total_memory)
+    import os
+
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 def write_metrics(
     output_dir: Path, config: TrainConfig, final: dict[str, Any], history: list[dict[str, Any]]
 ) -> None:
@@ -234,6 +279,8 @@ def finish(
 ) -> TrainResult:
     """Write metrics.json, report "done", and build the result."""
     final = {**final, "train/runtime_s": round(reporter.elapsed, 3), "cancelled": cancelled}
+    final["memory/peak_gb"] = round(peak_memory_bytes(accelerator) / 2**30, 4)
+    final["train/processes"] = accelerator.num_processes
     if accelerator.is_main_process:
         write_metrics(output_dir, config, final, reporter.history)
     message = "cancelled" if cancelled else "finished"

@@ -28,6 +28,7 @@ import torch
 from accelerate import Accelerator
 from transformers import AutoModelForCausalLM
 
+from training.ml.adapters import load_trainable, save_trained
 from training.ml.batches import (
     Encoded,
     collate_sequences,
@@ -49,7 +50,6 @@ from training.ml.runtime import (
     make_optimizer,
     planned_steps,
     resolve_callbacks,
-    save_pretrained,
     steps_per_epoch,
     train_loop,
 )
@@ -91,9 +91,7 @@ def train_sft(
     )
     reporter.emit(0, {}, "setup", f"{len(train)} train / {len(held_out)} eval demonstrations")
 
-    model = CompletionLogProbs(
-        AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
-    )
+    model = CompletionLogProbs(load_trainable(AutoModelForCausalLM, config, accelerator))
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
 
@@ -129,7 +127,7 @@ def train_sft(
         reporter.emit(steps, evals, phase="eval")
         final.update(evals)
     reporter.emit(steps, {}, phase="save", message=f"saving to {output_dir}")
-    save_pretrained(accelerator, accelerator.unwrap_model(model).lm, tokenizer, output_dir)
+    save_trained(accelerator, accelerator.unwrap_model(model).lm, tokenizer, output_dir, config)
     return finish(
         accelerator, reporter, config, output_dir, cancelled=cancelled, steps=steps, final=final
     )

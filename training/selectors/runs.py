@@ -474,3 +474,11 @@ def run_artifacts_download(run: TrainingRun) -> StreamingHttpResponse:
     response = StreamingHttpResponse(run_artifact_chunks(run), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="chorus-run-{run.pk}.zip"'
     return response
+
+
+def run_memory_estimate(run: TrainingRun) -> dict[str, Any] | None:
+    """The run's memory estimate per GPU (training.resources), as the API shows it."""
+    from training.resources import estimate_output, memory_estimate
+
+    config = {**run.config, "base_model": run.base_model}
+    return estimate_output(memory_estimate(kind=run.kind, config=config))

@@ -48,6 +48,7 @@ from annotation.models import LabelerGroup, Project
 from config.dispatch import dispatch_on_commit
 from training.datasets import DatasetSpec, dataset_write
 from training.ml.config import CONFIG_CLASSES, ConfigError, check_fields, from_dict, to_dict
+from training.ml.memory import refusal
 from training.ml.presets import preset_names, preset_values
 from training.models import (
     RANDOM_RULE,
@@ -58,6 +59,12 @@ from training.models import (
     TrainingRun,
 )
 from training.paths import model_resolve
+from training.resources import (
+    accelerate_config_names,
+    accelerate_config_path,
+    estimate_output,
+    memory_estimate,
+)
 from training.worker import OnProgress, Outcome, job_cancel, job_claim, job_finish, run_child
 
 logger = logging.getLogger(__name__)
@@ -130,8 +137,10 @@ def run_config(
     reward_group: str = "",
     reward_rule: str = "",
     reward_method: str = "",
+    check_memory: bool = True,
 ) -> dict[str, Any]:
-    """The trainer's full configuration, validated by training.ml.config (ValidationError if not).
+    """The trainer's full configuration, validated by training.ml.config (ValidationError if not;
+    also when its memory estimate exceeds CHORUS_TRAINING_MEMORY_GB, unless `check_memory` is off).
     The reward model is the reward run's pooled model (its run directory) or, with
     `reward_group`, that group's model (checked by `_check_options`)."""
     data: dict[str, Any] = {**hyperparameters.values, "base_model": base_model}
@@ -145,9 +154,29 @@ def run_config(
     if reward_rule:
         data["reward_rule"] = reward_rule
     try:
-        return to_dict(from_dict(CONFIG_CLASSES[kind], data))
+        config = to_dict(from_dict(CONFIG_CLASSES[kind], data))
     except ConfigError as exc:
         raise hyperparameter_error(exc, hyperparameters.values) from exc
+    _check_resources(kind, config, check_memory)
+    return config
+
+
+def _check_resources(kind: str, config: dict[str, Any], check_memory: bool = True) -> None:
+    """The chosen Accelerate config exists; the run's memory estimate fits
+    CHORUS_TRAINING_MEMORY_GB per device (when set). ValidationError naming the field if not."""
+    name = config["accelerate_config"]
+    if name and accelerate_config_path(name) is None:
+        offered = ", ".join(accelerate_config_names()) or "none"
+        raise ValidationError(
+            {
+                "hyperparameters.accelerate_config": f"no Accelerate config {name!r} (configs: {offered})"
+            }
+        )
+    budget = settings.CHORUS_TRAINING_MEMORY_GB
+    found = memory_estimate(kind=kind, config=config) if budget > 0 and check_memory else None
+    message = refusal(found, int(budget * 2**30), "a training GPU") if found else None
+    if message:
+        raise ValidationError({"hyperparameters": message})
 
 
 def _check_options(
@@ -262,6 +291,41 @@ def run_create(
 
     dispatch_on_commit(training_run_task, run)
     return run
+
+
+def run_estimate(
+    *,
+    kind: str,
+    base_model: str,
+    hyperparameters: Hyperparameters,
+    per_group: bool = False,
+    group_balance: bool = False,
+    reward_run: TrainingRun | None = None,
+    reward_group: str = "",
+    reward_rule: str = "",
+    **_run_fields: Any,
+) -> dict[str, Any]:
+    """A run's memory estimate before it is created (nothing is written): the estimate
+    (training.resources.estimate_output, None without local model files), the budget
+    CHORUS_TRAINING_MEMORY_GB (0: unchecked) and whether it fits, with the refusal's text."""
+    base_model = model_resolve(base_model, field="base_model")
+    reward_group = "" if reward_group == POOLED_REWARD else reward_group
+    options = dict(per_group=per_group, group_balance=group_balance, reward_run=reward_run,
+                   reward_group=reward_group, reward_rule=reward_rule)  # fmt: skip
+    _check_options(kind=kind, base_model=base_model, **options)
+    config = run_config(
+        kind=kind, base_model=base_model, hyperparameters=hyperparameters, check_memory=False,
+        **options,
+    )  # fmt: skip
+    found = memory_estimate(kind=kind, config=config)
+    budget = settings.CHORUS_TRAINING_MEMORY_GB
+    message = refusal(found, int(budget * 2**30), "a training GPU") if found and budget else None
+    return {
+        "memory_estimate": estimate_output(found),
+        "budget_gib": budget,
+        "fits": message is None,
+        "refusal": message or "",
+    }
 
 
 # Config keys a control run sets itself instead of copying.
@@ -386,7 +450,9 @@ def run_cancel(*, run: TrainingRun) -> TrainingRun:
 
 
 def trainer_command(run: TrainingRun) -> list[str]:
-    """The trainer's command line; several GPUs go through `accelerate launch`."""
+    """The trainer's command line; several GPUs go through `accelerate launch`, with the run's
+    Accelerate config file when it chose one (FSDP), else data-parallel over
+    CHORUS_TRAINING_GPUS."""
     d = run.run_dir
     args = [
         "-m",
@@ -398,6 +464,16 @@ def trainer_command(run: TrainingRun) -> list[str]:
         str(d / DATASET_FILE),
     ]
     args += ["--output-dir", str(d)]
+    chosen = accelerate_config_path(run.config.get("accelerate_config") or "")
+    if chosen is not None:  # e.g. FSDP over N GPUs: the file says how many processes
+        return [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--config_file",
+            str(chosen),
+            *args,
+        ]
     gpus = settings.CHORUS_TRAINING_GPUS
     if gpus > 1:
         return [

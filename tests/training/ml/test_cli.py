@@ -61,7 +61,8 @@ def test_bad_data_exits_2_naming_line_and_field(tiny_lm: str, tmp_path: Path, ca
     lines[2] = lines[2].replace('"weight": 1.0', '"weight": -1')
     data.write_text("\n".join(lines))
     assert main(_args("dpo", {"base_model": tiny_lm}, data, tmp_path / "o")) == 2
-    (event,) = _lines(capsys.readouterr().out)
+    *before, event = _lines(capsys.readouterr().out)
+    assert [e["phase"] for e in before] == ["setup"]  # the memory estimate, then the error
     assert event["kind"] == "data"
     assert event["message"].endswith(
         "rows.jsonl: line 3: field 'weight' must be a number > 0, got -1"

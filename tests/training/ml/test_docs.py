@@ -12,7 +12,7 @@ from tests.docstrings import check_examples_run, examples
 
 
 @pytest.mark.parametrize(
-    "name", ["config", "progress", "data", "controls", "presets", "hyperparameters"]
+    "name", ["config", "progress", "data", "controls", "presets", "hyperparameters", "memory"]
 )
 def test_light_module_examples_run(name: str) -> None:
     check_examples_run(importlib.import_module(f"training.ml.{name}"))
