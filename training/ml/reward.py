@@ -104,6 +104,7 @@ from training.ml.data import (
     row_weights,
     split_rows,
 )
+from training.ml.packing import is_packed, packed_rewards, packing_for
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.runtime import (
     Reporter,
@@ -177,8 +178,12 @@ def pair_rewards(
     model: torch.nn.Module, batch: dict[str, torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(r_chosen, r_rejected) for a ``collate_pairs`` batch (each distinct sequence run once),
-    read at each sequence's last real token exactly as the scorer reads them."""
-    scores = last_token_rewards(model, batch["input_ids"], batch["attention_mask"])
+    read at each sequence's last real token exactly as the scorer reads them (padded), or at
+    each segment's last token (packed: ``training.ml.packing``)."""
+    if is_packed(batch):
+        scores = packed_rewards(model, batch)
+    else:
+        scores = last_token_rewards(model, batch["input_ids"], batch["attention_mask"])
     return scores[batch["chosen_index"]], scores[batch["rejected_index"]]
 
 
@@ -189,16 +194,19 @@ def eval_margins(
     pairs: Sequence[EncodedPair],
     pad_id: int,
     batch_size: int,
+    pack: bool = False,
 ) -> dict[int, float]:
-    """r_chosen - r_rejected for every pair, keyed by ``pair.index`` (all processes agree)."""
+    """r_chosen - r_rejected for every pair, keyed by ``pair.index`` (all processes agree);
+    ``pack``: padding-free batches where the model takes them (``packing.packing_for``)."""
+    packing = packing_for(model) if pack else None
     model.eval()
     lengths = [len(p) for p in pairs]
     batches = length_grouped_batches(lengths, batch_size, seed=0, shuffle=False)
     batches = batches[accelerator.process_index :: accelerator.num_processes]
     local: list[tuple[int, float]] = []
     for indices in batches:
-        batch = to_device(collate_pairs([pairs[i] for i in indices], pad_id), accelerator.device)
-        chosen, rejected = pair_rewards(model, batch)
+        batch = collate_pairs([pairs[i] for i in indices], pad_id, packing)
+        chosen, rejected = pair_rewards(model, to_device(batch, accelerator.device))
         local += zip(batch["pair_index"].tolist(), (chosen - rejected).tolist(), strict=True)
     model.train()
     found = gather_object(local) if accelerator.num_processes > 1 else local
@@ -229,9 +237,10 @@ def _fit(
     margin_of = torch.tensor(margins, dtype=torch.float32, device=accelerator.device)
     denominator = loss_denominator([weights[p.index] for p in pairs], config.batch_size)
     plan = _planner(accelerator, config, pairs)
+    packing = packing_for(model) if config.packing else None
 
     def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
-        batch = collate_pairs([pairs[i] for i in indices], tokenizer.pad_token_id)
+        batch = collate_pairs([pairs[i] for i in indices], tokenizer.pad_token_id, packing)
         batch = to_device(batch, accelerator.device)
         chosen, rejected = pair_rewards(model, batch)
         w = weight_of[batch["pair_index"]]
@@ -379,7 +388,9 @@ def _latent(
     reporter.emit(0, {}, phase="train", message=f"EM over labelers: {config.latent_groups} types")
 
     def score(model: torch.nn.Module, pairs: Sequence[EncodedPair]) -> dict[int, float]:
-        return eval_margins(accelerator, model, pairs, tokenizer.pad_token_id, config.batch_size)
+        return eval_margins(
+            accelerator, model, pairs, tokenizer.pad_token_id, config.batch_size, config.packing
+        )
 
     result = lg.train_latent_groups(
         accelerator=accelerator, config=config, tokenizer=tokenizer, rows=train_rows,
@@ -488,8 +499,9 @@ def train_reward(
             group_dirs[name] = str(where.relative_to(output_dir))
         if eval_pairs:
             margins = eval_margins(
-                accelerator, model, eval_pairs, tokenizer.pad_token_id, config.batch_size
-            )
+                accelerator, model, eval_pairs, tokenizer.pad_token_id, config.batch_size,
+                config.packing,
+            )  # fmt: skip
             cross[name] = {g: accuracy(eval_rows, margins, g) for g in groups}
             if name == POOLED:
                 final["eval/accuracy"] = accuracy(eval_rows, margins, None)
