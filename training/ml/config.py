@@ -160,6 +160,10 @@ class RewardConfig(TrainConfig):
     # batches, for less compute. Used with causal decoders (SDPA, eager or flash attention);
     # encoders and sliding-window models are padded whatever this says.
     packing: bool = True
+    # Compile the backbone with torch.compile (dynamic shapes): the first steps are slower while
+    # it compiles; pays on a GPU over a long run, not for small models on CPU (see the README's
+    # benchmark).
+    torch_compile: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -213,6 +217,10 @@ class DPOConfig(TrainConfig):
     # batches, for less compute. Used with causal decoders (SDPA, eager or flash attention);
     # encoders and sliding-window models are padded whatever this says.
     packing: bool = True
+    # Compile the backbone with torch.compile (dynamic shapes): the first steps are slower while
+    # it compiles; pays on a GPU over a long run, not for small models on CPU (see the README's
+    # benchmark).
+    torch_compile: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

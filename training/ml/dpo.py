@@ -97,6 +97,7 @@ from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.robust_dpo import GroupRobust, membership, robust_groups
 from training.ml.runtime import (
     Reporter,
+    compile_backbone,
     disable_dropout,
     finish,
     last_train_metrics,
@@ -349,7 +350,7 @@ def train_dpo(
     lm = disable_dropout(
         AutoModelForCausalLM.from_pretrained(config.base_model, dtype=torch.float32)
     )
-    policy = SequenceLogProbs(lm)
+    policy = SequenceLogProbs(compile_backbone(lm, config.torch_compile))
     packing = packing_for(lm) if config.packing else None
     optimizer, scheduler = make_optimizer(policy.parameters(), config, total_steps)
     policy, optimizer = accelerator.prepare(policy, optimizer)

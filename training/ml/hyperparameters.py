@@ -39,10 +39,11 @@ NOT_TYPED = frozenset(
     {"base_model", "reward_model", "reward_rule", "per_group", "group_balance",
      "monitor_model", "monitor_rule", "monitor_rule_args"}
 )  # fmt: skip
-# Fields of the shared TrainConfig a researcher rarely changes: folded away under "More".
+# Fields a researcher rarely changes (the shared TrainConfig's, and the throughput switches):
+# folded away under "More".
 ADVANCED = frozenset(
     {"seed", "warmup_ratio", "weight_decay", "max_grad_norm", "grad_accumulation", "eval_fraction",
-     "log_every", "bf16", "epochs"}
+     "log_every", "bf16", "epochs", "packing", "torch_compile"}
 )  # fmt: skip
 # Allowed string values of the choice fields (the config's own tuples).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -97,6 +98,8 @@ TYPICAL: dict[str, str] = {
     "robust_eta": "0.01 to 0.1 for long runs, about 1 for a few dozen steps (the demo)",
     "latent_groups": "0 (off), or 2 to 5 preference types you suspect among the labelers",
     "latent_iterations": "3 to 10 (the run page shows how many labelers each round moved)",
+    "packing": "on (same results as padding, less compute); off only to compare",
+    "torch_compile": "off, except long GPU runs (compiling takes minutes; no gain on CPU)",
 }
 
 

@@ -74,20 +74,24 @@ class Packing:
     attention: str
 
 
-def packing_for(model: nn.Module, capacity: int = 512) -> Packing | None:
+def packing_for(model: nn.Module, capacity: int = 0) -> Packing | None:
     """The packing a model can take, or None (keep padding): causal decoders with full
     attention in every layer, through SDPA, eager or flash attention. Encoders attend both
     ways and pool [CLS], and sliding-window layers would see a different window: both pad."""
-    config = getattr(model, "module", model).config
+    inner = getattr(model, "module", model)
+    config: Any = inner.config
     attention = getattr(config, "_attn_implementation", None) or "eager"
     text = config.get_text_config()
     layers = getattr(text, "layer_types", None)
-    sliding = any(t != "full_attention" for t in layers) if layers else bool(
-        getattr(text, "sliding_window", None) and getattr(text, "use_sliding_window", True)
+    sliding = (
+        any(t != "full_attention" for t in layers)
+        if layers
+        else bool(
+            getattr(text, "sliding_window", None) and getattr(text, "use_sliding_window", True)
+        )
     )
     if config.is_encoder_decoder or not _decoder_only(config) or sliding:
         return None
-    inner = getattr(model, "module", model)
     if type(inner).__name__.endswith("ForSequenceClassification") and not _has_score(inner):
         return None
     if attention in MASKED:

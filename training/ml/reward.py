@@ -108,6 +108,7 @@ from training.ml.packing import is_packed, packed_rewards, packing_for
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.runtime import (
     Reporter,
+    compile_backbone,
     disable_dropout,
     finish,
     last_train_metrics,
@@ -231,6 +232,7 @@ def _fit(
     training rows)."""
     set_seed(config.seed)
     model = load_reward_backbone(config.base_model, tokenizer)
+    model = compile_backbone(model, config.torch_compile)
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     weight_of = torch.tensor(weights, dtype=torch.float32, device=accelerator.device)

@@ -106,6 +106,14 @@ def make_optimizer(
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def compile_backbone(model: M, enabled: bool) -> M:
+    """With ``enabled``, ``torch.compile`` the transformer backbone in place (dynamic shapes, as
+    packed rows vary in length): parameter names, saving and the heads are unchanged."""
+    if enabled:
+        model.base_model.compile(dynamic=True)  # type: ignore[operator,union-attr]
+    return model
+
+
 def steps_per_epoch(config: TrainConfig, batches_per_epoch: int) -> int:
     return max(1, math.ceil(batches_per_epoch / config.grad_accumulation))
 

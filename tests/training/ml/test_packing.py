@@ -145,8 +145,12 @@ def test_position_ids_alone_give_the_varlen_segments(tiny_lm, tok) -> None:
     with torch.no_grad():
         implicit = lm.base_model(input_ids=ids, position_ids=pos, use_cache=False)
         mask = block_mask(b["unit_ids"], b["branch_ids"])
-        explicit = lm.base_model(input_ids=ids, position_ids=pos, attention_mask=mask, use_cache=False)
-    torch.testing.assert_close(implicit.last_hidden_state, explicit.last_hidden_state, rtol=0, atol=1e-5)
+        explicit = lm.base_model(
+            input_ids=ids, position_ids=pos, attention_mask=mask, use_cache=False
+        )
+    torch.testing.assert_close(
+        implicit.last_hidden_state, explicit.last_hidden_state, rtol=0, atol=1e-5
+    )
 
 
 def test_packed_rewards_equal_padded(tiny_lm, tok) -> None:
@@ -174,7 +178,7 @@ def test_packing_for_picks_causal_decoders_only(tiny_lm, tiny_encoder) -> None:
     from training.ml.packing import packing_for
 
     lm = AutoModelForCausalLM.from_pretrained(tiny_lm)
-    assert packing_for(lm) == _packing(share_prompt=True, capacity=512)
+    assert packing_for(lm) == _packing(share_prompt=True, capacity=0)
     rm = AutoModelForSequenceClassification.from_pretrained(tiny_lm, num_labels=1)
     assert packing_for(rm) is not None
     assert packing_for(AutoModelForSequenceClassification.from_pretrained(tiny_encoder)) is None
