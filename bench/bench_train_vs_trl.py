@@ -320,8 +320,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--cpu-peak-tflops",
         type=float,
-        default=0.1,
-        help="assumed fp32 peak per CPU thread for MFU (0.1: ~3 GHz x 32 FLOP/cycle AVX2 FMA)",
+        default=0.15,
+        help="assumed fp32 peak per CPU thread for MFU (0.15: AVX-512, 2 FMA units, ~2.4 GHz)",
     )
     parser.add_argument(
         "--trl-precompute-ref",

@@ -12,7 +12,9 @@ leaving room for the longest of them, so they all condition on the same context.
 truncating each completion's prompt by its own length gave chosen and rejected different
 contexts in 41 % of HH-RLHF pairs at max_length 128, a median 17 tokens apart.) Batches group sequences of similar length so padding stays small, and
 preference pairs of one prompt_id (one K-way ranking) share a batch, where each distinct
-completion is run once (InstructGPT, section 3.5).
+completion is run once (InstructGPT, section 3.5). With a ``packing.Packing`` (reward and DPO
+on causal decoders, by default) ``collate_pairs`` lays a batch's sequences end to end without
+padding, the prompt shared by its completions (``training.ml.packing``).
 
 Example::
 
