@@ -12,7 +12,9 @@ leaving room for the longest of them, so they all condition on the same context.
 truncating each completion's prompt by its own length gave chosen and rejected different
 contexts in 41 % of HH-RLHF pairs at max_length 128, a median 17 tokens apart.) Batches group sequences of similar length so padding stays small, and
 preference pairs of one prompt_id (one K-way ranking) share a batch, where each distinct
-completion is run once (InstructGPT, section 3.5).
+completion is run once (InstructGPT, section 3.5). With a ``packing.Packing`` (reward and DPO
+on causal decoders, by default) ``collate_pairs`` lays a batch's sequences end to end without
+padding, the prompt shared by its completions (``training.ml.packing``).
 
 Example::
 
@@ -33,6 +35,7 @@ from typing import Any
 import torch
 
 from training.ml.data import Message, PreferenceRow, format_example
+from training.ml.packing import Packing, pack_sequences
 
 
 @dataclass(frozen=True)
@@ -281,10 +284,13 @@ def collate_sequences(items: Sequence[Encoded], pad_id: int) -> dict[str, torch.
     }
 
 
-def collate_pairs(pairs: Sequence[EncodedPair], pad_id: int) -> dict[str, torch.Tensor]:
+def collate_pairs(
+    pairs: Sequence[EncodedPair], pad_id: int, packing: Packing | None = None
+) -> dict[str, torch.Tensor]:
     """Each distinct sequence once, plus which rows are each pair's chosen and rejected.
 
-    Returns the ``collate_sequences`` tensors over the U distinct sequences, and per pair
+    Returns the ``collate_sequences`` tensors over the U distinct sequences (or, with
+    ``packing``, the ``packing.pack_sequences`` tensors: padding-free rows), and per pair
     ``chosen_index``, ``rejected_index`` (rows into those U), ``weights`` and ``pair_index``
     (position in the row list). A K-way ranking's C(K, 2) pairs thus cost K forward passes.
     """
@@ -300,8 +306,13 @@ def collate_pairs(pairs: Sequence[EncodedPair], pad_id: int) -> dict[str, torch.
 
     chosen = [slot(p.chosen) for p in pairs]
     rejected = [slot(p.rejected) for p in pairs]
+    sequences = (
+        collate_sequences(unique, pad_id)
+        if packing is None
+        else pack_sequences(unique, pad_id, packing)
+    )
     return {
-        **collate_sequences(unique, pad_id),
+        **sequences,
         "chosen_index": torch.tensor(chosen, dtype=torch.long),
         "rejected_index": torch.tensor(rejected, dtype=torch.long),
         "weights": torch.tensor([p.weight for p in pairs], dtype=torch.float32),

@@ -230,6 +230,16 @@ class RewardConfig(TrainConfig):
     latent_groups: int = 0
     # Latent groups: EM rounds (each trains every cluster's model, then reassigns labelers).
     latent_iterations: int = 4
+    # Padding-free packing (training.ml.packing): a micro-batch's sequences laid end to end in
+    # a few rows, the prompt shared by the completions compared on it, with position_ids and a
+    # block attention mask so no sequence sees another: the same rewards/log-probs as padded
+    # batches, for less compute. Used with causal decoders (SDPA, eager or flash attention);
+    # encoders and sliding-window models are padded whatever this says.
+    packing: bool = True
+    # Compile the backbone with torch.compile (dynamic shapes): the first steps are slower while
+    # it compiles; pays on a GPU over a long run, not for small models on CPU (see the README's
+    # benchmark).
+    torch_compile: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -316,6 +326,16 @@ class DPOConfig(TrainConfig):
     # larger moves weight to the worst group faster (0 keeps alpha uniform: every group's mean
     # loss counts the same).
     robust_eta: float = 0.1
+    # Padding-free packing (training.ml.packing): a micro-batch's sequences laid end to end in
+    # a few rows, the prompt shared by the completions compared on it, with position_ids and a
+    # block attention mask so no sequence sees another: the same rewards/log-probs as padded
+    # batches, for less compute. Used with causal decoders (SDPA, eager or flash attention);
+    # encoders and sliding-window models are padded whatever this says.
+    packing: bool = True
+    # Compile the backbone with torch.compile (dynamic shapes): the first steps are slower while
+    # it compiles; pays on a GPU over a long run, not for small models on CPU (see the README's
+    # benchmark).
+    torch_compile: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -93,11 +93,12 @@ from training.ml.data import (
     row_weights,
     split_rows,
 )
-from training.ml.logprobs import CompletionLogProbs
+from training.ml.packing import SequenceLogProbs, packing_for
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.robust_dpo import GroupRobust, membership, robust_groups
 from training.ml.runtime import (
     Reporter,
+    compile_backbone,
     finish,
     last_train_metrics,
     load_tokenizer,
@@ -181,19 +182,20 @@ def sequence_logps(
     pad_id: int,
     batch_size: int,
     on_batch: Callable[[int, int], None] | None = None,
+    pack: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(chosen, rejected) summed completion log-probs of every pair, indexed like ``pairs``;
-    ``on_batch(done, total)`` after each batch (pairs scored so far, over all processes)."""
+    ``on_batch(done, total)`` after each batch (pairs scored so far, over all processes);
+    ``model`` is a ``packing.SequenceLogProbs``, fed padding-free batches with ``pack``."""
+    packing = packing_for(accelerator.unwrap_model(model).lm) if pack else None
     was_training = model.training
     model.eval()
     batches = length_grouped_batches([len(p) for p in pairs], batch_size, 0, shuffle=False)
     local: list[tuple[int, float, float]] = []
     mine = batches[accelerator.process_index :: accelerator.num_processes]
     for k, indices in enumerate(mine, start=1):
-        batch = to_device(collate_pairs([pairs[i] for i in indices], pad_id), accelerator.device)
-        seq = model(
-            batch["input_ids"], batch["attention_mask"], batch["completion_mask"]
-        ).logps.sum(-1)
+        batch = collate_pairs([pairs[i] for i in indices], pad_id, packing)
+        seq = model(to_device(batch, accelerator.device))
         chosen, rejected = seq[batch["chosen_index"]], seq[batch["rejected_index"]]
         local += zip(batch["pair_index"].tolist(), chosen.tolist(), rejected.tolist(), strict=True)
         if on_batch is not None:
@@ -243,7 +245,7 @@ def reference_logps(
             return stored["chosen"], stored["rejected"]
         log.info("%s was made for other model/data: recomputing", cache)
     chosen, rejected = sequence_logps(
-        accelerator, model, pairs, pad_id, config.batch_size, on_batch
+        accelerator, model, pairs, pad_id, config.batch_size, on_batch, config.packing
     )
     if accelerator.is_main_process:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -346,7 +348,8 @@ def train_dpo(
     reporter.emit(0, {}, "setup", f"{len(train_rows)} train / {len(eval_rows)} eval pairs")
 
     lm = load_trainable(AutoModelForCausalLM, config, accelerator)
-    policy = CompletionLogProbs(lm)
+    policy = SequenceLogProbs(compile_backbone(lm, config.torch_compile))
+    packing = packing_for(lm) if config.packing else None
     optimizer, scheduler = make_optimizer(policy.parameters(), config, total_steps)
     policy, optimizer = accelerator.prepare(policy, optimizer)
 
@@ -366,11 +369,9 @@ def train_dpo(
 
     def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
         batch = to_device(
-            collate_pairs([train_pairs[i] for i in indices], pad_id), accelerator.device
+            collate_pairs([train_pairs[i] for i in indices], pad_id, packing), accelerator.device
         )
-        seq = policy(
-            batch["input_ids"], batch["attention_mask"], batch["completion_mask"]
-        ).logps.sum(-1)
+        seq = policy(batch)
         chosen, rejected = seq[batch["chosen_index"]], seq[batch["rejected_index"]]
         idx = batch["pair_index"]
         w = weights[idx]
@@ -420,7 +421,7 @@ def train_dpo(
         final["robust_alpha"] = dict(zip(robust.groups, robust.alpha.tolist(), strict=True))
     if eval_pairs:
         chosen, rejected = sequence_logps(
-            accelerator, policy, eval_pairs, pad_id, config.batch_size
+            accelerator, policy, eval_pairs, pad_id, config.batch_size, pack=config.packing
         )
         n = len(train_pairs)
         ref_c, ref_r = ref_chosen[n:].cpu(), ref_rejected[n:].cpu()

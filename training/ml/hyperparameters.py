@@ -41,11 +41,13 @@ NOT_TYPED = frozenset(
     {"base_model", "reward_model", "reward_rule", "per_group", "group_balance",
      "monitor_model", "monitor_rule", "monitor_rule_args", "method"}
 )  # fmt: skip
-# Fields of the shared TrainConfig a researcher rarely changes: folded away under "More".
+# Fields a researcher rarely changes (the shared TrainConfig's, and the throughput switches):
+# folded away under "More".
 ADVANCED = frozenset(
     {"seed", "warmup_ratio", "weight_decay", "max_grad_norm", "grad_accumulation", "eval_fraction",
      "log_every", "bf16", "epochs", "lora_alpha", "lora_dropout", "lora_target_modules",
-     "merge_adapters", "qlora", "optimizer", "accelerate_config"}
+     "merge_adapters", "qlora", "optimizer", "accelerate_config",
+     "packing", "torch_compile"}
 )  # fmt: skip
 # Allowed string values of the choice fields (the config's own tuples).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -113,6 +115,8 @@ TYPICAL: dict[str, str] = {
     "lora_alpha": "lora_r to 2 x lora_r",
     "lora_dropout": "0 to 0.1",
     "gradient_checkpointing": "on for long sequences or large models on one GPU",
+    "packing": "on (same results as padding, less compute); off only to compare",
+    "torch_compile": "off, except long GPU runs (compiling takes minutes; no gain on CPU)",
 }
 
 

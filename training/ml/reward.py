@@ -107,6 +107,7 @@ from training.ml.data import (
     split_rows,
 )
 from training.ml.ensemble import member_dir
+from training.ml.packing import is_packed, packed_rewards, packing_for
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.reward_conditioned import add_group_tokens, check_groups, conditioned_pairs
 from training.ml.reward_methods import (
@@ -120,6 +121,7 @@ from training.ml.reward_methods import (
 )
 from training.ml.runtime import (
     Reporter,
+    compile_backbone,
     disable_dropout,
     finish,
     last_train_metrics,
@@ -204,8 +206,12 @@ def pair_rewards(
     model: torch.nn.Module, batch: dict[str, torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(r_chosen, r_rejected) for a ``collate_pairs`` batch (each distinct sequence run once),
-    read at each sequence's last real token exactly as the scorer reads them."""
-    scores = last_token_rewards(model, batch["input_ids"], batch["attention_mask"])
+    read at each sequence's last real token exactly as the scorer reads them (padded), or at
+    each segment's last token (packed: ``training.ml.packing``)."""
+    if is_packed(batch):
+        scores = packed_rewards(model, batch)
+    else:
+        scores = last_token_rewards(model, batch["input_ids"], batch["attention_mask"])
     return scores[batch["chosen_index"]], scores[batch["rejected_index"]]
 
 
@@ -216,16 +222,22 @@ def eval_outputs(
     pairs: Sequence[EncodedPair],
     pad_id: int,
     batch_size: int,
+    pack: bool = False,
 ) -> dict[int, tuple[list[float], list[float]]]:
     """The model's outputs (one per label) on every pair's chosen and rejected, keyed by
-    ``pair.index`` (all processes agree)."""
+    ``pair.index`` (all processes agree); ``pack``: padding-free batches where the model takes
+    them (``packing.packing_for``) and has one output."""
+    one_output = getattr(getattr(model, "config", None), "num_labels", 1) == 1
+    packing = packing_for(model) if pack and one_output else None
     model.eval()
     lengths = [len(p) for p in pairs]
     batches = length_grouped_batches(lengths, batch_size, seed=0, shuffle=False)
     batches = batches[accelerator.process_index :: accelerator.num_processes]
     local: list[tuple[int, tuple[list[float], list[float]]]] = []
     for indices in batches:
-        batch = to_device(collate_pairs([pairs[i] for i in indices], pad_id), accelerator.device)
+        batch = to_device(
+            collate_pairs([pairs[i] for i in indices], pad_id, packing), accelerator.device
+        )
         chosen, rejected = pair_rewards(model, batch)
         n = len(indices)
         both = zip(chosen.view(n, -1).tolist(), rejected.view(n, -1).tolist(), strict=True)
@@ -241,9 +253,10 @@ def eval_margins(
     pairs: Sequence[EncodedPair],
     pad_id: int,
     batch_size: int,
+    pack: bool = False,
 ) -> dict[int, float]:
     """r_chosen - r_rejected (the first output) for every pair, keyed by ``pair.index``."""
-    outputs = eval_outputs(accelerator, model, pairs, pad_id, batch_size)
+    outputs = eval_outputs(accelerator, model, pairs, pad_id, batch_size, pack)
     return {i: c[0] - r[0] for i, (c, r) in outputs.items()}
 
 
@@ -278,15 +291,19 @@ def _fit(
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:  # type: ignore[operator]
         # a conditioned model's group tokens (full fine-tuning only: RewardConfig checks it)
         model.resize_token_embeddings(len(tokenizer), mean_resizing=False)  # type: ignore[operator]
+    model = compile_backbone(model, config.torch_compile)
     optimizer, scheduler = make_optimizer(model.parameters(), config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     weight_of = torch.tensor(weights, dtype=torch.float32, device=accelerator.device)
     margin_of = torch.tensor(margins, dtype=torch.float32, device=accelerator.device)
     denominator = loss_denominator([weights[p.index] for p in pairs], config.batch_size)
     plan = _planner(accelerator, config, pairs, seed)
+    # padding-free batches for the one-output objectives (bt, conditioned); dpl and odin read
+    # per-sequence lengths from padded batches
+    packing = packing_for(model) if config.packing and objective is None else None
 
     def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
-        batch = collate_pairs([pairs[i] for i in indices], tokenizer.pad_token_id)
+        batch = collate_pairs([pairs[i] for i in indices], tokenizer.pad_token_id, packing)
         batch = to_device(batch, accelerator.device)
         chosen, rejected = pair_rewards(model, batch)
         w = weight_of[batch["pair_index"]]
@@ -446,7 +463,9 @@ def _latent(
     reporter.emit(0, {}, phase="train", message=f"EM over labelers: {config.latent_groups} types")
 
     def score(model: torch.nn.Module, pairs: Sequence[EncodedPair]) -> dict[int, float]:
-        return eval_margins(accelerator, model, pairs, tokenizer.pad_token_id, config.batch_size)
+        return eval_margins(
+            accelerator, model, pairs, tokenizer.pad_token_id, config.batch_size, config.packing
+        )
 
     result = lg.train_latent_groups(
         accelerator=accelerator, config=config, tokenizer=tokenizer, rows=train_rows,
@@ -577,7 +596,7 @@ def train_reward(
         if eval_pairs:
             outputs = eval_outputs(
                 accelerator, model, fit_pairs(spec, eval_pairs, eval_rows),
-                tokenizer.pad_token_id, config.batch_size,
+                tokenizer.pad_token_id, config.batch_size, config.packing,
             )  # fmt: skip
             margins = {i: c[0] - r[0] for i, (c, r) in outputs.items()}
             if spec.prefix.startswith("ensemble/") or name == POOLED:

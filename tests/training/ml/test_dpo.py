@@ -58,9 +58,9 @@ def test_reference_logps_computed_once_and_reused(
     calls: list[int] = []
     original = dpo.sequence_logps
 
-    def counting(accelerator, model, pairs, pad_id, batch_size, on_batch=None):
+    def counting(accelerator, model, pairs, pad_id, batch_size, on_batch=None, pack=False):
         calls.append(len(pairs))
-        return original(accelerator, model, pairs, pad_id, batch_size, on_batch)
+        return original(accelerator, model, pairs, pad_id, batch_size, on_batch, pack)
 
     monkeypatch.setattr(dpo, "sequence_logps", counting)
     rows = preference_rows(40)
