@@ -30,6 +30,7 @@ from training.ml.config import (
     GRPO_LOSS_TYPES,
     PPO_CRITICS,
     PPO_REWARD_NORMS,
+    REWARD_AGGREGATES,
     STRENGTH_MODES,
     TrainConfig,
 )
@@ -38,7 +39,7 @@ from training.ml.config import (
 # hyperparameter; dict fields (rule arguments) go in the form's JSON box.
 NOT_TYPED = frozenset(
     {"base_model", "reward_model", "reward_rule", "per_group", "group_balance",
-     "monitor_model", "monitor_rule", "monitor_rule_args", "method"}
+     "monitor_model", "monitor_rule", "monitor_rule_args", "method", "reward_group"}
 )  # fmt: skip
 # Fields of the shared TrainConfig a researcher rarely changes: folded away under "More".
 ADVANCED = frozenset(
@@ -51,6 +52,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "ensemble_mode": ENSEMBLE_MODES,
     "loss_type": GRPO_LOSS_TYPES,
     "critic": PPO_CRITICS,
+    "reward_aggregate": REWARD_AGGREGATES,
     "reward_norm": tuple(n for n in PPO_REWARD_NORMS if n is not None),
 }
 

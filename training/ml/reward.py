@@ -605,6 +605,7 @@ def train_reward(
                     model_margins=margins,
                 )
             )
+    latent: dict[str, Any] = {}
     if config.latent_groups and not cancelled:
         latent, cancelled = _latent(
             accelerator, config, tokenizer, train_rows, train_pairs, eval_rows, eval_pairs,
@@ -635,6 +636,7 @@ def train_reward(
             ensemble_mode=config.ensemble_mode,
             ensemble_lambda=config.ensemble_lambda,
             group_tokens=token_of,
+            clusters=sorted(latent["dirs"].values()) if config.latent_groups else [],
         )
         write_head(output_dir, head)
     result = finish(
