@@ -589,7 +589,7 @@ def _check_aggregate(config: Any) -> None:
         isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0
         for w in values
     )
-    _check(config, bad or (values and sum(values) <= 0), "welfare_weights",
+    _check(config, bad or bool(values and sum(values) <= 0), "welfare_weights",
            "must map cluster numbers to weights >= 0, not all 0")  # fmt: skip
 
 
