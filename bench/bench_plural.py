@@ -6,7 +6,10 @@ also compared with both, and "a" always prefers it, "b" never does. Every method
 with the project's own trainer on the tiny random model (training/ml/tiny.py), same data, same
 seeds; the table gives each group's held-out pairwise accuracy (mean over seeds) and the
 method's own figure per seed: DPL's precision of its top-sigma pairs against the planted contested
-subset, ODIN's quality-head correlation with length, the ensemble's mean std.
+subset, ODIN's quality-head correlation with length, the ensemble's mean std, the EM clusters'
+adjusted Rand index against the planted groups (no group attribute given, labelers only), and
+group-robust DPO's final weight alpha of group a. The DPO rows are held-out implicit-reward
+accuracies of a policy (bench_robust.py has the minority-group setting where robust DPO helps).
 
 A pooled Bradley-Terry model cannot serve both groups on the contested pairs (about 0.83 each
 here: right on the uncontested ones, a coin flip on the rest); the group-conditioned model and
@@ -83,6 +86,55 @@ def method_ensemble(base: str, rows: list, out: Path, seed: int) -> dict[str, An
     return {**e["group_accuracy"], "note": f"mean std {e['std_mean']:.3f}"}
 
 
+def _dpo(base: str, rows: list, out: Path, seed: int, robust: bool) -> dict[str, Any]:
+    from training.ml.config import DPOConfig
+    from training.ml.dpo import train_dpo
+
+    config = DPOConfig(
+        base_model=base, learning_rate=1e-3, beta=0.1, batch_size=16, epochs=EPOCHS,
+        max_length=48, group_robust=robust, robust_eta=1.0, seed=seed,
+    )  # fmt: skip
+    m = train_dpo(config, rows, out).metrics
+    alpha = m.get("robust_alpha") or {}
+    note = f"alpha a {alpha['a']:.2f}" if robust and "a" in alpha else ""
+    return {g: m["controls"][g]["model"] for g in ("a", "b")} | {"note": note}
+
+
+def method_pooled_dpo(base: str, rows: list, out: Path, seed: int) -> dict[str, Any]:
+    """DPO's held-out implicit-reward accuracy (a policy, not a reward model)."""
+    return _dpo(base, rows, out, seed, robust=False)
+
+
+def method_robust_dpo(base: str, rows: list, out: Path, seed: int) -> dict[str, Any]:
+    return _dpo(base, rows, out, seed, robust=True)
+
+
+def method_latent_em(base: str, rows: list, out: Path, seed: int) -> dict[str, Any]:
+    """EM over labelers with no group attribute (3 pseudonymous labelers per planted group);
+    each group is scored with the model of the cluster holding most of its labelers."""
+    from dataclasses import replace
+
+    counts = {g: 0 for g in ("a", "b")}
+    given = []
+    for row in rows:
+        group = row.groups[0]
+        counts[group] += 1
+        given.append(replace(row, labeler=f"{group}{counts[group] % 3}", groups=[]))
+    latent = _train(base, given, out, seed, latent_groups=2, latent_iterations=4)["latent_groups"]
+    found = latent["assignments"]
+    truth = {f"{g}{k}": g for g in ("a", "b") for k in range(3)}
+    from training.ml.latent_groups import adjusted_rand_index
+
+    ari = adjusted_rand_index([found[n] for n in truth], list(truth.values()))
+    result: dict[str, Any] = {"note": f"ARI {ari:.2f}"}
+    for g in ("a", "b"):
+        cluster = max(set(found.values()), key=lambda c: sum(
+            found[n] == c for n, h in truth.items() if h == g
+        ))  # fmt: skip
+        result[g] = latent["eval_accuracy"][str(cluster)]["cluster_model"]
+    return result
+
+
 METHODS: dict[str, Callable[[str, list, Path, int], dict[str, Any]]] = {
     "pooled Bradley-Terry": method_pooled_bt,
     "separate per-group BT": method_per_group_bt,
@@ -90,6 +142,9 @@ METHODS: dict[str, Callable[[str, list, Path, int], dict[str, Any]]] = {
     "DPL (mean-variance)": method_dpl,
     "ODIN (quality head)": method_odin,
     "ensemble of 3 (mean - std)": method_ensemble,
+    "latent groups by EM (K=2)": method_latent_em,
+    "pooled DPO": method_pooled_dpo,
+    "group-robust DPO": method_robust_dpo,
 }
 
 

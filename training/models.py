@@ -246,6 +246,25 @@ class TrainingRun(WorkerJob):
         paths = {g: self.run_dir / d for g, d in dirs.items() if g not in hidden}
         return {g: p for g, p in sorted(paths.items()) if (p / "config.json").is_file()}
 
+    def conditioned_groups(self) -> list[str]:
+        """A succeeded group-conditioned reward run's groups a PPO/GRPO run may condition its
+        reward on (the group's token; issue 15), small groups left out. Empty for any other."""
+        if self.kind != RunKind.REWARD or self.status != RunStatus.SUCCEEDED:
+            return []
+        if self.final_metrics.get("method") != "conditioned":
+            return []
+        groups = self.final_metrics.get("conditioned_matrix") or {}
+        return sorted(set(groups) - self.hidden_groups)
+
+    def cluster_models(self) -> dict[str, Path]:
+        """A succeeded latent-groups reward run's cluster models (cluster number -> clusters/NN)
+        that PPO/GRPO's reward_aggregate "maxmin"/"welfare" combine. Empty for any other run."""
+        if self.kind != RunKind.REWARD or self.status != RunStatus.SUCCEEDED:
+            return {}
+        dirs = (self.final_metrics.get("latent_groups") or {}).get("dirs") or {}
+        paths = {k: self.run_dir / d for k, d in dirs.items()}
+        return {k: p for k, p in sorted(paths.items()) if (p / "config.json").is_file()}
+
     @property
     def base_model_label(self) -> str:
         """Short form for tables: a local directory's last two parts, or the hub id."""

@@ -121,7 +121,11 @@ class RunInput(serializers.Serializer):
         max_length=100, required=False, allow_blank=True, default="",
         label="Which of its models",
         help_text='PPO/GRPO: "pooled" (or empty) for the reward run\'s pooled model, or the name '
-        "of a labeler group it trained a model for (per-group reward runs).",
+        "of a labeler group it trained a model for (per-group reward runs) or, for a "
+        "group-conditioned reward run, a group to condition its reward on. "
+        'A latent-groups reward run can instead be optimised for its worst-off cluster or a '
+        'weighted welfare: hyperparameter reward_aggregate "maxmin" or "welfare" with '
+        'welfare_weights {"1": 1, "2": 3}.',
     )  # fmt: skip
     reward_rule = serializers.ChoiceField(
         choices=REWARD_RULES, required=False, allow_blank=True, default="",

@@ -87,6 +87,9 @@ STRENGTH_MODES = ("ignore", "margin", "weight")
 REWARD_METHODS = ("bt", "conditioned", "dpl", "odin")
 # How an ensemble's members' scores become one score (RewardConfig.ensemble_mode).
 ENSEMBLE_MODES = ("mean_std", "min")
+# How PPO/GRPO turn a reward run's models into one reward (training.ml.welfare): its pooled
+# model, the worst-off latent cluster's (MaxMin-RLHF) or a weighted social welfare.
+REWARD_AGGREGATES = ("pooled", "maxmin", "welfare")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -372,9 +375,21 @@ class RolloutConfig(TrainConfig):
     # (lm-human-preferences; TRL's missing_eos_penalty); None leaves rewards unchanged, as
     # TRL does by default.
     missing_eos_penalty: float | None = None
+    # A group-conditioned reward run (method "conditioned"): score with this group's token
+    # instead of the mean over its groups. Set from the run's reward_group.
+    reward_group: str | None = None
+    # How the reward run's models give the reward (training.ml.welfare): "pooled" (its product
+    # model), "maxmin" (each batch, the latent cluster model whose mean reward is lowest;
+    # MaxMin-RLHF) or "welfare" (welfare_weights' weighted mean of the cluster models). The
+    # last two need a reward run trained with latent_groups.
+    reward_aggregate: str = "pooled"
+    # "welfare": latent cluster number ("1", "2", ...) -> its weight (>= 0, not all 0; every
+    # cluster of the reward run given).
+    welfare_weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _check_aggregate(self)
         _check(self, self.max_new_tokens < 1, "max_new_tokens", "must be >= 1")
         _check(self, self.temperature <= 0, "temperature", "must be > 0")
         _check(self, self.kl_coef < 0, "kl_coef", "must be >= 0")
@@ -638,6 +653,27 @@ def load_config(cls: type[C], path: str | Path) -> C:
 def _check_strength(config: Any, allowed: tuple[str, ...]) -> None:
     _check(config, config.strength not in allowed, "strength", f"must be one of {allowed}")
     _check(config, config.margin_scale < 0, "margin_scale", "must be >= 0")
+
+
+def _check_aggregate(config: Any) -> None:
+    aggregate, weights = config.reward_aggregate, config.welfare_weights
+    _check(config, aggregate not in REWARD_AGGREGATES, "reward_aggregate",
+           f"must be one of {REWARD_AGGREGATES}")  # fmt: skip
+    _check(config, aggregate != "pooled" and config.reward_group is not None, "reward_aggregate",
+           "uses every latent cluster's model, not one group's (leave reward_group empty)")  # fmt: skip
+    _check(config, aggregate != "pooled" and not getattr(config, "reward_model", None),
+           "reward_aggregate", "needs a reward model run trained with latent_groups")  # fmt: skip
+    _check(config, aggregate == "welfare" and not weights, "reward_aggregate",
+           "needs welfare_weights (cluster number -> weight)")  # fmt: skip
+    _check(config, aggregate != "welfare" and bool(weights), "welfare_weights",
+           'applies to reward_aggregate "welfare" only')  # fmt: skip
+    values = list(weights.values())
+    bad = any(
+        isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0
+        for w in values
+    )
+    _check(config, bad or bool(values and sum(values) <= 0), "welfare_weights",
+           "must map cluster numbers to weights >= 0, not all 0")  # fmt: skip
 
 
 def _check(config: object, bad: bool, name: str, message: str) -> None:

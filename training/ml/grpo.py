@@ -79,7 +79,7 @@ from training.ml.runtime import (
     resolve_callbacks,
     stop_requested,
 )
-from training.ml.verifiers import Scorer, make_scorer
+from training.ml.verifiers import Scorer, make_scorer, reward_options, scorer_metrics
 
 
 def group_advantages(rewards: torch.Tensor, group_size: int, scale: bool = True) -> torch.Tensor:
@@ -172,6 +172,7 @@ def train_grpo(
         config.max_length,
         frozen_dtype(accelerator),
         policy_tokenizer=tokenizer,
+        **reward_options(config),
     )
     monitor = (
         make_scorer(
@@ -288,6 +289,7 @@ def train_grpo(
             "reward/raw": raw_rewards.mean().item(),
             "reward/raw_std": raw_rewards.std().item(),
             **monitored,
+            **scorer_metrics(score),
             "completion_length": mask.sum(-1).mean().item(),
             "finished": roll.finished.float().mean().item(),
             "learning_rate": float(scheduler.get_last_lr()[0]),

@@ -31,6 +31,7 @@ from training.ml.config import (
     OPTIMIZERS,
     PPO_CRITICS,
     PPO_REWARD_NORMS,
+    REWARD_AGGREGATES,
     STRENGTH_MODES,
     TrainConfig,
 )
@@ -39,7 +40,7 @@ from training.ml.config import (
 # hyperparameter; dict fields (rule arguments) go in the form's JSON box.
 NOT_TYPED = frozenset(
     {"base_model", "reward_model", "reward_rule", "per_group", "group_balance",
-     "monitor_model", "monitor_rule", "monitor_rule_args", "method"}
+     "monitor_model", "monitor_rule", "monitor_rule_args", "method", "reward_group"}
 )  # fmt: skip
 # Fields a researcher rarely changes (the shared TrainConfig's, and the throughput switches):
 # folded away under "More".
@@ -55,6 +56,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "ensemble_mode": ENSEMBLE_MODES,
     "loss_type": GRPO_LOSS_TYPES,
     "critic": PPO_CRITICS,
+    "reward_aggregate": REWARD_AGGREGATES,
     "reward_norm": tuple(n for n in PPO_REWARD_NORMS if n is not None),
     "optimizer": OPTIMIZERS,
     "accelerate_config": (),  # the run form offers the server's configs (forms.runs)

@@ -96,7 +96,7 @@ from training.ml.runtime import (
     resolve_callbacks,
     stop_requested,
 )
-from training.ml.verifiers import Scorer, make_scorer
+from training.ml.verifiers import Scorer, make_scorer, reward_options, scorer_metrics
 
 
 class Critic(nn.Module):
@@ -303,6 +303,7 @@ def train_ppo(
         config.max_length,
         frozen_dtype(accelerator),
         policy_tokenizer=tokenizer,
+        **reward_options(config),
     )
     lm = load_trainable(AutoModelForCausalLM, config, accelerator)
     ref = reference_model(config, lm, accelerator)  # LoRA: lm with its adapters off
@@ -425,6 +426,7 @@ def train_ppo(
             "reward/mean": scores.mean().item(),
             "reward/std": scores.std().item() if len(scores) > 1 else 0.0,
             "reward/raw": raw_scores.mean().item(),
+            **scorer_metrics(score),
             "kl": kl.sum(-1).mean().item(),
             "entropy": entropy.item(),
             "completion_length": mask.sum(-1).float().mean().item(),

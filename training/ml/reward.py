@@ -632,6 +632,7 @@ def train_reward(
                     model_margins=margins,
                 )
             )
+    latent: dict[str, Any] = {}
     if config.latent_groups and not cancelled:
         latent, cancelled = _latent(
             accelerator, config, tokenizer, train_rows, train_pairs, eval_rows, eval_pairs,
@@ -662,6 +663,7 @@ def train_reward(
             ensemble_mode=config.ensemble_mode,
             ensemble_lambda=config.ensemble_lambda,
             group_tokens=token_of,
+            clusters=sorted(latent["dirs"].values()) if config.latent_groups else [],
         )
         write_head(output_dir, head)
     result = finish(

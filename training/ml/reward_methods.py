@@ -103,7 +103,17 @@ def dpl_figures(
         # pairs the labelers split on, and how many of them the top len(split) by sigma hold
         "split_pairs": len(split),
         "split_precision": _split_precision(ranked, split),
+        "group_sigma": _group_sigma(ranked),
     }
+
+
+def _group_sigma(ranked: list[dict[str, Any]]) -> dict[str, float]:
+    """Group -> the mean sigma of the pairs its labelers judged (the whose-preferences page)."""
+    sigmas: dict[str, list[float]] = {}
+    for pair in ranked:
+        for group in pair["groups"]:
+            sigmas.setdefault(group, []).append(pair["sigma"])
+    return {g: sum(v) / len(v) for g, v in sorted(sigmas.items())}
 
 
 def _split_precision(ranked: list[dict[str, Any]], split: list[dict[str, Any]]) -> float | None:

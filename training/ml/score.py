@@ -55,6 +55,9 @@ class RewardHead:
     ensemble_lambda: float = 1.0
     # "conditioned": group name -> the id of its token.
     group_tokens: dict[str, int] = field(default_factory=dict)
+    # latent_groups K: the K cluster models' directories (clusters/NN), read by PPO/GRPO's
+    # reward_aggregate "maxmin" / "welfare" (training.ml.welfare).
+    clusters: list[str] = field(default_factory=list)
 
 
 def write_head(run_dir: str | Path, head: RewardHead) -> None:

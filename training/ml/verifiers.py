@@ -257,7 +257,10 @@ class RewardModelScorer:
     when the reward model's tokenizer is the policy's, else the re-encoded text. The run is
     read as its ``reward_head.json`` says (``score.RewardReader``: an ensemble's combined
     score, a DPL model's mu, an ODIN model's quality head, a conditioned model's mean over
-    groups); ``last_uncertainty`` keeps the last batch's uncertainty (None without one)."""
+    groups, or its ``group``'s); ``last_uncertainty`` keeps the last batch's uncertainty (None
+    without one). With ``aggregate`` "maxmin" or "welfare" the run's latent cluster models are
+    combined instead (``training.ml.welfare.ClusterReader``); ``last_metrics`` then holds each
+    cluster's batch mean reward."""
 
     def __init__(
         self,
@@ -266,8 +269,17 @@ class RewardModelScorer:
         max_length: int = 512,
         dtype: torch.dtype = torch.float32,
         policy_tokenizer: Any = None,
+        group: str | None = None,
+        aggregate: str = "pooled",
+        weights: dict[str, float] | None = None,
     ):
-        self.reader = RewardReader(run_dir, device=device, dtype=dtype)
+        from training.ml.welfare import ClusterReader
+
+        self.reader: RewardReader | ClusterReader = (
+            RewardReader(run_dir, device=device, dtype=dtype, group=group)
+            if aggregate == "pooled"
+            else ClusterReader(run_dir, aggregate, weights or {}, device=device, dtype=dtype)
+        )
         self.tokenizer = self.reader.tokenizer
         self.last_uncertainty: torch.Tensor | None = None
         self.device = device
@@ -304,6 +316,11 @@ class RewardModelScorer:
         scores, self.last_uncertainty = self.reader(batch["input_ids"], batch["attention_mask"])
         return scores
 
+    @property
+    def last_metrics(self) -> dict[str, float]:
+        """The last batch's per-cluster mean rewards ({} unless the clusters are combined)."""
+        return getattr(self.reader, "last_metrics", {})
+
 
 def make_scorer(
     reward_model: str | None,
@@ -313,15 +330,22 @@ def make_scorer(
     max_length: int,
     dtype: torch.dtype = torch.float32,
     policy_tokenizer: Any = None,
+    group: str | None = None,
+    aggregate: str = "pooled",
+    weights: dict[str, float] | None = None,
 ) -> Scorer:
     """One callable for either kind of reward: (rows, rollout) -> rewards tensor.
-    ``policy_tokenizer`` lets a reward model that shares it read the generated token ids."""
+    ``policy_tokenizer`` lets a reward model that shares it read the generated token ids;
+    ``group``, ``aggregate`` and ``weights`` are the config's reward_group, reward_aggregate
+    and welfare_weights (``RewardModelScorer``)."""
     if reward_model is not None:
         if not (Path(reward_model) / "config.json").exists():
             raise ConfigError(
                 f"reward_model {reward_model!r} is not a finished reward run directory"
             )
-        return RewardModelScorer(reward_model, device, max_length, dtype, policy_tokenizer)
+        return RewardModelScorer(
+            reward_model, device, max_length, dtype, policy_tokenizer, group, aggregate, weights
+        )
     assert reward_rule is not None
     fn = make_rule(reward_rule, rule_args)
 
@@ -330,3 +354,18 @@ def make_scorer(
         return torch.tensor(values, dtype=torch.float32, device=device)
 
     return score
+
+
+def reward_options(config: Any) -> dict[str, Any]:
+    """A PPO/GRPO config's reward_group, reward_aggregate and welfare_weights, as
+    ``make_scorer``'s keyword arguments."""
+    return {
+        "group": config.reward_group,
+        "aggregate": config.reward_aggregate,
+        "weights": dict(config.welfare_weights),
+    }
+
+
+def scorer_metrics(score: Scorer) -> dict[str, float]:
+    """The last batch's per-cluster mean rewards of a scorer that combines latent clusters."""
+    return dict(getattr(score, "last_metrics", {}))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 
 from annotation.models import Judgment, JudgmentSource, Project
@@ -151,9 +152,86 @@ def contested_section(ctx: PageContext) -> Section | None:
     )  # fmt: skip
 
 
-# The page's sections, in order. Extension point: append providers here (the group-conditioned
-# reward model and DPL's variance per group are the next ones, issue 15).
-SECTIONS: list[SectionProvider] = [pooled_reward_section, constitution_section, contested_section]
+def _latest_reward_run(project: Project, method: str) -> TrainingRun | None:
+    """The newest succeeded reward run on `project` trained with `method` ("bt": also the runs
+    from before methods, whose config has none)."""
+    runs = TrainingRun.objects.filter(
+        kind=RunKind.REWARD, status=RunStatus.SUCCEEDED, projects=project
+    )
+    matching = Q(config__method=method)
+    if method == "bt":
+        matching |= ~Q(config__has_key="method")
+    return runs.filter(matching).order_by("-finished_at", "-id").first()
+
+
+def conditioned_section(ctx: PageContext) -> Section | None:
+    """The newest group-conditioned reward run: its held-out accuracy on each group's pairs
+    when told the group, beside the newest pooled (Bradley-Terry) run's on the same group."""
+    run = _latest_reward_run(ctx.project, "conditioned")
+    if run is None:
+        return None
+    matrix = run.final_metrics.get("conditioned_matrix") or {}
+    pooled = _latest_reward_run(ctx.project, "bt")
+    pooled_accuracy = (pooled.final_metrics.get("group_accuracy") or {}) if pooled else {}
+    shown = set(ctx.groups) - run.hidden_groups
+    per_group = {
+        g: {"accuracy": row.get(g), "pooled": pooled_accuracy.get(g) if pooled else None}
+        for g, row in matrix.items() if g in shown and row.get(g) is not None
+    }  # fmt: skip
+    return Section(
+        key="conditioned", title="Group-conditioned reward model",
+        template="training/_wp_conditioned.html", per_group=per_group,
+        about="One model for every group, told which group is judging (a group token): its "
+        "held-out accuracy on this group's pairs when conditioned on the group, beside the "
+        + (f"pooled model's ({pooled})." if pooled else "pooled model's (none trained yet)."),
+        link=(str(run), reverse("training:run_detail", args=[run.pk])),
+        empty="No held-out pairs of this group in the run.",
+    )  # fmt: skip
+
+
+def dpl_section(ctx: PageContext) -> Section | None:
+    """The newest distributional (DPL) reward run: the mean spread sigma of the pairs each
+    group judged, and its highest-sigma pairs that the group voted on, linked to their items."""
+    run = _latest_reward_run(ctx.project, "dpl")
+    figures = run.final_metrics.get("dpl") if run else None
+    if run is None or not figures:
+        return None
+    shown = set(ctx.groups) - run.hidden_groups
+    per_group: dict[str, dict[str, Any]] = {}
+    for group, sigma in (figures.get("group_sigma") or {}).items():
+        if group in shown:
+            top = [p for p in figures.get("top_pairs", []) if group in p["groups"]][:3]
+            per_group[group] = {"sigma": sigma, "top": [_dpl_pair(ctx, p, group) for p in top]}
+    return Section(
+        key="dpl", title="Hidden context (distributional reward model)",
+        template="training/_wp_dpl.html", per_group=per_group,
+        about="Mean spread sigma of the pairs this group judged (over every group's pairs: "
+        f"{_number(figures.get('sigma_mean'))}); a wide spread means a hidden context, such "
+        "as group membership, splits the votes. Below, its widest pairs.",
+        link=(str(run), reverse("training:run_detail", args=[run.pk])),
+        empty="This group judged none of the run's pairs.",
+    )  # fmt: skip
+
+
+def _dpl_pair(ctx: PageContext, pair: dict[str, Any], group: str) -> dict[str, Any]:
+    """One of the widest pairs, with this group's votes and its item's page (never another
+    group's name: only the pooled split beside the group's own)."""
+    item = pair.get("item_id")
+    url = reverse("annotation:report_item", args=[ctx.project.pk, item]) if item else ""
+    mine = pair["groups"][group]
+    return {"sigma": pair["sigma"], "prompt": pair["prompt"], "item_id": item, "url": url,
+            "mine": mine, "all": (pair["votes_a"], pair["votes_b"])}  # fmt: skip
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+# The page's sections, in order. Extension point: append providers here.
+SECTIONS: list[SectionProvider] = [
+    pooled_reward_section, conditioned_section, dpl_section, constitution_section,
+    contested_section,
+]  # fmt: skip
 
 
 def whose_preferences(project: Project) -> dict[str, Any]:

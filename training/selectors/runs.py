@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, StreamingHttpResponse
 
 from annotation.privacy import mentions, redact
@@ -93,11 +93,12 @@ def reward_runs_usable() -> QuerySet[TrainingRun]:
 
 def reward_group_choices() -> list[tuple[str, str]]:
     """The run form's choices of which reward model to use: the pooled one, or a group's model
-    of a usable per-group reward run (labelled with the runs that have one); small groups are
-    not offered (TrainingRun.group_models)."""
+    of a usable per-group reward run or a group of a group-conditioned one (labelled with the
+    runs that have one); small groups are not offered (TrainingRun.group_models)."""
     runs_of: dict[str, list[str]] = defaultdict(list)
-    for run in reward_runs_usable().filter(per_group=True).order_by("pk"):
-        for group in run.group_models():
+    conditioned = Q(config__method="conditioned")
+    for run in reward_runs_usable().filter(Q(per_group=True) | conditioned).order_by("pk"):
+        for group in sorted(set(run.group_models()) | set(run.conditioned_groups())):
             runs_of[group].append(str(run.pk))
     offered = [
         (g, f"group {g} (reward runs {', '.join(ids)})") for g, ids in sorted(runs_of.items())

@@ -73,6 +73,7 @@ DATASET_FILE, CONFIG_FILE, LOG_FILE = "dataset.jsonl", "config.json", TRAINER_LO
 # Set on the run, not in `hyperparameters`.
 RUN_FIELDS_IN_CONFIG = (
     "base_model", "reward_model", "reward_rule", "per_group", "group_balance", "method",
+    "reward_group",
 )  # fmt: skip
 # A config field set on the run under another name.
 RUN_FIELD_NAMES = {"method": "reward_method"}
@@ -148,7 +149,9 @@ def run_config(
         data.update(per_group=per_group, method=reward_method or "bt")
     if kind in (RunKind.REWARD, RunKind.DPO):
         data.update(group_balance=group_balance)
-    if reward_run is not None:
+    if reward_run is not None and reward_group in reward_run.conditioned_groups():
+        data.update(reward_model=str(reward_run.run_dir), reward_group=reward_group)
+    elif reward_run is not None:
         path = reward_run.group_models()[reward_group] if reward_group else reward_run.run_dir
         data["reward_model"] = str(path)
     if reward_rule:
@@ -209,17 +212,45 @@ def _check_options(
     elif reward_run is not None or reward_rule:
         errors["reward_run"] = "Only PPO and GRPO runs use a reward model or rule."
     if reward_group and "reward_run" not in errors:
-        offered = reward_run.group_models() if reward_run is not None else {}
+        offered = reward_run_groups(reward_run) if reward_run is not None else []
         if reward_run is None:
             errors["reward_group"] = "A group's reward model needs a reward run."
         elif reward_group not in offered:
-            names = ", ".join(offered) or "none (train the reward run with per-group models)"
+            names = ", ".join(offered) or (
+                "none (train the reward run with per-group models or group-conditioned)"
+            )
             errors["reward_group"] = (
                 f"{reward_run} has no model for group {reward_group!r} that may be used "
                 f"(groups need {settings.CHORUS_MIN_GROUP_SIZE}+ labelers). Its group models: {names}."
             )
     if errors:
         raise ValidationError(errors)
+
+
+def reward_run_groups(reward_run: TrainingRun) -> list[str]:
+    """The groups a PPO/GRPO run may pick a reward for: a per-group model or, for a
+    group-conditioned run, its token."""
+    return sorted(set(reward_run.group_models()) | set(reward_run.conditioned_groups()))
+
+
+def _check_aggregate(config: Mapping[str, Any], reward_run: TrainingRun | None) -> None:
+    """reward_aggregate "maxmin"/"welfare" need a reward run with latent cluster models, and
+    "welfare" a weight for each of them (ValidationError on the hyperparameter)."""
+    aggregate = config.get("reward_aggregate", "pooled")
+    if aggregate == "pooled":
+        return
+    clusters = list(reward_run.cluster_models()) if reward_run is not None else []
+    if not clusters:
+        raise ValidationError({"hyperparameters.reward_aggregate": (
+            f'"{aggregate}" needs a reward run trained with latent groups '
+            f'(reward hyperparameter "latent_groups"); {reward_run} has no cluster models.'
+        )})  # fmt: skip
+    given = sorted(config.get("welfare_weights") or {})
+    if aggregate == "welfare" and given != sorted(clusters):
+        raise ValidationError({"hyperparameters.welfare_weights": (
+            f"give a weight to each of {reward_run}'s clusters {', '.join(clusters)} "
+            f"(got {', '.join(given) or 'none'})."
+        )})  # fmt: skip
 
 
 def run_create(
@@ -271,6 +302,7 @@ def run_create(
         kind=kind, base_model=base_model, hyperparameters=hyperparameters,
         reward_method=reward_method, **options,
     )  # fmt: skip
+    _check_aggregate(config, reward_run)
     run = TrainingRun(
         name=name, kind=kind, base_model=base_model, date_from=date_from, date_to=date_to,
         include_external=include_external, tie_policy=tie_policy, both_bad_policy=both_bad_policy,
