@@ -184,6 +184,13 @@ def test_labeler_bar_red_team_and_rate_limit(page_as, live_server, labeler, sett
     message = page.inner_text("#live-error")
     assert message.startswith("You have sent 1 message") and "message:" not in message
     assert page.input_value("#live-text") == "First try"  # kept
-    page.mouse.wheel(0, 2000)
-    assert page.is_visible("#live-stop") and page.is_visible(".live-guidelines summary")
-    screenshot(page, "live2-rate-limited", full_page=False)
+    screenshot(page, "live2-rate-limited")
+    page.set_viewport_size({"width": 1280, "height": 360})  # a short window, scrolled down
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    assert page.evaluate("() => window.scrollY") > 100
+    for selector in ("#live-stop", ".live-guidelines summary", "#live-red-team"):
+        box = page.locator(selector).bounding_box()
+        assert box and 0 <= box["y"] and box["y"] + box["height"] <= 360, (selector, box)
+    page.click(".live-guidelines summary")
+    assert "Prefer the helpful" in page.inner_text(".live-guidelines")
+    screenshot(page, "live2-bar-scrolled", full_page=False)

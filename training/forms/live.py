@@ -41,5 +41,6 @@ class LiveConfigForm(forms.Form):
         queryset=Project.objects.filter(kind=ProjectKind.PROMPT_WRITING),
         required=False,
         label="Starting prompts from",
+        empty_label="None: labelers write their own first message",
         help_text="A prompt-writing project: labelers may start from its accepted prompts.",
     )
