@@ -440,13 +440,13 @@ class AdjudicationUseForm(forms.Form):
 
 
 class WrittenPromptForm(forms.Form):
-    kind = forms.ChoiceField(choices=WrittenPromptKind.choices, initial=WrittenPromptKind.PLAIN)
-    text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 8}),
-        label="Prompt",
-        help_text="Few-shot: an instruction and several examples; use case: a real task "
-        "from the guidelines' list.",
+    kind = forms.ChoiceField(
+        choices=WrittenPromptKind.choices,
+        initial=WrittenPromptKind.PLAIN,
+        help_text="Plain: any task, as varied as you can. Few-shot: an instruction followed by "
+        "several examples. Use case: a real task from the guidelines' list.",
     )
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label="Prompt")
     tags = forms.CharField(
         required=False, max_length=450, help_text="Optional, comma-separated (e.g. code, travel)."
     )

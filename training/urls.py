@@ -32,6 +32,11 @@ urlpatterns = [
     path("live/projects/<int:project_id>/", live.live_home, name="live_home"),
     path("live/projects/<int:project_id>/start/", live.live_start, name="live_start"),
     path("live/projects/<int:project_id>/settings/", live.live_config, name="live_config"),
+    path(
+        "live/projects/<int:project_id>/conversations/",
+        live.live_conversations,
+        name="live_conversations",
+    ),
     path("live/<int:conversation_id>/", live.live_conversation, name="live_conversation"),
     path("live/<int:conversation_id>/say/", live.live_say, name="live_say"),
     path("live/<int:conversation_id>/end/", live.live_end, name="live_end"),

@@ -42,6 +42,7 @@ EDITABLE = (
     "screening_min_items",
     "edit_window_minutes",
     "live",  # set by training.services.live.live_config_set
+    "red_team",  # only while the project has no judgment (the two questions never mix)
 )
 # What defines a criterion: a rubric edit that changes any of these makes a new row.
 CRITERION_FIELDS = ("description", "scale_min", "scale_max", "options", "positive_option")
@@ -148,6 +149,7 @@ def project_update(
     if unknown:
         raise ValidationError({name: "This setting cannot be changed." for name in unknown})
     project = Project.objects.select_for_update().get(pk=project.pk)
+    _red_team_check(project, settings)
     for name, value in settings.items():
         setattr(project, name, value)
     project.full_clean()
@@ -158,6 +160,16 @@ def project_update(
     if criteria is not None and rubric_update(project=project, criteria=criteria):
         project.refresh_from_db(fields=["rubric_version"])
     return project
+
+
+def _red_team_check(project: Project, settings: dict[str, Any]) -> None:
+    """A project's question ("better" or "more harmful") is fixed once someone has answered it."""
+    if "red_team" not in settings or bool(settings["red_team"]) == project.red_team:
+        return
+    if Judgment.objects.filter(item__project=project).exists():
+        raise ValidationError(
+            {"red_team": "This project already has judgments; red team cannot change now."}
+        )
 
 
 def _quotas_replace(project: Project, quotas: dict[int, int]) -> None:

@@ -46,12 +46,19 @@ def prompt_write(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "annotation/prompt_write.html", context, status=status)
 
 
+def _review_page(
+    request: HttpRequest, project_id: int, error: tuple[int, str] | None = None
+) -> HttpResponse:
+    """The review list; `error`: (written prompt id, what was wrong) shown on its row, 400."""
+    project, rows = written_prompts_to_review(request.user, project_id)
+    context = {"project": project, "rows": rows[:500], "error": error}
+    return render(request, "annotation/prompt_review.html", context, status=400 if error else 200)
+
+
 @login_required
 @require_http_methods(["GET"])
 def prompt_review_list(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, rows = written_prompts_to_review(request.user, project_id)
-    context = {"project": project, "rows": rows[:500], "form": WrittenPromptReviewForm()}
-    return render(request, "annotation/prompt_review.html", context)
+    return _review_page(request, project_id)
 
 
 @login_required
@@ -59,15 +66,14 @@ def prompt_review_list(request: HttpRequest, project_id: int) -> HttpResponse:
 def prompt_review(request: HttpRequest, project_id: int, written_id: int) -> HttpResponse:
     written = written_prompt_get_for_reviewer(request.user, project_id, written_id)
     form = WrittenPromptReviewForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), status=400
-        )
-    try:
-        written_prompt_review(written=written, reviewer=request.user, **form.cleaned_data)
-    except ValidationError as exc:
-        return HttpResponse(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()), status=400
-        )
+    errors = dict(form.errors) if not form.is_valid() else {}
+    if not errors:
+        try:
+            written_prompt_review(written=written, reviewer=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            errors = exc.message_dict
+    if errors:
+        text = "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+        return _review_page(request, project_id, (written.pk, text))
     messages.success(request, f"Prompt {written.pk} reviewed.")
     return redirect("annotation:prompt_review_list", project_id=project_id)

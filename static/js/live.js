@@ -108,10 +108,14 @@ async function post(url, body) {
   return { ok: response.ok, status: response.status, data };
 }
 
+const FIELD_NAMES = { message: "Your message", choice: "Your choice", rationale: "Rationale" };
+
 function errorText(data) {
   const errors = (data && data.errors) || {};
   return Object.entries(errors)
-    .map(([field, list]) => (field === "__all__" ? list.join(" ") : `${field}: ${list.join(" ")}`))
+    .map(([field, list]) =>
+      field === "__all__" ? list.join(" ") : `${FIELD_NAMES[field] || field}: ${list.join(" ")}`,
+    )
     .join(" ") || "Something went wrong; try again.";
 }
 

@@ -1,7 +1,8 @@
 """Reads of live conversations, with their access rules: a labeler sees only their own
 conversations in live projects open to them (404 otherwise, researchers and admins included:
 they read the stored items and judgments instead); researchers and admins configure projects.
-Labelers never see which source wrote a reply: pages get reply ids, never source names."""
+Labelers never see which source wrote a reply: pages get reply ids, never source names.
+Researchers list a project's conversations with the labeler's project pseudonym only."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from annotation.models import Project, ProjectKind
+from annotation.models import Judgment, Project, ProjectKind
 from annotation.roles import is_labeler
+from annotation.selectors.labelers import project_pseudonym
 from annotation.selectors.projects import project_get_for_researcher, project_list_for_user
 from annotation.selectors.written import accepted_prompt_texts
-from training.models import Conversation, ConversationTurn, LiveConfig, TurnStatus
+from training.models import (
+    Conversation,
+    ConversationTurn,
+    InferenceSource,
+    LiveConfig,
+    TurnStatus,
+)
 
 
 def live_project_get_for_labeler(user: Any, project_id: int) -> Project:
@@ -105,3 +113,51 @@ def live_config_get_for_researcher(user: Any, project_id: int) -> tuple[Project,
     if project.kind != ProjectKind.PAIRWISE:
         raise Http404("Only pairwise projects can be live.")
     return project, LiveConfig.objects.filter(project=project).first()
+
+
+def live_settings_state(project: Project) -> dict[str, bool]:
+    """What the settings page needs to know: any judgment yet (red team is then fixed), any
+    enabled source to choose, any conversation to list."""
+    return {
+        "judged": Judgment.objects.filter(item__project=project).exists(),
+        "has_sources": InferenceSource.objects.filter(enabled=True).exists(),
+        "has_conversations": Conversation.objects.filter(project=project).exists(),
+    }
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """One conversation as researchers see it: the labeler by project pseudonym only."""
+
+    pk: int
+    pseudonym: str
+    judged: int  # turns stored as items with their judgment
+    dropped: int  # turns stopped or failed (nothing stored)
+    status: str
+    started: Any
+    ended: Any
+    item_ids: list[int]  # the stored items, in turn order
+
+
+def conversations_for_researcher(project: Project, limit: int = 200) -> list[ConversationRow]:
+    """The project's conversations, newest first (at most `limit`), in two queries."""
+    conversations = list(Conversation.objects.filter(project=project).order_by("-id")[:limit])
+    turns = ConversationTurn.objects.filter(conversation__in=conversations).order_by(
+        "position", "id"
+    )
+    judged: dict[int, list[int]] = {c.pk: [] for c in conversations}
+    dropped = dict.fromkeys(judged, 0)
+    for conversation_id, status, item_id in turns.values_list(
+        "conversation_id", "status", "item_id"
+    ):
+        if status == TurnStatus.JUDGED and item_id is not None:
+            judged[conversation_id].append(item_id)
+        elif status in (TurnStatus.FAILED, TurnStatus.STOPPED):
+            dropped[conversation_id] += 1
+    return [
+        ConversationRow(
+            c.pk, project_pseudonym(project, c.labeler_id), len(judged[c.pk]), dropped[c.pk],
+            c.get_status_display(), c.created_at, c.ended_at, judged[c.pk],
+        )
+        for c in conversations
+    ]  # fmt: skip

@@ -3,7 +3,8 @@ the inference worker, services/inference.py), the labeler picks on the 8-point s
 chosen reply becomes the context of the next message.
 
 - `live_config_set`: a researcher makes a pairwise project live (two sources, or one sampled
-  twice with two seeds; a turn limit; optionally a prompt-writing project to start from).
+  twice with two seeds; a turn limit; optionally a prompt-writing project to start from; red
+  team or not, while nothing is judged yet).
 - `conversation_start` / `conversation_end`: the labeler's conversation (one open per project:
   starting again resumes it). It ends at the turn limit.
 - `turn_say`: the labeler's message; both replies are queued on the inference queue. Rate
@@ -21,6 +22,7 @@ stopped and the labeler may send the message again.
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from collections.abc import Sequence
@@ -30,6 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from annotation.models import Project, ProjectKind, Role
@@ -60,7 +63,12 @@ MAX_MESSAGE = 20_000
 
 
 class LiveRateLimited(Exception):
-    """The labeler asked for replies faster than CHORUS_LIVE_TURNS_PER_MINUTE allows."""
+    """The labeler asked for replies faster than CHORUS_LIVE_TURNS_PER_MINUTE allows; `wait`:
+    seconds until the next message is allowed."""
+
+    def __init__(self, message: str, wait: int) -> None:
+        super().__init__(message)
+        self.wait = wait
 
 
 class LiveConflict(Exception):
@@ -75,8 +83,10 @@ def live_config_set(
     turn_limit: int = 5,
     max_new_tokens: int | None = None,
     prompt_source: Project | None = None,
+    red_team: bool | None = None,
 ) -> LiveConfig:
-    """Make `project` live (or change its sources); it must be pairwise."""
+    """Make `project` live (or change its sources); it must be pairwise. `red_team` (None: as
+    it is) may change only while the project has no judgment (annotation's project_update)."""
     if project.kind != ProjectKind.PAIRWISE:
         raise ValidationError({"project": "Live conversations are judged pairwise."})
     if prompt_source is not None and prompt_source.kind != ProjectKind.PROMPT_WRITING:
@@ -88,8 +98,11 @@ def live_config_set(
         config.prompt_source = prompt_source
         config.full_clean()
         config.save()
-        if not project.live:
-            project_update(project=project, live=True)
+        changes: dict[str, bool] = {} if project.live else {"live": True}
+        if red_team is not None and red_team != project.red_team:
+            changes["red_team"] = red_team
+        if changes:
+            project_update(project=project, **changes)
     return config
 
 
@@ -147,14 +160,18 @@ def context_messages(conversation: Conversation) -> list[dict[str, str]]:
 
 
 def _check_rate(labeler: Any) -> None:
+    limit = settings.CHORUS_LIVE_TURNS_PER_MINUTE
     since = timezone.now() - timedelta(minutes=1)
-    recent = ConversationTurn.objects.filter(
-        conversation__labeler=labeler, created_at__gte=since
-    ).count()
-    if recent >= settings.CHORUS_LIVE_TURNS_PER_MINUTE:
-        raise LiveRateLimited(
-            f"At most {settings.CHORUS_LIVE_TURNS_PER_MINUTE} messages a minute; wait a moment."
-        )
+    recent = ConversationTurn.objects.filter(conversation__labeler=labeler, created_at__gte=since)
+    if recent.count() < limit:
+        return
+    oldest = recent.order_by("created_at").values_list("created_at", flat=True)[0]
+    wait = max(1, math.ceil((oldest - since).total_seconds()))
+    raise LiveRateLimited(
+        f"You have sent {limit} message{pluralize(limit)} in the last minute, the most allowed. "
+        f"Wait about {wait} second{pluralize(wait)}, then send again; your message is kept.",
+        wait,
+    )
 
 
 def _settle_pending(conversation: Conversation, labeler: Any) -> None:

@@ -1,7 +1,7 @@
 """Live conversation pages (issue 16). Labelers: the project's conversations, one conversation
 (write, watch both replies stream in side by side through server-sent events, choose on the
 8-point scale, stop, end); its actions answer JSON for static/js/live.js. Researchers and
-admins: a pairwise project's live settings."""
+admins: a pairwise project's live settings and its conversations (pseudonyms only)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ from training.forms.live import LiveConfigForm
 from training.selectors.live import (
     conversation_get_for_labeler,
     conversation_page,
+    conversations_for_researcher,
     conversations_of_labeler,
     live_config_get_for_researcher,
     live_project_get_for_labeler,
+    live_settings_state,
     turn_get_for_labeler,
 )
 from training.services.live import (
@@ -107,7 +109,9 @@ def live_say(request: HttpRequest, conversation_id: int) -> JsonResponse:
     except ValidationError as exc:
         return _errors(exc)
     except LiveRateLimited as exc:
-        return JsonResponse({"errors": {"message": [str(exc)]}}, status=429)
+        response = JsonResponse({"errors": {"__all__": [str(exc)]}}, status=429)
+        response["Retry-After"] = str(exc.wait)
+        return response
     except LiveConflict as exc:
         return JsonResponse({"errors": {"__all__": [str(exc)]}}, status=409)
     left, right = (turn.reply_a_id, turn.reply_b_id)[:: 1 if turn.display_order[0] == 0 else -1]
@@ -152,14 +156,21 @@ def live_end(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return redirect("training:live_home", project_id=conversation.project_id)
 
 
+def _config_form(request: HttpRequest, project: Any, config: Any) -> LiveConfigForm:
+    initial: dict[str, Any] = {"red_team": project.red_team}
+    if config is not None:
+        initial |= {k: getattr(config, k) for k in LiveConfigForm.base_fields if k != "red_team"}
+    form = LiveConfigForm(request.POST or None, initial=initial)
+    if live_settings_state(project)["judged"]:
+        form.fields["red_team"].disabled = True  # the question is fixed once answered
+    return form
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def live_config(request: HttpRequest, project_id: int) -> HttpResponse:
     project, config = live_config_get_for_researcher(request.user, project_id)
-    initial = (
-        {k: getattr(config, k) for k in LiveConfigForm.base_fields} if config is not None else {}
-    )
-    form = LiveConfigForm(request.POST or None, initial=initial)
+    form = _config_form(request, project, config)
     if request.method == "POST" and form.is_valid():
         try:
             live_config_set(project=project, **form.cleaned_data)
@@ -168,6 +179,24 @@ def live_config(request: HttpRequest, project_id: int) -> HttpResponse:
         else:
             messages.success(request, "Live conversations are set up.")
             return redirect("training:live_config", project_id=project.pk)
-    context = {"project": project, "config": config, "form": form}
+    context = {
+        "project": project,
+        "config": config,
+        "form": form,
+        **live_settings_state(project),
+    }
     status = 400 if request.method == "POST" else 200
     return render(request, "training/live_config.html", context, status=status)
+
+
+@login_required
+@require_GET
+def live_conversations(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, config = live_config_get_for_researcher(request.user, project_id)
+    context = {
+        "project": project,
+        "config": config,
+        "rows": conversations_for_researcher(project),
+        "total": project.conversations.count(),
+    }
+    return render(request, "training/live_conversations.html", context)
