@@ -298,6 +298,9 @@ class SequenceLogProbs(nn.Module):
         super().__init__()
         self.lm = lm
         self.chunk_size = chunk_size
+        # Accelerate's FSDP TRANSFORMER_BASED_WRAP shards the classes named here one by one
+        # (each decoder layer gathered only for its own forward/backward), not the whole model.
+        self._no_split_modules = getattr(lm, "_no_split_modules", None)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         if is_packed(batch):

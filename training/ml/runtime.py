@@ -20,7 +20,12 @@ from typing import Any, TypeVar
 
 import torch
 from accelerate import Accelerator, PartialState
-from accelerate.utils import set_seed
+from accelerate.utils import (
+    DistributedType,
+    FullyShardedDataParallelPlugin,
+    parse_flag_from_env,
+    set_seed,
+)
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from training.ml.config import TrainConfig, to_dict
@@ -60,11 +65,35 @@ def process_state() -> PartialState:
 
 
 def make_accelerator(config: TrainConfig) -> Accelerator:
-    """Accelerator with bf16 autocast when asked for (or available), seeded everywhere."""
-    process_state()
-    accelerator = Accelerator(mixed_precision="bf16" if use_bf16(config) else "no", cpu=on_cpu())
+    """Accelerator with bf16 autocast when asked for (or available), seeded everywhere.
+
+    Under an Accelerate config with ``distributed_type: FSDP`` on CPU processes, FSDP is switched
+    on (``shard_on_cpu``): Accelerate 1.16 itself keeps CPU processes data-parallel."""
+    state = process_state()
+    cpu = on_cpu()
+    accelerator = Accelerator(mixed_precision="bf16" if use_bf16(config) else "no", cpu=cpu)
+    if cpu and state.num_processes > 1 and parse_flag_from_env("ACCELERATE_USE_FSDP"):
+        shard_on_cpu(accelerator)
     set_seed(config.seed)
     return accelerator
+
+
+def shard_on_cpu(accelerator: Accelerator) -> None:
+    """Let Accelerate's own FSDP2 path (``fully_shard`` over a gloo device mesh) prepare models
+    on CPU processes.
+
+    Accelerate 1.16 turns ``ACCELERATE_USE_FSDP`` into ``DistributedType.FSDP`` only for
+    accelerator devices (``AcceleratorState.__init__``); on CPU it stays ``MULTI_CPU`` (DDP).
+    torch's FSDP2 runs on CPU with gloo, so the state is set as Accelerate would set it on GPUs,
+    with the plugin it built from the config file; FSDP1 (``fsdp_version: 1``) is left alone.
+    """
+    plugin = FullyShardedDataParallelPlugin()  # from the FSDP_* variables `accelerate launch` set
+    if plugin.fsdp_version != 2:
+        return
+    state = accelerator.state
+    state.distributed_type = DistributedType.FSDP
+    state.fsdp_plugin = plugin
+    PartialState._shared_state["distributed_type"] = DistributedType.FSDP
 
 
 def frozen_dtype(accelerator: Accelerator) -> torch.dtype:
@@ -266,13 +295,35 @@ def save_pretrained(
     tokenizer: PreTrainedTokenizerBase,
     output_dir: Path,
 ) -> None:
-    """Save an HF model (already unwrapped from any wrapper of ours) and its tokenizer."""
+    """Save an HF model (already unwrapped from any wrapper of ours) and its tokenizer.
+
+    Every process calls it. Under FSDP2 the weights are shards (DTensors): they are gathered
+    first into one full state dict on the main process's CPU (a collective), which is saved."""
     accelerator.wait_for_everyone()
+    state_dict = None
+    if accelerator.is_fsdp2:
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        full = StateDictOptions(full_state_dict=True, cpu_offload=True)
+        state_dict = get_model_state_dict(model, options=full)
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(output_dir, safe_serialization=True)  # type: ignore[operator]
+        model.save_pretrained(  # type: ignore[operator]
+            output_dir, state_dict=state_dict, safe_serialization=True
+        )
         tokenizer.save_pretrained(output_dir)
     accelerator.wait_for_everyone()
+
+
+def shard_fraction(optimizer: torch.optim.Optimizer) -> float:
+    """This process's share of the trained parameters (and so of their gradients and AdamW
+    state): 1 unsharded, about 1/N under FSDP over N processes, where the optimizer holds each
+    parameter's local shard (a DTensor sharded on dim 0)."""
+    from torch.distributed.tensor import DTensor
+
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    local = sum(p.to_local().numel() if isinstance(p, DTensor) else p.numel() for p in params)
+    return local / max(1, sum(p.numel() for p in params))
 
 
 def finish(
@@ -334,6 +385,7 @@ def train_loop(
     """
     step = 0
     model.train()
+    sharding = {"fsdp_shard_fraction": shard_fraction(optimizer)} if accelerator.is_fsdp2 else {}
     for epoch in itertools.count():
         if step >= total_steps or (config.max_steps is None and epoch >= config.epochs):
             break
@@ -358,7 +410,7 @@ def train_loop(
             step += 1
             if step % config.log_every == 0 or step == total_steps:
                 averaged = {k: sum(m[k] for m in window) / len(window) for k in window[0]}
-                averaged = mean_across(accelerator, {**averaged, **extra})
+                averaged = mean_across(accelerator, {**averaged, **extra, **sharding})
                 averaged["learning_rate"] = float(scheduler.get_last_lr()[0])
                 reporter.emit(step, {f"train/{k}": v for k, v in averaged.items()})
             window = []
