@@ -151,6 +151,8 @@ class CompletionLogProbs(nn.Module):
         self.lm = lm
         self.chunk_size = chunk_size
         self.temperature = temperature
+        # Accelerate's FSDP TRANSFORMER_BASED_WRAP shards these classes (decoder layers) one by one.
+        self._no_split_modules = getattr(lm, "_no_split_modules", None)
 
     def forward(
         self,

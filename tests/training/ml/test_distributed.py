@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import preference_rows, write_jsonl
+from .conftest import preference_rows, sft_rows, write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def launch(kind: str, config: dict, rows: Path, out: Path) -> dict:
 
 def config_for(tiny_lm: str, **extra: object) -> dict:
     return {"base_model": tiny_lm, "max_steps": 2, "batch_size": 4, "max_length": 48,
-            "learning_rate": 1e-3, "controls": False, "eval_fraction": 0, **extra}  # fmt: skip
+            "learning_rate": 1e-3, "eval_fraction": 0, **extra}  # fmt: skip
 
 
 @pytest.mark.parametrize("extra", [{}, {"lora_r": 4}], ids=["full", "lora"])
@@ -55,7 +55,7 @@ def test_dpo_sharded_on_two_cpu_processes(tiny_lm: str, tmp_path: Path, extra: d
 
     rows = write_jsonl(tmp_path / "rows.jsonl", preference_rows(32))  # type: ignore[arg-type]
     out = tmp_path / "out"
-    launch("dpo", config_for(tiny_lm, **extra), rows, out)
+    launch("dpo", config_for(tiny_lm, controls=False, **extra), rows, out)
     trained = AutoModelForCausalLM.from_pretrained(out)  # a full model, or adapters on the base
     assert (out / ("adapter_config.json" if extra else "model.safetensors")).exists()
     ids = torch.randint(0, 100, (2, 12))
@@ -73,6 +73,17 @@ def test_reward_sharded_on_two_cpu_processes(tiny_lm: str, tmp_path: Path) -> No
 
     rows = write_jsonl(tmp_path / "rows.jsonl", preference_rows(32))  # type: ignore[arg-type]
     out = tmp_path / "out"
-    launch("reward", config_for(tiny_lm), rows, out)
+    launch("reward", config_for(tiny_lm, controls=False), rows, out)
     model = AutoModelForSequenceClassification.from_pretrained(out)
+    assert torch.isfinite(model(torch.randint(0, 100, (2, 12))).logits).all()
+
+
+def test_sft_sharded_on_two_cpu_processes(tiny_lm: str, tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    rows = write_jsonl(tmp_path / "rows.jsonl", sft_rows(32))  # type: ignore[arg-type]
+    out = tmp_path / "out"
+    launch("sft", config_for(tiny_lm), rows, out)
+    model = AutoModelForCausalLM.from_pretrained(out)
     assert torch.isfinite(model(torch.randint(0, 100, (2, 12))).logits).all()
