@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 
 class AnnotationConfig(AppConfig):
@@ -7,7 +7,10 @@ class AnnotationConfig(AppConfig):
     verbose_name = "Annotation"
 
     def ready(self) -> None:
-        from annotation.roles import roles_sync
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+
+        from annotation.roles import group_removed, roles_sync, user_changed, user_groups_changed
         from annotation.services.attributes import attribute_definitions_seed
 
         # Role groups are set-up data, kept in step with the code after every migrate.
@@ -16,3 +19,11 @@ class AnnotationConfig(AppConfig):
         post_migrate.connect(
             attribute_definitions_seed, sender=self, dispatch_uid="chorus_attributes_seed"
         )
+        # The cached user and roles (roles.RoleBackend) are dropped on every change.
+        users = get_user_model()
+        for signal in (post_save, post_delete):
+            signal.connect(user_changed, sender=users, dispatch_uid=f"chorus_user_{signal}")
+        m2m_changed.connect(
+            user_groups_changed, sender=users.groups.through, dispatch_uid="chorus_user_groups"
+        )
+        post_delete.connect(group_removed, sender=Group, dispatch_uid="chorus_group_removed")
