@@ -27,3 +27,22 @@ class AnnotationConfig(AppConfig):
             user_groups_changed, sender=users.groups.through, dispatch_uid="chorus_user_groups"
         )
         post_delete.connect(group_removed, sender=Group, dispatch_uid="chorus_group_removed")
+        self._labeler_groups_signals()
+
+    def _labeler_groups_signals(self) -> None:
+        """The cached group ids per labeler (selectors.labelers.labeler_group_ids) are dropped
+        on every change of a group, its rules, its members or a labeler's profile."""
+        from annotation.models import GroupRule, LabelerGroup, LabelerProfile
+        from annotation.selectors.labelers import labeler_groups_forget
+
+        def forget(**kwargs: object) -> None:
+            labeler_groups_forget()
+
+        for model in (LabelerGroup, GroupRule, LabelerProfile):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    forget, sender=model, weak=False, dispatch_uid=f"lg_{model}_{signal}"
+                )
+        m2m_changed.connect(
+            forget, sender=LabelerGroup.members.through, weak=False, dispatch_uid="lg_members"
+        )

@@ -15,7 +15,9 @@ from typing import Any
 
 from annotation.models import FlagKind, PairwiseChoice
 
-_CHOICES = frozenset([*(str(n) for n in range(1, 9)), PairwiseChoice.TIE.value, PairwiseChoice.BOTH_BAD.value])
+_CHOICES = frozenset(
+    [*(str(n) for n in range(1, 9)), PairwiseChoice.TIE.value, PairwiseChoice.BOTH_BAD.value]
+)
 _FLAGS = frozenset(FlagKind.values)
 _TEXTS = ("demonstration", "rationale")
 _OPTIONAL_INTS = ("guideline_version",)

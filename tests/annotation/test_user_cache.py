@@ -79,3 +79,33 @@ def test_without_a_shared_cache_nothing_is_kept(as_persona, project, labeler, se
     item_create(project)
     assert _next(as_persona("labeler"), project.pk).status_code == 200
     assert cache.get(_user_key(labeler.pk)) is None
+
+
+def test_group_ids_are_cached_and_dropped_on_any_membership_change(labeler, researcher):
+    """labeler_group_ids (recorded on each judgment, counted by quotas) from the cache, and
+    right again after a member, a rule or a profile changes."""
+    from annotation.models import GroupRule, LabelerGroup, LabelerProfile
+    from annotation.selectors.labelers import labeler_group_ids
+
+    group = LabelerGroup.objects.create(name="Experts")
+    assert labeler_group_ids(labeler.pk) == []
+    with CaptureQueriesContext(connection) as queries:
+        assert labeler_group_ids(labeler.pk) == []
+    assert not queries.captured_queries
+    group.members.add(labeler)
+    assert labeler_group_ids(labeler.pk) == [group.pk]
+    group.members.remove(labeler)
+    assert labeler_group_ids(labeler.pk) == []
+    by_rule = LabelerGroup.objects.create(name="Europe")
+    GroupRule.objects.create(group=by_rule, attribute="region", value="EU")
+    assert labeler_group_ids(labeler.pk) == [by_rule.pk]
+    profile = LabelerProfile.objects.get(user=labeler)
+    profile.attributes = {**profile.attributes, "region": "US"}
+    profile.save()
+    assert labeler_group_ids(labeler.pk) == []
+    by_rule.rules.all().delete()
+    assert labeler_group_ids(labeler.pk) == []
+    GroupRule.objects.create(group=by_rule, attribute="region", value="US")
+    assert labeler_group_ids(labeler.pk) == [by_rule.pk]
+    by_rule.delete()
+    assert labeler_group_ids(labeler.pk) == []

@@ -20,7 +20,11 @@ READ = [
     {"client_key": KEY, "choice": None, "guideline_version": None, "seconds_spent": None},
     {"client_key": KEY, "ranks": [2, 1, 2], "none_acceptable": True, "ranking_touched": True},
     {"client_key": KEY, "ranks": None, "ranking_touched": None, "none_acceptable": False},
-    {"client_key": KEY, "demonstration": "A *reply*", "flags": [{"response": 2, "flag": "harmful"}]},
+    {
+        "client_key": KEY,
+        "demonstration": "A *reply*",
+        "flags": [{"response": 2, "flag": "harmful"}],
+    },
     {"client_key": KEY.upper(), "choice": "both_bad", "seconds_spent": 2.5, "unknown": [1]},
 ]
 REFUSED_OR_COERCED = [
