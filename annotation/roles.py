@@ -6,16 +6,21 @@
 A superuser counts as an admin.
 
 `RoleBackend` reads a user's roles in the same query as the user (once per request), so role
-checks cost no query of their own.
+checks cost no query of their own; with a shared cache (settings.CHORUS_USER_CACHE) the user and
+roles are kept there and the request costs no query at all, the entry being dropped whenever the
+user, their groups or their active flag change (`user_cache_forget`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 LABELER, RESEARCHER, ADMIN = "labeler", "researcher", "admin"
 ROLES = (LABELER, RESEARCHER, ADMIN)
@@ -56,9 +61,53 @@ def roles_sync(**kwargs: Any) -> None:
         group.permissions.set(perms)
 
 
+# A safety net only: every change of a user, their groups or their active flag drops the entry.
+USER_CACHE_SECONDS = 300
+
+
+def _user_key(pk: Any) -> str:
+    return f"chorus:user:{pk}"
+
+
+def user_cache_forget(pk: Any) -> None:
+    """Drop a user's cached row and roles now and again when the transaction commits (so that a
+    request reading the old row before the commit cannot keep it in the cache)."""
+    if not getattr(settings, "CHORUS_USER_CACHE", False):
+        return
+    cache.delete(_user_key(pk))
+    transaction.on_commit(lambda: cache.delete(_user_key(pk)))
+
+
+def user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """post_save / post_delete of a user."""
+    user_cache_forget(instance.pk)
+
+
+def user_groups_changed(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any
+) -> None:
+    """m2m_changed of user.groups, from either side (user.groups.add, group.user_set.add)."""
+    if not action.startswith("post_"):
+        return
+    if not reverse:
+        user_cache_forget(instance.pk)
+    elif pk_set is not None:
+        for pk in pk_set:
+            user_cache_forget(pk)
+    else:  # group.user_set.clear(): who was in it is no longer known
+        group_removed(sender)
+
+
+def group_removed(sender: Any, **kwargs: Any) -> None:
+    """A group deleted or emptied (rare): its members are unknown here, so drop every entry."""
+    if getattr(settings, "CHORUS_USER_CACHE", False):
+        cache.clear()
+
+
 class RoleBackend(ModelBackend):
     """Django's model backend, whose per-request user lookup also answers which role groups the
-    user is in: one statement instead of two, written in SQL (it runs on every request)."""
+    user is in: one statement instead of two, written in SQL (it runs on every request); with
+    settings.CHORUS_USER_CACHE, none while the user is in the shared cache."""
 
     def get_user(self, user_id: Any) -> Any:
         users = get_user_model()
@@ -66,6 +115,17 @@ class RoleBackend(ModelBackend):
             pk = users._meta.pk.to_python(user_id)
         except ValidationError:
             return None
+        use_cache = getattr(settings, "CHORUS_USER_CACHE", False)
+        if use_cache and (hit := cache.get(_user_key(pk))) is not None:
+            user, roles = hit
+            user._chorus_roles = set(roles)
+            return user if self.user_can_authenticate(user) else None
+        user = self._user_row(users, pk)
+        if user is not None and use_cache:
+            cache.add(_user_key(pk), (user, frozenset(user._chorus_roles)), USER_CACHE_SECONDS)
+        return user
+
+    def _user_row(self, users: Any, pk: Any) -> Any:
         # One row per group the user is in (one row with no group name when in none).
         rows = list(
             users._default_manager.raw(

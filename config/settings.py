@@ -389,6 +389,11 @@ SESSION_ENGINE = (
     else "django.contrib.sessions.backends.db"
 )
 
+# With a shared cache, the logged-in user and their roles are read from it (roles.RoleBackend: no
+# user query per request), dropped there on every change of the user or their groups. Not with a
+# per-process cache: another process's change would not reach it.
+CHORUS_USER_CACHE = bool(CHORUS_CACHE_URL)
+
 # Outgoing mail (password reset). Without a host the reset pages are hidden and answer 404.
 CHORUS_EMAIL_HOST = os.environ.get("CHORUS_EMAIL_HOST", "")
 EMAIL_HOST = CHORUS_EMAIL_HOST or "localhost"

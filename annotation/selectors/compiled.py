@@ -54,13 +54,30 @@ def compiled(name: str, build: Callable[..., QuerySet[Any]], *ids: int) -> tuple
     return sql, [ids[value] if kind == "arg" else value for kind, value in slots]
 
 
+_converters: dict[tuple[Any, str], list[tuple[Any, list[Any]]]] = {}
+
+
+def _field_converters(model: Any) -> list[tuple[Any, list[Any]]]:
+    """Per concrete field: its column and the ORM's converters for it, found once per process."""
+    key = (model, connection.alias)
+    found = _converters.get(key)
+    if found is None:
+        found = []
+        for field in model._meta.concrete_fields:
+            col = field.get_col(model._meta.db_table)
+            found.append(
+                (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+            )
+        _converters[key] = found
+    return found
+
+
 def model_from_row(model: Any, values: Sequence[Any]) -> Any:
     """A model instance from its concrete fields' column values (in field order) as a cursor
     returned them, converted as the ORM would (JSON, SQLite's datetimes)."""
     converted = []
-    for field, value in zip(model._meta.concrete_fields, values, strict=True):
-        col = field.get_col(model._meta.db_table)
-        for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+    for (col, converters), value in zip(_field_converters(model), values, strict=True):
+        for converter in converters:
             value = converter(value, col, connection)
         converted.append(value)
     return model.from_db(connection.alias, None, converted)

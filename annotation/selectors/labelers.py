@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.core.cache import cache
+from django.db import connection, transaction
 
 from annotation.models import (
     GroupRule,
@@ -71,7 +73,40 @@ def labeler_group_id_map(user_ids: Iterable[int] | None = None) -> dict[int, lis
     return {uid: sorted(groups) for uid, groups in _membership(user_ids).items()}
 
 
+# Group ids per labeler in the shared cache (settings.CHORUS_USER_CACHE), valid while the
+# generation token is unchanged: any change of a group, a rule, a membership or a profile makes a
+# new one (labeler_groups_forget, from signals), so every entry is dropped at once.
+_GENERATION = "chorus:lgroups:generation"
+_GROUPS_SECONDS = 3600
+
+
+def labeler_groups_forget() -> None:
+    """Invalidate every labeler's cached groups: now and again when the transaction commits (a
+    read in between may have cached what it saw before the commit)."""
+    if getattr(settings, "CHORUS_USER_CACHE", False):
+        cache.delete(_GENERATION)
+        transaction.on_commit(lambda: cache.delete(_GENERATION))
+
+
 def labeler_group_ids(user_id: int) -> list[int]:
+    """Sorted ids of the groups one labeler belongs to now: from the shared cache when it holds
+    them for the current generation (no statement), else `_labeler_group_ids_read`."""
+    if not getattr(settings, "CHORUS_USER_CACHE", False):
+        return _labeler_group_ids_read(user_id)
+    key = f"chorus:lgroups:{user_id}"
+    found = cache.get_many([_GENERATION, key])
+    generation = found.get(_GENERATION)
+    if generation is not None and (entry := found.get(key)) and entry[0] == generation:
+        return list(entry[1])
+    if generation is None:
+        cache.add(_GENERATION, uuid.uuid4().hex, None)
+        generation = cache.get(_GENERATION)
+    ids = _labeler_group_ids_read(user_id)
+    cache.set(key, (generation, tuple(ids)), _GROUPS_SECONDS)
+    return ids
+
+
+def _labeler_group_ids_read(user_id: int) -> list[int]:
     """Sorted ids of the groups one labeler belongs to now, in ONE statement (the judgment submit
     path records them on each judgment, so it is SQL: the ORM's compile cost several times the
     statement): every group with its rules, whether the user is an explicit member, and the

@@ -35,7 +35,7 @@ from annotation.models import (
     Project,
     attributes_clean,
 )
-from annotation.selectors.labelers import labeler_group_id_map
+from annotation.selectors.labelers import labeler_group_id_map, labeler_groups_forget
 
 
 def external_labelers_ensure(
@@ -56,6 +56,7 @@ def external_labelers_ensure(
     new = [a for a in annotators if a not in profiles]
     users = get_user_model().objects.bulk_create([_user(project) for _ in new])
     now = timezone.now()
+    labeler_groups_forget()  # bulk_create sends no signal
     LabelerProfile.objects.bulk_create(
         [
             LabelerProfile(

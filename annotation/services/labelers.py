@@ -21,7 +21,7 @@ from annotation.models import (
     LabelerProfile,
     Reservation,
 )
-from annotation.roles import LABELER, ROLES
+from annotation.roles import LABELER, ROLES, user_cache_forget
 from annotation.services.access import reservations_release_lost_access
 from annotation.services.audit import labeler_audit_event_record
 
@@ -174,6 +174,7 @@ def labeler_deactivate(*, user: Any, by: Any) -> LabelerProfile:
         profile.deactivated_by = by
         profile.save(update_fields=["deactivated_at", "deactivated_by"])
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    user_cache_forget(user.pk)  # an update() sends no signal
     user.is_active = False
     Reservation.objects.filter(labeler=user).delete()
     labeler_audit_event_record(labeler=user, action=AuditAction.DEACTIVATED, actor=by)
@@ -188,6 +189,7 @@ def labeler_reactivate(*, user: Any, by: Any = None) -> LabelerProfile:
     profile.deactivated_by = None
     profile.save(update_fields=["deactivated_at", "deactivated_by"])
     get_user_model().objects.filter(pk=user.pk).update(is_active=True)
+    user_cache_forget(user.pk)
     user.is_active = True
     labeler_audit_event_record(labeler=user, action=AuditAction.REACTIVATED, actor=by)
     return profile

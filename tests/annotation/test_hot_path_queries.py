@@ -1,9 +1,9 @@
 """The labeling hot path's SQL: a fixed number of statements per request (issue 14), whatever the
 labeler's history elsewhere, and a candidate query that never scans the judgment table.
 
-Counted with login sessions in the shared cache (`cached_db`, as production runs with
-CHORUS_CACHE_URL set); without a shared cache each request reads its session from the database:
-one statement more. Transactions are real here (transactional_db), as in production, so no
+Counted with login sessions, the user and their roles in the shared cache (`cached_db` and
+CHORUS_USER_CACHE, as production runs with CHORUS_CACHE_URL set); without a shared cache each
+request reads its session and its user from the database: two statements more. Transactions are real here (transactional_db), as in production, so no
 savepoints are counted; nor are BEGIN and COMMIT (Django logs them on SQLite only). The count of
 a project's open items is made once every few seconds per process (labeling.OPEN_COUNT_SECONDS),
 so it is made before counting.
@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotation.models import Item, Judgment, Prompt, Reservation
+from annotation.selectors.labelers import labeler_group_ids
 from annotation.selectors.labeling import labeler_progress
 from annotation.selectors.onboarding import consent_current_version
 from annotation.services.projects import criterion_create
@@ -26,14 +27,15 @@ from tests.factories import ProjectFactory, item_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Statements per request on PostgreSQL: user and roles (1), project or item with the access check,
-# the labeling facts and the rubric (1), then the request's own work. Before issue 14: 23, 14,
-# -, 35; after its first pass 10, 9, 10, 17.
-NEXT = 9  # + labeler lock, current reservation, window, candidates, insert, texts, progress
-SUBMIT = 7  # + groups, count (takes the item's lock), reservation taken (DELETE ... RETURNING:
+# Statements per request on PostgreSQL: project or item with the access check, the labeling facts
+# and the rubric (1), then the request's own work (the user, roles and labeler groups come from
+# the cache).
+# Before issue 14: 23, 14, -, 35; after its first pass 10, 9, 10, 17; its second 9, 7, 9, 14.
+NEXT = 8  # + labeler lock, current reservation, window, candidates, insert, texts, progress
+SUBMIT = 5  # + count (takes the item's lock), reservation taken (DELETE ... RETURNING:
 # none means a retry or a conflict), judgment, its ratings
-WORKBENCH = 9  # the next item's
-SUBMIT_AND_NEXT = 14  # the submit's and the next item's, sharing user, item and project
+WORKBENCH = 8  # the next item's
+SUBMIT_AND_NEXT = 12  # the submit's and the next item's, sharing user, item and project
 
 
 def _less_on_sqlite():
@@ -44,6 +46,7 @@ def _less_on_sqlite():
 @pytest.fixture(autouse=True)
 def _cached_sessions(settings):
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.CHORUS_USER_CACHE = True
 
 
 @pytest.fixture
@@ -54,6 +57,7 @@ def setup(project, labeler, as_persona):
     client = as_persona("labeler")
     client.post(f"/label/{project.pk}/guidelines/read/", {"version": 1})
     labeler_progress(labeler, project)  # counts the open items, kept for a few seconds
+    labeler_group_ids(labeler.pk)  # the labeler's groups go to the cache (from the first submit on)
     return client, criterion
 
 
