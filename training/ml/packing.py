@@ -250,11 +250,11 @@ def block_mask(unit_ids: torch.Tensor, branch_ids: torch.Tensor) -> torch.Tensor
     only (no all-masked row, so no NaN)."""
     width = unit_ids.size(1)
     index = torch.arange(width, device=unit_ids.device)
-    causal = index.view(1, -1) <= index.view(-1, 1)
-    same_unit = unit_ids.unsqueeze(2) == unit_ids.unsqueeze(1)
+    mask = unit_ids.unsqueeze(2) == unit_ids.unsqueeze(1)  # same unit (in place from here)
     key_branch = branch_ids.unsqueeze(1)
-    branch_ok = (key_branch == 0) | (key_branch == branch_ids.unsqueeze(2))
-    mask = causal & same_unit & branch_ok & (unit_ids >= 0).unsqueeze(1)
+    mask &= (key_branch == 0) | (key_branch == branch_ids.unsqueeze(2))
+    mask &= index.view(1, -1) <= index.view(-1, 1)  # causal
+    mask &= (unit_ids >= 0).unsqueeze(1)
     mask |= torch.eye(width, dtype=torch.bool, device=unit_ids.device)
     return mask.unsqueeze(1)
 
@@ -276,7 +276,7 @@ def attention_kwargs(model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[s
         elif mask.device.type == "cpu":
             # SDPA's CPU kernel turns a boolean mask into this additive one (0 / -inf) in
             # every layer, forward and backward; made once here, the result is the same bits
-            mask = torch.zeros(mask.shape, device=mask.device).masked_fill_(~mask, -math.inf)
+            mask = torch.where(mask, 0.0, -math.inf)
     return {
         "input_ids": batch["input_ids"],
         "position_ids": batch["position_ids"],
