@@ -159,11 +159,8 @@ def pack_sequences(
     # One segment per prompt and per completion, in row order; token tensors are then built
     # from the segments with a few vectorised ops (no Python loop per token).
     ids: list[int] = []
-    seg_start: list[int] = []  # flat index of the segment's first token
-    seg_len: list[int] = []
-    seg_pos: list[int] = []  # position id of its first token
-    seg_unit: list[int] = []
-    seg_branch: list[int] = []
+    # (flat index of its first token, length, position id of its first token, unit, branch)
+    segments: list[tuple[int, int, int, int, int]] = []
     # per completion segment: its sequence, the flat index of its prompt's last token, and
     # whether that prompt is empty (then its first token is not scored)
     owner: list[int] = []
@@ -176,8 +173,7 @@ def pack_sequences(
         for prompt, members in row:
             p = len(prompt)
             ids += prompt
-            seg_start.append(at), seg_len.append(p), seg_pos.append(0)
-            seg_unit.append(unit_no), seg_branch.append(0)
+            segments.append((at, p, 0, unit_no, 0))
             end = at + p - 1
             at += p
             for k, u in enumerate(members, start=1):
@@ -186,31 +182,32 @@ def pack_sequences(
                 if p + c == 0:
                     raise ValueError(f"sequence {u} is empty")
                 ids += completion
-                seg_start.append(at), seg_len.append(c), seg_pos.append(p)
-                seg_unit.append(unit_no), seg_branch.append(k)
-                owner.append(u), prompt_end.append(end), no_prompt.append(p == 0)
+                segments.append((at, c, p, unit_no, k))
+                owner.append(u)
+                prompt_end.append(end)
+                no_prompt.append(p == 0)
                 last[u] = at + c - 1 if c else end
                 at += c
             unit_no += 1
-    lengths = torch.tensor(seg_len, dtype=torch.long)
-    flat = _segment_index(torch.tensor(seg_start, dtype=torch.long), lengths)
-    offset = flat - torch.repeat_interleave(torch.tensor(seg_start, dtype=torch.long), lengths)
+    starts, lengths, first_pos, seg_unit, seg_branch = torch.tensor(
+        segments, dtype=torch.long
+    ).unbind(1)
+    flat = _segment_index(starts, lengths)
+    offset = flat - torch.repeat_interleave(starts, lengths)
     shape = (len(rows), width)
     input_ids = torch.full(shape, pad_id, dtype=torch.long)
     position_ids = torch.zeros(shape, dtype=torch.long)
     unit_ids = torch.full(shape, -1, dtype=torch.long)
     branch_ids = torch.zeros(shape, dtype=torch.long)
     input_ids.view(-1)[flat] = torch.tensor(ids, dtype=torch.long)
-    position_ids.view(-1)[flat] = offset + torch.repeat_interleave(
-        torch.tensor(seg_pos, dtype=torch.long), lengths
-    )
-    unit_ids.view(-1)[flat] = torch.repeat_interleave(torch.tensor(seg_unit), lengths)
-    branch_ids.view(-1)[flat] = torch.repeat_interleave(torch.tensor(seg_branch), lengths)
+    position_ids.view(-1)[flat] = offset + torch.repeat_interleave(first_pos, lengths)
+    unit_ids.view(-1)[flat] = torch.repeat_interleave(seg_unit, lengths)
+    branch_ids.view(-1)[flat] = torch.repeat_interleave(seg_branch, lengths)
     # scored tokens: every completion token, predicted from the token before it in its own
     # sequence (the prompt's last token for the first), except a first token with no prompt
-    completion = torch.tensor(seg_branch) > 0
-    c_start = torch.tensor(seg_start, dtype=torch.long)[completion]
-    c_len = lengths[completion]
+    is_completion = seg_branch > 0
+    c_start = starts[is_completion]
+    c_len = lengths[is_completion]
     target = _segment_index(c_start, c_len)
     first = target == torch.repeat_interleave(c_start, c_len)
     source = torch.where(
