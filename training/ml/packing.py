@@ -32,6 +32,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -155,54 +156,85 @@ def pack_sequences(
         rows[fit].append(unit)
         room[fit] -= size(unit)
     width = max(capacity - free for free in room)
+    # One segment per prompt and per completion, in row order; token tensors are then built
+    # from the segments with a few vectorised ops (no Python loop per token).
+    ids: list[int] = []
+    # (flat index of its first token, length, position id of its first token, unit, branch)
+    segments: list[tuple[int, int, int, int, int]] = []
+    # per completion segment: its sequence, the flat index of its prompt's last token, and
+    # whether that prompt is empty (then its first token is not scored)
+    owner: list[int] = []
+    prompt_end: list[int] = []
+    no_prompt: list[bool] = []
+    last = [0] * len(seqs)
+    unit_no = 0
+    for r, row in enumerate(rows):
+        at = r * width
+        for prompt, members in row:
+            p = len(prompt)
+            ids += prompt
+            segments.append((at, p, 0, unit_no, 0))
+            end = at + p - 1
+            at += p
+            for k, u in enumerate(members, start=1):
+                completion = seqs[u].completion_ids
+                c = len(completion)
+                if p + c == 0:
+                    raise ValueError(f"sequence {u} is empty")
+                ids += completion
+                segments.append((at, c, p, unit_no, k))
+                owner.append(u)
+                prompt_end.append(end)
+                no_prompt.append(p == 0)
+                last[u] = at + c - 1 if c else end
+                at += c
+            unit_no += 1
+    starts, lengths, first_pos, seg_unit, seg_branch = torch.tensor(
+        segments, dtype=torch.long
+    ).unbind(1)
+    flat = _segment_index(starts, lengths)
+    offset = flat - torch.repeat_interleave(starts, lengths)
     shape = (len(rows), width)
     input_ids = torch.full(shape, pad_id, dtype=torch.long)
     position_ids = torch.zeros(shape, dtype=torch.long)
     unit_ids = torch.full(shape, -1, dtype=torch.long)
     branch_ids = torch.zeros(shape, dtype=torch.long)
-    last = [0] * len(seqs)
-    target: list[int] = []
-    source: list[int] = []
-    owner: list[int] = []
-    unit_no = 0
-    for r, row in enumerate(rows):
-        at = 0
-        for prompt, members in row:
-            p = len(prompt)
-            base = r * width
-            input_ids[r, at : at + p] = torch.tensor(prompt, dtype=torch.long)
-            position_ids[r, at : at + p] = torch.arange(p)
-            unit_ids[r, at : at + p] = unit_no
-            prompt_end = at + p - 1
-            at += p
-            for k, u in enumerate(members, start=1):
-                completion = list(seqs[u].completion_ids)
-                c = len(completion)
-                if p + c == 0:
-                    raise ValueError(f"sequence {u} is empty")
-                input_ids[r, at : at + c] = torch.tensor(completion, dtype=torch.long)
-                position_ids[r, at : at + c] = torch.arange(p, p + c)
-                unit_ids[r, at : at + c] = unit_no
-                branch_ids[r, at : at + c] = k
-                last[u] = base + (at + c - 1 if c else prompt_end)
-                for j in range(c):
-                    if j == 0 and p == 0:
-                        continue  # nothing before it to predict it from
-                    target.append(base + at + j)
-                    source.append(base + (at + j - 1 if j else prompt_end))
-                    owner.append(u)
-                at += c
-            unit_no += 1
+    input_ids.view(-1)[flat] = torch.tensor(ids, dtype=torch.long)
+    position_ids.view(-1)[flat] = offset + torch.repeat_interleave(first_pos, lengths)
+    unit_ids.view(-1)[flat] = torch.repeat_interleave(seg_unit, lengths)
+    branch_ids.view(-1)[flat] = torch.repeat_interleave(seg_branch, lengths)
+    # scored tokens: every completion token, predicted from the token before it in its own
+    # sequence (the prompt's last token for the first), except a first token with no prompt
+    is_completion = seg_branch > 0
+    c_start = starts[is_completion]
+    c_len = lengths[is_completion]
+    target = _segment_index(c_start, c_len)
+    first = target == torch.repeat_interleave(c_start, c_len)
+    source = torch.where(
+        first,
+        torch.repeat_interleave(torch.tensor(prompt_end, dtype=torch.long), c_len),
+        target - 1,
+    )
+    keep = ~(first & torch.repeat_interleave(torch.tensor(no_prompt, dtype=torch.bool), c_len))
     return {
         "input_ids": input_ids,
         "position_ids": position_ids,
         "unit_ids": unit_ids,
         "branch_ids": branch_ids,
         "last_index": torch.tensor(last, dtype=torch.long),
-        "target_index": torch.tensor(target, dtype=torch.long),
-        "source_index": torch.tensor(source, dtype=torch.long),
-        "target_seq": torch.tensor(owner, dtype=torch.long),
+        "target_index": target[keep],
+        "source_index": source[keep],
+        "target_seq": torch.repeat_interleave(torch.tensor(owner, dtype=torch.long), c_len)[keep],
     }
+
+
+def _segment_index(starts: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Flat indices of the tokens of consecutive segments: starts[i] + 0..lengths[i]-1."""
+    total = int(lengths.sum())
+    before = torch.cumsum(lengths, 0) - lengths  # tokens in the earlier segments
+    return torch.arange(total) + torch.repeat_interleave(
+        starts - before, lengths, output_size=total
+    )
 
 
 def is_packed(batch: dict[str, torch.Tensor]) -> bool:
@@ -215,11 +247,11 @@ def block_mask(unit_ids: torch.Tensor, branch_ids: torch.Tensor) -> torch.Tensor
     only (no all-masked row, so no NaN)."""
     width = unit_ids.size(1)
     index = torch.arange(width, device=unit_ids.device)
-    causal = index.view(1, -1) <= index.view(-1, 1)
-    same_unit = unit_ids.unsqueeze(2) == unit_ids.unsqueeze(1)
+    mask = unit_ids.unsqueeze(2) == unit_ids.unsqueeze(1)  # same unit (in place from here)
     key_branch = branch_ids.unsqueeze(1)
-    branch_ok = (key_branch == 0) | (key_branch == branch_ids.unsqueeze(2))
-    mask = causal & same_unit & branch_ok & (unit_ids >= 0).unsqueeze(1)
+    mask &= (key_branch == 0) | (key_branch == branch_ids.unsqueeze(2))
+    mask &= index.view(1, -1) <= index.view(-1, 1)  # causal
+    mask &= (unit_ids >= 0).unsqueeze(1)
     mask |= torch.eye(width, dtype=torch.bool, device=unit_ids.device)
     return mask.unsqueeze(1)
 
@@ -238,6 +270,10 @@ def attention_kwargs(model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[s
             mask = torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
                 ~mask, torch.finfo(dtype).min
             )
+        elif mask.device.type == "cpu":
+            # SDPA's CPU kernel turns a boolean mask into this additive one (0 / -inf) in
+            # every layer, forward and backward; made once here, the result is the same bits
+            mask = torch.where(mask, 0.0, -math.inf)
     return {
         "input_ids": batch["input_ids"],
         "position_ids": batch["position_ids"],
@@ -246,6 +282,10 @@ def attention_kwargs(model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[s
 
 
 def _score_head(model: nn.Module) -> nn.Module:
+    inner = getattr(model, "module", model)  # DDP / Accelerate wrappers
+    head = getattr(inner, "score", None)
+    if isinstance(head, nn.Module):  # the usual case, without walking every module per step
+        return head
     for name, module in model.named_modules():
         if name == "score" or name.endswith(".score"):
             return module

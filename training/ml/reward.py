@@ -317,12 +317,13 @@ def _fit(
             return objective(chosen, rejected, w, denominator, context)
         m = margin_of[batch["pair_index"]] if config.strength == "margin" else None
         loss = bradley_terry_loss(chosen, rejected, w, denominator, m)
-        margin = (chosen - rejected).detach()
-        return loss, {
-            "loss": loss.item(),
-            "accuracy": ((margin > 0).float() * w).sum().item() / denominator,
-            "margin": margin.mean().item(),
-        }
+        with torch.no_grad():
+            margin = chosen - rejected
+            return loss, {
+                "loss": loss.item(),
+                "accuracy": ((margin > 0).float() * w).sum().item() / denominator,
+                "margin": margin.mean().item(),
+            }
 
     steps, cancelled = train_loop(
         accelerator=accelerator,
