@@ -31,7 +31,8 @@ def _label(client, item, display_order: list[int], body: dict) -> None:  # noqa:
     Reservation.objects.filter(item=item).update(display_order=display_order)
     response = client.post(
         f"/api/label/items/{item.pk}/judgments/",
-        {"client_key": str(uuid.uuid4()), **body},
+        {"client_key": str(uuid.uuid4()), **body}
+        | ({"ranking_touched": True} if "ranks" in body else {}),  # the labeler ordered them
         content_type="application/json",
     )
     assert response.status_code == 201, response.content

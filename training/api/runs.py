@@ -123,12 +123,23 @@ class RunListApi(APIView):
         return created(run_create, RunOutput, created_by=request.user, **data.validated_data)
 
 
+class RunEstimateOutput(serializers.Serializer):
+    memory_estimate = serializers.DictField(
+        allow_null=True,
+        help_text="total_gib, parts_gib {weights, gradients, optimizer, activations, ...}, "
+        "processes and summary; null when the base model has no local files to read.",
+    )
+    budget_gib = serializers.FloatField(help_text="CHORUS_TRAINING_MEMORY_GB (0: unchecked).")
+    fits = serializers.BooleanField()
+    refusal = serializers.CharField(help_text="Why the run would be refused; empty if it fits.")
+
+
 class RunEstimateApi(APIView):
     """The memory a run would need per GPU, before it is created (nothing is written)."""
 
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=RunInput, responses={200: serializers.DictField()})
+    @extend_schema(request=RunInput, responses={200: RunEstimateOutput})
     def post(self, request: Request) -> Response:
         data = RunInput(data=request.data)
         data.is_valid(raise_exception=True)

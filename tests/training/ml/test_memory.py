@@ -64,13 +64,18 @@ def test_estimate_within_20_percent_of_measured_peak(
 ) -> None:
     cfg = {"base_model": small_lm, "max_steps": 2, "eval_fraction": 0, "controls": False, **extra}
     root = Path(__file__).resolve().parents[3]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
-    done = subprocess.run(
-        [sys.executable, "-c", MEASURE, kind, json.dumps(cfg), str(tmp_path)],
-        capture_output=True, text=True, env=env, cwd=root, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    # One allocator arena and one thread: glibc otherwise keeps freed memory in per-thread
+    # arenas, and the same run's peak resident memory was seen to vary by 35 % on a busy machine.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "1", "PYTHONPATH": str(root)}
+    runs = []
+    for attempt in range(2):  # the smaller of two peaks: fragmentation only ever adds to one
+        done = subprocess.run(
+            [sys.executable, "-c", MEASURE, kind, json.dumps(cfg), str(tmp_path / str(attempt))],
+            capture_output=True, text=True, env=env, cwd=root, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    figures = min(runs, key=lambda f: f["measured"])
     ratio = figures["estimated"] / figures["measured"]
     print(kind, extra, f"measured {figures['measured'] / 2**20:.0f} MiB, ratio {ratio:.3f}")
     assert 0.8 <= ratio <= 1.2, figures
