@@ -17,6 +17,7 @@ from tests.browser.workbench import (
     shown_item_id,
     start_labeling,
     wait_past,
+    workbench_ready,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -32,6 +33,7 @@ def test_go_back_and_change_the_last_judgment(page, live_server, login, shot, la
     page.get_by_label(re.compile("^Rationale")).fill("Response 1 is shorter.")
     page.get_by_role("button", name=re.compile("^Submit")).click()
     wait_past(page, first.pk)
+    workbench_ready(page)
     second = shown_item_id(page)
 
     page.keyboard.press("p")  # Previous: the first item again, filled in as left

@@ -56,6 +56,17 @@ def start_labeling(page, live_server, project):
     page.goto(f"{live_server.url}/label/{project.pk}/")
     page.get_by_role("button", name=re.compile("I have read")).click()
     expect(page.locator("#workbench")).to_have_attribute("data-state", "item")
+    workbench_ready(page)
+
+
+def workbench_ready(page):
+    """Wait until htmx has processed the swapped-in workbench (its form posts through htmx and
+    the page's handlers see its events): a key pressed before that submits the form natively."""
+    page.wait_for_function(
+        "() => { const f = document.querySelector('#workbench form[hx-post]');"
+        " return !f || (f['htmx-internal-data'] !== undefined"
+        " && !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')); }"
+    )
 
 
 def shown_item_id(page):

@@ -68,17 +68,24 @@ def test_estimate_within_20_percent_of_measured_peak(
            "packing": False, **extra}  # fmt: skip
     root = Path(__file__).resolve().parents[3]
     # One allocator arena and one thread: glibc otherwise keeps freed memory in per-thread
-    # arenas, and the same run's peak resident memory was seen to vary by 35 % on a busy machine.
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "1", "PYTHONPATH": str(root)}
+    # arenas; the same run's peak still varies by about 10 % (allocator fragmentation).
+    # A clean environment, not the test session's: in a full run the same measurement read
+    # 800 MiB where a lone one read 620 (something earlier in the session leaves variables that
+    # change the child's allocations).
+    keep = ("PATH", "HOME", "TMPDIR", "LANG", "VIRTUAL_ENV")
+    env = {k: os.environ[k] for k in keep if k in os.environ} | {
+        "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "1", "PYTHONPATH": str(root),
+        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+    }  # fmt: skip
     runs = []
-    for attempt in range(2):  # the smaller of two peaks: fragmentation only ever adds to one
+    for attempt in range(2):  # the larger of two peaks: what the run needed at worst
         done = subprocess.run(
             [sys.executable, "-c", MEASURE, kind, json.dumps(cfg), str(tmp_path / str(attempt))],
             capture_output=True, text=True, env=env, cwd=root, timeout=300,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    figures = min(runs, key=lambda f: f["measured"])
+    figures = max(runs, key=lambda f: f["measured"])
     ratio = figures["estimated"] / figures["measured"]
     print(kind, extra, f"measured {figures['measured'] / 2**20:.0f} MiB, ratio {ratio:.3f}")
     assert 0.8 <= ratio <= 1.2, figures
