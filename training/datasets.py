@@ -43,6 +43,9 @@ applied exactly once. A pairwise judgment with an 8-point `scale` also writes `s
 Split: every row of one prompt lands on the same side. The side is decided by
 sha256("<seed>:<prompt key>") < eval_fraction, where the prompt key hashes the conversation
 (role and content of each turn), so the same conversation imported twice never lands in both.
+One exception keeps a small dataset trainable: when the hash sends every prompt to eval and
+there are at least two, the prompt whose hash lies nearest the cut goes to train instead
+(`_keep_one_for_training`); a seed and a dataset still always give the same split.
 
 Labelers (issue 15): a preference row of a labeler's judgment carries `labeler`, the labeler's
 pseudonym in the item's project (`annotation.selectors.labelers.project_pseudonym`: HMAC of the
@@ -110,11 +113,13 @@ class Counts:
     rows_per_group: Counter[str] = field(default_factory=Counter)
     labelers_per_group: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     prompts: dict[str, set[str]] = field(default_factory=lambda: {"train": set(), "eval": set()})
+    rows_per_prompt: Counter[str] = field(default_factory=Counter)
 
     def add(self, row: dict[str, Any], labeler_id: int | None = None) -> None:
         self.rows += 1
         setattr(self, row["split"], getattr(self, row["split"]) + 1)
         self.prompts[row["split"]].add(row["prompt_id"])
+        self.rows_per_prompt[row["prompt_id"]] += 1
         for name in row.get("groups") or [NO_GROUP]:
             self.rows_per_group[name] += 1
             if labeler_id is not None:
@@ -145,8 +150,31 @@ def prompt_key(messages: list[dict[str, str]]) -> str:
 
 def split_of(key: str, eval_fraction: float, seed: int) -> str:
     """'eval' for about `eval_fraction` of the keys, always the same ones for a seed."""
+    return "eval" if _hash_position(key, seed) < eval_fraction else "train"
+
+
+def _hash_position(key: str, seed: int) -> float:
     digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return "eval" if int.from_bytes(digest[:8], "big") / 2**64 < eval_fraction else "train"
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _keep_one_for_training(counts: Counts, spec: DatasetSpec) -> str | None:
+    """When every prompt fell in eval and there are two or more, the one to move to train.
+
+    A few prompts and a large eval_fraction can put them all in eval (four prompts at 0.5: one
+    seed in sixteen), and a run with nothing to train on is refused; moving the prompt whose
+    hash lies nearest the cut is the smallest change that keeps it trainable, and the same for
+    every snapshot of the same data and seed. Counts are updated; the caller rewrites the rows.
+    """
+    if counts.train or len(counts.prompts["eval"]) < 2:
+        return None
+    moved = max(counts.prompts["eval"], key=lambda key: _hash_position(key, spec.seed))
+    rows = counts.rows_per_prompt[moved]
+    counts.prompts["eval"].discard(moved)
+    counts.prompts["train"].add(moved)
+    counts.eval -= rows
+    counts.train += rows
+    return moved
 
 
 def _messages(prompt: Prompt) -> list[dict[str, str]]:
@@ -321,6 +349,16 @@ def dataset_write(*, kind: str, spec: DatasetSpec, path: Path) -> dict[str, Any]
     with open(path, "w", encoding="utf-8") as out:
         for row in ROWS[ROW_FORMAT[kind]](spec, counts):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    moved = _keep_one_for_training(counts, spec)
+    if moved:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        with open(path, "w", encoding="utf-8") as out:
+            for line in lines:
+                row = json.loads(line)
+                if row["prompt_id"] == moved:
+                    row["split"] = "train"
+                    line = json.dumps(row, ensure_ascii=False)
+                out.write(line + "\n")
     return {"format": ROW_FORMAT[kind], **counts.as_dict()}
 
 
@@ -328,4 +366,8 @@ def dataset_rows(*, kind: str, spec: DatasetSpec) -> tuple[list[dict[str, Any]],
     """The rows and counts in memory (for tests and small previews; runs use dataset_write)."""
     counts = Counts()
     rows = list(ROWS[ROW_FORMAT[kind]](spec, counts))
+    moved = _keep_one_for_training(counts, spec)
+    for row in rows:
+        if row["prompt_id"] == moved:
+            row["split"] = "train"
     return rows, {"format": ROW_FORMAT[kind], **counts.as_dict()}

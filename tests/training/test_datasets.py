@@ -154,6 +154,45 @@ def test_the_same_conversation_in_two_projects_lands_on_the_same_side(researcher
     assert rows[0]["split"] == rows[1]["split"]
 
 
+def _project_asking(researcher, labeler, questions):  # noqa: ANN001, ANN202
+    project = ProjectFactory(created_by=researcher)
+    for question in questions:
+        prompt = PromptFactory(project=project, turns=[("user", question)])
+        item = Item.objects.create(project=project, prompt=prompt)
+        for position, text in enumerate(("yes", "no")):
+            completion = Completion.objects.create(prompt=prompt, text=text)
+            ItemCompletion.objects.create(item=item, completion=completion, position=position)
+        judge(item, labeler, "a")
+    return project
+
+
+def test_a_split_that_sends_every_prompt_to_eval_keeps_the_nearest_one_for_training(
+    researcher, labeler, tmp_path
+):
+    questions = ("Why is the sky blue?", "Name a prime.", "Is tea hot?")
+    project = _project_asking(researcher, labeler, questions)
+    keys = [prompt_key([{"role": "user", "content": q}]) for q in questions]
+    seed = next(s for s in range(1000) if all(split_of(k, 0.9, s) == "eval" for k in keys))
+    # the one nearest the cut is the last to leave eval as the fraction shrinks
+    nearest = max(keys, key=lambda k: min(f for f in range(1001) if split_of(k, f / 1000, seed) == "eval"))
+    spec = DatasetSpec(project_ids=(project.pk,), eval_fraction=0.9, seed=seed)
+    counts = dataset_write(kind="reward", spec=spec, path=tmp_path / "rows.jsonl")
+    written = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
+    assert {r["prompt_id"] for r in written if r["split"] == "train"} == {nearest}
+    assert (counts["train_prompts"], counts["eval_prompts"]) == (1, 2)
+    assert (counts["train_rows"], counts["eval_rows"]) == (1, 2)
+    in_memory, same_counts = dataset_rows(kind="reward", spec=spec)
+    assert in_memory == written and same_counts == counts
+
+
+def test_a_single_prompt_in_eval_is_not_moved(researcher, labeler):
+    project = _project_asking(researcher, labeler, ["Only one?"])
+    key = prompt_key([{"role": "user", "content": "Only one?"}])
+    seed = next(s for s in range(1000) if split_of(key, 0.5, s) == "eval")
+    rows, counts = rows_of("reward", project, eval_fraction=0.5, seed=seed)
+    assert [r["split"] for r in rows] == ["eval"] and counts["train_rows"] == 0
+
+
 def test_policy_constants_are_the_models_values():
     """annotation.preferences takes the policies' string values; the run's choices are these."""
     assert (preferences.TIE_SKIP, preferences.TIE_BOTH_WAYS) == tuple(TiePolicy.values)
