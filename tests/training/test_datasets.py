@@ -174,7 +174,9 @@ def test_a_split_that_sends_every_prompt_to_eval_keeps_the_nearest_one_for_train
     keys = [prompt_key([{"role": "user", "content": q}]) for q in questions]
     seed = next(s for s in range(1000) if all(split_of(k, 0.9, s) == "eval" for k in keys))
     # the one nearest the cut is the last to leave eval as the fraction shrinks
-    nearest = max(keys, key=lambda k: min(f for f in range(1001) if split_of(k, f / 1000, seed) == "eval"))
+    nearest = max(
+        keys, key=lambda k: min(f for f in range(1001) if split_of(k, f / 1000, seed) == "eval")
+    )
     spec = DatasetSpec(project_ids=(project.pk,), eval_fraction=0.9, seed=seed)
     counts = dataset_write(kind="reward", spec=spec, path=tmp_path / "rows.jsonl")
     written = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
