@@ -43,9 +43,10 @@ applied exactly once. A pairwise judgment with an 8-point `scale` also writes `s
 Split: every row of one prompt lands on the same side. The side is decided by
 sha256("<seed>:<prompt key>") < eval_fraction, where the prompt key hashes the conversation
 (role and content of each turn), so the same conversation imported twice never lands in both.
-One exception keeps a small dataset trainable: when the hash sends every prompt to eval and
-there are at least two, the prompt whose hash lies nearest the cut goes to train instead
-(`_keep_one_for_training`); a seed and a dataset still always give the same split.
+One exception keeps a small dataset usable: with at least two prompts, neither side is left
+empty when the researcher asked for both (eval_fraction > 0): if the hash sends every prompt to
+one side, the prompt whose hash lies nearest the cut goes to the other (`_fill_an_empty_side`);
+a seed and a dataset still always give the same split.
 
 Labelers (issue 15): a preference row of a labeler's judgment carries `labeler`, the labeler's
 pseudonym in the item's project (`annotation.selectors.labelers.project_pseudonym`: HMAC of the
@@ -158,23 +159,32 @@ def _hash_position(key: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def _keep_one_for_training(counts: Counts, spec: DatasetSpec) -> str | None:
-    """When every prompt fell in eval and there are two or more, the one to move to train.
+def _fill_an_empty_side(counts: Counts, spec: DatasetSpec) -> tuple[str, str] | None:
+    """(prompt key, side) to move when one side is empty and there are two or more prompts.
 
-    A few prompts and a large eval_fraction can put them all in eval (four prompts at 0.5: one
-    seed in sixteen), and a run with nothing to train on is refused; moving the prompt whose
-    hash lies nearest the cut is the smallest change that keeps it trainable, and the same for
-    every snapshot of the same data and seed. Counts are updated; the caller rewrites the rows.
+    A few prompts can all fall on one side (four at eval_fraction 0.5: one seed in sixteen for
+    each side; twelve at 0.4: one in 370 without any eval): a run with nothing to train on is
+    refused and one without eval reports no held-out figures. Moving the prompt whose hash lies
+    nearest the cut is the smallest change that fills the empty side, and the same for every
+    snapshot of the same data and seed. Counts are updated; the caller rewrites the rows.
     """
-    if counts.train or len(counts.prompts["eval"]) < 2:
+    train, held_out = counts.prompts["train"], counts.prompts["eval"]
+    if len(train) + len(held_out) < 2 or spec.eval_fraction <= 0 or (train and held_out):
         return None
-    moved = max(counts.prompts["eval"], key=lambda key: _hash_position(key, spec.seed))
-    rows = counts.rows_per_prompt[moved]
-    counts.prompts["eval"].discard(moved)
-    counts.prompts["train"].add(moved)
-    counts.eval -= rows
-    counts.train += rows
-    return moved
+
+    def position(prompt: str) -> float:
+        return _hash_position(prompt, spec.seed)
+
+    if held_out:
+        key, side = max(held_out, key=position), "train"
+    else:
+        key, side = min(train, key=position), "eval"
+    rows = counts.rows_per_prompt[key]
+    counts.prompts["eval" if side == "train" else "train"].discard(key)
+    counts.prompts[side].add(key)
+    counts.eval += rows if side == "eval" else -rows
+    counts.train += rows if side == "train" else -rows
+    return key, side
 
 
 def _messages(prompt: Prompt) -> list[dict[str, str]]:
@@ -349,14 +359,14 @@ def dataset_write(*, kind: str, spec: DatasetSpec, path: Path) -> dict[str, Any]
     with open(path, "w", encoding="utf-8") as out:
         for row in ROWS[ROW_FORMAT[kind]](spec, counts):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    moved = _keep_one_for_training(counts, spec)
+    moved = _fill_an_empty_side(counts, spec)
     if moved:
         lines = path.read_text(encoding="utf-8").splitlines()
         with open(path, "w", encoding="utf-8") as out:
             for line in lines:
                 row = json.loads(line)
-                if row["prompt_id"] == moved:
-                    row["split"] = "train"
+                if row["prompt_id"] == moved[0]:
+                    row["split"] = moved[1]
                     line = json.dumps(row, ensure_ascii=False)
                 out.write(line + "\n")
     return {"format": ROW_FORMAT[kind], **counts.as_dict()}
@@ -366,8 +376,8 @@ def dataset_rows(*, kind: str, spec: DatasetSpec) -> tuple[list[dict[str, Any]],
     """The rows and counts in memory (for tests and small previews; runs use dataset_write)."""
     counts = Counts()
     rows = list(ROWS[ROW_FORMAT[kind]](spec, counts))
-    moved = _keep_one_for_training(counts, spec)
+    moved = _fill_an_empty_side(counts, spec)
     for row in rows:
-        if row["prompt_id"] == moved:
-            row["split"] = "train"
+        if moved and row["prompt_id"] == moved[0]:
+            row["split"] = moved[1]
     return rows, {"format": ROW_FORMAT[kind], **counts.as_dict()}

@@ -187,6 +187,21 @@ def test_a_split_that_sends_every_prompt_to_eval_keeps_the_nearest_one_for_train
     assert in_memory == written and same_counts == counts
 
 
+def test_a_split_that_leaves_eval_empty_holds_out_the_nearest_prompt(researcher, labeler):
+    questions = ("Why is the sky blue?", "Name a prime.", "Is tea hot?")
+    project = _project_asking(researcher, labeler, questions)
+    keys = [prompt_key([{"role": "user", "content": q}]) for q in questions]
+    seed = next(s for s in range(1000) if all(split_of(k, 0.1, s) == "train" for k in keys))
+    nearest = min(
+        keys, key=lambda k: min(f for f in range(1001) if split_of(k, f / 1000, seed) == "eval")
+    )
+    rows, counts = rows_of("reward", project, eval_fraction=0.1, seed=seed)
+    assert {r["prompt_id"] for r in rows if r["split"] == "eval"} == {nearest}
+    assert (counts["train_prompts"], counts["eval_prompts"]) == (2, 1)
+    no_eval, counts = rows_of("reward", project, eval_fraction=0.0, seed=seed)
+    assert {r["split"] for r in no_eval} == {"train"} and counts["eval_rows"] == 0
+
+
 def test_a_single_prompt_in_eval_is_not_moved(researcher, labeler):
     project = _project_asking(researcher, labeler, ["Only one?"])
     key = prompt_key([{"role": "user", "content": "Only one?"}])
