@@ -20,7 +20,7 @@ class ImportFormat(models.TextChoices):
     HH_RLHF = "hh_rlhf", "Anthropic HH-RLHF"  # chosen/rejected dialogues
     TRL = "trl", "TRL preference rows"  # prompt/chosen/rejected
     OASST = "oasst", "OpenAssistant message trees"  # ranked sibling replies
-    # one row per annotator judgment (CSV or JSONL), see annotation/formats/annotators.py
+    # one row per annotator judgment (CSV or JSONL), see annotation/formats/annotators/
     ANNOTATORS = "annotators", "Per-annotator judgments (CSV/JSONL)"
 
 

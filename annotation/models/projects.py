@@ -21,7 +21,7 @@ class ProjectKind(models.TextChoices):
     RANKING = "ranking", "K-way ranking"  # order K = 2..9 responses, ties allowed
     DEMONSTRATION = "demonstration", "Demonstration"  # write the ideal response (SFT data)
     # one response per item, rated on the project's criteria; filled by importing annotators'
-    # ratings (annotation/formats/annotators.py): not offered in the labeling workbench yet
+    # ratings (annotation/formats/annotators/): not offered in the labeling workbench yet
     RATING = "rating", "Rating (imported)"
     # labelers write prompts (plain, few-shot, use-case; annotation.models.written), reviewed by
     # a researcher; accepted ones feed generation jobs and live conversations. No items.

@@ -1,6 +1,6 @@
 """External labelers: an imported dataset's annotators, and the judgments they made.
 
-Each annotator of a project's per-annotator import (annotation/formats/annotators.py) becomes a
+Each annotator of a project's per-annotator import (annotation/formats/annotators/) becomes a
 User that cannot log in (inactive, unusable password, no role, so never in a queue or in the
 labeler list) with a LabelerProfile naming the project and the dataset's annotator id, whose
 attributes came with the dataset (`consent_source` "dataset", recorded when imported). Their

@@ -10,7 +10,7 @@ from django.urls import reverse
 from training.charts import ema, line_chart, smoothing_parse
 from training.models import RunKind, RunMetric, RunStatus, TrainingRun
 from training.selectors.runs import run_charts, run_status_line
-from training.services.runs import _progress
+from training.services.runs.execute import _progress
 
 from .fixtures import finished_run
 

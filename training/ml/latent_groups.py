@@ -27,6 +27,12 @@ none): the contingency table of labelers and the adjusted Rand index (``adjusted
 Hubert & Arabie 1985). Each cluster model's held-out accuracy on its own labelers' eval pairs
 is reported beside the pooled model's on the same pairs.
 
+A reward run with ``latent_groups`` K > 0 (training.ml.reward) calls ``run_latent_groups`` after
+its pooled model: the cluster models are saved under ``clusters/NN`` and its
+``final["latent_groups"]`` holds the clusters' sizes, the contingency table against the declared
+groups, the adjusted Rand index, each labeler pseudonym's cluster, the EM history and each
+cluster model's held-out accuracy on its labelers' pairs beside the pooled model's.
+
 Example::
 
     >>> import numpy as np
@@ -54,11 +60,12 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from transformers import PreTrainedTokenizerBase
 
+from training.ml import reward_model as rm
 from training.ml.batches import EncodedPair, collate_pairs, length_grouped_batches, to_device
 from training.ml.config import RewardConfig
-from training.ml.data import PreferenceRow, loss_denominator, row_groups
+from training.ml.data import PreferenceRow, loss_denominator, row_groups, row_weights
 from training.ml.progress import StopCheck
-from training.ml.runtime import Reporter, make_optimizer
+from training.ml.runtime import Reporter, make_optimizer, save_pretrained
 
 log = logging.getLogger(__name__)
 
@@ -359,3 +366,64 @@ def save_models(
         save(model, where)
         dirs[str(j)] = str(where.relative_to(output_dir))
     return dirs
+
+
+# --- a reward run's latent-group stage --------------------------------------------------------
+
+
+def run_latent_groups(
+    accelerator: Accelerator,
+    config: RewardConfig,
+    tokenizer: PreTrainedTokenizerBase,
+    train_rows: list[PreferenceRow],
+    train_pairs: list[EncodedPair],
+    eval_rows: list[PreferenceRow],
+    eval_pairs: list[EncodedPair],
+    reporter: Reporter,
+    should_stop: StopCheck,
+    total_steps: int,
+    output_dir: Path,
+    pooled_margins: dict[int, float],
+) -> tuple[dict[str, object], bool]:
+    """A reward run's latent groups (RewardConfig.latent_groups): the K cluster models trained by
+    EM, saved under clusters/NN, and the report (with each cluster model's held-out accuracy on
+    its labelers' pairs beside the pooled model's); (report, cancelled)."""
+    reporter.emit(0, {}, phase="train", message=f"EM over labelers: {config.latent_groups} types")
+
+    def score(model: torch.nn.Module, pairs: Sequence[EncodedPair]) -> dict[int, float]:
+        return rm.eval_margins(
+            accelerator, model, pairs, tokenizer.pad_token_id, config.batch_size, config.packing
+        )
+
+    result = train_latent_groups(
+        accelerator=accelerator, config=config, tokenizer=tokenizer, rows=train_rows,
+        pairs=train_pairs,
+        weights=row_weights(train_rows, group_balance=False, strength=config.strength),
+        load_model=lambda: rm.load_reward_backbone(config.base_model, tokenizer),
+        score=score, pair_rewards=rm.pair_rewards, loss_fn=rm.bradley_terry_loss,
+        reporter=reporter, should_stop=should_stop, total_steps=total_steps,
+    )  # fmt: skip
+    report = dict(result.report)
+    report["dirs"] = save_models(
+        result, output_dir, lambda m, where: save_pretrained(accelerator, m, tokenizer, where)
+    )
+    assigned = report["assignments"]
+    members = [assigned.get(r.labeler) if r.labeler else None for r in eval_rows]
+    by_cluster: dict[str, dict[str, float | None]] = {}
+    for j, model in enumerate(result.models, start=1):
+        rows = [i for i, c in enumerate(members) if c == j]
+        if not rows:
+            continue
+        own = score(model, [eval_pairs[i] for i in rows])
+        subset = [eval_rows[i] for i in rows]
+        by_cluster[str(j)] = {
+            "cluster_model": rm.accuracy(subset, {k: own[i] for k, i in enumerate(rows)}, None),
+            "pooled_model": rm.accuracy(
+                subset, {k: pooled_margins[i] for k, i in enumerate(rows)}, None
+            )
+            if pooled_margins
+            else None,
+            "pairs": float(len(rows)),
+        }
+    report["eval_accuracy"] = by_cluster
+    return report, result.cancelled

@@ -3,7 +3,7 @@
     r = r_Q + r_L                                   (the two outputs of one linear head)
     loss = L_BT(r) + lambda_L (|rho(r_Q, L)| - rho(r_L, L)) + lambda_O |w_Q . w_L|
 
-L_BT is the Bradley-Terry loss of ``training.ml.reward`` on the summed reward, rho the Pearson
+L_BT is the Bradley-Terry loss of ``training.ml.reward_model`` on the summed reward, rho the Pearson
 correlation over the batch's responses of a head's reward with the response length L (tokens),
 and w_Q, w_L the two rows of the output layer (orthogonal heads read different directions of
 the last hidden state). The length head soaks up what length explains of the preferences; the

@@ -27,7 +27,7 @@ Example::
 
     >>> packing = packing_for(model)                     # None: pad (encoders, sliding window)
     >>> batch = collate_pairs(pairs, pad_id, packing)    # training.ml.batches  # doctest: +SKIP
-    >>> chosen, rejected = pair_rewards(model, batch)    # training.ml.reward   # doctest: +SKIP
+    >>> chosen, rejected = pair_rewards(model, batch)    # training.ml.reward_model   # doctest: +SKIP
 """
 
 from __future__ import annotations

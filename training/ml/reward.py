@@ -41,18 +41,15 @@ strength get margin 0 and factor 1.
 
 Latent groups (issue 15, ``latent_groups`` K > 0): after the pooled model, MaxMin-RLHF's EM
 clusters the labelers (the rows' pseudonymous ``labeler``) into K preference types with one
-reward model each (training.ml.latent_groups), saved under ``clusters/NN``;
-``final["latent_groups"]`` holds the clusters' sizes, the contingency table against the declared
-groups, the adjusted Rand index, each labeler pseudonym's cluster, the EM history and each
-cluster model's held-out accuracy on its labelers' pairs beside the pooled model's.
+reward model each, saved under ``clusters/NN``; ``final["latent_groups"]`` is its report
+(training.ml.latent_groups, ``run_latent_groups``).
 
-Controls (issue 11, ``controls``, on by default): on the same split, a length-only baseline
-(logistic regression on the token-length difference chosen - rejected) and a shuffled-label
-control (a linear head on the frozen base model's mean-pooled features, fitted on shuffled
-labels ``control_shuffles`` times); their held-out accuracy, beside the pooled model's, is
-``final["controls"]`` (overall and per group) and ``eval/length_accuracy``,
-``eval/shuffled_accuracy`` (mean) and ``eval/shuffled_accuracy_std``. See training.ml.controls
-for the method and its cost.
+Controls (issue 11, ``controls``, on by default): a length-only baseline and a shuffled-label
+control fitted on the same split, their held-out accuracy beside the pooled model's
+(``final["controls"]``; training.ml.reward_eval, training.ml.controls).
+
+The loss, the rewards of a batch of pairs and the held-out margins are in
+training.ml.reward_model, shared with the latent-group EM.
 
 Example::
 
@@ -75,19 +72,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from accelerate import Accelerator
-from accelerate.utils import gather_object, set_seed
+from accelerate.utils import set_seed
 from transformers import AutoModelForSequenceClassification, PreTrainedTokenizerBase
 
-from training.ml import controls as ctl
 from training.ml.adapters import load_trainable, save_trained
 from training.ml.batches import (
     EncodedPair,
     collate_pairs,
-    collate_sequences,
     encode_pairs,
     length_grouped_batches,
     shard,
@@ -107,22 +100,22 @@ from training.ml.data import (
     split_rows,
 )
 from training.ml.ensemble import member_dir
-from training.ml.packing import is_packed, packed_rewards, packing_for
+from training.ml.latent_groups import run_latent_groups
+from training.ml.packing import packing_for
 from training.ml.progress import ProgressCallback, StopCheck, TrainResult
 from training.ml.reward_conditioned import add_group_tokens, check_groups, conditioned_pairs
+from training.ml.reward_eval import fit_controls, method_figures
 from training.ml.reward_methods import (
     CONDITIONED,
     ModelSpec,
-    dpl_figures,
     ensemble_figures,
     objective_for,
-    odin_figures,
     plan_models,
 )
+from training.ml.reward_model import accuracy, bradley_terry_loss, eval_outputs, pair_rewards
 from training.ml.runtime import (
     Reporter,
     compile_backbone,
-    disable_dropout,
     finish,
     last_train_metrics,
     load_tokenizer,
@@ -130,11 +123,10 @@ from training.ml.runtime import (
     make_optimizer,
     planned_steps,
     resolve_callbacks,
-    save_pretrained,
     steps_per_epoch,
     train_loop,
 )
-from training.ml.score import RewardHead, last_token_rewards, write_head
+from training.ml.score import RewardHead, write_head
 
 log = logging.getLogger(__name__)
 
@@ -147,117 +139,12 @@ Objective = Callable[
 ]
 
 
-def bradley_terry_loss(
-    chosen_rewards: torch.Tensor,
-    rejected_rewards: torch.Tensor,
-    weights: torch.Tensor | None = None,
-    denominator: float | None = None,
-    margins: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """-log sigmoid(r_chosen - r_rejected - margin): the mean (= TRL's RewardTrainer)
-    unweighted, else sum(w * loss) / ``denominator``. Training in batches passes one global
-    denominator (``data.loss_denominator``); None uses sum(w), right only when the batch is the
-    whole set. ``margins`` (Llama 2's m(strength); None = 0) per pair."""
-    difference = chosen_rewards - rejected_rewards
-    losses = -F.logsigmoid(difference if margins is None else difference - margins)
-    if weights is None:
-        return losses.mean()
-    return (losses * weights).sum() / (weights.sum() if denominator is None else denominator)
-
-
 @dataclass
 class RewardResult(TrainResult):
     # Held-out accuracy of the pooled model on each labeler group's pairs (None: no eval pair).
     group_accuracy: dict[str, float | None] = field(default_factory=dict)
     # per_group only: {model: {group: accuracy}}, models being "pooled" and each group.
     cross_group_accuracy: dict[str, dict[str, float | None]] | None = None
-
-
-def accuracy(
-    rows: Sequence[PreferenceRow], margins: dict[int, float], group: str | None
-) -> float | None:
-    """Weighted share of rows (of ``group``, or all) whose chosen got the higher reward; ties
-    count half. ``margins`` maps row index to r_chosen - r_rejected. None when no row."""
-    hit = total = 0.0
-    for i, row in enumerate(rows):
-        if group is not None and group not in row_groups(row):
-            continue
-        m = margins[i]
-        hit += row.weight * (1.0 if m > 0 else 0.5 if m == 0 else 0.0)
-        total += row.weight
-    return hit / total if total else None
-
-
-def load_reward_backbone(
-    path: str, tokenizer: PreTrainedTokenizerBase, num_labels: int = 1
-) -> torch.nn.Module:
-    """A sequence classifier with ``num_labels`` outputs on ``path``; tokens the tokenizer has
-    beyond the model's vocabulary (a conditioned model's group tokens) get fresh embeddings."""
-    model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=num_labels, dtype=torch.float32, ignore_mismatched_sizes=num_labels > 1
-    )
-    model.config.pad_token_id = tokenizer.pad_token_id
-    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
-        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-    return disable_dropout(model)
-
-
-def pair_rewards(
-    model: torch.nn.Module, batch: dict[str, torch.Tensor]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(r_chosen, r_rejected) for a ``collate_pairs`` batch (each distinct sequence run once),
-    read at each sequence's last real token exactly as the scorer reads them (padded), or at
-    each segment's last token (packed: ``training.ml.packing``)."""
-    if is_packed(batch):
-        scores = packed_rewards(model, batch)
-    else:
-        scores = last_token_rewards(model, batch["input_ids"], batch["attention_mask"])
-    return scores[batch["chosen_index"]], scores[batch["rejected_index"]]
-
-
-@torch.no_grad()
-def eval_outputs(
-    accelerator: Accelerator,
-    model: torch.nn.Module,
-    pairs: Sequence[EncodedPair],
-    pad_id: int,
-    batch_size: int,
-    pack: bool = False,
-) -> dict[int, tuple[list[float], list[float]]]:
-    """The model's outputs (one per label) on every pair's chosen and rejected, keyed by
-    ``pair.index`` (all processes agree); ``pack``: padding-free batches where the model takes
-    them (``packing.packing_for``) and has one output."""
-    one_output = getattr(getattr(model, "config", None), "num_labels", 1) == 1
-    packing = packing_for(model) if pack and one_output else None
-    model.eval()
-    lengths = [len(p) for p in pairs]
-    batches = length_grouped_batches(lengths, batch_size, seed=0, shuffle=False)
-    batches = batches[accelerator.process_index :: accelerator.num_processes]
-    local: list[tuple[int, tuple[list[float], list[float]]]] = []
-    for indices in batches:
-        batch = to_device(
-            collate_pairs([pairs[i] for i in indices], pad_id, packing), accelerator.device
-        )
-        chosen, rejected = pair_rewards(model, batch)
-        n = len(indices)
-        both = zip(chosen.view(n, -1).tolist(), rejected.view(n, -1).tolist(), strict=True)
-        local += zip(batch["pair_index"].tolist(), both, strict=True)
-    model.train()
-    found = gather_object(local) if accelerator.num_processes > 1 else local
-    return dict(found)
-
-
-def eval_margins(
-    accelerator: Accelerator,
-    model: torch.nn.Module,
-    pairs: Sequence[EncodedPair],
-    pad_id: int,
-    batch_size: int,
-    pack: bool = False,
-) -> dict[int, float]:
-    """r_chosen - r_rejected (the first output) for every pair, keyed by ``pair.index``."""
-    outputs = eval_outputs(accelerator, model, pairs, pad_id, batch_size, pack)
-    return {i: c[0] - r[0] for i, (c, r) in outputs.items()}
 
 
 def _fit(
@@ -342,83 +229,6 @@ def _fit(
     return unwrapped, steps, cancelled
 
 
-@torch.no_grad()
-def frozen_features(
-    accelerator: Accelerator,
-    config: RewardConfig,
-    tokenizer: PreTrainedTokenizerBase,
-    pairs: Sequence[EncodedPair],
-) -> np.ndarray:
-    """(len(pairs), hidden) chosen-minus-rejected features of the frozen base model: its last
-    hidden state, mean-pooled over each sequence's real tokens (no gradients, one pass)."""
-    set_seed(config.seed)
-    model = load_reward_backbone(config.base_model, tokenizer).to(accelerator.device).eval()
-    lengths = [len(p) for p in pairs]
-    out: dict[int, np.ndarray] = {}
-    for indices in length_grouped_batches(lengths, config.batch_size, seed=0, shuffle=False):
-        seqs = [e for i in indices for e in (pairs[i].chosen, pairs[i].rejected)]
-        batch = to_device(collate_sequences(seqs, tokenizer.pad_token_id), accelerator.device)
-        hidden = model(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            output_hidden_states=True,
-        ).hidden_states[-1]
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().cpu().numpy()
-        for k, i in enumerate(indices):
-            out[i] = pooled[2 * k] - pooled[2 * k + 1]
-    del model
-    return np.stack([out[i] for i in range(len(pairs))]) if out else np.zeros((0, 1))
-
-
-def fit_controls(
-    *,
-    accelerator: Accelerator,
-    config: RewardConfig,
-    tokenizer: PreTrainedTokenizerBase,
-    train_rows: Sequence[PreferenceRow],
-    eval_rows: Sequence[PreferenceRow],
-    train_pairs: Sequence[EncodedPair],
-    eval_pairs: Sequence[EncodedPair],
-    model_margins: dict[int, float],
-) -> dict[str, object]:
-    """The length-only and shuffled-label controls beside the pooled model's held-out accuracy
-    (training.ml.controls), as final metrics."""
-
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
-
-    groups = [row_groups(r) for r in eval_rows]
-    eval_w = [r.weight for r in eval_rows]
-    train_w = [r.weight for r in train_rows]
-    theta, length = ctl.length_baseline(
-        ctl.length_diffs(train_rows, count), train_w, ctl.length_diffs(eval_rows, count),
-        eval_w, groups,
-    )  # fmt: skip
-    rng = np.random.default_rng(config.seed)
-    keep = list(range(len(train_pairs)))
-    if len(keep) > ctl.MAX_CONTROL_PAIRS:
-        keep = sorted(int(i) for i in rng.choice(len(keep), ctl.MAX_CONTROL_PAIRS, replace=False))
-    train_x = frozen_features(accelerator, config, tokenizer, [train_pairs[i] for i in keep])
-    eval_x = frozen_features(accelerator, config, tokenizer, eval_pairs)
-    shuffled = ctl.shuffled_control(
-        train_x, [train_w[i] for i in keep], eval_x, eval_w, groups,
-        shuffles=config.control_shuffles, seed=config.seed,
-    )  # fmt: skip
-    model = ctl.by_group([model_margins[i] for i in range(len(eval_rows))], eval_w, groups)
-    table = ctl.controls_table(
-        model=model, n=ctl.group_n(eval_w, groups), length=length, shuffled=shuffled
-    )
-    overall = table[ctl.OVERALL]
-    return {
-        "controls": table,
-        "controls/length_coef": theta,
-        "eval/length_accuracy": overall["length"],
-        "eval/shuffled_accuracy": overall["shuffled"],
-        "eval/shuffled_accuracy_std": overall["shuffled_std"],
-    }
-
-
 def _planner(
     accelerator: Accelerator,
     config: RewardConfig,
@@ -440,66 +250,6 @@ def _planner(
 
 def _slug(name: str, i: int) -> str:
     return f"{i:02d}-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:40] or "group")
-
-
-def _latent(
-    accelerator: Accelerator,
-    config: RewardConfig,
-    tokenizer: PreTrainedTokenizerBase,
-    train_rows: list[PreferenceRow],
-    train_pairs: list[EncodedPair],
-    eval_rows: list[PreferenceRow],
-    eval_pairs: list[EncodedPair],
-    reporter: Reporter,
-    should_stop: StopCheck,
-    total_steps: int,
-    output_dir: Path,
-    pooled_margins: dict[int, float],
-) -> tuple[dict[str, object], bool]:
-    """Latent groups by EM (training.ml.latent_groups): the K cluster models, saved under
-    clusters/NN, and the report (with each cluster model's held-out accuracy on its labelers'
-    pairs beside the pooled model's)."""
-    from training.ml import latent_groups as lg
-
-    reporter.emit(0, {}, phase="train", message=f"EM over labelers: {config.latent_groups} types")
-
-    def score(model: torch.nn.Module, pairs: Sequence[EncodedPair]) -> dict[int, float]:
-        return eval_margins(
-            accelerator, model, pairs, tokenizer.pad_token_id, config.batch_size, config.packing
-        )
-
-    result = lg.train_latent_groups(
-        accelerator=accelerator, config=config, tokenizer=tokenizer, rows=train_rows,
-        pairs=train_pairs,
-        weights=row_weights(train_rows, group_balance=False, strength=config.strength),
-        load_model=lambda: load_reward_backbone(config.base_model, tokenizer),
-        score=score, pair_rewards=pair_rewards, loss_fn=bradley_terry_loss, reporter=reporter,
-        should_stop=should_stop, total_steps=total_steps,
-    )  # fmt: skip
-    report = dict(result.report)
-    report["dirs"] = lg.save_models(
-        result, output_dir, lambda m, where: save_pretrained(accelerator, m, tokenizer, where)
-    )
-    assigned = report["assignments"]
-    members = [assigned.get(r.labeler) if r.labeler else None for r in eval_rows]
-    by_cluster: dict[str, dict[str, float | None]] = {}
-    for j, model in enumerate(result.models, start=1):
-        rows = [i for i, c in enumerate(members) if c == j]
-        if not rows:
-            continue
-        own = score(model, [eval_pairs[i] for i in rows])
-        subset = [eval_rows[i] for i in rows]
-        by_cluster[str(j)] = {
-            "cluster_model": accuracy(subset, {k: own[i] for k, i in enumerate(rows)}, None),
-            "pooled_model": accuracy(
-                subset, {k: pooled_margins[i] for k, i in enumerate(rows)}, None
-            )
-            if pooled_margins
-            else None,
-            "pairs": float(len(rows)),
-        }
-    report["eval_accuracy"] = by_cluster
-    return report, result.cancelled
 
 
 def train_reward(
@@ -609,7 +359,7 @@ def train_reward(
                 final["eval/accuracy"] = accuracy(eval_rows, margins, None)
                 final["eval/margin"] = sum(margins.values()) / len(margins)
                 final.update(
-                    _method_figures(
+                    method_figures(
                         config, accelerator, model, tokenizer, token_of,
                         rows=(train_rows, eval_rows), pairs=(train_pairs, eval_pairs),
                         outputs=outputs, groups=groups,
@@ -635,7 +385,7 @@ def train_reward(
             )
     latent: dict[str, Any] = {}
     if config.latent_groups and not cancelled:
-        latent, cancelled = _latent(
+        latent, cancelled = run_latent_groups(
             accelerator, config, tokenizer, train_rows, train_pairs, eval_rows, eval_pairs,
             reporter, should_stop, run_steps[0], output_dir, pooled_margins,
         )  # fmt: skip
@@ -681,41 +431,3 @@ def train_reward(
         group_accuracy=group_accuracy,
         cross_group_accuracy=cross if config.per_group else None,
     )
-
-
-def _method_figures(
-    config: RewardConfig,
-    accelerator: Accelerator,
-    model: torch.nn.Module,
-    tokenizer: PreTrainedTokenizerBase,
-    token_of: dict[str, int],
-    *,
-    rows: tuple[list[PreferenceRow], list[PreferenceRow]],
-    pairs: tuple[list[EncodedPair], list[EncodedPair]],
-    outputs: dict[int, tuple[list[float], list[float]]],
-    groups: list[str],
-) -> dict[str, object]:
-    """What the product model's method adds to the final metrics (training.ml.reward_methods):
-    the conditioned matrix, DPL's highest-sigma pairs, ODIN's length correlations."""
-    (train_rows, eval_rows), (train_pairs, eval_pairs) = rows, pairs
-    pad, size = tokenizer.pad_token_id, config.batch_size
-    if config.method == CONDITIONED:
-        matrix = {}
-        for g in token_of:
-            given = conditioned_pairs(eval_pairs, eval_rows, token_of, g)
-            margins = eval_margins(accelerator, model, given, pad, size)
-            matrix[g] = {h: accuracy(eval_rows, margins, h) for h in groups}
-        return {"conditioned_matrix": matrix}
-    if config.method == "dpl":
-        # every pair, training ones too: the report describes the data's disagreement
-        seen = eval_outputs(accelerator, model, train_pairs, pad, size)
-        both = {i: v for i, v in seen.items()}
-        both.update({len(train_rows) + i: v for i, v in outputs.items()})
-        return {"dpl": dpl_figures([*train_rows, *eval_rows], both, config.dpl_top_pairs)}
-    if config.method == "odin":
-        lengths = {
-            p.index: (len(p.chosen.completion_ids), len(p.rejected.completion_ids))
-            for p in eval_pairs
-        }
-        return {"odin": odin_figures(outputs, lengths)}
-    return {}

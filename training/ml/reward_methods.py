@@ -1,7 +1,7 @@
 """Which models a reward run trains, and what each reward method reports (issue 15).
 
 ``training.ml.reward`` trains them; the losses live beside their papers: Bradley-Terry in
-``reward``, the group-conditioned model in ``reward_conditioned``, distributional preference
+``reward_model``, the group-conditioned model in ``reward_conditioned``, distributional preference
 learning in ``dpl``, ODIN in ``odin``, ensembles in ``ensemble``. This module is the glue
 between them: the list of models of a run (``plan_models``: the product, the ensemble's other
 members, the per-group models), each model's loss and number of outputs (``objective_for``),

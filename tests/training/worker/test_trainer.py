@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from training import worker
 from training.models import RunMetric, RunStatus, TrainingRun
-from training.services import runs as run_services
+from training.services.runs import execute as run_services
 from training.services.runs import run_execute
 
 pytestmark = pytest.mark.django_db
