@@ -69,9 +69,12 @@ def api_round(driver: Driver, project: tuple[int, int], state: dict[str, Any]) -
     item = json.loads(data)["item"]
     body = json.dumps(
         {
-            "client_key": str(uuid.uuid4()), "choice": 3, "rationale": load.RATIONALE,
+            "client_key": str(uuid.uuid4()),
+            "choice": 3,
+            "rationale": load.RATIONALE,
             "ratings": [{"criterion": criterion, "response": n, "value": 4} for n in (1, 2)],
-            "seconds_spent": 12.5, "guideline_version": 1,
+            "seconds_spent": 12.5,
+            "guideline_version": 1,
         }  # fmt: skip
     ).encode()
     path = f"/api/label/items/{item['id']}/judgments/"
