@@ -143,7 +143,8 @@ def measure(name: str, rounds: int, driver: Driver, project: tuple[int, int], to
 
 def _print_counts(stats: pstats.Stats, rounds: int) -> None:
     """Steadier than CPU time on a busy machine: Python calls, database statements (every one
-    sent, health checks included) and shared-cache commands per annotation."""
+    sent, health checks included) and shared-cache round trips (a pipeline is one) per
+    annotation."""
 
     def calls(path: str, name: str) -> int:
         return sum(
@@ -153,11 +154,11 @@ def _print_counts(stats: pstats.Stats, rounds: int) -> None:
         )
 
     db = calls("psycopg/cursor.py", "execute")
-    cache = calls("redis/client.py", "execute_command")
+    cache = calls("redis/client.py", "_execute_command") + calls("redis/client.py", "execute")
     total = stats.total_calls  # type: ignore[attr-defined]
     print(
         f"  per annotation: {total / rounds:,.0f} Python calls, {db / rounds:.1f} database "
-        f"statements sent, {cache / rounds:.1f} shared-cache commands"
+        f"statements sent, {cache / rounds:.1f} shared-cache round trips"
     )
 
 
