@@ -114,6 +114,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, with a health check that costs no round trip (config/postgresql).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
 if os.environ.get("CHORUS_DB_PREPARED_STATEMENTS", "") == "1" and "postgresql" in str(
     DATABASES["default"]["ENGINE"]
 ):
@@ -216,7 +219,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's user rate, counted with one cache round trip (config/throttling.py).
+        "config.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("CHORUS_API_THROTTLE_ANON", "60/minute"),
@@ -378,7 +382,11 @@ CACHES = {
         "LOCATION": CHORUS_CACHE_URL,
     }
     if CHORUS_CACHE_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Per process, for what is the same in every process or may lag a few seconds: rendered
+    # guidelines versions, template fragments that depend only on a project's rubric, the
+    # count of a project's open items (issue 14: each spares a round trip to the shared cache).
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"},
 }
 # With a shared cache, login sessions are read from it (no session query per request) and written
 # through to the database. Without one they stay in the database only: a per-process cache would

@@ -32,13 +32,16 @@ def _labeler(username: str, *, age_range: str, region: str):
 
 @pytest.fixture(autouse=True)
 def _fresh_throttles():
-    """API throttle counters live in the cache: every test starts with none (login lockouts
-    are database rows, rolled back or flushed with the test's database)."""
-    from django.core.cache import cache
+    """API throttle counters live in the cache, and the per-process "local" cache keeps rendered
+    guidelines, fragments and counts by id: every test starts with neither (login lockouts are
+    database rows, rolled back or flushed with the test's database)."""
+    from django.core.cache import cache, caches
 
     cache.clear()
+    caches["local"].clear()
     yield
     cache.clear()
+    caches["local"].clear()
 
 
 @pytest.fixture

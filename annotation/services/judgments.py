@@ -40,6 +40,7 @@ from annotation.models import (
 from annotation.selectors.compiled import model_from_row
 from annotation.selectors.labelers import labeler_group_ids
 from annotation.selectors.labeling import label_criteria, labeling_facts
+from annotation.services.inserts import insert_new
 from annotation.services.queue import item_takes_late_judgment
 from annotation.services.screening import screening_update
 
@@ -246,7 +247,7 @@ def _validate(
         raise ValidationError(errors)
 
 
-def _judgment_save(judgment: Judgment) -> Judgment:
+def _judgment_clean(judgment: Judgment) -> None:
     # Its relations were just read (the item under lock); the unique and check constraints are
     # enforced by the database in this transaction and were checked above, so full_clean
     # validates the fields only, sparing a dozen queries on the busiest write path.
@@ -255,6 +256,10 @@ def _judgment_save(judgment: Judgment) -> Judgment:
         validate_unique=False,
         validate_constraints=False,
     )
+
+
+def _judgment_save(judgment: Judgment) -> Judgment:
+    _judgment_clean(judgment)
     judgment.save()
     return judgment
 
@@ -290,8 +295,7 @@ def _store_details(
             exclude=["judgment", "criterion"], validate_unique=False, validate_constraints=False
         )
     for model in (JudgmentRank, CriterionRating, CompletionFlag):
-        if of_model := [row for row in rows if isinstance(row, model)]:
-            model.objects.bulk_create(of_model)
+        insert_new([row for row in rows if isinstance(row, model)])
 
 
 def judgment_submit(
@@ -447,7 +451,8 @@ def _checked_judgment(
 
 
 def _store_judgment(judgment: Judgment, answer: Answer) -> None:
-    _judgment_save(judgment)
+    _judgment_clean(judgment)
+    insert_new([judgment])  # its project is set (_checked_judgment): Judgment.save adds nothing
     _store_details(judgment, judgment.display_order, answer.ranks, answer.ratings, answer.flags)
     if judgment.item.purpose == ItemPurpose.SCREENING:
         screening_update(project=judgment.item.project, labeler=judgment.labeler)

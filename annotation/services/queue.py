@@ -25,6 +25,7 @@ from annotation import assignment
 from annotation.models import Item, ItemPurpose, Judgment, Project, Reservation
 from annotation.selectors.labelers import labeler_group_map
 from annotation.selectors.labeling import labeling_facts
+from annotation.services.inserts import insert_new
 
 WINDOW = 16  # candidate rows locked per query: small, so concurrent labelers rarely collide
 _rng = random.SystemRandom()
@@ -258,7 +259,10 @@ def _reserve(item_id: int, labeler: Any, *, size: int, renew: bool, now: datetim
     # the database, and a demonstration has no responses, so its display order is [].
     exclude = ["item", "labeler"] + ([] if reservation.display_order else ["display_order"])
     reservation.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-    reservation.save()
+    if reservation.pk is None:
+        insert_new([reservation])
+    else:
+        reservation.save()
     return reservation
 
 

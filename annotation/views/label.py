@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -72,16 +72,16 @@ class Guidelines:
 
 def _guidelines(project: Project) -> Guidelines | None:
     """The project's current guidelines, rendered. A version never changes (an edit saves a new
-    one), so each is rendered once and kept in the cache."""
+    one), so each is rendered once per process and kept there (the "local" cache)."""
     guideline_id = project.current_guideline_id
     if guideline_id is None:
         return None
     key = f"chorus:guidelines:{guideline_id}"
-    rendered = cache.get(key)
+    rendered = caches["local"].get(key)
     if rendered is None:
         version, text = guidelines_text_get(guideline_id)
         rendered = Guidelines(version=version, html=render_markdown(text))
-        cache.set(key, rendered, timeout=None)
+        caches["local"].set(key, rendered, timeout=None)
     return rendered
 
 

@@ -6,7 +6,9 @@ CHORUS_USER_CACHE, as production runs with CHORUS_CACHE_URL set); without a shar
 request reads its session and its user from the database: two statements more. Transactions are real here (transactional_db), as in production, so no
 savepoints are counted; nor are BEGIN and COMMIT (Django logs them on SQLite only). The count of
 a project's open items is made once every few seconds per process (labeling.OPEN_COUNT_SECONDS),
-so it is made before counting.
+so it is made before counting. The connection's per-request health check sends no statement on
+PostgreSQL (config.postgresql polls the socket; Django's `SELECT 1` was one more per request,
+uncounted here because it bypasses Django's cursor).
 """
 
 import re

@@ -309,3 +309,26 @@ def test_guidelines_soft_line_breaks_are_spaces_but_responses_keep_them():
     assert guidelines.count("<p>") == 2  # two paragraphs, the first one unbroken
     response = str(render_markdown("Step 1: open it\nStep 2: close it", line_breaks=True))
     assert "open it<br" in response
+
+
+def test_rating_widgets_follow_the_rubric(project, labeler, as_persona):
+    """The rating widgets are rendered once per rubric and process (a cached fragment, issue 14):
+    a criterion added to the rubric shows on the next page, and another project's rubric never."""
+    item_create(project)
+    criterion_create(project=project, name="Helpfulness")
+    other = ProjectFactory(created_by=project.created_by, name="Other")
+    item_create(other)
+    criterion_create(project=other, name="Harmlessness")
+    client = as_persona("labeler")
+    _read_guidelines(client, project)
+    url = reverse("annotation:label_workbench", args=[project.pk])
+    page = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'aria-label="Helpfulness 1 for Response 1"' in page
+    assert "Harmlessness" not in page
+    criterion_create(project=project, name="Honesty")
+    page = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'aria-label="Honesty 1 for Response 2"' in page
+    _read_guidelines(client, other)
+    page = client.get(reverse("annotation:label_workbench", args=[other.pk])).content.decode()
+    assert 'aria-label="Harmlessness 1 for Response 1"' in page
+    assert "Helpfulness" not in page and "Honesty" not in page
