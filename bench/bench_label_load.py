@@ -16,6 +16,10 @@ concurrency level for --seconds after --warmup, interleaving the systems at each
 - `htmx`: the workbench as the browser drives it: GET the page fragment once, then POST each
   judgment form, whose answer is the next item (submit-and-next, one request per annotation);
 
+- `label-studio`: Label Studio from its own virtualenv (--label-studio-venv or LABEL_STUDIO_VENV;
+  skipped without one), on the same kind of database, with the same tasks, labelers, retries
+  and final check (bench/_label_studio.py says how it is set up and what it posts).
+
 A fraction of submissions is sent twice with the same client key, as a browser retry would.
 For each level it prints annotations/s, p50/p95/p99 per request, errors, the server's CPU ms per
 annotation (gunicorn workers + the PostgreSQL backends serving them, from /proc, before and
@@ -47,6 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
+
+import _label_studio as label_studio
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/chorus_bench"
@@ -185,9 +191,15 @@ def _seed(n_items: int, n_labelers: int) -> Seeded:
 
 
 def _start_gunicorn(
-    argv: list[str], env: dict[str, str], port: int, cwd: Path, ready_path: str
+    argv: list[str],
+    env: dict[str, str],
+    port: int,
+    cwd: Path,
+    ready_path: str,
+    log: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(argv, cwd=cwd, env=env)
+    output = open(log, "ab") if log else None  # noqa: SIM115 (the server's lifetime)
+    server = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=output)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -363,6 +375,35 @@ class HtmxLabeler(Client):
         return True
 
 
+class LabelStudioLabeler(Client):
+    """A Label Studio labeler: the label stream's next task, then the annotation (its token)."""
+
+    def __init__(self, port: int, project: int, token: str, retry: float):
+        super().__init__(port, {"Authorization": f"Token {token}"}, retry)
+        self.project_id = project
+
+    def one(self, tally: Tally, record: bool) -> bool:
+        path = f"/api/projects/{self.project_id}/next"
+        status, data = self.request(tally, record, "GET", path, None, "")
+        if status == 404:
+            return False  # no task left for this labeler
+        if status != 200:
+            return self.error(tally, f"next {status} {data[:200]!r}")
+        task = json.loads(data)["id"]
+        body = label_studio.annotation(self.rng, RATIONALE, self.project_id)
+        for attempt in range(self.sends()):
+            path = f"/api/tasks/{task}/annotations/?project={self.project_id}"
+            status, data = self.request(tally, record, "POST", path, body, "application/json")
+            if status != 201:
+                return self.error(tally, f"submit {status} {data[:200]!r}")
+            self.acknowledged.add(str(json.loads(data)["id"]))  # a resend is stored again
+            if attempt == 0:
+                tally.created += 1
+            else:
+                tally.replayed += 1
+        return True
+
+
 # --- Measuring ----------------------------------------------------------------------------------
 
 
@@ -387,6 +428,18 @@ def _children(pid: int) -> list[int]:
         except (OSError, ValueError, IndexError):
             continue
     return found
+
+
+def _reaped_cpu_seconds(database_url: str) -> float:
+    """CPU seconds of the PostgreSQL backends that have ended so far: the postmaster's reaped
+    children (for a server that opens a connection per request, whose backends come and go)."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        backend = conn.info.backend_pid
+    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
 
 
 def _postgres_backends(database_url: str) -> list[int]:
@@ -538,6 +591,7 @@ class System:
     db_pids: Callable[[], list[int]]  # the database's backends alone (none for SQLite)
     verify: Callable[[set[str]], dict[str, int]]
     queries: float | None
+    reaped: Callable[[], float] = lambda: 0.0  # CPU seconds of ended database backends so far
     labelers: list[Any] = field(default_factory=list)
 
 
@@ -592,6 +646,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--retry-fraction", type=float, default=0.05, help="submissions resent with the same key")
     add("--port", type=int, default=0, help="the server's port (0: a free one)")
     add("--prepared", action="store_true", help="PostgreSQL: CHORUS_DB_PREPARED_STATEMENTS=1")
+    add("--label-studio-venv", default="", help="a virtualenv with label-studio and gunicorn "
+        "(default $LABEL_STUDIO_VENV); Label Studio is skipped without one")  # fmt: skip
     return parser
 
 
@@ -623,7 +679,7 @@ def main() -> None:
     server_env = {**os.environ, **env, "DJANGO_SETTINGS_MODULE": "config.settings"}
     argv = _gunicorn_argv("config.wsgi", args.port, args)
     server = _start_gunicorn(argv, server_env, args.port, ROOT, "/accounts/login/")
-    systems = []
+    systems, servers = [], [server]
     try:
 
         def db_pids() -> list[int]:
@@ -647,14 +703,70 @@ def main() -> None:
                     queries=queries[path],
                 )
             )
+        started = _label_studio_system(args, database_url, var, max(levels))
+        if started:
+            systems.append(started[0])
+            servers.append(started[1])
         _run(systems, levels, args)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in servers:
+            process.terminate()
+            process.wait(timeout=30)
     print("\nfinal check against each database:")
     for system in systems:
         acknowledged = set().union(*(labeler.acknowledged for labeler in system.labelers))
         print(f"  {system.name}: acknowledged {len(acknowledged)}, {system.verify(acknowledged)}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _label_studio_system(
+    args: argparse.Namespace, chorus_db: str, var: Path, labelers: int
+) -> tuple[System, subprocess.Popen[bytes]] | None:
+    """Label Studio on the same kind of database with the same tasks, or None (not installed)."""
+    python = label_studio.venv_python(args)
+    if python is None:
+        print("Label Studio: skipped (no --label-studio-venv / LABEL_STUDIO_VENV with it)")
+        return None
+    env = label_studio.environment(args.database, chorus_db, var)
+    ls_db = label_studio.database_url(env)
+    if ls_db:
+        _recreate_postgres(ls_db)
+    print("Label Studio: migrating and making its users ...", flush=True)
+    tokens = label_studio.setup(python, env, labelers)
+    port = _free_port()
+    argv, cwd = label_studio.server_argv(python, port, args.workers)
+    server = _start_gunicorn(argv, env, port, cwd, "/user/login/", var / "label-studio.log")
+    admin = Client(port, {"Authorization": f"Token {tokens['admin']}"}, 0)
+
+    def call(method: str, path: str, payload: Any) -> tuple[int, bytes]:
+        body = None if payload is None else json.dumps(payload).encode()
+        return admin.request(Tally(), False, method, path, body, "application/json")
+
+    texts = [(f"Question {i}?", f"{TEXT} (0)", f"{TEXT} (1)") for i in range(args.items)]
+    project = label_studio.project_create(call, texts)
+    if ls_db:
+        _vacuum_analyze(ls_db)
+
+    def db_pids() -> list[int]:
+        return _postgres_backends(ls_db) if ls_db else []
+
+    system = System(
+        name="label-studio",
+        make=lambda i: LabelStudioLabeler(
+            port, project, tokens["labelers"][i], args.retry_fraction
+        ),
+        pids=lambda: _children(server.pid) + db_pids(),
+        db_pids=db_pids,
+        verify=lambda keys: label_studio.verify(env, project, keys),
+        queries=None,
+        reaped=lambda: _reaped_cpu_seconds(ls_db) if ls_db else 0.0,
+    )
+    return system, server
 
 
 def _run(systems: list[System], levels: list[int], args: argparse.Namespace) -> None:
@@ -674,13 +786,15 @@ def _run(systems: list[System], levels: list[int], args: argparse.Namespace) -> 
         for level in levels:
             for system in systems:
                 pids, db = system.pids(), system.db_pids()
+                reaped = system.reaped()
                 cpu_before, db_before = _cpu_seconds(pids), _cpu_seconds(db)
                 tally, warm = _run_level(system.labelers[:level], args.warmup, args.seconds)
                 pids = sorted(set(pids) | set(system.pids()))
                 db = sorted(set(db) | set(system.db_pids()))
                 annotations = max(1, tally.created + warm.created)
-                cpu_ms = (_cpu_seconds(pids) - cpu_before) / annotations * 1000
-                db_ms = (_cpu_seconds(db) - db_before) / annotations * 1000
+                reaped = system.reaped() - reaped
+                cpu_ms = (_cpu_seconds(pids) - cpu_before + reaped) / annotations * 1000
+                db_ms = (_cpu_seconds(db) - db_before + reaped) / annotations * 1000
                 tally.errors += warm.errors
                 _print_row(system, level, tally, args.seconds, (cpu_ms, db_ms))
     print(f"calibration: a 2M-step Python loop takes {_calibration_ms():.0f} ms of CPU now")
