@@ -591,7 +591,9 @@ class System:
     db_pids: Callable[[], list[int]]  # the database's backends alone (none for SQLite)
     verify: Callable[[set[str]], dict[str, int]]
     queries: float | None
-    reaped: Callable[[], float] = lambda: 0.0  # CPU seconds of ended database backends so far
+    # CPU seconds of the database backends that have ended so far (the postmaster's reaped
+    # children): what a backend used before its connection ended is not lost from the figure
+    reaped: Callable[[], float] = lambda: 0.0
     labelers: list[Any] = field(default_factory=list)
 
 
@@ -685,6 +687,9 @@ def main() -> None:
         def db_pids() -> list[int]:
             return [] if args.database == "sqlite" else _postgres_backends(database_url)
 
+        def reaped() -> float:  # a backend whose connection ended mid-level keeps its CPU
+            return 0.0 if args.database == "sqlite" else _reaped_cpu_seconds(database_url)
+
         def chorus_pids() -> list[int]:
             return _children(server.pid) + db_pids()
 
@@ -701,6 +706,7 @@ def main() -> None:
                     db_pids=db_pids,
                     verify=lambda keys, p=project: _verify_chorus(p[0], keys),
                     queries=queries[path],
+                    reaped=reaped,
                 )
             )
         started = _label_studio_system(args, database_url, var, max(levels))
