@@ -79,7 +79,9 @@ def test_estimate_within_20_percent_of_measured_peak(
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
     }  # fmt: skip
     runs = []
-    for attempt in range(2):  # the larger of two peaks: what the run needed at worst
+    # The largest of three peaks, what the run needed at worst: one run in several measures up
+    # to a sixth below the others (984 against 1,100-1,186 MiB for dpo-lora on one day).
+    for attempt in range(3):
         done = subprocess.run(
             [sys.executable, "-c", MEASURE, kind, json.dumps(cfg), str(tmp_path / str(attempt))],
             capture_output=True, text=True, env=env, cwd=root, timeout=300,
