@@ -4,7 +4,7 @@ Label Studio is started from its own virtualenv when one is given (--label-studi
 LABEL_STUDIO_VENV environment variable) and skipped otherwise; it never enters Chorus's
 dependencies. Make one with:
 
-    python3.11 -m venv /work/lsvenv && /work/lsvenv/bin/pip install label-studio==1.23.2 gunicorn
+    python3.11 -m venv ../label-studio-venv && ../label-studio-venv/bin/pip install label-studio==1.23.2 gunicorn
 
 It runs as Chorus does here: gunicorn with the same workers, DEBUG off, on the same kind of
 database: a PostgreSQL database named after Chorus's with `_ls` appended (DROPPED and made
@@ -25,6 +25,7 @@ not stored), items over overlap and count drift (`task.total_annotations` agains
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -33,6 +34,21 @@ import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from _load import (
+    RATIONALE,
+    TEXT,
+    Client,
+    System,
+    Tally,
+    _children,
+    _free_port,
+    _postgres_backends,
+    _reaped_cpu_seconds,
+    _recreate_postgres,
+    _start_gunicorn,
+    _vacuum_analyze,
+)
 
 PASSWORD = "bench-password"
 CHOICES = [
@@ -215,3 +231,77 @@ def verify(env: dict[str, str], project: int, acknowledged: set[str]) -> dict[st
         "extra": len(stored - acknowledged),
         **{k: int(found[k][0][0]) for k in ("duplicated", "over_overlap", "count_drift")},
     }
+
+
+class LabelStudioLabeler(Client):
+    """A Label Studio labeler: the label stream's next task, then the annotation (its token)."""
+
+    def __init__(self, port: int, project: int, token: str, retry: float):
+        super().__init__(port, {"Authorization": f"Token {token}"}, retry)
+        self.project_id = project
+
+    def one(self, tally: Tally, record: bool) -> bool:
+        path = f"/api/projects/{self.project_id}/next"
+        status, data = self.request(tally, record, "GET", path, None, "")
+        if status == 404:
+            return False  # no task left for this labeler
+        if status != 200:
+            return self.error(tally, f"next {status} {data[:200]!r}")
+        task = json.loads(data)["id"]
+        body = annotation(self.rng, RATIONALE, self.project_id)
+        for attempt in range(self.sends()):
+            path = f"/api/tasks/{task}/annotations/?project={self.project_id}"
+            status, data = self.request(tally, record, "POST", path, body, "application/json")
+            if status != 201:
+                return self.error(tally, f"submit {status} {data[:200]!r}")
+            self.acknowledged.add(str(json.loads(data)["id"]))  # a resend is stored again
+            if attempt == 0:
+                tally.created += 1
+            else:
+                tally.replayed += 1
+        return True
+
+
+def label_studio_system(
+    args: argparse.Namespace, chorus_db: str, var: Path, labelers: int
+) -> tuple[System, subprocess.Popen[bytes]] | None:
+    """Label Studio on the same kind of database with the same tasks, or None (not installed)."""
+    python = venv_python(args)
+    if python is None:
+        print("Label Studio: skipped (no --label-studio-venv / LABEL_STUDIO_VENV with it)")
+        return None
+    env = environment(args.database, chorus_db, var)
+    ls_db = database_url(env)
+    if ls_db:
+        _recreate_postgres(ls_db)
+    print("Label Studio: migrating and making its users ...", flush=True)
+    tokens = setup(python, env, labelers)
+    port = _free_port()
+    argv, cwd = server_argv(python, port, args.workers)
+    server = _start_gunicorn(argv, env, port, cwd, "/user/login/", var / "label-studio.log")
+    admin = Client(port, {"Authorization": f"Token {tokens['admin']}"}, 0)
+
+    def call(method: str, path: str, payload: Any) -> tuple[int, bytes]:
+        body = None if payload is None else json.dumps(payload).encode()
+        return admin.request(Tally(), False, method, path, body, "application/json")
+
+    texts = [(f"Question {i}?", f"{TEXT} (0)", f"{TEXT} (1)") for i in range(args.items)]
+    project = project_create(call, texts)
+    if ls_db:
+        _vacuum_analyze(ls_db)
+
+    def db_pids() -> list[int]:
+        return _postgres_backends(ls_db) if ls_db else []
+
+    system = System(
+        name="label-studio",
+        make=lambda i: LabelStudioLabeler(
+            port, project, tokens["labelers"][i], args.retry_fraction
+        ),
+        pids=lambda: _children(server.pid) + db_pids(),
+        db_pids=db_pids,
+        verify=lambda keys: verify(env, project, keys),
+        queries=None,
+        reaped=lambda: _reaped_cpu_seconds(ls_db) if ls_db else 0.0,
+    )
+    return system, server

@@ -32,7 +32,6 @@ judged an item twice, and no item is over its overlap target.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -40,25 +39,36 @@ import re
 import secrets
 import socket
 import string
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import _label_studio as label_studio
+from _load import (
+    RATIONALE,
+    TEXT,
+    Client,
+    System,
+    Tally,
+    _calibration_ms,
+    _children,
+    _cpu_seconds,
+    _percentile,
+    _postgres_backends,
+    _reaped_cpu_seconds,
+    _recreate_postgres,
+    _run_level,
+    _start_gunicorn,
+    _vacuum_analyze,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/chorus_bench"
 DEFAULT_CACHE = "redis://127.0.0.1:6379/3"
-TEXT = "Here is a careful answer with a short explanation, an example and a caveat. " * 8
-RATIONALE = "Response one follows the instruction more closely."
 
 
 # --- Chorus: database, seed, server -----------------------------------------------------------
@@ -73,17 +83,6 @@ def _setup_django(env: dict[str, str]) -> None:
     django.setup()
 
 
-def _recreate_postgres(database_url: str) -> None:
-    import psycopg
-
-    url = urlparse(database_url)
-    name = url.path.lstrip("/")
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _postgres_reachable(database_url: str) -> bool:
     import psycopg
 
@@ -93,14 +92,6 @@ def _postgres_reachable(database_url: str) -> bool:
     except psycopg.Error:
         return False
     return True
-
-
-def _vacuum_analyze(database_url: str) -> None:
-    """Planner statistics and visibility map after the bulk load, as autovacuum would have them."""
-    import psycopg
-
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
 
 
 def _project(name: str, n_items: int) -> Any:
@@ -190,29 +181,6 @@ def _seed(n_items: int, n_labelers: int) -> Seeded:
     )
 
 
-def _start_gunicorn(
-    argv: list[str],
-    env: dict[str, str],
-    port: int,
-    cwd: Path,
-    ready_path: str,
-    log: Path | None = None,
-) -> subprocess.Popen[bytes]:
-    output = open(log, "ab") if log else None  # noqa: SIM115 (the server's lifetime)
-    server = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=output)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", ready_path)
-            if conn.getresponse().status < 500:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise SystemExit(f"{argv[2]} did not start")
-
-
 def _gunicorn_argv(app: str, port: int, args: argparse.Namespace) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
@@ -222,61 +190,6 @@ def _gunicorn_argv(app: str, port: int, args: argparse.Namespace) -> list[str]:
 
 
 # --- Clients ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    latencies: list[float] = field(default_factory=list)  # seconds, every request
-    created: int = 0  # judgments acknowledged as new
-    replayed: int = 0  # resends answered with the stored judgment
-    errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
-
-    def add(self, other: Tally) -> None:
-        self.latencies += other.latencies
-        self.created += other.created
-        self.replayed += other.replayed
-        self.errors += other.errors
-        self.error_samples = (self.error_samples + other.error_samples)[:5]
-
-
-class Client:
-    """One labeler's keep-alive HTTP connection."""
-
-    def __init__(self, port: int, headers: dict[str, str], retry_fraction: float):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.headers = headers
-        self.retry_fraction = retry_fraction
-        self.rng = random.Random()
-        self.acknowledged: set[str] = set()  # client keys (or ids) the server said it stored
-
-    def request(
-        self, tally: Tally, record: bool, method: str, path: str, body: bytes | None, kind: str
-    ) -> tuple[int, bytes]:
-        headers = dict(self.headers)
-        if body is not None:
-            headers["Content-Type"] = kind
-        start = time.perf_counter()
-        try:
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            raise
-        if record:
-            tally.latencies.append(time.perf_counter() - start)
-        return response.status, data
-
-    def sends(self) -> int:
-        return 2 if self.rng.random() < self.retry_fraction else 1
-
-    @staticmethod
-    def error(tally: Tally, message: str) -> bool:
-        tally.errors += 1
-        if len(tally.error_samples) < 5:
-            tally.error_samples.append(message)
-        return True
 
 
 class ApiLabeler(Client):
@@ -375,130 +288,6 @@ class HtmxLabeler(Client):
         return True
 
 
-class LabelStudioLabeler(Client):
-    """A Label Studio labeler: the label stream's next task, then the annotation (its token)."""
-
-    def __init__(self, port: int, project: int, token: str, retry: float):
-        super().__init__(port, {"Authorization": f"Token {token}"}, retry)
-        self.project_id = project
-
-    def one(self, tally: Tally, record: bool) -> bool:
-        path = f"/api/projects/{self.project_id}/next"
-        status, data = self.request(tally, record, "GET", path, None, "")
-        if status == 404:
-            return False  # no task left for this labeler
-        if status != 200:
-            return self.error(tally, f"next {status} {data[:200]!r}")
-        task = json.loads(data)["id"]
-        body = label_studio.annotation(self.rng, RATIONALE, self.project_id)
-        for attempt in range(self.sends()):
-            path = f"/api/tasks/{task}/annotations/?project={self.project_id}"
-            status, data = self.request(tally, record, "POST", path, body, "application/json")
-            if status != 201:
-                return self.error(tally, f"submit {status} {data[:200]!r}")
-            self.acknowledged.add(str(json.loads(data)["id"]))  # a resend is stored again
-            if attempt == 0:
-                tally.created += 1
-            else:
-                tally.replayed += 1
-        return True
-
-
-# --- Measuring ----------------------------------------------------------------------------------
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds used so far by these processes (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
-def _reaped_cpu_seconds(database_url: str) -> float:
-    """CPU seconds of the PostgreSQL backends that have ended so far: the postmaster's reaped
-    children (for a server that opens a connection per request, whose backends come and go)."""
-    import psycopg
-
-    with psycopg.connect(database_url) as conn:
-        backend = conn.info.backend_pid
-    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
-
-
-def _postgres_backends(database_url: str) -> list[int]:
-    import psycopg
-
-    name = urlparse(database_url).path.lstrip("/")
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [name],
-        )
-        return [row[0] for row in rows]
-
-
-def _calibration_ms() -> float:
-    """CPU ms of a fixed pure-Python loop: how fast this machine is right now (on a shared,
-    busy machine every CPU figure grows with it)."""
-    start, total = time.process_time(), 0
-    for i in range(2_000_000):
-        total += i
-    return (time.process_time() - start) * 1000
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def _run_level(labelers: list[Any], warmup: float, seconds: float) -> tuple[Tally, Tally]:
-    """Run the labelers for warmup + seconds; returns (measured tally, warm-up tally)."""
-    measured, warm = Tally(), Tally()
-    lock = threading.Lock()
-    start = time.monotonic()
-    measure_from, stop_at = start + warmup, start + warmup + seconds
-
-    def loop(labeler: Any) -> None:
-        local, local_warm = Tally(), Tally()
-        while time.monotonic() < stop_at:
-            record = time.monotonic() >= measure_from
-            tally = local if record else local_warm
-            try:
-                if not labeler.one(tally, record):
-                    break
-            except (OSError, http.client.HTTPException) as exc:
-                labeler.error(tally, repr(exc))
-        with lock:
-            measured.add(local)
-            warm.add(local_warm)
-
-    threads = [threading.Thread(target=loop, args=(labeler,)) for labeler in labelers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return measured, warm
-
-
 def _query_counts(projects: dict[str, tuple[int, int]]) -> dict[str, float]:
     """SQL queries per annotation on each path, measured in this process with the server's
     settings: a probe labeler judges 10 items of the probe project (never the measured ones)."""
@@ -579,22 +368,6 @@ def _verify_chorus(project_id: int, acknowledged: set[str]) -> dict[str, int]:
 
 
 # --- Main ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class System:
-    """One thing under load: how to make its labelers, whose CPU counts, how to check it."""
-
-    name: str
-    make: Callable[[int], Any]  # labeler index -> labeler
-    pids: Callable[[], list[int]]  # the server's processes, the database's backends included
-    db_pids: Callable[[], list[int]]  # the database's backends alone (none for SQLite)
-    verify: Callable[[set[str]], dict[str, int]]
-    queries: float | None
-    # CPU seconds of the database backends that have ended so far (the postmaster's reaped
-    # children): what a backend used before its connection ended is not lost from the figure
-    reaped: Callable[[], float] = lambda: 0.0
-    labelers: list[Any] = field(default_factory=list)
 
 
 def _chorus_env(args: argparse.Namespace, var: Path) -> dict[str, str]:
@@ -709,7 +482,7 @@ def main() -> None:
                     reaped=reaped,
                 )
             )
-        started = _label_studio_system(args, database_url, var, max(levels))
+        started = label_studio.label_studio_system(args, database_url, var, max(levels))
         if started:
             systems.append(started[0])
             servers.append(started[1])
@@ -722,57 +495,6 @@ def main() -> None:
     for system in systems:
         acknowledged = set().union(*(labeler.acknowledged for labeler in system.labelers))
         print(f"  {system.name}: acknowledged {len(acknowledged)}, {system.verify(acknowledged)}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _label_studio_system(
-    args: argparse.Namespace, chorus_db: str, var: Path, labelers: int
-) -> tuple[System, subprocess.Popen[bytes]] | None:
-    """Label Studio on the same kind of database with the same tasks, or None (not installed)."""
-    python = label_studio.venv_python(args)
-    if python is None:
-        print("Label Studio: skipped (no --label-studio-venv / LABEL_STUDIO_VENV with it)")
-        return None
-    env = label_studio.environment(args.database, chorus_db, var)
-    ls_db = label_studio.database_url(env)
-    if ls_db:
-        _recreate_postgres(ls_db)
-    print("Label Studio: migrating and making its users ...", flush=True)
-    tokens = label_studio.setup(python, env, labelers)
-    port = _free_port()
-    argv, cwd = label_studio.server_argv(python, port, args.workers)
-    server = _start_gunicorn(argv, env, port, cwd, "/user/login/", var / "label-studio.log")
-    admin = Client(port, {"Authorization": f"Token {tokens['admin']}"}, 0)
-
-    def call(method: str, path: str, payload: Any) -> tuple[int, bytes]:
-        body = None if payload is None else json.dumps(payload).encode()
-        return admin.request(Tally(), False, method, path, body, "application/json")
-
-    texts = [(f"Question {i}?", f"{TEXT} (0)", f"{TEXT} (1)") for i in range(args.items)]
-    project = label_studio.project_create(call, texts)
-    if ls_db:
-        _vacuum_analyze(ls_db)
-
-    def db_pids() -> list[int]:
-        return _postgres_backends(ls_db) if ls_db else []
-
-    system = System(
-        name="label-studio",
-        make=lambda i: LabelStudioLabeler(
-            port, project, tokens["labelers"][i], args.retry_fraction
-        ),
-        pids=lambda: _children(server.pid) + db_pids(),
-        db_pids=db_pids,
-        verify=lambda keys: label_studio.verify(env, project, keys),
-        queries=None,
-        reaped=lambda: _reaped_cpu_seconds(ls_db) if ls_db else 0.0,
-    )
-    return system, server
 
 
 def _run(systems: list[System], levels: list[int], args: argparse.Namespace) -> None:
